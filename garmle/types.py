@@ -92,7 +92,7 @@ def _revive(hint: Any, value: Any) -> Any:
         return hint.from_dict(value)
     if hint is dt.date and isinstance(value, str):
         return dt.date.fromisoformat(value[:10])
-    if origin is not None and origin in (dict, Mapping) or hint in (dict, Mapping):
+    if (origin is not None and origin in (dict, Mapping)) or hint in (dict, Mapping):
         return dict(value)
     return value
 
@@ -370,3 +370,18 @@ class Report(_Record):
     verbatim_check: VerbatimCheck = field(default_factory=VerbatimCheck)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     messages: tuple[str, ...] = ()
+
+    def to_json(self, *, include_patient: bool = True, indent: int | None = 2) -> str:
+        """The report as JSON text."""
+        from garmle.render import report_json
+
+        return report_json(self, include_patient=include_patient, indent=indent)
+
+    def to_html(self, *, standalone: bool = False) -> str:
+        """The report as HTML (a full page with ``standalone``)."""
+        from garmle.render import report_html
+
+        return report_html(self, standalone=standalone)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()

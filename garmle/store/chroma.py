@@ -196,7 +196,7 @@ class ChromaStore:
     def _ensure_collections(self, model_id: str, dimension: int) -> None:
         if self._chunks is not None:
             return
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         from garmle import __version__
 
         self._chunks = self._client.get_or_create_collection(
@@ -331,7 +331,7 @@ class ChromaStore:
                 documents=[c.text for c in part],
                 metadatas=[_chunk_metadata(doc, c) for c in part],
             )
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self._docs.upsert(
             ids=[doc.doc_id],
             embeddings=np.ones((1, 1), dtype=np.float32),
@@ -402,9 +402,7 @@ class ChromaStore:
             if m.get("doc_id") in known
         ]
 
-    def search(
-        self, vector: np.ndarray, k: int, *, where: dict[str, Any] | None = None
-    ) -> list[ScoredChunk]:
+    def search(self, vector: np.ndarray, k: int, *, where: dict[str, Any] | None = None) -> list[ScoredChunk]:
         """The ``k`` nearest chunks to ``vector`` (optionally filtered on chunk metadata)."""
         if self._chunks is None:
             return []
@@ -423,6 +421,29 @@ class ChromaStore:
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )
         ]
+
+    def document_metadata(self) -> dict[str, dict[str, str]]:
+        """Title, source, publisher, year and the document's own metadata fields, by document id."""
+        if self._docs is None:
+            return {}
+        got = self._docs.get(include=["metadatas"])
+        out: dict[str, dict[str, str]] = {}
+        for doc_id, m in zip(got["ids"], got["metadatas"], strict=True):
+            fields = {str(k): str(v) for k, v in json.loads(str(m.get("meta", "{}"))).items()}
+            for key in ("title", "source", "source_path", "publisher", "year", "url", "licence"):
+                fields[key] = str(m.get(key, "") or "")
+            out[doc_id] = fields
+        return out
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the given chunks, by chunk id."""
+        if self._chunks is None or not chunk_ids:
+            return {}
+        got = self._chunks.get(ids=list(chunk_ids), include=["embeddings"])
+        return {
+            cid: np.asarray(vec, dtype=np.float32)
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
     def stats(self) -> dict[str, Any]:
         """Counts and model of the index, as plain values."""

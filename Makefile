@@ -1,0 +1,50 @@
+# garmle: `make demo` runs the demo, `make test` runs the whole test suite.
+# Both create .venv and install everything they need on a fresh machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+GARMLE := $(VENV)/bin/garmle
+MIRROR ?= $(if $(GARMLE_GUIDELINE_MIRROR),$(GARMLE_GUIDELINE_MIRROR),../shared/data)
+DEMO_INDEX ?= index/demo
+DEMO_PATIENT ?= guidelines/sample-patient.json
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install demo test lint typecheck unit bench eval clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# The CPU build of torch first: without it, a bare `torch` requirement pulls a multi-GB CUDA build.
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(GARMLE) --index $(DEMO_INDEX) --mirror $(MIRROR) index add guidelines/demo-sources.txt icd10cm:demo
+	$(GARMLE) --index $(DEMO_INDEX) recommend $(DEMO_PATIENT) --format text
+
+lint: install
+	$(VENV)/bin/ruff check garmle ui tests
+	$(VENV)/bin/ruff format --check garmle ui tests
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	GARMLE_GUIDELINE_MIRROR=$(MIRROR) $(PY) -m pytest
+
+test: lint typecheck unit
+
+bench: install
+	GARMLE_GUIDELINE_MIRROR=$(MIRROR) $(GARMLE) bench --out docs/benchmarks.md
+
+clean:
+	rm -rf $(VENV) index/demo out test-output

@@ -1,0 +1,327 @@
+"""Scored chunks -> recommendations per code: verbatim, cited, ranked, checked. No text is generated.
+
+Ranking of a snippet for a predicted code (all features in [0, 1]):
+
+    score = w_retrieval * retrieval + w_topic * topic + w_facts * facts + w_prediction * prediction
+
+* ``retrieval``: reciprocal-rank fusion of the snippet's ranks over the code's aspect queries (each
+  itself a fusion of dense and BM25 ranks), divided by the best value among the code's candidates;
+* ``topic``: share of the condition's distinctive words found in the guideline's title and
+  Disease/Condition(s) field, so a guideline *about* the condition outranks a passing mention;
+* ``facts``: share of the query's patient facts whose terms appear in the snippet (these matched facts
+  are shown to the clinician);
+* ``prediction``: the code's predicted confidence (it orders codes, and ties between codes' snippets).
+
+Guidelines written for another population than the patient's (children, pregnancy, one sex) are
+dropped before ranking (:func:`population_conflict`). Maximal marginal relevance then picks the final
+snippets with at most ``max_per_doc`` from one guideline. Before output every snippet is compared with
+its document's canonical text at its char span (:func:`verify_snippets`); a mismatch is dropped and
+logged, and the counts go into the report.
+
+Example:
+    >>> from garmle.types import Document, Snippet
+    >>> doc = Document(doc_id="d", title="T", text="Treat to <140/90.")
+    >>> s = Snippet(text="Treat", doc_id="d", chunk_id="d:0", title="T", char_start=0, char_end=5, score=1.0)
+    >>> kept, check = verify_snippets([s], {"d": doc})
+    >>> check.checked, check.failed
+    (1, 0)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from garmle.retrieval import Hit, mmr_select, rrf_fuse
+from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet, VerbatimCheck
+
+__all__ = [
+    "FusionWeights",
+    "match_facts",
+    "population_conflict",
+    "rank_snippets",
+    "snippet_from_chunk",
+    "topic_terms",
+    "verify_snippets",
+]
+
+log = logging.getLogger(__name__)
+
+_PEDIATRIC = re.compile(
+    r"\b(child|children|childhood|pediatric|paediatric|infants?|neonat\w*|newborns?|adolescents?|"
+    r"toddlers?|preterm|school-age|youth|boys|girls)\b",
+    re.I,
+)
+_ADULT = re.compile(r"\b(adults?|older|elderly|aged (?:1[89]|[2-9]\d)|women|men|18 years)\b", re.I)
+_PREGNANCY = re.compile(
+    r"\b(pregnan\w*|antenatal|prenatal|antepartum|intrapartum|postpartum|obstetric\w*|gestation\w*|"
+    r"labou?r and delivery|preeclampsia|pre-eclampsia|eclampsia|fetal|fetus)\b",
+    re.I,
+)
+_WOMEN = re.compile(r"\b(women|woman|female|females|girls|mothers?)\b", re.I)
+_MEN = re.compile(r"\b(men|man|male|males|boys)\b", re.I)
+_NON_PREGNANT = re.compile(r"\b(non-?pregnant|not pregnant|general population|all adults)\b", re.I)
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weights of the ranking features and the selection settings (see the module docstring).
+
+    Example:
+        >>> FusionWeights().retrieval
+        0.5
+    """
+
+    retrieval: float = 0.5
+    topic: float = 0.2
+    facts: float = 0.15
+    prediction: float = 0.15
+    mmr_lambda: float = 0.75
+    max_per_doc: int = 2
+    population_filter: bool = True
+
+
+def population_conflict(population: str, title: str, patient: Patient) -> str | None:
+    """Why a guideline's target population excludes ``patient``, or None when it fits.
+
+    ``population`` is the guideline's target-population text (NGC "Target Population"); the title is
+    used too, since many guidelines name their population there.
+
+    Example:
+        >>> from garmle.types import Patient
+        >>> population_conflict("Children aged 2-18 years with asthma", "", Patient("p", age=50))
+        'written for children'
+    """
+    text = f"{title}. {population}"
+    pediatric = bool(_PEDIATRIC.search(text))
+    adult = bool(_ADULT.search(text))
+    pregnancy = bool(_PREGNANCY.search(text)) and not _NON_PREGNANT.search(text)
+    age = patient.age
+    if age is not None and age >= 18 and pediatric and not adult:
+        return "written for children"
+    if age is not None and age < 18 and adult and not pediatric:
+        return "written for adults"
+    if pregnancy and not patient.pregnant:
+        # A guideline on pregnancy that also covers the general adult population still fits.
+        general = re.search(r"\b(adults?|general|men)\b", population, re.I)
+        if not general or _PREGNANCY.search(title):
+            return "written for pregnancy"
+    sex = (patient.sex or "").lower()
+    if (
+        sex == "male"
+        and _WOMEN.search(text)
+        and not _MEN.search(text)
+        and not re.search(r"\badults?\b", text, re.I)
+    ):
+        return "written for women"
+    if (
+        sex == "female"
+        and _MEN.search(text)
+        and not _WOMEN.search(text)
+        and not re.search(r"\badults?\b", text, re.I)
+    ):
+        return "written for men"
+    return None
+
+
+_TOPIC_STOP = frozenset(
+    [
+        "unspecified",
+        "other",
+        "without",
+        "with",
+        "and",
+        "of",
+        "the",
+        "in",
+        "due",
+        "to",
+        "type",
+        "disease",
+        "disorder",
+        "primary",
+        "essential",
+        "complications",
+        "stage",
+        "specified",
+        "not",
+        "elsewhere",
+        "classified",
+        "for",
+        "or",
+        "by",
+        "on",
+        "a",
+        "an",
+        "unsp",
+        "nos",
+    ]
+)
+
+
+def topic_terms(*titles: str) -> tuple[str, ...]:
+    """Distinctive word stems of a condition's names (for the topic feature).
+
+    Example:
+        >>> topic_terms("Essential (primary) hypertension")
+        ('hypertens',)
+    """
+    terms: list[str] = []
+    for title in titles:
+        for word in re.findall(r"[a-z][a-z0-9]{2,}", title.lower()):
+            if word in _TOPIC_STOP:
+                continue
+            stem = word[:8] if len(word) > 8 else word
+            if stem not in terms:
+                terms.append(stem)
+    return tuple(terms)
+
+
+def match_facts(text: str, fact_terms: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The facts (keys) whose terms occur in ``text``.
+
+    Example:
+        >>> match_facts("Keep blood pressure below 130/80 mmHg.", {"BP 150/95 mmHg": ("blood pressure",)})
+        ('BP 150/95 mmHg',)
+    """
+    lowered = text.lower()
+    return tuple(fact for fact, terms in fact_terms.items() if any(t.lower() in lowered for t in terms if t))
+
+
+def snippet_from_chunk(
+    chunk: Chunk,
+    score: float,
+    *,
+    matched_facts: Sequence[str] = (),
+    aspect: str = "",
+) -> Snippet:
+    """A cited snippet for a stored chunk (its text is the chunk's verbatim span)."""
+    meta = chunk.metadata
+    year = meta.get("year", "")
+    return Snippet(
+        text=chunk.text,
+        doc_id=chunk.doc_id,
+        chunk_id=chunk.chunk_id,
+        title=meta.get("title", ""),
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        score=round(float(score), 6),
+        publisher=meta.get("publisher", ""),
+        year=int(year) if str(year).isdigit() and int(year) > 0 else None,
+        page=chunk.page,
+        section=chunk.section,
+        source=meta.get("source", ""),
+        strength=meta.get("strength", ""),
+        matched_facts=tuple(matched_facts),
+        aspect=aspect,
+    )
+
+
+def rank_snippets(
+    prediction: CodePrediction,
+    hits_by_aspect: Mapping[str, Sequence[Hit]],
+    *,
+    fact_terms: Mapping[str, Sequence[str]],
+    topic: Sequence[str],
+    doc_topics: Mapping[str, str],
+    vectors: Mapping[str, np.ndarray],
+    excluded_docs: Mapping[str, str],
+    top_k: int,
+    weights: FusionWeights | None = None,
+) -> tuple[list[Snippet], dict[str, int]]:
+    """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
+
+    Args:
+        prediction: the code.
+        hits_by_aspect: fused hits of each aspect query for this code.
+        fact_terms: patient facts relevant to the code -> matching terms.
+        topic: the condition's distinctive stems (:func:`topic_terms`).
+        doc_topics: doc id -> the guideline's title and conditions text.
+        vectors: chunk id -> stored vector (for MMR; missing vectors disable redundancy for that chunk).
+        excluded_docs: doc id -> why the guideline does not fit the patient.
+        top_k: snippets to return.
+        weights: feature weights.
+    """
+    w = weights or FusionWeights()
+    rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
+    fused = rrf_fuse(rankings)
+    pool: dict[str, Hit] = {}
+    best_aspect: dict[str, tuple[int, str]] = {}
+    for aspect, hits in hits_by_aspect.items():
+        for rank, hit in enumerate(hits, start=1):
+            pool.setdefault(hit.chunk.chunk_id, hit)
+            if hit.chunk.chunk_id not in best_aspect or rank < best_aspect[hit.chunk.chunk_id][0]:
+                best_aspect[hit.chunk.chunk_id] = (rank, aspect)
+    dropped = {"population": 0}
+    candidates: list[tuple[str, float, tuple[str, ...]]] = []
+    top_fused = max(fused.values(), default=1.0)
+    for cid, rrf in fused.items():
+        chunk = pool[cid].chunk
+        if w.population_filter and chunk.doc_id in excluded_docs:
+            dropped["population"] += 1
+            continue
+        doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", "")).lower()
+        topic_share = sum(1 for t in topic if t in doc_text) / len(topic) if topic else 0.0
+        matched = match_facts(chunk.text, fact_terms)
+        fact_share = len(matched) / len(fact_terms) if fact_terms else 0.0
+        score = (
+            w.retrieval * (rrf / top_fused)
+            + w.topic * topic_share
+            + w.facts * fact_share
+            + w.prediction * max(0.0, min(1.0, prediction.score))
+        )
+        candidates.append((cid, score, matched))
+    candidates.sort(key=lambda c: -c[1])
+    candidates = candidates[: max(top_k * 6, 30)]
+    if not candidates:
+        return [], dropped
+    dim = next((len(v) for v in vectors.values()), 1)
+    matrix = np.stack([vectors.get(cid, np.zeros(dim, dtype=np.float32)) for cid, _, _ in candidates])
+    order = mmr_select(
+        [c[1] for c in candidates],
+        matrix,
+        top_k,
+        lambda_=w.mmr_lambda,
+        groups=[pool[c[0]].chunk.doc_id for c in candidates],
+        max_per_group=w.max_per_doc,
+    )
+    snippets = []
+    for i in order:
+        cid, score, matched = candidates[i]
+        snippets.append(
+            snippet_from_chunk(pool[cid].chunk, score, matched_facts=matched, aspect=best_aspect[cid][1])
+        )
+    return snippets, dropped
+
+
+def verify_snippets(
+    snippets: Sequence[Snippet], documents: Mapping[str, Document]
+) -> tuple[list[Snippet], VerbatimCheck]:
+    """Keep only snippets that equal their document's canonical text at their span.
+
+    Example:
+        >>> from garmle.types import Document, Snippet
+        >>> doc = Document(doc_id="d", title="T", text="abc")
+        >>> bad = Snippet(text="xyz", doc_id="d", chunk_id="d:0", title="T", char_start=0, char_end=3, score=1)
+        >>> verify_snippets([bad], {"d": doc})[1].failed
+        1
+    """
+    kept: list[Snippet] = []
+    dropped: list[str] = []
+    for snip in snippets:
+        doc = documents.get(snip.doc_id)
+        ok = (
+            doc is not None
+            and 0 <= snip.char_start < snip.char_end <= len(doc.text)
+            and doc.text[snip.char_start : snip.char_end] == snip.text
+        )
+        if ok:
+            kept.append(snip)
+        else:
+            dropped.append(snip.chunk_id)
+            log.warning("dropped snippet %s: it does not match its source span", snip.chunk_id)
+    return kept, VerbatimCheck(checked=len(snippets), failed=len(dropped), dropped=tuple(dropped))

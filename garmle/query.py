@@ -1,0 +1,353 @@
+"""Patient + predicted codes -> retrieval queries (the generation-augmented step, without generation).
+
+Each predicted code gives several queries, one per aspect of care (diagnosis, targets, treatment,
+monitoring, patients like this one). A query is filled from a versioned template
+(``garmle/data/query_templates.toml``) with the code's catalogue wording and the patient facts
+relevant to that code, and it records which facts went in, so every query can be inspected.
+
+Example:
+    >>> from garmle.catalogue import IcdCatalogue
+    >>> from garmle.types import BloodPressure, CodePrediction, Patient
+    >>> p = Patient(patient_id="p", age=64, sex="male",
+    ...             blood_pressures=(BloodPressure(152, 96), BloodPressure(158, 98)))
+    >>> qs = build_queries(p, [CodePrediction("I10", "Essential (primary) hypertension", 0.9)], IcdCatalogue())
+    >>> qs[0].aspect, "64-year-old man" in qs[0].text
+    ('diagnosis', True)
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from garmle.catalogue import IcdCatalogue
+from garmle.errors import ConfigError, GarmleError
+from garmle.types import CodePrediction, Patient, Query
+
+__all__ = [
+    "Aspect",
+    "CodeGroup",
+    "PatientFact",
+    "TemplateSet",
+    "build_queries",
+    "condition_phrase",
+    "load_templates",
+    "patient_facts",
+    "population_phrase",
+]
+
+LAB_LABELS: Mapping[str, tuple[str, str]] = {
+    "egfr": ("eGFR", "mL/min/1.73m2"),
+    "creatinine": ("creatinine", "mg/dL"),
+    "potassium": ("potassium", "mmol/L"),
+    "uacr": ("urine albumin-to-creatinine ratio", "mg/g"),
+    "hba1c": ("HbA1c", "%"),
+    "glucose": ("glucose", "mg/dL"),
+    "ldl": ("LDL cholesterol", "mg/dL"),
+    "hdl": ("HDL cholesterol", "mg/dL"),
+    "total_cholesterol": ("total cholesterol", "mg/dL"),
+    "triglycerides": ("triglycerides", "mg/dL"),
+    "bmi": ("BMI", "kg/m2"),
+    "hemoglobin": ("hemoglobin", "g/dL"),
+}
+
+# Match terms per lab: what a guideline sentence about this value tends to say.
+LAB_TERMS: Mapping[str, tuple[str, ...]] = {
+    "egfr": ("egfr", "glomerular filtration", "kidney function", "renal function"),
+    "creatinine": ("creatinine",),
+    "potassium": ("potassium", "hyperkalemia"),
+    "uacr": ("albuminuria", "albumin", "microalbumin"),
+    "hba1c": ("hba1c", "a1c", "glycated", "hemoglobin a1c"),
+    "glucose": ("glucose",),
+    "ldl": ("ldl", "cholesterol", "statin"),
+    "hdl": ("hdl",),
+    "total_cholesterol": ("cholesterol",),
+    "triglycerides": ("triglyceride",),
+    "bmi": ("bmi", "body mass index", "obese", "obesity"),
+    "hemoglobin": ("hemoglobin", "anemia", "anaemia"),
+}
+
+_STOP = {
+    "unspecified", "other", "without", "with", "and", "of", "the", "in", "due", "to", "type", "disease",
+    "disorder", "primary", "essential", "mellitus", "complications", "stage", "specified", "chronic",
+    "acute", "not", "elsewhere", "classified", "for", "or", "by", "on", "a", "an",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One aspect of care a query asks about."""
+
+    id: str
+    label: str
+    template: str
+    focus: str = ""
+    needs: str = ""
+
+
+@dataclass(frozen=True)
+class CodeGroup:
+    """Codes that share relevant facts and aspect wording (e.g. all hypertension codes)."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    labs: tuple[str, ...] = ()
+    uses_bp: bool = False
+    focus: Mapping[str, str] = field(default_factory=dict)
+
+    def matches(self, code: str) -> bool:
+        """True when ``code`` starts with one of the group's prefixes."""
+        return code.startswith(self.prefixes)
+
+
+@dataclass(frozen=True)
+class TemplateSet:
+    """The versioned query templates."""
+
+    version: str
+    aspects: tuple[Aspect, ...]
+    groups: tuple[CodeGroup, ...]
+
+    def group_for(self, code: str) -> CodeGroup | None:
+        """The first code group matching ``code``, if any."""
+        return next((g for g in self.groups if g.matches(code)), None)
+
+
+@dataclass(frozen=True)
+class PatientFact:
+    """A patient fact as shown in a query and the words that show a snippet addresses it."""
+
+    text: str
+    terms: tuple[str, ...]
+
+
+def load_templates(path: Path | None = None) -> TemplateSet:
+    """Read query templates from ``path`` or the packaged ``query_templates.toml``."""
+    try:
+        if path is None:
+            raw = resources.files("garmle.data").joinpath("query_templates.toml").read_text("utf-8")
+        else:
+            raw = Path(path).read_text("utf-8")
+        data = tomllib.loads(raw)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"query templates {path or 'query_templates.toml'}: {exc}") from exc
+    return _parse_templates(data)
+
+
+@lru_cache(maxsize=1)
+def _default_templates() -> TemplateSet:
+    return load_templates()
+
+
+def _parse_templates(data: Mapping[str, Any]) -> TemplateSet:
+    try:
+        aspects = tuple(
+            Aspect(
+                id=str(a["id"]),
+                label=str(a.get("label", a["id"])),
+                template=str(a["template"]),
+                focus=str(a.get("focus", "")),
+                needs=str(a.get("needs", "")),
+            )
+            for a in data["aspect"]
+        )
+        aspect_ids = {a.id for a in aspects}
+        groups = tuple(
+            CodeGroup(
+                name=str(g["name"]),
+                prefixes=tuple(str(p) for p in g["prefixes"]),
+                labs=tuple(str(x) for x in g.get("labs", ())),
+                uses_bp=bool(g.get("uses_bp", False)),
+                focus={k: str(v) for k, v in g.items() if k in aspect_ids},
+            )
+            for g in data.get("group", ())
+        )
+        version = str(data["version"])
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"query templates: missing or malformed field {exc}") from exc
+    for aspect in aspects:
+        unknown = set(re.findall(r"{(\w+)}", aspect.template)) - {
+            "condition", "population", "facts", "focus", "comorbidities",
+        }  # fmt: skip
+        if unknown:
+            raise ConfigError(f"query template {aspect.id!r} uses unknown placeholders {sorted(unknown)}")
+    return TemplateSet(version=version, aspects=aspects, groups=groups)
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def population_phrase(patient: Patient) -> str:
+    """Age band, sex and pregnancy in words, e.g. ``"a 64-year-old man"`` or ``"adults"``."""
+    sex = (patient.sex or "").lower()
+    if patient.pregnant:
+        noun = "pregnant woman"
+    elif patient.age is not None and patient.age < 18:
+        noun = {"male": "boy", "female": "girl"}.get(sex, "child")
+    else:
+        noun = {"male": "man", "female": "woman"}.get(sex, "adult")
+    if patient.age is None:
+        return {"pregnant woman": "pregnant women", "adult": "adults"}.get(noun, f"{noun}s")
+    phrase = f"a {patient.age}-year-old {noun}"
+    if patient.age >= 65 and not patient.pregnant:
+        phrase += " (older adult)"
+    return phrase
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _bp_facts(patient: Patient) -> list[PatientFact]:
+    readings = patient.blood_pressures[-3:]
+    if not readings:
+        return []
+    sys_mean = statistics.fmean(r.systolic for r in readings)
+    dia_mean = statistics.fmean(r.diastolic for r in readings)
+    level = (
+        "severe, 180/120 or higher" if sys_mean >= 180 or dia_mean >= 120 else
+        "stage 2, 140/90 or higher" if sys_mean >= 140 or dia_mean >= 90 else
+        "stage 1, 130-139/80-89" if sys_mean >= 130 or dia_mean >= 80 else
+        "elevated" if sys_mean >= 120 else "normal"
+    )  # fmt: skip
+    text = f"blood pressure {_fmt(sys_mean)}/{_fmt(dia_mean)} mmHg"
+    text += f" (mean of last {len(readings)} readings; {level})" if len(readings) > 1 else f" ({level})"
+    facts = [PatientFact(text, ("blood pressure", "mmhg", "hypertension", "systolic", "diastolic"))]
+    if len(patient.blood_pressures) >= 4:
+        older = patient.blood_pressures[-6:-3]
+        delta = sys_mean - statistics.fmean(r.systolic for r in older)
+        if abs(delta) >= 5:
+            trend = "rising" if delta > 0 else "falling"
+            facts.append(
+                PatientFact(f"systolic pressure {trend} by {abs(delta):.0f} mmHg", ("blood pressure",))
+            )
+    return facts
+
+
+def _lab_fact(patient: Patient, name: str) -> PatientFact | None:
+    obs = patient.lab(name)
+    if obs is None:
+        return None
+    label, unit = LAB_LABELS.get(name, (name, obs.unit))
+    return PatientFact(f"{label} {_fmt(obs.value)} {obs.unit or unit}".strip(), LAB_TERMS.get(name, (name,)))
+
+
+def _name_terms(title: str) -> tuple[str, ...]:
+    """Distinctive words of a title, for matching snippets to a comorbidity or drug."""
+    words = re.findall(r"[a-z][a-z0-9-]{3,}", title.lower())
+    return tuple(dict.fromkeys(w for w in words if w not in _STOP))
+
+
+def patient_facts(
+    patient: Patient,
+    code: str,
+    others: Sequence[CodePrediction],
+    templates: TemplateSet | None = None,
+) -> list[PatientFact]:
+    """The facts of ``patient`` relevant to ``code``: vital signs, labs, comorbidities, medications."""
+    templates = templates or _default_templates()
+    group = templates.group_for(code)
+    facts: list[PatientFact] = []
+    if group is None or group.uses_bp:
+        facts.extend(_bp_facts(patient))
+    for name in group.labs if group else ("egfr", "hba1c"):
+        fact = _lab_fact(patient, name)
+        if fact is not None:
+            facts.append(fact)
+    if patient.pregnant:
+        facts.append(PatientFact("pregnant", ("pregnan", "gestation")))
+    comorbid = [p.title for p in others if p.code[:3] != code[:3]][:4]
+    if comorbid:
+        terms = tuple(t for title in comorbid for t in _name_terms(title))
+        facts.append(PatientFact("comorbidities: " + "; ".join(comorbid), terms))
+    meds = [m.display for m in patient.medications][:6]
+    if meds:
+        terms = tuple(t for med in meds for t in _name_terms(med)[:1])
+        facts.append(PatientFact("current medications: " + "; ".join(meds), terms))
+    return facts
+
+
+def condition_phrase(code: str, catalogue: IcdCatalogue) -> str:
+    """The code's catalogue title, with its category title and first short inclusion term."""
+    entry = catalogue.lookup(code)
+    parts = [entry.title]
+    if entry.category != entry.code:
+        category_title = catalogue.title(entry.category)
+        if category_title.lower() not in entry.title.lower():
+            parts.append(category_title)
+    for term in entry.inclusion_terms[:2]:
+        if len(term) <= 40 and term.lower() not in " ".join(parts).lower():
+            parts.append(term)
+            break
+    return " / ".join(parts)
+
+
+def build_queries(
+    patient: Patient,
+    predictions: Sequence[CodePrediction],
+    catalogue: IcdCatalogue,
+    templates: TemplateSet | None = None,
+    *,
+    aspects: Sequence[str] | None = None,
+    use_facts: bool = True,
+) -> list[Query]:
+    """Queries for every predicted code and aspect, with the facts that went into each.
+
+    Args:
+        patient: the patient.
+        predictions: the predicted (or given) codes, best first.
+        catalogue: the ICD-10-CM catalogue (titles, inclusion terms).
+        templates: query templates; the packaged set by default.
+        aspects: restrict to these aspect ids.
+        use_facts: False builds code-only queries (a baseline).
+    """
+    templates = templates or _default_templates()
+    unknown = set(aspects or ()) - {a.id for a in templates.aspects}
+    if unknown:
+        raise GarmleError(
+            f"unknown query aspects {sorted(unknown)}; known: {[a.id for a in templates.aspects]}"
+        )
+    population = population_phrase(patient) if use_facts else "adults"
+    queries: list[Query] = []
+    for pred in predictions:
+        condition = condition_phrase(pred.code, catalogue)
+        group = templates.group_for(pred.code)
+        facts = patient_facts(patient, pred.code, predictions, templates) if use_facts else []
+        comorbid = [p.title for p in predictions if p.code[:3] != pred.code[:3]][:3]
+        fact_text = "; ".join(f.text for f in facts)
+        for aspect in templates.aspects:
+            if aspects and aspect.id not in aspects:
+                continue
+            if aspect.needs == "comorbidities" and not (comorbid and use_facts):
+                continue
+            focus = (group.focus.get(aspect.id) if group else None) or aspect.focus
+            text = aspect.template.format(
+                condition=condition,
+                population=population,
+                facts=(fact_text[0].upper() + fact_text[1:] + ".") if fact_text else "",
+                focus=focus,
+                comorbidities="; ".join(comorbid),
+            )
+            text = re.sub(r"\(\s*\)", "", re.sub(r"\s+", " ", text)).strip()
+            queries.append(
+                Query(
+                    code=pred.code,
+                    aspect=aspect.id,
+                    text=text,
+                    facts=tuple(f.text for f in facts),
+                    template_id=f"{templates.version}/{aspect.id}",
+                )
+            )
+    return queries
+
+
+def fact_terms(patient: Patient, code: str, others: Sequence[CodePrediction]) -> dict[str, tuple[str, ...]]:
+    """Map each fact text relevant to ``code`` to the words that show a snippet addresses it."""
+    return {f.text: f.terms for f in patient_facts(patient, code, others)}

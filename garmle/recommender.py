@@ -1,0 +1,357 @@
+"""The facade: patient -> predicted codes -> queries -> retrieval -> verbatim, cited recommendations.
+
+The CLI, the dashboard, the CDS Hooks service and notebooks all go through :class:`Recommender`.
+
+Example:
+    >>> from garmle import Recommender
+    >>> r = Recommender.open("index/")                                # doctest: +SKIP
+    >>> report = r.recommend("patient.json", codes=["I10", "E11.9"])   # doctest: +SKIP
+    >>> report.recommendations[0].snippets[0].title                    # doctest: +SKIP
+    'Standards of medical care in diabetes'
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from garmle.catalogue import IcdCatalogue, catalogue_documents
+from garmle.config import Settings, offline_environment
+from garmle.embedding import Embedder, make_embedder
+from garmle.errors import GarmleError, PredictionError
+from garmle.fusion import (
+    FusionWeights,
+    match_facts,
+    population_conflict,
+    rank_snippets,
+    snippet_from_chunk,
+    topic_terms,
+    verify_snippets,
+)
+from garmle.query import TemplateSet, build_queries, fact_terms, load_templates
+from garmle.retrieval import CrossEncoderReranker, Hit, HybridRetriever, SearchFilter
+from garmle.store import ChromaStore
+from garmle.types import (
+    CodePrediction,
+    Document,
+    Patient,
+    Recommendation,
+    Report,
+    Snippet,
+)
+
+__all__ = ["CATALOGUE_SOURCE", "Recommender"]
+
+log = logging.getLogger(__name__)
+
+CATALOGUE_SOURCE = "icd10cm"
+PatientInput = Patient | Path | str | Mapping[str, Any] | bytes
+
+
+class Recommender:
+    """Guideline recommendations for a patient, grounded verbatim in an index.
+
+    Args:
+        store: the guideline index.
+        embedder: the embedder the index was built with.
+        catalogue: the ICD-10-CM catalogue.
+        predictor: the code predictor; the default (catalogue + EHR evidence) when None.
+        templates: query templates; the packaged set when None.
+        retriever: the hybrid retriever; dense + BM25 over ``store`` when None.
+        weights: fusion weights.
+
+    Example:
+        >>> r = Recommender.open("index/")                       # doctest: +SKIP
+        >>> report = r.recommend(patient, codes=["I48.91"])      # doctest: +SKIP
+        >>> report.verbatim_check.failed                         # doctest: +SKIP
+        0
+    """
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embedder,
+        *,
+        catalogue: IcdCatalogue | None = None,
+        predictor: Any = None,
+        templates: TemplateSet | None = None,
+        retriever: HybridRetriever | None = None,
+        weights: FusionWeights | None = None,
+    ) -> None:
+        store.check_model(embedder.model_id, embedder.dimension)
+        self.store = store
+        self.embedder = embedder
+        self.catalogue = catalogue or IcdCatalogue()
+        self._predictor = predictor
+        self.templates = templates or load_templates()
+        self.retriever = retriever or HybridRetriever(store, embedder)
+        self.weights = weights or FusionWeights()
+        self._doc_meta: dict[str, dict[str, str]] | None = None
+        self._doc_meta_key: int = -1
+
+    @classmethod
+    def open(
+        cls,
+        index: str | Path | None = None,
+        *,
+        chroma_url: str | None = None,
+        model_dir: str | Path | None = None,
+        device: str | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        reranker_dir: str | Path | None = None,
+        collection: str = "garmle",
+        **kwargs: Any,
+    ) -> Recommender:
+        """Open an existing index (embedded directory or Chroma server) with its embedding model.
+
+        A missing index, an unreachable server or a model other than the index's is a clear error.
+        """
+        offline_environment()
+        settings = settings or Settings.from_env(
+            index_dir=index, chroma_url=chroma_url, model_dir=model_dir, device=device
+        )
+        store = ChromaStore.open(settings.index_dir, url=settings.chroma_url, collection=collection)
+        embedder = embedder or make_embedder(settings)
+        retriever = None
+        if reranker_dir is not None:
+            reranker = CrossEncoderReranker(reranker_dir, device=settings.device)
+            retriever = HybridRetriever(store, embedder, reranker=reranker)
+        return cls(store, embedder, retriever=retriever, **kwargs)
+
+    # ------------------------------------------------------------------ stages
+
+    @property
+    def predictor(self) -> Any:
+        """The code predictor (built on first use: it loads the catalogue's search structures)."""
+        if self._predictor is None:
+            from garmle.coding import default_predictor
+
+            self._predictor = default_predictor(self.embedder, self.catalogue)
+        return self._predictor
+
+    @staticmethod
+    def load_patient(source: PatientInput) -> Patient:
+        """A :class:`Patient` from a path, FHIR/JSON content, a note, or a Patient (returned as is)."""
+        if isinstance(source, Patient):
+            return source
+        from garmle.patient import load_patient
+
+        return load_patient(source)
+
+    def predict(
+        self, patient: Patient, codes: Sequence[str] | str | None = None, *, max_codes: int = 5
+    ) -> tuple[list[CodePrediction], list[str]]:
+        """Predicted (or given) codes, validated against the catalogue, and messages for the user."""
+        from garmle.coding import predictions_from_codes, validate_predictions
+
+        messages: list[str] = []
+        if codes:
+            predictions = list(predictions_from_codes(codes, self.catalogue))
+            return predictions, messages
+        raw = self.predictor.predict(patient)
+        kept, rejected = validate_predictions(raw, self.catalogue)
+        for code, reason in rejected:
+            messages.append(f"predicted code {code} rejected: {reason}")
+        kept = sorted(kept, key=lambda p: -p.score)[:max_codes]
+        if not kept:
+            messages.append("no ICD-10 code could be predicted from this record; give codes explicitly")
+        return kept, messages
+
+    def _documents_meta(self) -> dict[str, dict[str, str]]:
+        key = self.store.count_chunks()
+        if self._doc_meta is None or key != self._doc_meta_key:
+            self._doc_meta = self.store.document_metadata()
+            self._doc_meta_key = key
+        return self._doc_meta
+
+    def _catalogue_snippet(self, code: str) -> tuple[Snippet, Document] | None:
+        """The code's own catalogue entry, cited in the indexed (or packaged) ICD-10-CM tabular."""
+        category = code[:3]
+        ids = self.store.ids_for_source_path(f"{CATALOGUE_SOURCE}:{category}")
+        doc = self.store.get_document(ids[0]) if ids else None
+        if doc is None:
+            docs = catalogue_documents(category, self.catalogue)
+            if not docs:
+                return None
+            doc = docs[0]
+        section = next((s for s in doc.sections if len(s.path) == 2 and s.path[1] == code), None)
+        if section is None:
+            return None
+        text = doc.text[section.char_start : section.char_end]
+        snippet = Snippet(
+            text=text,
+            doc_id=doc.doc_id,
+            chunk_id=f"{doc.doc_id}@{section.char_start}",
+            title=doc.title,
+            char_start=section.char_start,
+            char_end=section.char_end,
+            score=1.0,
+            publisher=doc.publisher,
+            year=doc.year,
+            section=section.path,
+            source=doc.source,
+        )
+        return snippet, doc
+
+    # ------------------------------------------------------------------ recommend
+
+    def recommend(
+        self,
+        patient_or_path: PatientInput,
+        codes: Sequence[str] | str | None = None,
+        *,
+        top_k: int = 5,
+        max_codes: int = 5,
+        search_filter: SearchFilter | None = None,
+        aspects: Sequence[str] | None = None,
+        use_facts: bool = True,
+    ) -> Report:
+        """Recommendations for one patient.
+
+        Args:
+            patient_or_path: a Patient, a file path, FHIR/JSON content or a note.
+            codes: ICD-10-CM codes to use instead of predicting them.
+            top_k: guideline snippets per code.
+            max_codes: predicted codes to keep (ignored when ``codes`` is given).
+            search_filter: source/publisher/year filters for guideline snippets.
+            aspects: restrict queries to these aspects of care.
+            use_facts: False builds code-only queries (a baseline).
+        """
+        if top_k < 1:
+            raise GarmleError(f"top_k={top_k} must be at least 1")
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        patient = self.load_patient(patient_or_path)
+        timings["load"] = _ms(started)
+
+        started = time.perf_counter()
+        predictions, messages = self.predict(patient, codes, max_codes=max_codes)
+        timings["predict"] = _ms(started)
+
+        started = time.perf_counter()
+        queries = build_queries(
+            patient, predictions, self.catalogue, self.templates, aspects=aspects, use_facts=use_facts
+        )
+        timings["queries"] = _ms(started)
+
+        started = time.perf_counter()
+        flt = search_filter or SearchFilter()
+        if CATALOGUE_SOURCE not in flt.exclude_sources and not flt.sources:
+            flt = SearchFilter(
+                **{**flt.__dict__, "exclude_sources": (*flt.exclude_sources, CATALOGUE_SOURCE)}
+            )
+        hits = self.retriever.retrieve([q.text for q in queries], k=max(top_k * 6, 30), search_filter=flt)
+        timings["retrieve"] = _ms(started)
+
+        started = time.perf_counter()
+        meta = self._documents_meta()
+        excluded = {}
+        for doc_id, fields in meta.items():
+            reason = population_conflict(fields.get("population", ""), fields.get("title", ""), patient)
+            if reason:
+                excluded[doc_id] = reason
+        doc_topics = {d: f"{f.get('title', '')} {f.get('conditions', '')}" for d, f in meta.items()}
+        all_ids = {h.chunk.chunk_id for per_query in hits for h in per_query}
+        vectors = self.retriever.chunk_vectors(all_ids)
+        recommendations: list[Recommendation] = []
+        candidates: list[Snippet] = []
+        documents: dict[str, Document] = {}
+        population_dropped = 0
+        for pred in predictions:
+            by_aspect: dict[str, list[Hit]] = {}
+            for query, query_hits in zip(queries, hits, strict=True):
+                if query.code == pred.code:
+                    by_aspect[query.aspect] = query_hits
+            terms = fact_terms(patient, pred.code, predictions) if use_facts else {}
+            entry = self.catalogue.lookup(pred.code)
+            topic = topic_terms(entry.title, self.catalogue.title(entry.category))
+            snippets, dropped = rank_snippets(
+                pred, by_aspect, fact_terms=terms, topic=topic, doc_topics=doc_topics, vectors=vectors,
+                excluded_docs=excluded, top_k=top_k, weights=self.weights,
+            )  # fmt: skip
+            population_dropped += dropped["population"]
+            catalogue: tuple[Snippet, ...] = ()
+            found = self._catalogue_snippet(pred.code)
+            if found is not None:
+                cat_snip, cat_doc = found
+                cat_snip = Snippet(
+                    **{**cat_snip.__dict__, "matched_facts": match_facts(cat_snip.text, terms)}
+                )
+                documents[cat_doc.doc_id] = cat_doc
+                catalogue = (cat_snip,)
+            candidates.extend(snippets)
+            candidates.extend(catalogue)
+            recommendations.append(
+                Recommendation(
+                    code=pred.code,
+                    title=pred.title,
+                    score=pred.score,
+                    snippets=tuple(snippets),
+                    catalogue=catalogue,
+                    note="" if snippets else "no guideline evidence found in this index for this code",
+                )
+            )
+        timings["fuse"] = _ms(started)
+
+        started = time.perf_counter()
+        needed = {s.doc_id for s in candidates} - set(documents)
+        documents.update(self.store.get_documents(needed))
+        kept, check = verify_snippets(candidates, documents)
+        keep_ids = {(s.chunk_id, s.char_start) for s in kept}
+        recommendations = [
+            Recommendation(
+                **{
+                    **rec.__dict__,
+                    "snippets": tuple(s for s in rec.snippets if (s.chunk_id, s.char_start) in keep_ids),
+                    "catalogue": tuple(s for s in rec.catalogue if (s.chunk_id, s.char_start) in keep_ids),
+                }
+            )
+            for rec in recommendations
+        ]
+        timings["verify"] = _ms(started)
+        if population_dropped:
+            messages.append(
+                f"{population_dropped} candidate snippets from guidelines for another population were left out"
+            )
+        if check.failed:
+            messages.append(f"{check.failed} snippets failed the verbatim check and were dropped")
+        timings["total"] = round(sum(timings.values()), 1)
+        return Report(
+            patient=patient,
+            predictions=tuple(predictions),
+            recommendations=tuple(recommendations),
+            queries=tuple(queries),
+            verbatim_check=check,
+            timings_ms=timings,
+            messages=tuple(messages),
+        )
+
+    # ------------------------------------------------------------------ plain search
+
+    def search(self, text: str, k: int = 10, *, search_filter: SearchFilter | None = None) -> list[Snippet]:
+        """Verbatim snippets for free text (no codes, no patient): the index as a plain retriever."""
+        if not text.strip():
+            raise PredictionError("the search text is empty")
+        flt = search_filter or SearchFilter(exclude_sources=(CATALOGUE_SOURCE,))
+        hits = self.retriever.retrieve([text], k=k, search_filter=flt)[0]
+        snippets = [snippet_from_chunk(h.chunk, h.score) for h in hits]
+        documents = self.store.get_documents({s.doc_id for s in snippets})
+        kept, _ = verify_snippets(snippets, documents)
+        return kept
+
+    def document(self, doc_id: str) -> Document:
+        """A stored document with its canonical text."""
+        from garmle.errors import IndexError_
+
+        doc = self.store.get_document(doc_id)
+        if doc is None:
+            raise IndexError_(f"no document {doc_id!r} in the index")
+        return doc
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,400 @@
+"""Queries -> scored chunks: dense search + BM25, reciprocal-rank fusion, filters, re-ranking, MMR.
+
+Example:
+    >>> retriever = HybridRetriever(store, embedder)                       # doctest: +SKIP
+    >>> hits = retriever.retrieve(["metformin first-line type 2 diabetes"], k=10)[0]   # doctest: +SKIP
+    >>> hits[0].chunk.text                                                  # doctest: +SKIP
+    'Metformin, if not contraindicated and if tolerated, is the preferred initial ...'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from garmle.embedding import Embedder
+from garmle.errors import ConfigError
+from garmle.store import ChromaStore
+from garmle.types import Chunk
+
+__all__ = [
+    "CrossEncoderReranker",
+    "Hit",
+    "HybridRetriever",
+    "Reranker",
+    "SearchFilter",
+    "mmr_select",
+    "rrf_fuse",
+    "tokenize",
+]
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+"""Reciprocal-rank-fusion constant (Cormack et al. 2009): score = sum 1 / (RRF_K + rank)."""
+
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "which",
+        "with",
+        "should",
+        "may",
+        "can",
+        "not",
+        "no",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+        "who",
+        "whom",
+        "will",
+        "would",
+        "also",
+        "been",
+        "being",
+        "into",
+        "over",
+        "such",
+        "patients",
+        "patient",
+    ]
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens without stop words, with a light plural strip (for BM25).
+
+    Example:
+        >>> tokenize("Patients with diabetes should receive statins.")
+        ['diabetes', 'receive', 'statin']
+    """
+    out: list[str] = []
+    for tok in re.findall(r"[a-z0-9][a-z0-9.\-]*[a-z0-9]|[a-z0-9]", text.lower()):
+        if tok in _STOPWORDS:
+            continue
+        if len(tok) > 4 and tok.endswith("s") and not tok.endswith("ss"):
+            tok = tok[:-1]
+        out.append(tok)
+    return out
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Metadata filters applied to every retriever alike.
+
+    Example:
+        >>> SearchFilter(sources=("ngc",), min_year=2010).accepts({"source": "ngc", "year": "2014"})
+        True
+    """
+
+    sources: tuple[str, ...] = ()
+    exclude_sources: tuple[str, ...] = ()
+    publishers: tuple[str, ...] = ()
+    min_year: int | None = None
+    max_year: int | None = None
+    doc_ids: frozenset[str] | None = None
+    exclude_doc_ids: frozenset[str] = frozenset()
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        """The source filters as a Chroma ``where`` clause, so the dense pool is not wasted on them."""
+        if self.sources:
+            return {"source": {"$in": list(self.sources)}}
+        if self.exclude_sources:
+            return {"source": {"$nin": list(self.exclude_sources)}}
+        return None
+
+    def accepts(self, meta: Mapping[str, str], doc_id: str = "") -> bool:
+        """True when a chunk with metadata ``meta`` passes every filter."""
+        source = meta.get("source", "")
+        if self.sources and source not in self.sources:
+            return False
+        if source in self.exclude_sources:
+            return False
+        if self.publishers:
+            publisher = meta.get("publisher", "").lower()
+            if not any(p.lower() in publisher for p in self.publishers):
+                return False
+        year = int(meta.get("year") or 0) or None
+        if self.min_year is not None and (year is None or year < self.min_year):
+            return False
+        if self.max_year is not None and (year is None or year > self.max_year):
+            return False
+        if self.doc_ids is not None and doc_id not in self.doc_ids:
+            return False
+        return doc_id not in self.exclude_doc_ids
+
+
+@dataclass
+class Hit:
+    """A chunk found for a query, with its fused score and its rank in each retriever (1-based)."""
+
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+    dense_score: float | None = None
+
+
+class Reranker(Protocol):
+    """Re-scores (query, passage) pairs; higher is more relevant."""
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        """One score per passage."""
+        ...
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers cross-encoder loaded from a local directory.
+
+    Example:
+        >>> CrossEncoderReranker("/models/ms-marco-MiniLM-L-6-v2").score("q", ["p"])  # doctest: +SKIP
+        [3.2]
+    """
+
+    def __init__(self, model_dir: str | Path, device: str | None = None) -> None:
+        path = Path(model_dir)
+        if not path.is_dir():
+            raise ConfigError(f"cross-encoder directory {str(path)!r} does not exist")
+        self.model_dir = path
+        self.device = device
+        self._model: Any = None
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        """Scores of ``passages`` for ``query``."""
+        if self._model is None:
+            from sentence_transformers import CrossEncoder
+
+            self._model = CrossEncoder(str(self.model_dir), device=self.device)
+        if not passages:
+            return []
+        return [float(s) for s in self._model.predict([(query, p) for p in passages])]
+
+
+def rrf_fuse(rankings: Mapping[str, Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal-rank fusion of several ranked id lists.
+
+    Example:
+        >>> fused = rrf_fuse({"dense": ["a", "b"], "bm25": ["b", "c"]})
+        >>> max(fused, key=fused.get)
+        'b'
+    """
+    scores: dict[str, float] = {}
+    for ranking in rankings.values():
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def mmr_select(
+    relevance: Sequence[float],
+    vectors: np.ndarray,
+    k: int,
+    *,
+    lambda_: float = 0.7,
+    groups: Sequence[str] | None = None,
+    max_per_group: int | None = None,
+) -> list[int]:
+    """Maximal marginal relevance: indices of ``k`` items trading relevance against redundancy.
+
+    ``relevance`` is rescaled to [0, 1]; redundancy is the highest cosine to an already chosen item.
+    ``groups``/``max_per_group`` cap how many items one group (e.g. one guideline) may fill.
+
+    Example:
+        >>> v = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        >>> mmr_select([1.0, 0.99, 0.5], v, 2)
+        [0, 2]
+    """
+    n = len(relevance)
+    if n == 0 or k <= 0:
+        return []
+    rel = np.asarray(relevance, dtype=np.float64)
+    span = rel.max() - rel.min()
+    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+    vecs = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    vecs = vecs / np.where(norms == 0, 1.0, norms)
+    sims = vecs @ vecs.T
+    chosen: list[int] = []
+    per_group: dict[str, int] = {}
+    candidates = list(range(n))
+    while candidates and len(chosen) < k:
+        best, best_value = -1, -np.inf
+        for i in candidates:
+            if (
+                groups is not None
+                and max_per_group is not None
+                and per_group.get(groups[i], 0) >= max_per_group
+            ):
+                continue
+            redundancy = max((sims[i, j] for j in chosen), default=0.0)
+            value = lambda_ * rel[i] - (1 - lambda_) * redundancy
+            if value > best_value:
+                best, best_value = i, value
+        if best < 0:
+            break
+        chosen.append(best)
+        candidates.remove(best)
+        if groups is not None:
+            per_group[groups[best]] = per_group.get(groups[best], 0) + 1
+    return chosen
+
+
+class _LexicalIndex:
+    """BM25 over every chunk of the store (title and section included), built once per store state."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        from rank_bm25 import BM25Okapi
+
+        self.chunks = chunks
+        corpus = [
+            tokenize(" ".join((c.metadata.get("title", ""), " ".join(c.section), c.text))) for c in chunks
+        ]
+        self._bm25 = BM25Okapi(corpus) if corpus else None
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        if self._bm25 is None:
+            return []
+        scores = np.asarray(self._bm25.get_scores(tokenize(query)))
+        if not len(scores):
+            return []
+        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
+        order = top[np.argsort(-scores[top])]
+        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
+
+class HybridRetriever:
+    """Dense (vector store) + lexical (BM25) retrieval fused by reciprocal rank.
+
+    Args:
+        store: the index.
+        embedder: the index's embedder (queries are embedded with it).
+        dense: use the dense retriever.
+        lexical: use the BM25 retriever.
+        candidates: how many hits each retriever contributes per query before fusion.
+        reranker: optional cross-encoder that re-scores the fused top candidates.
+
+    Example:
+        >>> r = HybridRetriever(store, embedder, lexical=False)               # doctest: +SKIP
+        >>> [h.chunk.chunk_id for h in r.retrieve(["statin therapy"], k=3)[0]]  # doctest: +SKIP
+        ['3f2a...:4', '91bc...:0', '3f2a...:5']
+    """
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embedder,
+        *,
+        dense: bool = True,
+        lexical: bool = True,
+        candidates: int = 60,
+        reranker: Reranker | None = None,
+    ) -> None:
+        if not (dense or lexical):
+            raise ConfigError("retrieval needs the dense retriever, the lexical one or both")
+        if candidates < 1:
+            raise ConfigError(f"candidates={candidates} must be at least 1")
+        self.store = store
+        self.embedder = embedder
+        self.dense = dense
+        self.lexical = lexical
+        self.candidates = candidates
+        self.reranker = reranker
+        self._lexical: _LexicalIndex | None = None
+        self._lexical_key: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def _lexical_index(self) -> _LexicalIndex:
+        key = (self.store.count_chunks(), len(self.store.document_ids()))
+        with self._lock:
+            if self._lexical is None or self._lexical_key != key:
+                self._lexical = _LexicalIndex(self.store.all_chunks())
+                self._lexical_key = key
+            return self._lexical
+
+    def retrieve(
+        self, queries: Sequence[str], k: int = 20, *, search_filter: SearchFilter | None = None
+    ) -> list[list[Hit]]:
+        """The fused top ``k`` hits for each query (filters applied to both retrievers)."""
+        flt = search_filter or SearchFilter()
+        if not queries:
+            return []
+        results: list[list[Hit]] = []
+        vectors = self.embedder.embed(list(queries)) if self.dense else None
+        lexical = self._lexical_index() if self.lexical else None
+        for qi, query in enumerate(queries):
+            pool: dict[str, Hit] = {}
+            rankings: dict[str, list[str]] = {}
+            if vectors is not None:
+                dense_hits = self.store.search(vectors[qi], self.candidates * 2, where=flt.chroma_where())
+                ranked = []
+                for sc in dense_hits:
+                    if not flt.accepts(sc.chunk.metadata, sc.chunk.doc_id):
+                        continue
+                    hit = pool.setdefault(sc.chunk.chunk_id, Hit(sc.chunk, 0.0))
+                    hit.dense_score = sc.score
+                    ranked.append(sc.chunk.chunk_id)
+                rankings["dense"] = ranked[: self.candidates]
+            if lexical is not None:
+                ranked = []
+                for idx, _score in lexical.search(query, self.candidates * 3):
+                    chunk = lexical.chunks[idx]
+                    if not flt.accepts(chunk.metadata, chunk.doc_id):
+                        continue
+                    pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
+                    ranked.append(chunk.chunk_id)
+                    if len(ranked) >= self.candidates:
+                        break
+                rankings["bm25"] = ranked
+            fused = rrf_fuse(rankings)
+            for name, ranking in rankings.items():
+                for rank, cid in enumerate(ranking, start=1):
+                    pool[cid].ranks[name] = rank
+            hits = []
+            for cid, score in sorted(fused.items(), key=lambda kv: -kv[1]):
+                pool[cid].score = score
+                hits.append(pool[cid])
+            if self.reranker is not None and hits:
+                top = hits[: max(k * 2, 20)]
+                scores = self.reranker.score(query, [h.chunk.text for h in top])
+                for hit, s in zip(top, scores, strict=True):
+                    hit.score = float(s)
+                hits = sorted(top, key=lambda h: -h.score)
+            results.append(hits[:k])
+        return results
+
+    def chunk_vectors(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the given chunks (for MMR)."""
+        return self.store.vectors(list(chunk_ids))
