@@ -1,0 +1,204 @@
+"""A plain-text clinical note -> :class:`~garmle.types.Patient`.
+
+The note is kept whole in ``patient.notes`` for code prediction. Only what
+the text states plainly is extracted into structured fields:
+
+* age: ``64-year-old``, ``64 yo``, ``64 y/o``, ``age 64``, ``aged 64``, ``64M`` at the start of a line;
+* sex: man/woman/male/female (and boy/girl/gentleman/lady), ``M``/``F`` after an age;
+* blood pressure: ``BP 150/95``, ``blood pressure of 162/98 mmHg``, ``BP 150/95 and 148/92``,
+  or any ``NNN/NN mmHg``; readings keep the order of the text (notes carry no dates);
+* labs and vital signs with a value: ``HbA1c 8.1%``, ``eGFR 42``, ``LDL 160 mg/dL``,
+  ``potassium 5.2``, ``BMI 31``, ``HR 88`` (values behind ``target``/``goal`` and
+  comparisons such as ``eGFR < 60`` are not read as results);
+* pregnancy: ``pregnant``, ``24 weeks gestation``, ``G2P1 at 24 weeks``; ``not pregnant`` sets False.
+
+Diagnoses are not extracted here: code prediction reads the note.
+
+Example:
+    >>> p = parse_note("64-year-old man, BP 150/95 mmHg, HbA1c 8.1%, eGFR 42.")
+    >>> p.age, p.sex, p.latest_bp.systolic, p.lab("hba1c").value, p.lab("egfr").value
+    (64, 'male', 150.0, 8.1, 42.0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+
+from garmle.patient.measurements import (
+    age_problem,
+    make_blood_pressure,
+    make_observation,
+    normalise_sex,
+    split_observations,
+)
+from garmle.types import BloodPressure, Observation, Patient
+
+__all__ = ["parse_note"]
+
+logger = logging.getLogger(__name__)
+
+_I = re.IGNORECASE
+
+_AGE_PATTERNS = (
+    re.compile(r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b", _I),
+    re.compile(r"\b(\d{1,3})\s*(?:yo|y/o|y\.o\.?)(?![a-z])", _I),
+    re.compile(r"\baged?\s*[:=]?\s*(\d{1,3})\b", _I),
+    re.compile(r"^\s*(\d{1,3})\s?[MF]\b", re.MULTILINE),
+)
+_SEX_WORD = re.compile(r"\b(man|woman|male|female|gentleman|lady|boy|girl)\b", _I)
+_SEX_LETTER = re.compile(
+    r"(?:\b\d{1,3}\s*(?:yo|y/o|y\.o\.?|years?\s*-?\s*old|year-old)\s*|^\s*\d{1,3}\s?)([MF])\b", re.MULTILINE
+)
+
+_BP_KEYWORD = re.compile(r"\b(?:bp|b/p|blood\s+pressures?)\b", _I)
+_BP_VALUE = re.compile(r"(?<![\d/.])(\d{2,3})\s*/\s*(\d{2,3})(?![\d/])")
+_BP_WITH_UNIT = re.compile(r"(?<![\d/.])(\d{2,3})\s*/\s*(\d{2,3})\s*mm\s*hg\b", _I)
+_BP_WINDOW = 80
+
+# Longer, more specific names first: at one position the first alternative that matches wins.
+_MEASURE_WORDS = (
+    ("uacr", r"u?acr|(?:urine\s+)?albumin\s*(?:-|/|to)?\s*creatinine\s+ratio"),
+    ("hba1c", r"hb\s?a1c|a1c|ha?emoglobin\s+a1c|glycated\s+ha?emoglobin"),
+    ("egfr", r"e?gfr"),
+    ("creatinine", r"(?:serum\s+)?creatinine|s?cr"),
+    ("potassium", r"potassium|k\+?"),
+    ("sodium", r"sodium|na\+?"),
+    ("ldl", r"ldl(?:\s*-?\s*c\b)?(?:\s+cholesterol)?"),
+    ("hdl", r"hdl(?:\s*-?\s*c\b)?(?:\s+cholesterol)?"),
+    ("total_cholesterol", r"(?:total\s+)?cholesterol"),
+    ("triglycerides", r"triglycerides?|tg"),
+    ("glucose", r"(?:fasting\s+|random\s+|blood\s+|plasma\s+)?glucose|blood\s+sugar|fbg|fpg"),
+    ("bmi", r"bmi|body\s+mass\s+index"),
+    ("heart_rate", r"hr|heart\s+rate|pulse(?:\s+rate)?"),
+    ("respiratory_rate", r"rr|resp(?:iratory)?\s+rate"),
+    ("spo2", r"sp\s?o2|sa\s?o2|(?:oxygen|o2)\s+sat(?:uration)?s?|sats"),
+    ("temperature", r"temp(?:erature)?"),
+    ("weight", r"weight|wt"),
+    ("height", r"height|ht"),
+    ("hemoglobin", r"ha?emoglobin|hgb|hb"),
+)
+_FILLER = (
+    r"(?:\s*(?:[:=,]|is|was|were|of|at|now|today|levels?|values?|results?|measured|reading|"
+    r"came\s+back|returned|remains|remained|has\s+been|(?:risen|rose|increased|decreased|fallen|fell|"
+    r"dropped|improved|worsened)\s+to)\s*)*\s*"
+)
+_UNIT = (
+    r"%|mmol/mol|mg/dl|mmol/l|meq/l|[µu]mol/l|ml/min(?:/1\.73\s*m(?:2|²|\^2))?|mg/g|mg/mmol|g/dl|g/l|"
+    r"kg/m(?:2|²|\^2)|bpm|beats/min|breaths/min|/min|kg|lbs?|cm|°?[cf]"
+)
+_MEASURE = re.compile(
+    r"\b(?:" + "|".join(f"(?P<{name}>{words})" for name, words in _MEASURE_WORDS) + r")(?![\w/])"
+    rf"{_FILLER}(?P<value>\d+(?:\.\d+)?)(?!\s*/\s*\d)\s*(?P<unit>(?:{_UNIT})(?![a-z]))?",
+    _I,
+)
+_TARGET_BEFORE = re.compile(r"\b(target|goal|aim)\b[^.;\n]*$", _I)
+
+_PREGNANT = (
+    re.compile(r"\bpregnant\b", _I),
+    re.compile(r"\b\d{1,2}(?:\+\d)?\s*(?:weeks?|wks?)['’]?\s*(?:of\s+)?(?:gestation|pregnan)", _I),
+    re.compile(r"\bG\d{1,2}\s*P\d{1,2}\S*[^.\n]{0,20}?\b\d{1,2}(?:\+\d)?\s*(?:weeks?|wks?)\b"),
+    re.compile(r"\bgestational\s+age\s*(?:of\s*|[:=]\s*)?\d{1,2}", _I),
+)
+_NEGATED = re.compile(r"\b(?:not|non|no\s+longer|never|denies(?:\s+being)?|isn't)\s*-?\s*$", _I)
+_NOT_PREGNANT = re.compile(
+    r"\b(?:not|non)\s*-?\s*pregnant\b|\bdenies\s+(?:being\s+)?pregnan|\bpregnancy\s+test\s+(?:is\s+)?negative"
+    r"|\bnegative\s+pregnancy\s+test",
+    _I,
+)
+
+
+def parse_note(text: str) -> Patient:
+    """Read a plain-text note: keep it whole and extract plainly stated facts.
+
+    Args:
+        text: the note.
+
+    Returns:
+        A patient with ``notes=(text,)`` and the age, sex, readings, labs and
+        pregnancy the text states.
+    """
+    warnings: list[str] = []
+    age = _age(text, warnings)
+    pregnant = _pregnancy(text)
+    sex = _sex(text) or ("female" if pregnant else None)
+    vitals, labs = split_observations(_measures(text, warnings))
+    patient = Patient(
+        patient_id="note-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10],
+        age=age,
+        sex=sex,
+        blood_pressures=tuple(_blood_pressures(text, warnings)),
+        vitals=vitals,
+        labs=labs,
+        notes=(text,),
+        pregnant=pregnant,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
+    logger.debug(
+        "note read: %d characters, %d readings, %d labs, %d vitals, %d warnings",
+        len(text),
+        len(patient.blood_pressures),
+        len(patient.labs),
+        len(patient.vitals),
+        len(patient.warnings),
+    )
+    return patient
+
+
+def _age(text: str, warnings: list[str]) -> int | None:
+    found = [m for pattern in _AGE_PATTERNS for m in pattern.finditer(text)]
+    if not found:
+        return None
+    first = min(found, key=lambda m: m.start())
+    age = int(first.group(1))
+    problem = age_problem(age)
+    if problem:
+        warnings.append(f"note: {problem}; age ignored")
+        return None
+    return age
+
+
+def _sex(text: str) -> str | None:
+    found = [(m.start(), m.group(1)) for pattern in (_SEX_WORD, _SEX_LETTER) for m in pattern.finditer(text)]
+    return normalise_sex(min(found)[1]) if found else None
+
+
+def _blood_pressures(text: str, warnings: list[str]) -> list[BloodPressure]:
+    spans: dict[int, tuple[str, str]] = {}
+    for keyword in _BP_KEYWORD.finditer(text):
+        window = text[keyword.end() : keyword.end() + _BP_WINDOW]
+        window = re.split(r"[;\n]|\.(?!\d)", window, maxsplit=1)[0]
+        for match in _BP_VALUE.finditer(window):
+            spans[keyword.end() + match.start()] = (match.group(1), match.group(2))
+    for match in _BP_WITH_UNIT.finditer(text):
+        spans[match.start()] = (match.group(1), match.group(2))
+    readings = []
+    for _, (systolic, diastolic) in sorted(spans.items()):
+        reading = make_blood_pressure(float(systolic), float(diastolic), warnings=warnings, where="note")
+        if reading is not None:
+            readings.append(reading)
+    return readings
+
+
+def _measures(text: str, warnings: list[str]) -> list[Observation]:
+    observations = []
+    for match in _MEASURE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if _TARGET_BEFORE.search(text[max(line_start, match.start() - 30) : match.start()]):
+            continue
+        name = next(n for n, _ in _MEASURE_WORDS if match.group(n) is not None)
+        obs = make_observation(
+            name, float(match.group("value")), match.group("unit"), warnings=warnings, where="note"
+        )
+        if obs is not None:
+            observations.append(obs)
+    return observations
+
+
+def _pregnancy(text: str) -> bool | None:
+    for pattern in _PREGNANT:
+        for match in pattern.finditer(text):
+            if not _NEGATED.search(text[max(0, match.start() - 25) : match.start()]):
+                return True
+    return False if _NOT_PREGNANT.search(text) else None
