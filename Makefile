@@ -8,7 +8,8 @@ PIP := $(PY) -m pip
 GARMLE := $(VENV)/bin/garmle
 MIRROR ?= $(if $(GARMLE_GUIDELINE_MIRROR),$(GARMLE_GUIDELINE_MIRROR),../shared/data)
 DEMO_INDEX ?= index/demo
-DEMO_PATIENT ?= guidelines/sample-patient.json
+DEMO_PATIENT ?= garmle/data/samples/htn-diabetes-ckd.json
+DEMO_CODES ?= E00-E89,I00-I99,J00-J99,N00-N99,F01-F99,D50-D89,R73
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -28,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(GARMLE) --index $(DEMO_INDEX) --mirror $(MIRROR) index add guidelines/demo-sources.txt icd10cm:demo
+	$(GARMLE) --index $(DEMO_INDEX) --mirror $(MIRROR) index add demo icd10cm:$(DEMO_CODES)
 	$(GARMLE) --index $(DEMO_INDEX) recommend $(DEMO_PATIENT) --format text
 
 lint: install

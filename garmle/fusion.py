@@ -306,7 +306,7 @@ def verify_snippets(
     Example:
         >>> from garmle.types import Document, Snippet
         >>> doc = Document(doc_id="d", title="T", text="abc")
-        >>> bad = Snippet(text="xyz", doc_id="d", chunk_id="d:0", title="T", char_start=0, char_end=3, score=1)
+        >>> bad = Snippet("xyz", "d", "d:0", "T", char_start=0, char_end=3, score=1)
         >>> verify_snippets([bad], {"d": doc})[1].failed
         1
     """

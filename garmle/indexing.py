@@ -148,7 +148,8 @@ class Indexer:
                 self._lock.acquire()
             except Timeout as exc:
                 raise IndexError_(
-                    f"another process is writing to the index in {self.store.location!r}; try again when it ends"
+                    f"another process is writing to the index in {self.store.location!r}; "
+                    "try again when it ends"
                 ) from exc
         self.store.check_model(self.embedder.model_id, self.embedder.dimension)
         self.store.remove_orphans()

@@ -10,7 +10,8 @@ Example:
     >>> from garmle.types import BloodPressure, CodePrediction, Patient
     >>> p = Patient(patient_id="p", age=64, sex="male",
     ...             blood_pressures=(BloodPressure(152, 96), BloodPressure(158, 98)))
-    >>> qs = build_queries(p, [CodePrediction("I10", "Essential (primary) hypertension", 0.9)], IcdCatalogue())
+    >>> pred = CodePrediction("I10", "Essential (primary) hypertension", 0.9)
+    >>> qs = build_queries(p, [pred], IcdCatalogue())
     >>> qs[0].aspect, "64-year-old man" in qs[0].text
     ('diagnosis', True)
 """

@@ -315,7 +315,8 @@ class Recommender:
         timings["verify"] = _ms(started)
         if population_dropped:
             messages.append(
-                f"{population_dropped} candidate snippets from guidelines for another population were left out"
+                f"{population_dropped} candidate snippets from guidelines for another population "
+                "were left out"
             )
         if check.failed:
             messages.append(f"{check.failed} snippets failed the verbatim check and were dropped")

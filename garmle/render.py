@@ -50,7 +50,8 @@ def report_text(report: Report, *, width: int = 100) -> str:
     """A plain-text rendering for terminals."""
     check = report.verbatim_check
     lines = [
-        f"garmle report: {len(report.predictions)} codes, verbatim check {check.failed}/{check.checked} failed"
+        f"garmle report: {len(report.predictions)} codes, "
+        f"verbatim check {check.failed}/{check.checked} failed"
     ]
     for message in report.messages:
         lines.append(f"note: {message}")
@@ -142,5 +143,6 @@ def report_html(report: Report, *, standalone: bool = False) -> str:
     out.append("</div>")
     body = "".join(out)
     if standalone:
-        return f"<!doctype html><html><head><meta charset='utf-8'><title>garmle report</title></head><body>{body}</body></html>"
+        head = "<meta charset='utf-8'><title>garmle report</title>"
+        return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
     return body

@@ -229,20 +229,20 @@ def mmr_select(
 ) -> list[int]:
     """Maximal marginal relevance: indices of ``k`` items trading relevance against redundancy.
 
-    ``relevance`` is rescaled to [0, 1]; redundancy is the highest cosine to an already chosen item.
+    ``relevance`` is divided by its largest value; redundancy is the highest cosine to an already chosen item.
     ``groups``/``max_per_group`` cap how many items one group (e.g. one guideline) may fill.
 
     Example:
         >>> v = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-        >>> mmr_select([1.0, 0.99, 0.5], v, 2)
+        >>> mmr_select([1.0, 0.99, 0.5], v, 2, lambda_=0.5)
         [0, 2]
     """
     n = len(relevance)
     if n == 0 or k <= 0:
         return []
     rel = np.asarray(relevance, dtype=np.float64)
-    span = rel.max() - rel.min()
-    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+    top = np.abs(rel).max()
+    rel = rel / top if top > 0 else np.ones_like(rel)
     vecs = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     vecs = vecs / np.where(norms == 0, 1.0, norms)

@@ -172,7 +172,8 @@ class ChromaStore:
         if not (index_dir / "chroma.sqlite3").is_file():
             if not create:
                 raise IndexError_(
-                    f"no index at {str(index_dir)!r}: build one with `garmle index add SOURCE --index {index_dir}`"
+                    f"no index at {str(index_dir)!r}: "
+                    f"build one with `garmle index add SOURCE --index {index_dir}`"
                 )
             index_dir.mkdir(parents=True, exist_ok=True)
         try:

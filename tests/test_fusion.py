@@ -1,0 +1,102 @@
+"""Fusion: population rules, fact matching, ranking with MMR, and the verbatim check."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from garmle.fusion import (
+    FusionWeights,
+    match_facts,
+    population_conflict,
+    rank_snippets,
+    topic_terms,
+    verify_snippets,
+)
+from garmle.retrieval import Hit, mmr_select, rrf_fuse, tokenize
+from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet
+
+ADULT = Patient("a", age=58, sex="male")
+PREGNANT = Patient("b", age=29, sex="female", pregnant=True)
+CHILD = Patient("c", age=8, sex="female")
+
+
+def test_population_rules() -> None:
+    assert population_conflict("Children and adolescents aged 2 to 18 with asthma", "", ADULT) == (
+        "written for children"
+    )
+    assert population_conflict("Adults 18 years and older with hypertension", "", ADULT) is None
+    assert population_conflict("Adults 18 years and older", "", CHILD) == "written for adults"
+    assert population_conflict("Pregnant women with chronic hypertension", "", ADULT) is not None
+    assert population_conflict("Pregnant women with chronic hypertension", "", PREGNANT) is None
+    assert population_conflict("Postmenopausal women", "Osteoporosis", ADULT) == "written for women"
+    assert population_conflict("", "Hypertension in children", ADULT) == "written for children"
+    assert population_conflict("Adults and children with asthma", "", ADULT) is None
+
+
+def test_match_facts_and_topic_terms() -> None:
+    facts = {"eGFR 48": ("egfr", "kidney function"), "BP 150/95": ("blood pressure",)}
+    assert match_facts("Check kidney function yearly.", facts) == ("eGFR 48",)
+    assert match_facts("Nothing relevant.", facts) == ()
+    assert "diabetes" in topic_terms("Type 2 diabetes mellitus without complications")
+    assert "unspecified" not in topic_terms("Unspecified atrial fibrillation")
+
+
+def test_rrf_mmr_and_tokenize() -> None:
+    fused = rrf_fuse({"a": ["x", "y", "z"], "b": ["y", "z"]})
+    assert max(fused, key=lambda k: fused[k]) == "y"
+    vecs = np.array([[1.0, 0.0], [0.99, 0.01], [0.0, 1.0]])
+    assert mmr_select([1.0, 0.95, 0.5], vecs, 2, lambda_=0.5) == [0, 2]
+    assert mmr_select([1.0, 0.95, 0.5], vecs, 2, lambda_=1.0) == [0, 1]
+    assert mmr_select([1.0, 0.9, 0.8], np.eye(3), 3, groups=["d", "d", "e"], max_per_group=1) == [0, 2]
+    assert tokenize("Statins for adults") == ["statin", "adult"]
+
+
+def _chunk(doc: str, i: int, text: str) -> Chunk:
+    return Chunk(
+        f"{doc}:{i}", doc, text, 0, len(text), metadata={"title": f"Guideline {doc}", "source": "ngc"}
+    )
+
+
+def test_rank_snippets_drops_other_populations_and_caps_per_doc() -> None:
+    hits = {
+        "treatment": [
+            Hit(_chunk("kids", 0, "In children with hypertension use ACE inhibitors."), 0.1),
+            Hit(_chunk("adult", 0, "Start a thiazide; target blood pressure below 130/80."), 0.09),
+            Hit(_chunk("adult", 1, "Add a calcium channel blocker if blood pressure is above target."), 0.08),
+            Hit(_chunk("adult", 2, "Blood pressure target for adults is 130/80."), 0.07),
+            Hit(_chunk("other", 0, "Lifestyle changes lower blood pressure."), 0.06),
+        ]
+    }
+    vectors = {h.chunk.chunk_id: np.eye(5)[i] for i, h in enumerate(hits["treatment"])}
+    snippets, dropped = rank_snippets(
+        CodePrediction("I10", "Essential (primary) hypertension", 0.9),
+        hits,
+        fact_terms={"blood pressure 150/95 mmHg": ("blood pressure",)},
+        topic=topic_terms("Essential (primary) hypertension"),
+        doc_topics={
+            "adult": "Hypertension in adults",
+            "kids": "Hypertension in children",
+            "other": "Lifestyle",
+        },
+        vectors=vectors,
+        excluded_docs={"kids": "written for children"},
+        top_k=3,
+        weights=FusionWeights(max_per_doc=2),
+    )
+    assert dropped["population"] == 1
+    assert [s.doc_id for s in snippets].count("adult") == 2
+    assert "kids" not in {s.doc_id for s in snippets}
+    assert all(s.matched_facts == ("blood pressure 150/95 mmHg",) for s in snippets)
+    assert snippets[0].aspect == "treatment"
+
+
+def test_verbatim_check_drops_altered_snippets() -> None:
+    doc = Document("d", "T", "Offer metformin as first-line therapy.")
+    good = Snippet("Offer metformin", "d", "d:0", "T", 0, 15, 1.0)
+    altered = Snippet("Offer insulin", "d", "d:1", "T", 0, 13, 1.0)
+    out_of_range = Snippet("x", "d", "d:2", "T", 100, 101, 1.0)
+    unknown_doc = Snippet("Offer", "zz", "zz:0", "T", 0, 5, 1.0)
+    kept, check = verify_snippets([good, altered, out_of_range, unknown_doc], {"d": doc})
+    assert kept == [good]
+    assert (check.checked, check.failed) == (4, 3)
+    assert set(check.dropped) == {"d:1", "d:2", "zz:0"}

@@ -1,0 +1,96 @@
+"""Query construction: templates as data, patient facts per code, inspectable queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from garmle.catalogue import IcdCatalogue
+from garmle.errors import ConfigError
+from garmle.query import build_queries, load_templates, patient_facts, population_phrase
+from garmle.types import BloodPressure, CodePrediction, Medication, Observation, Patient
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> IcdCatalogue:
+    return IcdCatalogue()
+
+
+def _patient(**kw: object) -> Patient:
+    base: dict[str, object] = {
+        "patient_id": "q1",
+        "age": 67,
+        "sex": "female",
+        "blood_pressures": (
+            BloodPressure(138, 85, dt.date(2024, 1, 1)),
+            BloodPressure(150, 92, dt.date(2024, 3, 1)),
+            BloodPressure(156, 94, dt.date(2024, 6, 1)),
+            BloodPressure(160, 96, dt.date(2024, 9, 1)),
+        ),
+        "labs": (Observation("egfr", 48, "mL/min/1.73m2"), Observation("hba1c", 8.1, "%")),
+        "medications": (Medication("lisinopril 10 MG Oral Tablet"),),
+    }
+    base.update(kw)
+    return Patient(**base)  # type: ignore[arg-type]
+
+
+def test_population_phrase_covers_age_sex_pregnancy() -> None:
+    assert population_phrase(_patient()) == "a 67-year-old woman (older adult)"
+    assert population_phrase(_patient(age=30, pregnant=True)) == "a 30-year-old pregnant woman"
+    assert population_phrase(_patient(age=9, sex="male")) == "a 9-year-old boy"
+    assert population_phrase(Patient("x")) == "adults"
+
+
+def test_facts_depend_on_the_code() -> None:
+    p = _patient()
+    htn = [f.text for f in patient_facts(p, "I10", [])]
+    assert any(f.startswith("blood pressure 155.3/94 mmHg") for f in htn)
+    assert any("eGFR 48" in f for f in htn)
+    assert not any("HbA1c" in f for f in htn)
+    dm = [f.text for f in patient_facts(p, "E11.9", [])]
+    assert any("HbA1c 8.1" in f for f in dm)
+
+
+def test_queries_per_aspect_record_their_facts(catalogue: IcdCatalogue) -> None:
+    preds = [
+        CodePrediction("E11.9", "Type 2 diabetes mellitus without complications", 0.9),
+        CodePrediction("I10", "Essential (primary) hypertension", 0.8),
+    ]
+    queries = build_queries(_patient(), preds, catalogue)
+    aspects = {(q.code, q.aspect) for q in queries}
+    assert ("E11.9", "treatment") in aspects and ("I10", "targets") in aspects
+    assert ("I10", "population") in aspects  # comorbidity present
+    dm_treat = next(q for q in queries if q.code == "E11.9" and q.aspect == "treatment")
+    assert "metformin" in dm_treat.text
+    assert "Type 2 diabetes mellitus" in dm_treat.text
+    assert any("HbA1c" in f for f in dm_treat.facts)
+    assert any("comorbidities: Essential (primary) hypertension" in f for f in dm_treat.facts)
+    assert dm_treat.template_id.endswith("/treatment")
+    for q in queries:
+        for fact in q.facts:
+            assert fact.split(" ")[0].lower() in q.text.lower()
+
+
+def test_code_only_queries_have_no_patient_facts(catalogue: IcdCatalogue) -> None:
+    preds = [CodePrediction("I10", "Essential (primary) hypertension", 0.8)]
+    queries = build_queries(_patient(), preds, catalogue, use_facts=False)
+    assert queries and all(not q.facts for q in queries)
+    assert all("67-year-old" not in q.text for q in queries)
+
+
+def test_unknown_code_group_uses_generic_wording(catalogue: IcdCatalogue) -> None:
+    preds = [CodePrediction("M81.0", catalogue.title("M81.0"), 0.7)]
+    queries = build_queries(_patient(), preds, catalogue, aspects=["treatment"])
+    assert len(queries) == 1 and "osteoporosis" in queries[0].text.lower()
+
+
+def test_bad_template_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "t.toml"
+    bad.write_text('version = "x"\n[[aspect]]\nid = "a"\ntemplate = "{nonsense}"\n')
+    with pytest.raises(ConfigError, match="unknown placeholders"):
+        load_templates(bad)
+    bad.write_text("not toml [")
+    with pytest.raises(ConfigError):
+        load_templates(bad)
