@@ -1,0 +1,479 @@
+"""Zero-shot coding of clinical notes against the ICD-10-CM catalogue.
+
+Each note is split into sentences; a lexical index over every code's title,
+inclusion terms and a small table of clinical synonyms and abbreviations
+(``garmle/data/code_synonyms.tsv``) finds the codes whose words a sentence
+contains close together. Competing candidates for the same words are
+re-ranked by dense similarity between the note span and the code title
+(embeddings cached per coder). The context of each mention decides what it
+means: negated and uncertain mentions are dropped or down-weighted, a
+history of an acute event becomes its personal-history code (``history of
+MI`` -> ``I25.2``) and a relative's disease becomes a family-history code
+(``Z8x``).
+
+Words in parentheses in ICD-10-CM titles are nonessential modifiers and
+words after "without" describe what is absent, so neither is required for a
+match.
+
+Example:
+    >>> from garmle.catalogue import IcdCatalogue
+    >>> from garmle.embedding import HashEmbedder
+    >>> from garmle.types import Patient
+    >>> coder = CatalogueCoder(IcdCatalogue(), HashEmbedder(64))  # doctest: +SKIP
+    >>> coder.predict(Patient("p", notes=("Known HTN.",)))[0].code  # doctest: +SKIP
+    'I10'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from garmle.catalogue import IcdCatalogue
+from garmle.coding.base import rank
+from garmle.coding.context import Sentence, Token, assertion_of, normalise_token, split_sentences
+from garmle.embedding import Embedder
+from garmle.errors import ConfigError
+from garmle.types import CodePrediction, Evidence, Patient
+
+__all__ = ["FAMILY_HISTORY_CODES", "PERSONAL_HISTORY_CODES", "CatalogueCoder", "Mention", "load_synonyms"]
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "due",
+        "with",
+        "nos",
+        "other",
+        "unspecified",
+        "specified",
+        "elsewhere",
+        "classified",
+        "site",
+        "part",
+        "initial",
+        "encounter",
+        "subsequent",
+        "sequela",
+        "not",
+    ]
+)
+_PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_WITHOUT = re.compile(r"\bwithout\b.*$", re.IGNORECASE)
+_ASSESSMENT_SECTIONS = (
+    "assessment",
+    "impression",
+    "diagnosis",
+    "diagnoses",
+    "a p",
+    "assessment and plan",
+    "problem",
+)
+
+PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
+    ("I21", "I25.2"),
+    ("I22", "I25.2"),
+    ("I63", "Z86.73"),
+    ("G45", "Z86.73"),
+    ("I26", "Z86.711"),
+    ("I82", "Z86.718"),
+    ("I46", "Z86.74"),
+    ("C50", "Z85.3"),
+    ("C", "Z85.9"),
+    ("N39.0", "Z87.440"),
+    ("N20", "Z87.442"),
+    ("K25", "Z87.11"),
+    ("K26", "Z87.11"),
+    ("K27", "Z87.11"),
+    ("J18", "Z87.01"),
+)
+"""Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
+
+FAMILY_HISTORY_CODES: tuple[tuple[str, str], ...] = (
+    ("E10", "Z83.3"),
+    ("E11", "Z83.3"),
+    ("E13", "Z83.3"),
+    ("E", "Z83.49"),
+    ("I6", "Z82.3"),
+    ("I", "Z82.49"),
+    ("C50", "Z80.3"),
+    ("C1", "Z80.0"),
+    ("C2", "Z80.0"),
+    ("C34", "Z80.1"),
+    ("C61", "Z80.42"),
+    ("C56", "Z80.41"),
+    ("C9", "Z80.6"),
+    ("C", "Z80.9"),
+    ("J4", "Z82.5"),
+    ("G", "Z82.0"),
+    ("F", "Z81.8"),
+)
+"""Conditions of a relative -> family-history code (longest prefix wins)."""
+
+# Multipliers applied to a mention's quality by its assertion.
+_ASSERTION_WEIGHT = {"present": 1.0, "historical": 0.9, "uncertain": 0.55, "family": 0.6}
+
+
+def _lookup_prefix(table: tuple[tuple[str, str], ...], code: str) -> str | None:
+    best = max((p for p, _ in table if code.startswith(p)), key=len, default=None)
+    return dict(table)[best] if best is not None else None
+
+
+def load_synonyms() -> list[tuple[str, str]]:
+    """The bundled ``(phrase, code)`` synonym table."""
+    text = resources.files("garmle").joinpath("data", "code_synonyms.tsv").read_text(encoding="utf-8")
+    rows: list[tuple[str, str]] = []
+    for row in csv.reader(io.StringIO(text), delimiter="\t"):
+        if not row or row[0].startswith("#") or len(row) < 2:
+            continue
+        rows.append((row[0].strip(), row[1].strip()))
+    return rows
+
+
+@dataclass(frozen=True)
+class _CodeText:
+    """One indexed wording of a code: its required words and the raw-case words it insists on."""
+
+    code: str
+    text: str
+    required: tuple[str, ...]
+    exact_case: frozenset[str]
+    synonym: bool
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A span of a note that names a code, with its assertion and match quality."""
+
+    code: str
+    note_index: int
+    char_start: int
+    char_end: int
+    text: str
+    assertion: str
+    quality: float
+    section: str
+    matched: frozenset[int]
+
+
+def _required_words(text: str) -> tuple[str, ...]:
+    core = _WITHOUT.sub("", _PAREN.sub(" ", text))
+    words = [normalise_token(w) for w in re.findall(r"[A-Za-z0-9]+", core)]
+    return tuple(dict.fromkeys(w for w in words if w not in _STOP))
+
+
+class CatalogueCoder:
+    """Predict ICD-10-CM codes from a patient's notes without training data.
+
+    Args:
+        catalogue: the ICD-10-CM catalogue to code against.
+        embedder: re-ranks competing candidates by dense similarity; ``None``
+            ranks by lexical match alone.
+        min_score: predictions scoring below this are dropped.
+        max_codes: at most this many predictions per patient.
+        dense_weight: share of the dense similarity in a mention's quality.
+        code_range: restrict coding to a range such as ``"A00-Z99"`` (all by default).
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> coder = CatalogueCoder(IcdCatalogue(), None)  # doctest: +SKIP
+        >>> patient = Patient("p", notes=("Denies chest pain. T2DM.",))
+        >>> [p.code for p in coder.predict(patient)]  # doctest: +SKIP
+        ['E11.9']
+    """
+
+    name = "catalogue"
+
+    def __init__(
+        self,
+        catalogue: IcdCatalogue,
+        embedder: Embedder | None = None,
+        *,
+        min_score: float = 0.3,
+        max_codes: int = 30,
+        dense_weight: float = 0.25,
+        code_range: str = "",
+        synonyms: Sequence[tuple[str, str]] | None = None,
+    ) -> None:
+        if not 0.0 <= min_score <= 1.0:
+            raise ConfigError(f"min_score must be between 0 and 1, got {min_score}")
+        if max_codes < 1:
+            raise ConfigError(f"max_codes must be >= 1, got {max_codes}")
+        if not 0.0 <= dense_weight <= 1.0:
+            raise ConfigError(f"dense_weight must be between 0 and 1, got {dense_weight}")
+        self.catalogue = catalogue
+        self.embedder = embedder
+        self.min_score = min_score
+        self.max_codes = max_codes
+        self.dense_weight = dense_weight if embedder is not None else 0.0
+        self._vectors: dict[str, np.ndarray] = {}
+        self._default_child: dict[str, str] = {}
+        self._build(code_range, load_synonyms() if synonyms is None else synonyms)
+
+    # ------------------------------------------------------------------ index
+
+    def _build(self, code_range: str, synonyms: Sequence[tuple[str, str]]) -> None:
+        texts: list[_CodeText] = []
+        self._titles: dict[str, str] = {}
+        children: dict[str, list[str]] = defaultdict(list)
+        for entry in self.catalogue.codes(code_range):
+            self._titles[entry.code] = entry.title
+            if entry.parent:
+                children[entry.parent].append(entry.code)
+            for wording in (entry.title, *entry.inclusion_terms, *entry.includes):
+                req = _required_words(wording)
+                if req:
+                    texts.append(_CodeText(entry.code, wording, req, frozenset(), False))
+        for phrase, code in synonyms:
+            norm = self.catalogue.validate(code)
+            if norm not in self._titles:
+                continue
+            words = re.findall(r"[A-Za-z0-9]+", phrase)
+            exact = frozenset(w for w in words if w.isupper() and sum(c.isalpha() for c in w) >= 2)
+            req = tuple(dict.fromkeys(normalise_token(w) for w in words))
+            texts.append(_CodeText(norm, phrase, req, exact, True))
+        self._texts = texts
+        self._children = children
+        df: dict[str, int] = defaultdict(int)
+        for t in texts:
+            for w in t.required:
+                df[w] += 1
+        n = len(texts)
+        self._idf = {w: math.log(1.0 + n / c) for w, c in df.items()}
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, t in enumerate(texts):
+            for w in t.required:
+                postings[w].append(i)
+        self._postings = {w: np.asarray(ids, dtype=np.int32) for w, ids in postings.items()}
+        self._mass = np.asarray([sum(self._idf[w] for w in t.required) for t in texts], dtype=np.float32)
+        self._sizes = np.asarray([len(t.required) for t in texts], dtype=np.int32)
+
+    def billable_default(self, code: str) -> str:
+        """The default billable code below ``code`` ("unspecified" / "without complications" child)."""
+        if code in self._default_child:
+            return self._default_child[code]
+        current = code
+        for _ in range(4):
+            kids = self._children.get(current)
+            if not kids:
+                break
+            # the plainest title wins; ICD-10-CM puts the unspecified code last, so then the highest code
+            pick = min(
+                sorted(kids, reverse=True),
+                key=lambda k: (_default_rank(self._titles[k]), len(self._titles[k])),
+            )
+            if _default_rank(self._titles[pick]) >= len(_DEFAULT_TITLES):
+                break
+            current = pick
+        self._default_child[code] = current
+        return current
+
+    # ------------------------------------------------------------------ matching
+
+    def mentions(self, note: str, note_index: int = 0) -> list[Mention]:
+        """Every code mention found in ``note`` with its assertion (negated ones included)."""
+        out: list[Mention] = []
+        for sentence in split_sentences(note, note_index):
+            out.extend(self._sentence_mentions(sentence))
+        return out
+
+    def _sentence_mentions(self, sentence: Sentence) -> list[Mention]:
+        toks = sentence.tokens
+        if not toks:
+            return []
+        acc = np.zeros(len(self._texts), dtype=np.float32)
+        hits = np.zeros(len(self._texts), dtype=np.int32)
+        present = {t.norm for t in toks}
+        for word in present:
+            ids = self._postings.get(word)
+            if ids is not None:
+                acc[ids] += self._idf[word]
+                hits[ids] += 1
+        coverage = acc / np.maximum(self._mass, 1e-6)
+        # Short wordings must match completely; longer ones may miss one word.
+        ok = (hits == self._sizes) | ((self._sizes >= 3) & (hits >= self._sizes - 1) & (coverage >= 0.75))
+        candidates = np.nonzero(ok & (hits > 0))[0]
+        found: list[Mention] = []
+        for idx in candidates:
+            mention = self._locate(sentence, toks, self._texts[int(idx)], float(coverage[idx]))
+            if mention is not None:
+                found.append(mention)
+        return _most_specific(found)
+
+    def _locate(
+        self, sentence: Sentence, toks: Sequence[Token], text: _CodeText, coverage: float
+    ) -> Mention | None:
+        wanted = set(text.required)
+        positions = [
+            i
+            for i, t in enumerate(toks)
+            if t.norm in wanted
+            and (not text.exact_case or t.norm not in _lowered(text.exact_case) or t.raw in text.exact_case)
+        ]
+        if len({toks[i].norm for i in positions}) < min(len(wanted), max(1, len(wanted) - 1)):
+            return None
+        if text.exact_case and not any(toks[i].raw in text.exact_case for i in positions):
+            return None
+        window = _smallest_window(toks, positions, wanted)
+        if window is None:
+            return None
+        lo, hi, matched = window
+        extra = (hi - lo + 1) - len(matched)
+        limit = 1 if text.synonym else 3
+        if extra > limit:
+            return None
+        quality = coverage * (0.93**extra) * (1.0 if text.synonym else 0.97)
+        start, end = toks[lo].start, toks[hi].end
+        return Mention(
+            code=text.code,
+            note_index=sentence.note_index,
+            char_start=start,
+            char_end=end,
+            text=sentence.text[start - sentence.start : end - sentence.start],
+            assertion=assertion_of(sentence, start, end),
+            quality=quality,
+            section=sentence.section,
+            matched=frozenset(matched),
+        )
+
+    # ------------------------------------------------------------------ dense
+
+    def _embed_cached(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        assert self.embedder is not None
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            for t, v in zip(missing, self.embedder.embed(missing), strict=True):
+                self._vectors[t] = v
+        return self._vectors
+
+    def _rerank(self, mentions: list[Mention]) -> list[tuple[Mention, float]]:
+        if not mentions or self.embedder is None or self.dense_weight == 0.0:
+            return [(m, m.quality) for m in mentions]
+        titles = [self._titles[m.code] for m in mentions]
+        vectors = self._embed_cached([*titles, *(m.text for m in mentions)])
+        out = []
+        for m, title in zip(mentions, titles, strict=True):
+            cos = float(np.clip(vectors[title] @ vectors[m.text], 0.0, 1.0))
+            out.append((m, (1 - self.dense_weight) * m.quality + self.dense_weight * cos))
+        return out
+
+    # ------------------------------------------------------------------ predict
+
+    def predict(self, patient: Patient) -> list[CodePrediction]:
+        """Codes named or described in ``patient.notes``, best first, with note-span evidence."""
+        mentions = [m for i, note in enumerate(patient.notes) for m in self.mentions(note, i)]
+        kept = [m for m in mentions if m.assertion != "negated"]
+        scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
+        for mention, quality in self._rerank(kept):
+            code = self._resolve(mention)
+            if code is None:
+                continue
+            weight = _ASSERTION_WEIGHT[mention.assertion]
+            if mention.section.startswith(_ASSESSMENT_SECTIONS):
+                weight *= 1.1
+            if code.startswith("R"):
+                weight *= 0.8  # symptoms rank below the diagnoses that explain them
+            scored[code].append((mention, min(1.0, quality * weight)))
+        preds = []
+        for code, items in scored.items():
+            best = max(s for _, s in items)
+            spans = {(m.note_index, m.char_start) for m, _ in items}
+            score = min(0.99, best * 0.9 + 0.05 * min(len(spans) - 1, 2))
+            if score < self.min_score:
+                continue
+            evidence = tuple(
+                dict.fromkeys(
+                    Evidence("note", m.text, m.note_index, m.char_start, m.char_end)
+                    for m, _ in sorted(items, key=lambda x: -x[1])
+                )
+            )
+            preds.append(
+                CodePrediction(code, self._titles[code], round(score, 4), self.name, True, evidence[:5])
+            )
+        out = rank(preds)[: self.max_codes]
+        return [p if self.catalogue.lookup(p.code).billable else _as_parent(p) for p in out]
+
+    def _resolve(self, mention: Mention) -> str | None:
+        """The code a mention stands for once its assertion is taken into account."""
+        code = self.billable_default(mention.code)
+        if mention.assertion == "historical":
+            mapped = _lookup_prefix(PERSONAL_HISTORY_CODES, code)
+            return mapped if mapped in self._titles else code
+        if mention.assertion == "family":
+            mapped = _lookup_prefix(FAMILY_HISTORY_CODES, code)
+            return mapped if mapped in self._titles else None
+        return code
+
+
+_DEFAULT_TITLES = (
+    re.compile(r"without complications|uncomplicated", re.I),
+    re.compile(r"(, unspecified|unspecified [a-z ]*)$|^unspecified", re.I),
+    re.compile(r"\bunspecified\b", re.I),
+    re.compile(r"\bwithout\b", re.I),
+)
+
+
+def _default_rank(title: str) -> int:
+    """How well a child title reads as its parent's default code (lower is better)."""
+    if re.search(r"with unspecified complications", title, re.I):
+        return len(_DEFAULT_TITLES)
+    return next((i for i, pat in enumerate(_DEFAULT_TITLES) if pat.search(title)), len(_DEFAULT_TITLES))
+
+
+def _as_parent(pred: CodePrediction) -> CodePrediction:
+    from dataclasses import replace
+
+    return replace(pred, billable=False)
+
+
+def _lowered(words: frozenset[str]) -> set[str]:
+    return {normalise_token(w) for w in words}
+
+
+def _smallest_window(
+    toks: Sequence[Token], positions: list[int], wanted: set[str]
+) -> tuple[int, int, list[int]] | None:
+    """Smallest token window holding one occurrence of every distinct matched word."""
+    need = {toks[i].norm for i in positions}
+    best: tuple[int, int, list[int]] | None = None
+    for a, i in enumerate(positions):
+        seen: dict[str, int] = {}
+        for j in positions[a:]:
+            seen.setdefault(toks[j].norm, j)
+            if len(seen) == len(need):
+                if best is None or j - i < best[1] - best[0]:
+                    best = (i, j, sorted(seen.values()))
+                break
+    return best
+
+
+def _most_specific(mentions: list[Mention]) -> list[Mention]:
+    """Drop a mention whose matched words are a strict subset of another's in the same sentence."""
+    out = []
+    for m in mentions:
+        if any(m.matched < other.matched for other in mentions):
+            continue
+        out.append(m)
+    return out

@@ -1,0 +1,328 @@
+"""Clinical note text -> sentences, tokens and the context of each mention.
+
+A mention of a condition is only evidence that the patient has it when the
+note asserts it. This module finds, for any span of a sentence, whether it
+is negated ("denies chest pain", "no evidence of", "ruled out"), uncertain
+("possible", "rule out"), historical ("history of") or about a relative
+("family history of", "mother had"), in the manner of the ConText
+algorithm: trigger phrases open a scope that runs to the end of the
+sentence or to a terminator such as "but".
+
+Example:
+    >>> sents = split_sentences("No chest pain. History of MI.")
+    >>> [s.text for s in sents]
+    ['No chest pain.', 'History of MI.']
+    >>> assertion_of(sents[0], 3, 13)
+    'negated'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = [
+    "ASSERTIONS",
+    "Sentence",
+    "Token",
+    "assertion_of",
+    "normalise_token",
+    "split_sentences",
+    "tokens_of",
+]
+
+ASSERTIONS = ("present", "negated", "uncertain", "historical", "family")
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+# A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
+_SENT_END = re.compile(r"(?<!\d)[.!?](?!\d)|[;\n]")
+_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&]{1,40}):")
+
+_SPELLING = {
+    "ii": "2",
+    "iii": "3",
+    "iv": "4",
+    "tumour": "tumor",
+    "oedema": "edema",
+    "dyspnoea": "dyspnea",
+    "diarrhoea": "diarrhea",
+    "oesophagitis": "esophagitis",
+    "oesophageal": "esophageal",
+    "haematuria": "hematuria",
+    "ischaemia": "ischemia",
+    "ischaemic": "ischemic",
+    "anaemia": "anemia",
+    "haemorrhage": "hemorrhage",
+    "leukaemia": "leukemia",
+    "hyperlipidaemia": "hyperlipidemia",
+    "dyslipidaemia": "dyslipidemia",
+    "hypercholesterolaemia": "hypercholesterolemia",
+    "hypokalaemia": "hypokalemia",
+    "hyperkalaemia": "hyperkalemia",
+    "hyponatraemia": "hyponatremia",
+    "septicaemia": "septicemia",
+    "fibre": "fiber",
+}
+
+
+def normalise_token(word: str) -> str:
+    """Lower-case a word, unify British spelling and roman numerals, strip a plural ``s``.
+
+    Example:
+        >>> normalise_token("Kidneys"), normalise_token("II"), normalise_token("anaemia")
+        ('kidney', '2', 'anemia')
+    """
+    w = word.lower()
+    w = _SPELLING.get(w, w)
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")) and not w[-2].isdigit():
+        w = w[:-1]
+    return w
+
+
+@dataclass(frozen=True)
+class Token:
+    """A normalised word with its exact place in the note."""
+
+    norm: str
+    start: int
+    end: int
+    raw: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of one note with its char span and the section header above it."""
+
+    note_index: int
+    start: int
+    end: int
+    text: str
+    section: str = ""
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """The sentence's words with note-level char offsets."""
+        return tuple(tokens_of(self.text, self.start))
+
+
+def tokens_of(text: str, offset: int = 0) -> Iterator[Token]:
+    """Yield the normalised words of ``text`` with char offsets shifted by ``offset``."""
+    for m in _WORD.finditer(text):
+        yield Token(normalise_token(m.group()), offset + m.start(), offset + m.end(), m.group())
+
+
+def split_sentences(note: str, note_index: int = 0) -> list[Sentence]:
+    """Split a note into sentences whose ``text`` is exactly ``note[start:end]``.
+
+    A line such as ``Family history: ...`` sets the section of the sentences
+    after it until the next header line.
+    """
+    out: list[Sentence] = []
+    section = ""
+    start = 0
+    for m in _SENT_END.finditer(note + "\n"):
+        end = min(m.end(), len(note))
+        piece = note[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece.rstrip())
+        if trail > lead:
+            s, e = start + lead, start + trail
+            gap = note[out[-1].end if out else 0 : s]
+            if gap.count("\n") >= 2:
+                section = ""  # a blank line ends the section
+            header = _HEADER.match(note[s:e])
+            if header:
+                section = header.group(1).strip().lower()
+            out.append(Sentence(note_index, s, e, note[s:e], section))
+        start = end
+    return out
+
+
+# --------------------------------------------------------------------------- triggers
+
+_PRE_NEGATION = (
+    "no",
+    "not",
+    "denies",
+    "denied",
+    "deny",
+    "without",
+    "negative for",
+    "no evidence of",
+    "no sign of",
+    "no signs of",
+    "no history of",
+    "no known",
+    "free of",
+    "absence of",
+    "absent",
+    "ruled out",
+    "rules out",
+    "excluded",
+    "never had",
+    "resolved",
+    "no further",
+    "nor",
+    "neither",
+)
+_POST_NEGATION = (
+    "ruled out",
+    "was ruled out",
+    "has been ruled out",
+    "is negative",
+    "was negative",
+    "were negative",
+    "unlikely",
+    "absent",
+    "was excluded",
+    "not seen",
+    "not present",
+    "resolved",
+)
+_PRE_UNCERTAIN = (
+    "possible",
+    "possibly",
+    "probable",
+    "suspected",
+    "suspicion of",
+    "rule out",
+    "r o",
+    "query",
+    "questionable",
+    "may have",
+    "concern for",
+    "cannot exclude",
+    "differential",
+    "versus",
+    "vs",
+    "risk of",
+    "at risk for",
+    "screening for",
+)
+_POST_UNCERTAIN = (
+    "is suspected",
+    "was suspected",
+    "cannot be excluded",
+    "cannot be ruled out",
+    "to be excluded",
+)
+_PRE_HISTORY = (
+    "history of",
+    "h o",
+    "hx of",
+    "prior",
+    "previous",
+    "previously",
+    "past",
+    "status post",
+    "s p",
+    "old",
+)
+_PRE_FAMILY = (
+    "family history of",
+    "family history",
+    "fh of",
+    "mother",
+    "father",
+    "brother",
+    "sister",
+    "sibling",
+    "parent",
+    "grandmother",
+    "grandfather",
+    "aunt",
+    "uncle",
+    "son",
+    "daughter",
+)
+_TERMINATORS = (
+    "but",
+    "however",
+    "although",
+    "though",
+    "except",
+    "apart from",
+    "aside from",
+    "which",
+    "presenting",
+)
+# Phrases that contain a trigger word but do not negate or qualify what follows.
+_PSEUDO = (
+    "not well",
+    "not controlled",
+    "not adequately",
+    "not at goal",
+    "not adherent",
+    "not taking",
+    "not only",
+    "not certain whether",
+    "no longer",
+    "no change",
+    "no changes",
+    "no increase",
+    "without difficulty",
+    "past week",
+    "past month",
+    "past year",
+    "past few",
+    "past two",
+    "past three",
+    "past several",
+    "prior to",
+)
+_FAMILY_SECTIONS = ("family history", "fh", "family hx")
+_HISTORY_SECTIONS = ("past medical history", "pmh", "history", "medical history", "past history")
+
+
+def _phrases(words: list[str], phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Word-index spans where any of ``phrases`` occurs (phrases given as lower-case words)."""
+    found: list[tuple[int, int]] = []
+    for phrase in phrases:
+        parts = phrase.split()
+        n = len(parts)
+        for i in range(len(words) - n + 1):
+            if words[i : i + n] == parts:
+                found.append((i, i + n))
+    return found
+
+
+def assertion_of(sentence: Sentence, start: int, end: int) -> str:
+    """Classify the mention at note offsets ``start:end`` of ``sentence``.
+
+    Returns one of :data:`ASSERTIONS`. Family beats negation (a relative's
+    disease is never the patient's), negation beats uncertainty, which
+    beats history.
+    """
+    toks = sentence.tokens
+    words = [t.raw.lower() for t in toks]
+    first = next((i for i, t in enumerate(toks) if t.end > start), len(toks))
+    last = max((i for i, t in enumerate(toks) if t.start < end), default=first)
+    stops = sorted(i for i, _ in _phrases(words, _TERMINATORS))
+    pseudo = _phrases(words, _PSEUDO)
+
+    def real(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        return [(i, j) for i, j in spans if not any(a <= i < b for a, b in pseudo)]
+
+    def before(phrases: tuple[str, ...], window: int) -> bool:
+        for _i, j in real(_phrases(words, phrases)):
+            if j <= first and first - j <= window and not any(j <= s < first for s in stops):
+                return True
+        return False
+
+    def after(phrases: tuple[str, ...], window: int) -> bool:
+        for i, _ in real(_phrases(words, phrases)):
+            if i > last and i - last <= window and not any(last < s <= i for s in stops):
+                return True
+        return False
+
+    section = sentence.section
+    if section in _FAMILY_SECTIONS or before(_PRE_FAMILY, 8):
+        return "family"
+    if before(_PRE_NEGATION, 6) or after(_POST_NEGATION, 4):
+        return "negated"
+    if before(_PRE_UNCERTAIN, 5) or after(_POST_UNCERTAIN, 4):
+        return "uncertain"
+    if before(_PRE_HISTORY, 6) or section in _HISTORY_SECTIONS:
+        return "historical"
+    return "present"
