@@ -16,7 +16,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint typecheck unit bench eval clean
+.PHONY: install demo test lint typecheck unit bench eval clean browser-deps
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install
+# Debian's Chromium and ChromeDriver for the dashboard's end-to-end browser test.
+browser-deps:
+	@command -v chromedriver >/dev/null 2>&1 || { \
+	  SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+unit: install browser-deps
 	GARMLE_GUIDELINE_MIRROR=$(MIRROR) $(PY) -m pytest
 
 test: lint typecheck unit

@@ -125,7 +125,6 @@ def _resolve_sources(
     specs: Sequence[str], settings: Settings, limit: int | None
 ) -> list[tuple[Path, str, dict[str, str]]]:
     from garmle.ingest import iter_source_files
-    from garmle.ingest.sources import resolve_source
 
     items: list[tuple[Path, str, dict[str, str]]] = []
     for spec in specs:
@@ -142,6 +141,8 @@ def _resolve_sources(
         ):
             raise GarmleError(f"{spec}: no such file")
         else:
+            from garmle.ingest.sources import resolve_source
+
             for item in resolve_source(spec, mirror=settings.mirror, limit=limit):
                 items.append((item.path, item.source, dict(item.meta)))
     return items
@@ -335,8 +336,17 @@ def _codes(codes: str | None) -> list[str] | None:
 @click.option(
     "--codes", default=None, help="Codes from another model: `I10,E11.9`, a JSON list, or a .json file."
 )
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--max-codes", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--max-codes", type=click.IntRange(min=1), default=10, show_default=True, help="Predicted codes to show."
+)
 @click.pass_context
 def predict(ctx: click.Context, patient: str, codes: str | None, fmt: str, max_codes: int) -> None:
     """Predict ICD-10-CM codes for PATIENT (FHIR R4 bundle, patient JSON or text note)."""
@@ -467,8 +477,10 @@ def _text(report: Any) -> str:
 
 
 @cli.command()
-@click.option("--port", type=int, default=8501, show_default=True)
-@click.option("--address", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8501, show_default=True, help="Port of the dashboard.")
+@click.option(
+    "--address", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default)."
+)
 @click.pass_context
 def ui(ctx: click.Context, port: int, address: str) -> None:
     """Start the clinician dashboard (Streamlit) on the index."""

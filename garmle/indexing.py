@@ -28,7 +28,7 @@ import numpy as np
 
 from garmle.chunking import chunk_document
 from garmle.embedding import Embedder
-from garmle.errors import GarmleError, IndexError_
+from garmle.errors import ConfigError, GarmleError, IndexError_
 from garmle.store import ChromaStore
 from garmle.types import Chunk, Document
 
@@ -105,7 +105,7 @@ class Indexer:
         store: an open store (created with ``create=True`` for a new index).
         embedder: the embedder the index is (or will be) built with.
         max_words: chunk size bound.
-        overlap_words: words shared by neighbouring fallback-split chunks.
+        overlap_words: words shared by neighbouring fallback-split chunks (default: 20, at most max_words/5).
         batch_chunks: chunks embedded per batch (several documents share a batch).
         lock_timeout: seconds to wait for another writer on the same embedded index.
 
@@ -121,14 +121,14 @@ class Indexer:
         embedder: Embedder,
         *,
         max_words: int = 150,
-        overlap_words: int = 20,
+        overlap_words: int | None = None,
         batch_chunks: int = 256,
         lock_timeout: float = 30.0,
     ) -> None:
         if max_words < 20:
-            raise ValueError(f"max_words={max_words}: chunks under 20 words lose their context")
-        if not 0 <= overlap_words < max_words // 2:
-            raise ValueError(f"overlap_words={overlap_words} must be >= 0 and < max_words/2")
+            raise ConfigError(f"max_words={max_words}: chunks under 20 words lose their context")
+        if overlap_words is None:
+            overlap_words = min(20, max_words // 5)
         self.store = store
         self.embedder = embedder
         self.max_words = max_words
