@@ -412,7 +412,12 @@ def _patient_source(patient: str) -> Any:
     "--max-codes", type=click.IntRange(min=1), default=5, show_default=True, help="Predicted codes to keep."
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="Report format (html is a printable page).",
 )
 @click.option("--source", "sources", multiple=True, help="Only guidelines of this source (repeatable).")
 @click.option(
