@@ -82,6 +82,9 @@ _STOP = frozenset(
 )
 _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _WITHOUT = re.compile(r"\bwithout\b.*$", re.IGNORECASE)
+_EXTERNAL_CAUSES = frozenset("VWXY")
+# Words right after these name something absent ("migraine without aura", "non-smoker").
+_ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
 _ASSESSMENT_SECTIONS = (
     "assessment",
     "impression",
@@ -108,6 +111,7 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("K26", "Z87.11"),
     ("K27", "Z87.11"),
     ("J18", "Z87.01"),
+    ("F17", "Z87.891"),
 )
 """Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
 
@@ -176,6 +180,7 @@ class Mention:
     quality: float
     section: str
     matched: frozenset[int]
+    curated: bool = False
 
 
 def _required_words(text: str) -> tuple[str, ...]:
@@ -240,9 +245,13 @@ class CatalogueCoder:
         children: dict[str, list[str]] = defaultdict(list)
         for entry in self.catalogue.codes(code_range):
             self._titles[entry.code] = entry.title
+            if entry.code[0] in _EXTERNAL_CAUSES:
+                continue  # how an injury happened is not a diagnosis a note coder should offer
             if entry.parent:
                 children[entry.parent].append(entry.code)
-            for wording in (entry.title, *entry.inclusion_terms, *entry.includes):
+            # "Other X" titles are residual classes, never the reading of a plain mention of X
+            title = () if entry.title.startswith("Other ") else (entry.title,)
+            for wording in (*title, *entry.inclusion_terms, *entry.includes):
                 req = _required_words(wording)
                 if req:
                     texts.append(_CodeText(entry.code, wording, req, frozenset(), False))
@@ -300,12 +309,14 @@ class CatalogueCoder:
         return out
 
     def _sentence_mentions(self, sentence: Sentence) -> list[Mention]:
-        toks = sentence.tokens
+        toks: Sequence[Token] = sentence.tokens
         if not toks:
             return []
+        absent = {i for i, t in enumerate(toks) for i in (i + 1, i + 2) if t.norm in _ABSENCE}
+        toks = [t if i not in absent else Token("", t.start, t.end, t.raw) for i, t in enumerate(toks)]
         acc = np.zeros(len(self._texts), dtype=np.float32)
         hits = np.zeros(len(self._texts), dtype=np.int32)
-        present = {t.norm for t in toks}
+        present = {t.norm for t in toks if t.norm}
         for word in present:
             ids = self._postings.get(word)
             if ids is not None:
@@ -341,10 +352,12 @@ class CatalogueCoder:
             return None
         lo, hi, matched = window
         extra = (hi - lo + 1) - len(matched)
-        limit = 1 if text.synonym else 3
+        limit = 1 if text.synonym or len(wanted) <= 2 else 2
         if extra > limit:
             return None
         quality = coverage * (0.93**extra) * (1.0 if text.synonym else 0.97)
+        if self._titles[text.code].startswith("Other "):
+            quality *= 0.97  # "other specified" codes are never the default reading
         start, end = toks[lo].start, toks[hi].end
         return Mention(
             code=text.code,
@@ -356,6 +369,7 @@ class CatalogueCoder:
             quality=quality,
             section=sentence.section,
             matched=frozenset(matched),
+            curated=text.synonym,
         )
 
     # ------------------------------------------------------------------ dense
@@ -384,7 +398,8 @@ class CatalogueCoder:
     def predict(self, patient: Patient) -> list[CodePrediction]:
         """Codes named or described in ``patient.notes``, best first, with note-span evidence."""
         mentions = [m for i, note in enumerate(patient.notes) for m in self.mentions(note, i)]
-        kept = [m for m in mentions if m.assertion != "negated"]
+        pregnant = patient.pregnant or any("pregnan" in note.lower() for note in patient.notes)
+        kept = [m for m in mentions if m.assertion != "negated" and (pregnant or not m.code.startswith("O"))]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
         for mention, quality in self._rerank(kept):
             code = self._resolve(mention)
@@ -470,10 +485,17 @@ def _smallest_window(
 
 
 def _most_specific(mentions: list[Mention]) -> list[Mention]:
-    """Drop a mention whose matched words are a strict subset of another's in the same sentence."""
+    """Drop mentions covered by another in the same sentence.
+
+    A mention goes when its matched words are a strict subset of another's,
+    or the same words as a curated synonym's.
+    """
     out = []
     for m in mentions:
-        if any(m.matched < other.matched for other in mentions):
+        if any(
+            m.matched < o.matched or (m.matched == o.matched and o.curated and not m.curated)
+            for o in mentions
+        ):
             continue
         out.append(m)
     return out

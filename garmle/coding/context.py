@@ -208,6 +208,9 @@ _POST_UNCERTAIN = (
     "to be excluded",
 )
 _PRE_HISTORY = (
+    "former",
+    "ex",
+    "quit",
     "history of",
     "h o",
     "hx of",
@@ -304,9 +307,18 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     def real(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         return [(i, j) for i, j in spans if not any(a <= i < b for a, b in pseudo)]
 
+    commas = [
+        i
+        for i, t in enumerate(toks)
+        if "," in sentence.text[t.end - sentence.start : t.end - sentence.start + 1]
+    ]
+
     def before(phrases: tuple[str, ...], window: int) -> bool:
         for _i, j in real(_phrases(words, phrases)):
             if j <= first and first - j <= window and not any(j <= s < first for s in stops):
+                # "with no residual deficits, hypertension": a comma after a phrase of 2+ words ends the scope
+                if any(j + 1 <= c < first for c in commas):
+                    continue
                 return True
         return False
 
