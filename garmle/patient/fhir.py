@@ -368,7 +368,7 @@ class _BundleReader:
         problem = make_problem(
             display, icd10=icd10, snomed=snomed, onset=onset, warnings=self.warnings, where="Condition"
         )
-        key = problem.icd10 or problem.code or problem.display.lower()
+        key = f"{problem.system}|{problem.code}" if problem.code else problem.display.lower()
         previous = self.problems.get(key)
         if previous is None or (onset or dt.date.min) >= (previous.onset or dt.date.min):
             self.problems[key] = problem

@@ -26,6 +26,8 @@ from garmle.types import Patient
 
 __all__ = ["load_patient"]
 
+_FILE_SUFFIXES = (".json", ".txt", ".ndjson", ".fhir", ".md")
+
 
 def load_patient(source: Path | str | Mapping[str, Any] | bytes) -> Patient:
     """Read one patient from a file, JSON text, a parsed JSON object, raw bytes or a note.
@@ -49,6 +51,8 @@ def load_patient(source: Path | str | Mapping[str, Any] | bytes) -> Patient:
         return _from_text(_decode(bytes(source), "patient input"))
     if isinstance(source, str):
         path = _existing_file(source)
+        if path is None and _names_a_file(source):
+            raise PatientError(f"patient file not found: {source.strip()}")
         return _from_text(_read(path) if path is not None else source)
     raise PatientError(
         f"cannot read a patient from {type(source).__name__}; give a path, text, bytes or a dict"
@@ -63,6 +67,12 @@ def _existing_file(text: str) -> Path | None:
         return path if path.is_file() else None
     except (OSError, ValueError):
         return None
+
+
+def _names_a_file(text: str) -> bool:
+    """A single word ending in a patient-file suffix is a file name, never note content."""
+    word = text.strip()
+    return bool(word) and not any(c.isspace() for c in word) and word.lower().endswith(_FILE_SUFFIXES)
 
 
 def _read(path: Path) -> str:
@@ -85,7 +95,7 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _from_text(text: str) -> Patient:
-    stripped = text.strip()
+    stripped = text.lstrip("\ufeff").strip()
     if not stripped:
         raise PatientError("patient input is empty")
     if stripped[0] not in "{[":

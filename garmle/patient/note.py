@@ -81,7 +81,7 @@ _MEASURE_WORDS = (
 )
 _FILLER = (
     r"(?:\s*(?:[:=,]|is|was|were|of|at|now|today|levels?|values?|results?|measured|reading|"
-    r"came\s+back|returned|remains|remained|has\s+been|(?:risen|rose|increased|decreased|fallen|fell|"
+    r"came\s+back|returned|remains|remained|has\s+been|has|had|(?:risen|rose|increased|decreased|fallen|fell|"
     r"dropped|improved|worsened)\s+to)\s*)*\s*"
 )
 _UNIT = (

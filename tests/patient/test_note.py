@@ -1,0 +1,146 @@
+"""Plain-text notes: only plainly stated facts are extracted."""
+
+from __future__ import annotations
+
+import pytest
+
+from garmle.patient import parse_note
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("64-year-old man with chest pain", 64),
+        ("A 64 year old presents", 64),
+        ("64 yo with cough", 64),
+        ("Pt 64 y/o, fever", 64),
+        ("Age: 64. Smoker.", 64),
+        ("aged 64, retired", 64),
+        ("64M presenting with dyspnoea", 64),
+        ("No age stated. BP 120/80.", None),
+    ],
+)
+def test_age(text: str, age: int | None) -> None:
+    assert parse_note(text).age == age
+
+
+@pytest.mark.parametrize(
+    ("text", "sex"),
+    [
+        ("58-year-old woman", "female"),
+        ("Elderly man, BP 150/90", "male"),
+        ("Female patient, 40", "female"),
+        ("A male smoker", "male"),
+        ("64 yo F with cough", "female"),
+        ("71M with palpitations", "male"),
+        ("Human presents with rash", None),
+        ("Temperature 101 F this morning", None),
+    ],
+)
+def test_sex(text: str, sex: str | None) -> None:
+    assert parse_note(text).sex == sex
+
+
+def test_blood_pressure_readings_in_text_order() -> None:
+    p = parse_note(
+        "BP 150/95 today. Earlier blood pressure of 162/98 mmHg and 158/96 on repeat. "
+        "Home readings 145/90 mmHg. Seen 12/05/2023. Ratio 3/4."
+    )
+    assert [(r.systolic, r.diastolic) for r in p.blood_pressures] == [
+        (150, 95),
+        (162, 98),
+        (158, 96),
+        (145, 90),
+    ]
+    assert all(r.date is None for r in p.blood_pressures)
+
+
+def test_impossible_blood_pressure_is_warned() -> None:
+    p = parse_note("BP 400/20 recorded in error, repeat BP 140/85.")
+    assert [(r.systolic, r.diastolic) for r in p.blood_pressures] == [(140, 85)]
+    assert any("systolic 400" in w for w in p.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "value", "unit"),
+    [
+        ("HbA1c 8.1%", "hba1c", 8.1, "%"),
+        ("A1c was 64 mmol/mol", "hba1c", 8.0067, "%"),
+        ("eGFR 42", "egfr", 42, "mL/min/{1.73_m2}"),
+        ("eGFR of 38 mL/min/1.73 m2", "egfr", 38, "mL/min/{1.73_m2}"),
+        ("LDL 160 mg/dL", "ldl", 160, "mg/dL"),
+        ("LDL-C: 4.2 mmol/L", "ldl", 162.41, "mg/dL"),
+        ("potassium 5.2", "potassium", 5.2, "mmol/L"),
+        ("K+ 5.9 mmol/L", "potassium", 5.9, "mmol/L"),
+        ("creatinine 1.4 mg/dL", "creatinine", 1.4, "mg/dL"),
+        ("creatinine 124 umol/L", "creatinine", 1.4024, "mg/dL"),
+        ("Fasting glucose 7.2 mmol/L", "glucose", 129.72, "mg/dL"),
+        ("total cholesterol 240", "total_cholesterol", 240, "mg/dL"),
+        ("HDL 38", "hdl", 38, "mg/dL"),
+        ("triglycerides 212 mg/dL", "triglycerides", 212, "mg/dL"),
+        ("urine albumin/creatinine ratio 45 mg/g", "uacr", 45, "mg/g"),
+        ("BMI 31.2 kg/m2", "bmi", 31.2, "kg/m2"),
+        ("heart rate 118 bpm", "heart_rate", 118, "/min"),
+        ("weight 198 lb", "weight", 89.8113, "kg"),
+        ("haemoglobin 11.2 g/dL", "hemoglobin", 11.2, "g/dL"),
+        ("sats 89% on air", "spo2", 89, "%"),
+        ("RR 24", "respiratory_rate", 24, "/min"),
+        ("temp 101.3 F", "temperature", 38.5, "Cel"),
+        ("HbA1c has risen to 8.4%", "hba1c", 8.4, "%"),
+    ],
+)
+def test_labs_and_vitals_with_values(text: str, name: str, value: float, unit: str) -> None:
+    found = parse_note(text).lab(name)
+    assert found is not None
+    assert found.value == pytest.approx(value, abs=0.01)
+    assert found.unit == unit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Target HbA1c of 7% agreed.",
+        "Goal LDL below 70 mg/dL.",
+        "eGFR < 60 would prompt referral.",
+        "Check HbA1c next visit.",
+    ],
+)
+def test_targets_and_mentions_are_not_results(text: str) -> None:
+    p = parse_note(text)
+    assert p.labs == () and p.vitals == ()
+
+
+def test_lab_in_a_foreign_unit_is_warned() -> None:
+    p = parse_note("Haemoglobin 7.1 mmol/mol")
+    assert p.lab("hemoglobin") is None
+    assert any("unknown unit" in w for w in p.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "pregnant"),
+    [
+        ("31-year-old, pregnant, BP 150/100", True),
+        ("G2P1 at 24 weeks with headache", True),
+        ("Now 28 weeks gestation", True),
+        ("She is 30+2 weeks pregnant", True),
+        ("Gestational age 33 weeks", True),
+        ("Not pregnant. Pregnancy test negative.", False),
+        ("Non-pregnant woman with hypertension", False),
+        ("G2P2, last delivery 2019", None),
+        ("History of hypertension", None),
+    ],
+)
+def test_pregnancy(text: str, pregnant: bool | None) -> None:
+    assert parse_note(text).pregnant is pregnant
+
+
+def test_pregnancy_implies_female_when_sex_is_not_stated() -> None:
+    assert parse_note("Pregnant, 24 weeks, BP 150/100").sex == "female"
+
+
+def test_note_is_kept_whole_and_diagnoses_are_not_extracted() -> None:
+    text = "Known hypertension and type 2 diabetes. BP 150/95."
+    p = parse_note(text)
+    assert p.notes == (text,)
+    assert p.problems == () and p.medications == ()
+    assert p.patient_id.startswith("note-") and p.patient_id == parse_note(text).patient_id
