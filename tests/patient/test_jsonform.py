@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from garmle.errors import PatientError
 from garmle.patient import load_json_form, load_patient
+from garmle.patient.jsonform import FORM_KEYS
 
 
 def test_full_form_is_read() -> None:
@@ -152,3 +156,17 @@ def test_wrong_types_raise_one_clear_line(form: dict[str, Any], message: str) ->
     with pytest.raises(PatientError, match=message) as info:
         load_patient(form)
     assert "\n" not in str(info.value)
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "patient-input.md"
+
+
+def test_documented_example_loads_cleanly_and_every_key_is_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    example = re.search(r"```json\n(.*?)```", text, re.DOTALL)
+    assert example is not None
+    p = load_patient(json.loads(example.group(1)))
+    assert p.warnings == ()
+    assert p.age == 64 and p.latest_bp is not None and p.problems
+    for key in FORM_KEYS:
+        assert f"`{key}`" in text, f"form key {key!r} is not documented"
