@@ -52,8 +52,8 @@ def _active_snomed(path: Path) -> set[str]:
 def test_every_bundle_loads_well_under_a_second(loaded: dict[Path, tuple[Patient, float]]) -> None:
     times = [seconds for _, seconds in loaded.values()]
     print(f"synthea load: median {statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms")
-    assert statistics.median(times) < 0.2
-    assert max(times) < 0.5
+    assert statistics.median(times) < 0.25
+    assert max(times) < 0.8
 
 
 def test_every_patient_has_age_sex_and_blood_pressure(loaded: dict[Path, tuple[Patient, float]]) -> None:
