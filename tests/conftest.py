@@ -29,6 +29,14 @@ def ngc_dir(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ngc_corpus(ngc_dir: Path) -> tuple[list, list]:
+    """Every NGC summary loaded once per session: ``(documents, failures)``."""
+    from garmle.ingest import iter_source_files, load_documents
+
+    return load_documents(iter_source_files(ngc_dir), source="ngc")
+
+
+@pytest.fixture(scope="session")
 def synthea_dir(shared_data: Path) -> Path:
     return shared_data / "synthea-r4"
 

@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from garmle.errors import IngestError
+from garmle.ingest.sources import SourceItem
 from garmle.types import Document
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "SourceItem",
     "detect_format",
     "document_id",
     "iter_source_files",
@@ -114,6 +116,10 @@ def detect_format(path: Path) -> str:
     return "txt"
 
 
+# ``meta`` keys that fill Document fields rather than metadata.
+_DOCUMENT_DEFAULTS = frozenset({"publisher", "licence", "url", "year"})
+
+
 def _finish(fields: dict[str, Any], source: str, meta: Mapping[str, str] | None) -> Document:
     """Apply the caller's defaults (``publisher``, ``licence``, ``url``, ``year``) and give the id."""
     text = fields["text"]
@@ -127,7 +133,8 @@ def _finish(fields: dict[str, Any], source: str, meta: Mapping[str, str] | None)
         fields["year"] = int(defaults["year"])
     metadata = dict(fields.get("metadata") or {})
     for key, value in defaults.items():
-        metadata.setdefault(key, value)
+        if key not in _DOCUMENT_DEFAULTS:
+            metadata.setdefault(key, value)
     fields["metadata"] = metadata
     return Document(doc_id=document_id(text, source), **fields)
 
@@ -208,29 +215,37 @@ def load_document(path: Path, *, source: str = "local", meta: Mapping[str, str] 
 
 
 def load_documents(
-    paths: Iterable[Path], *, source: str = "local", meta: Mapping[str, str] | None = None
+    paths: Iterable[Path | SourceItem], *, source: str = "local", meta: Mapping[str, str] | None = None
 ) -> tuple[list[Document], list[tuple[Path, str]]]:
     """Load many files; a bad file is logged and skipped, the batch goes on.
+
+    Args:
+        paths: files, or :class:`~garmle.ingest.sources.SourceItem` objects whose own source
+            name and metadata defaults are used (``meta`` entries override them).
+        source: the source name of plain paths.
+        meta: metadata defaults for every document (see :func:`load_file`).
 
     Returns:
         The documents, and ``(path, one-line reason)`` for every file that failed.
     """
     documents: list[Document] = []
     failures: list[tuple[Path, str]] = []
-    for path in paths:
-        path = Path(path)
+    for entry in paths:
+        if isinstance(entry, SourceItem):
+            path, name, defaults = entry.path, entry.source, {**entry.meta, **(meta or {})}
+        else:
+            path, name, defaults = Path(entry), source, dict(meta or {})
         try:
-            documents.extend(load_file(path, source=source, meta=meta))
+            documents.extend(load_file(path, source=name, meta=defaults))
         except IngestError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.warning("skipping %s", reason)
             failures.append((path, reason))
         except Exception as exc:  # a parser bug must not abort the whole batch
-            reason = (
-                f"{path}: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            )
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            reason = f"{path}: unexpected {type(exc).__name__}" + (f": {detail}" if detail else "")
             log.warning("skipping %s", reason)
-            failures.append((path, reason.rstrip(": ")))
+            failures.append((path, reason))
     return documents, failures
 
 

@@ -121,7 +121,7 @@ def parse_markdown(raw: str) -> tuple[str, tuple[Section, ...], str]:
             flush()
         elif atx:
             heading(atx.group(2) or "", len(atx.group(1)))
-        elif paragraph and item is None and _SETEXT.match(following) and not listed:
+        elif item is None and not listed and _SETEXT.match(following):
             paragraph.append(stripped)
             text = " ".join(paragraph)
             paragraph = []

@@ -199,7 +199,7 @@ def ngc_id(path: Path) -> str:
 def load_ngc(path: Path, *, source: str = "ngc", meta: Mapping[str, str] | None = None) -> dict[str, object]:
     """Parse one NGC summary into the keyword arguments of a :class:`~garmle.types.Document`.
 
-    The caller (:func:`garmle.ingest.load_document`) adds the document id.
+    The caller (:func:`garmle.ingest.load_document`) applies ``meta`` defaults and adds the id.
     """
     fields = read_ngc_fields(path)
     title = _plain(fields.get("Guideline Title", []), " ")
@@ -239,8 +239,6 @@ def load_ngc(path: Path, *, source: str = "ngc", meta: Mapping[str, str] | None 
     if groups:
         metadata["population_groups"] = "; ".join(groups)
     licence = _plain(fields.get("Copyright Statement", []), " ")
-    for key, value in (meta or {}).items():
-        metadata.setdefault(str(key), str(value))
     return {
         "title": title,
         "text": text,

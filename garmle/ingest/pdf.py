@@ -191,6 +191,8 @@ def _blocks(lines: list[str]) -> list[tuple[str, str]]:
 def load_pdf(path: Path, *, source: str = "local", meta: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Parse a PDF into the keyword arguments of a :class:`~garmle.types.Document` (no id yet).
 
+    ``meta`` defaults are applied by :func:`garmle.ingest.load_file`, like for every format.
+
     Raises:
         IngestError: the PDF is encrypted, corrupt, has no pages or no extractable text.
     """
@@ -229,5 +231,5 @@ def load_pdf(path: Path, *, source: str = "local", meta: Mapping[str, str] | Non
         "fmt": "pdf",
         "sections": sections,
         "pages": tuple(spans),
-        "metadata": {"n_pages": str(len(raw_pages)), **{str(k): str(v) for k, v in (meta or {}).items()}},
+        "metadata": {"n_pages": str(len(raw_pages))},
     }

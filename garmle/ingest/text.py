@@ -56,9 +56,7 @@ def _repair(match: re.Match[str]) -> str:
 
 def fix_mojibake(text: str) -> str:
     """Repair UTF-8 text that was decoded as Latin-1 (``"â\\x80\\x99"`` -> ``"’"``)."""
-    if not any("\u00c2" <= ch <= "\u00f4" for ch in text):
-        return text
-    return _MOJIBAKE.sub(_repair, text)
+    return _MOJIBAKE.sub(_repair, text) if _MOJIBAKE.search(text) else text
 
 
 def clean_inline(text: str) -> str:
@@ -165,15 +163,16 @@ def decode_text(raw: bytes, name: str) -> str:
     if b"\x00" in raw:
         raise IngestError(f"{name}: binary content, not a text file")
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("cp1252")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
     if len(_CONTROL.findall(text)) > max(2, len(text) // 100):
-        raise IngestError(f"{name}: not decodable as text (neither UTF-8 nor Windows-1252)")
+        raise IngestError(
+            f"{name}: not decodable as text (control characters; neither UTF-8 nor Windows-1252)"
+        )
     return text
 
 

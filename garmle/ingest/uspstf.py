@@ -85,7 +85,7 @@ def _add_html(builder: TextBuilder, value: Any) -> None:
         render_html(value, builder, rank_base=1, detect_headings=False)
 
 
-def _record(item: Mapping[str, Any], path: Path, source: str, meta: Mapping[str, str]) -> dict[str, Any]:
+def _record(item: Mapping[str, Any], path: Path, source: str) -> dict[str, Any]:
     full_title = clean_inline(str(item.get("title", "")))
     if not full_title:
         raise IngestError(f"{path}: USPSTF recommendation {item.get('id', '?')} has no title")
@@ -128,16 +128,14 @@ def _record(item: Mapping[str, Any], path: Path, source: str, meta: Mapping[str,
         metadata["risk"] = risk
     if risk == "Pregnant" or "pregnan" in population.lower():
         metadata["pregnancy"] = "true"
-    for key, value in meta.items():
-        metadata.setdefault(str(key), str(value))
     return {
         "title": full_title,
         "text": text,
         "source": source,
         "source_path": f"{path}#{item.get('id', '')}",
-        "publisher": meta.get("publisher") or USPSTF_PUBLISHER,
-        "licence": meta.get("licence") or USPSTF_LICENCE,
-        "url": meta.get("url") or USPSTF_URL,
+        "publisher": USPSTF_PUBLISHER,
+        "licence": USPSTF_LICENCE,
+        "url": USPSTF_URL,
         "fmt": "uspstf",
         "sections": sections,
         "metadata": {k: v for k, v in metadata.items() if v},
@@ -149,7 +147,9 @@ def load_uspstf(
 ) -> list[dict[str, Any]]:
     """Parse a USPSTF dump into the keyword arguments of one document per recommendation.
 
+    ``meta`` defaults are applied by :func:`garmle.ingest.load_file`, like for every format.
+
     Raises:
         IngestError: the file is not valid JSON or not shaped like the USPSTF dump.
     """
-    return [_record(item, path, source, meta or {}) for item in _items(path)]
+    return [_record(item, path, source) for item in _items(path)]
