@@ -8,7 +8,7 @@ PIP := $(PY) -m pip
 GARMLE := $(VENV)/bin/garmle
 MIRROR ?= $(if $(GARMLE_GUIDELINE_MIRROR),$(GARMLE_GUIDELINE_MIRROR),../shared/data)
 DEMO_INDEX ?= index/demo
-DEMO_PATIENT ?= garmle/data/samples/htn-diabetes-ckd.json
+DEMO_PATIENT ?= garmle/data/samples/hypertension-diabetes-ckd.json
 DEMO_CODES ?= E00-E89,I00-I99,J00-J99,N00-N99,F01-F99,D50-D89,R73
 
 export HF_HUB_OFFLINE := 1

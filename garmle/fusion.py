@@ -12,6 +12,11 @@ Ranking of a snippet for a predicted code (all features in [0, 1]):
   are shown to the clinician);
 * ``prediction``: the code's predicted confidence (it orders codes, and ties between codes' snippets).
 
+The sum is then scaled by a **section prior**: ``0.4 + 0.6 * prior`` where ``prior`` is 1 for
+recommendation statements and for sections of unknown kind, and lower for the parts of a guideline
+summary that describe methods, rating schemes or the scope rather than recommend
+(:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation.
+
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`). Maximal marginal relevance then picks the final
 snippets with at most ``max_per_doc`` from one guideline. Before output every snippet is compared with
@@ -40,10 +45,12 @@ from garmle.retrieval import Hit, mmr_select, rrf_fuse
 from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet, VerbatimCheck
 
 __all__ = [
+    "SECTION_PRIORS",
     "FusionWeights",
     "match_facts",
     "population_conflict",
     "rank_snippets",
+    "section_prior",
     "snippet_from_chunk",
     "topic_terms",
     "verify_snippets",
@@ -67,6 +74,40 @@ _MEN = re.compile(r"\b(men|man|male|males|boys)\b", re.I)
 _NON_PREGNANT = re.compile(r"\b(non-?pregnant|not pregnant|general population|all adults)\b", re.I)
 
 
+SECTION_PRIORS: tuple[tuple[re.Pattern[str], float], ...] = (
+    (re.compile(r"^(major )?recommendations?\b|^key recommendations|^summary of recommendations", re.I), 1.0),
+    (re.compile(r"clinical algorithm|contraindications|fda warning|regulatory alert", re.I), 0.6),
+    (re.compile(r"potential (benefits|harms)|qualifying statements|implementation", re.I), 0.4),
+    (
+        re.compile(
+            r"rating scheme|type of evidence|interventions and practices considered|"
+            r"major outcomes considered|disease/condition|target population|guideline objective|"
+            r"methods? used|description of (the )?method|cost analysis|bibliographic|"
+            r"adaptation|date released|"
+            r"funding|availability|copyright|references",
+            re.I,
+        ),
+        0.0,
+    ),
+)
+"""Section-title patterns of guideline summaries and how much they recommend (first match wins)."""
+
+
+def section_prior(section: Sequence[str]) -> float:
+    """How much a section of a guideline recommends (1.0 for statements and unknown sections).
+
+    Example:
+        >>> section_prior(("Major Recommendations", "Treatment")), section_prior(("Rating Scheme",))
+        (1.0, 0.0)
+    """
+    if not section:
+        return 1.0
+    for pattern, prior in SECTION_PRIORS:
+        if pattern.search(section[0]):
+            return prior
+    return 1.0
+
+
 @dataclass(frozen=True)
 class FusionWeights:
     """Weights of the ranking features and the selection settings (see the module docstring).
@@ -80,6 +121,7 @@ class FusionWeights:
     topic: float = 0.2
     facts: float = 0.15
     prediction: float = 0.15
+    section_floor: float = 0.4
     mmr_lambda: float = 0.75
     max_per_doc: int = 2
     population_filter: bool = True
@@ -273,7 +315,7 @@ def rank_snippets(
             + w.topic * topic_share
             + w.facts * fact_share
             + w.prediction * max(0.0, min(1.0, prediction.score))
-        )
+        ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
         candidates.append((cid, score, matched))
     candidates.sort(key=lambda c: -c[1])
     candidates = candidates[: max(top_k * 6, 30)]

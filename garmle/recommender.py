@@ -257,8 +257,8 @@ class Recommender:
         doc_topics = {d: f"{f.get('title', '')} {f.get('conditions', '')}" for d, f in meta.items()}
         all_ids = {h.chunk.chunk_id for per_query in hits for h in per_query}
         vectors = self.retriever.chunk_vectors(all_ids)
-        recommendations: list[Recommendation] = []
-        candidates: list[Snippet] = []
+        ranked: dict[str, list[Snippet]] = {}
+        catalogue_snippets: dict[str, tuple[Snippet, ...]] = {}
         documents: dict[str, Document] = {}
         population_dropped = 0
         for pred in predictions:
@@ -271,10 +271,10 @@ class Recommender:
             topic = topic_terms(entry.title, self.catalogue.title(entry.category))
             snippets, dropped = rank_snippets(
                 pred, by_aspect, fact_terms=terms, topic=topic, doc_topics=doc_topics, vectors=vectors,
-                excluded_docs=excluded, top_k=top_k, weights=self.weights,
+                excluded_docs=excluded, top_k=top_k * 2, weights=self.weights,
             )  # fmt: skip
             population_dropped += dropped["population"]
-            catalogue: tuple[Snippet, ...] = ()
+            ranked[pred.code] = snippets
             found = self._catalogue_snippet(pred.code)
             if found is not None:
                 cat_snip, cat_doc = found
@@ -282,19 +282,20 @@ class Recommender:
                     **{**cat_snip.__dict__, "matched_facts": match_facts(cat_snip.text, terms)}
                 )
                 documents[cat_doc.doc_id] = cat_doc
-                catalogue = (cat_snip,)
-            candidates.extend(snippets)
-            candidates.extend(catalogue)
-            recommendations.append(
-                Recommendation(
-                    code=pred.code,
-                    title=pred.title,
-                    score=pred.score,
-                    snippets=tuple(snippets),
-                    catalogue=catalogue,
-                    note="" if snippets else "no guideline evidence found in this index for this code",
-                )
+                catalogue_snippets[pred.code] = (cat_snip,)
+        chosen = _assign_once(ranked, top_k)
+        recommendations = [
+            Recommendation(
+                code=pred.code,
+                title=pred.title,
+                score=pred.score,
+                snippets=tuple(chosen[pred.code]),
+                catalogue=catalogue_snippets.get(pred.code, ()),
+                note="" if chosen[pred.code] else "no guideline evidence found in this index for this code",
             )
+            for pred in predictions
+        ]
+        candidates = [s for rec in recommendations for s in (*rec.snippets, *rec.catalogue)]
         timings["fuse"] = _ms(started)
 
         started = time.perf_counter()
@@ -352,6 +353,19 @@ class Recommender:
         if doc is None:
             raise IndexError_(f"no document {doc_id!r} in the index")
         return doc
+
+
+def _assign_once(ranked: Mapping[str, Sequence[Snippet]], top_k: int) -> dict[str, list[Snippet]]:
+    """Show each passage once, under the code it scores best for; each code keeps its ``top_k`` best."""
+    best: dict[str, tuple[float, str]] = {}
+    for code, snippets in ranked.items():
+        for snip in snippets:
+            if snip.chunk_id not in best or snip.score > best[snip.chunk_id][0]:
+                best[snip.chunk_id] = (snip.score, code)
+    return {
+        code: [s for s in snippets if best[s.chunk_id][1] == code][:top_k]
+        for code, snippets in ranked.items()
+    }
 
 
 def _ms(started: float) -> float:
