@@ -1,0 +1,112 @@
+"""The facade end to end on a small real index: verbatim, cited, population-aware recommendations."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from garmle import Recommender
+from garmle.errors import CatalogueError, GarmleError, IndexError_
+from garmle.langchain_retriever import GarmleRetriever
+from garmle.retrieval import SearchFilter
+from garmle.types import Patient, Report
+
+pytestmark = pytest.mark.slow
+
+SAMPLES = Path(__file__).resolve().parent.parent / "garmle" / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def recommender(small_index: Path) -> Recommender:
+    return Recommender.open(small_index)
+
+
+def _all_snippets(report: Report) -> list:
+    return [s for rec in report.recommendations for s in (*rec.snippets, *rec.catalogue)]
+
+
+def test_every_snippet_is_verbatim_and_cited(recommender: Recommender) -> None:
+    report = recommender.recommend(
+        SAMPLES / "hypertension-diabetes-ckd.json", codes=["I10", "E11.9", "N18.31"]
+    )
+    assert [r.code for r in report.recommendations] == ["I10", "E11.9", "N18.31"]
+    assert report.verbatim_check.failed == 0
+    snippets = _all_snippets(report)
+    assert report.verbatim_check.checked == len(snippets) > 5
+    for snip in snippets:
+        doc = recommender.document(snip.doc_id)
+        assert doc.text[snip.char_start : snip.char_end] == snip.text
+        assert snip.title and snip.doc_id and snip.chunk_id
+    guideline = [s for r in report.recommendations for s in r.snippets]
+    assert all(s.source != "icd10cm" for s in guideline)
+    assert len({s.chunk_id for s in guideline}) == len(guideline), "a passage is shown once"
+    assert all(r.catalogue and r.catalogue[0].text.startswith(r.code) for r in report.recommendations)
+    assert set(report.timings_ms) >= {"predict", "retrieve", "fuse", "verify", "total"}
+
+
+def test_hypertension_with_diabetes_gets_a_blood_pressure_goal(recommender: Recommender) -> None:
+    report = recommender.recommend(
+        SAMPLES / "hypertension-diabetes-ckd.json", codes=["I10", "E11.9"], top_k=5
+    )
+    texts = " ".join(s.text for r in report.recommendations for s in r.snippets)
+    assert re.search(r"(goal|target)[^.]{0,80}\d{3} ?mm ?Hg|\d{3}/\d{2,3} ?mm ?Hg", texts, re.I), texts[:500]
+
+
+def test_queries_show_the_patient_facts_they_used(recommender: Recommender) -> None:
+    report = recommender.recommend(SAMPLES / "hypertension-diabetes-ckd.json", codes=["I10"])
+    assert report.queries and all(q.code == "I10" for q in report.queries)
+    assert any(any(f.startswith("blood pressure") for f in q.facts) for q in report.queries)
+    assert any(s.matched_facts for r in report.recommendations for s in r.snippets)
+
+
+def test_guidelines_for_other_populations_are_left_out(recommender: Recommender) -> None:
+    man = Patient("m", age=60, sex="male", notes=("Hypertension.",))
+    report = recommender.recommend(man, codes=["I10"], top_k=8)
+    meta = recommender.store.document_metadata()
+    for snip in report.recommendations[0].snippets:
+        population = meta[snip.doc_id].get("population", "")
+        title = meta[snip.doc_id].get("title", "")
+        assert not re.search(r"\bpregnan", f"{title} {population}", re.I) or re.search(
+            r"\badults?\b", population, re.I
+        ), f"pregnancy guideline shown to a man: {title}"
+        assert not re.search(r"\bchildren\b", title, re.I), title
+
+
+def test_filters_restrict_sources(recommender: Recommender) -> None:
+    report = recommender.recommend(
+        SAMPLES / "hypertension-diabetes-ckd.json", codes=["I10"], search_filter=SearchFilter(min_year=2099)
+    )
+    assert report.recommendations[0].snippets == ()
+    assert "no guideline evidence" in report.recommendations[0].note
+
+
+def test_bad_codes_and_missing_index_are_clear_errors(recommender: Recommender, tmp_path: Path) -> None:
+    with pytest.raises((CatalogueError, GarmleError), match=r"Q99\.999|not"):
+        recommender.recommend(SAMPLES / "hypertension-diabetes-ckd.json", codes=["Q99.999"])
+    with pytest.raises(IndexError_, match="no index"):
+        Recommender.open(tmp_path / "none")
+
+
+def test_report_serialises(recommender: Recommender) -> None:
+    report = recommender.recommend(SAMPLES / "new-atrial-fibrillation.txt", codes=["I48.91"])
+    data = json.loads(report.to_json())
+    assert {"predictions", "recommendations", "verbatim_check", "timings_ms"} <= set(data)
+    snip = data["recommendations"][0]["snippets"][0]
+    assert {"text", "doc_id", "title", "publisher", "year", "page", "section", "char_start", "char_end",
+            "score", "matched_facts"} <= set(snip)  # fmt: skip
+    html = report._repr_html_()
+    assert "I48.91" in html and "Verbatim check" in html
+    assert Report.from_dict(data).recommendations[0].snippets[0].text == snip["text"]
+
+
+def test_langchain_retriever(recommender: Recommender) -> None:
+    docs = GarmleRetriever(recommender=recommender, k=3).invoke(
+        "oral anticoagulation for atrial fibrillation"
+    )
+    assert 0 < len(docs) <= 3
+    for d in docs:
+        source = recommender.document(d.metadata["doc_id"]).text
+        assert source[d.metadata["char_start"] : d.metadata["char_end"]] == d.page_content
