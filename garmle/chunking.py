@@ -4,8 +4,8 @@ Every chunk is an exact span: ``doc.text[c.char_start:c.char_end] == c.text``.
 The splitter follows the document's structure before it falls back to size:
 
 1. **Sections.** A chunk never crosses a section boundary, except that a
-   section holding only a few words (a bare heading, "None provided.") is
-   carried into the next one rather than left as a chunk of its own.
+   section holding one short line (a bare heading, a short title) opens the
+   next section's first chunk rather than being a chunk of its own.
 2. **Blocks.** Inside a section the text is cut between lines (paragraphs,
    list items, recommendation statements). A heading line stays with the
    block after it; a strength-of-recommendation or level-of-evidence line
@@ -80,8 +80,10 @@ _RATING_PATTERNS = (
 )
 _RATING = re.compile("|".join(f"(?:{p})" for p in _RATING_PATTERNS), re.IGNORECASE | re.MULTILINE)
 # Every rating starts with a bracket or one of these words; trying the pattern only there is faster.
-_RATING_WORDS = ("strength", "level", "quality", "grade", "class", "evidence", "recommendation", "certainty")
-_RATING_WORDS += ("strong", "weak", "conditional", "discretionary")
+_RATING_WORDS = (
+    *("strength", "level", "quality", "grade", "class", "evidence", "recommendation", "certainty"),
+    *("strong", "weak", "conditional", "discretionary"),
+)
 _RATING_START = re.compile(
     r"[(\[]|(?<![A-Za-z])(?:SOR|LOE|LOR|GR|LE|BEL|"
     + "|".join(f"[{w[0].upper()}{w[0]}]{w[1:]}|{w.upper()}" for w in _RATING_WORDS)
@@ -261,7 +263,10 @@ class _Chunker:
     def pack(self, atoms: list[_Atom]) -> None:
         """Cut one region's atoms into balanced chunks of at most ``max_words`` words."""
         total = sum(atom.words for atom in atoms)
-        target = total / max(1, math.ceil(total / self.max_words))
+        # cuts inside a paragraph repeat up to overlap_words words; count them when sizing the chunks
+        overlap = self.overlap_words if any(not atom.block_start for atom in atoms) else 0
+        count = max(1, math.ceil((total - overlap) / (self.max_words - overlap)))
+        target = (total + (count - 1) * overlap) / count
         block_rest = [0] * len(atoms)
         rest = 0
         for index in range(len(atoms) - 1, -1, -1):
@@ -284,7 +289,9 @@ class _Chunker:
                 at_block = (
                     atom.block_start and words >= 0.5 * target and words + block_rest[index] > self.max_words
                 )
-                if over or at_block or words >= target:
+                # close where the chunk comes nearest to the target size
+                nearer = words + atom.words - target > target - words
+                if over or at_block or words >= target or nearer:
                     self._emit(current, fresh)
                     current, fresh = self._overlap(current, atom), None
                     words = sum(a.words for a in current)
@@ -328,8 +335,8 @@ class _Chunker:
                 else:
                     atoms = carry + atoms
                 carry = []
-            if sum(a.words for a in atoms) < self.min_words:
-                carry = atoms
+            if sum(a.words for a in atoms) < self.min_words and "\n" not in self.text[start:end]:
+                carry = atoms  # a bare heading or short title line opens the next section's chunk
                 continue
             self.pack(atoms)
         if carry:

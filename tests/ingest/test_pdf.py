@@ -94,31 +94,27 @@ def test_headings_become_sections_and_items_stay_lines(guideline_pdf: Path) -> N
     assert "(Strength of Recommendation: A)" in doc.text
 
 
-def test_encrypted_pdf_is_refused(guideline_pdf: Path, tmp_path: Path) -> None:
+def encrypted_copy(source: Path, target: Path, user_password: str) -> Path:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    for page in PdfReader(guideline_pdf).pages:
+    for page in PdfReader(source).pages:
         writer.add_page(page)
-    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
-    locked = tmp_path / "locked.pdf"
-    with locked.open("wb") as handle:
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
+    with target.open("wb") as handle:
         writer.write(handle)
+    return target
+
+
+def test_encrypted_pdf_is_refused(guideline_pdf: Path, tmp_path: Path) -> None:
+    locked = encrypted_copy(guideline_pdf, tmp_path / "locked.pdf", "secret")
     with pytest.raises(IngestError, match="encrypted PDF") as info:
         load_document(locked)
     assert "\n" not in str(info.value)
 
 
 def test_pdf_with_empty_user_password_is_read(guideline_pdf: Path, tmp_path: Path) -> None:
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter()
-    for page in PdfReader(guideline_pdf).pages:
-        writer.add_page(page)
-    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
-    restricted = tmp_path / "restricted.pdf"
-    with restricted.open("wb") as handle:
-        writer.write(handle)
+    restricted = encrypted_copy(guideline_pdf, tmp_path / "restricted.pdf", "")
     assert "thiazide diuretic" in load_document(restricted).text
 
 
