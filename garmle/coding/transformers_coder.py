@@ -135,7 +135,7 @@ class TransformersCoder:
                 note,
                 truncation=True,
                 max_length=limit,
-                stride=self.stride,
+                stride=min(self.stride, max(0, (limit - 4) // 2)),
                 return_overflowing_tokens=True,
                 return_offsets_mapping=True,
                 padding=True,

@@ -1,11 +1,5 @@
 """Evaluation: case sets, metrics (via ranx) and reports.
 
-Example:
-    >>> from garmle.evaluation import coding_metrics
-    >>> callable(coding_metrics)
-    True
+Each evaluation lives in its own module so ``python -m`` can run it, e.g.
+``python -m garmle.evaluation.coding --out docs/coding-eval.md``.
 """
-
-from garmle.evaluation.coding import CodingCase, coding_metrics, write_coding_report
-
-__all__ = ["CodingCase", "coding_metrics", "write_coding_report"]

@@ -1,0 +1,99 @@
+"""Zero-shot note coding: abbreviations, negation, history, family history and evidence spans."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from garmle.catalogue import IcdCatalogue
+from garmle.coding import CatalogueCoder
+from garmle.errors import ConfigError
+from garmle.types import Patient
+
+
+def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
+    return [p.code for p in coder.predict(Patient("p", notes=notes))]
+
+
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        ("Known HTN on lisinopril.", "I10"),
+        ("T2DM, diet controlled.", "E11.9"),
+        ("AFib on apixaban.", "I48.91"),
+        ("CHF with leg swelling.", "I50.9"),
+        ("CKD stage 3 followed by nephrology.", "N18.30"),
+        ("COPD on inhalers.", "J44.9"),
+        ("Presents with DVT of the left leg.", "I82.409"),
+        ("UTI treated with nitrofurantoin.", "N39.0"),
+        ("Essential hypertension.", "I10"),
+        ("Acute on chronic systolic heart failure.", "I50.23"),
+    ],
+)
+def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
+    assert code in _codes(coder, note)[:2]
+
+
+def test_negated_mentions_are_not_predicted(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "Denies chest pain. No evidence of pulmonary embolism. MI was ruled out. Has gout.")
+    assert "M10.9" in codes
+    assert not any(c.startswith(("R07", "I26", "I21")) for c in codes)
+
+
+def test_history_of_an_acute_event_becomes_a_personal_history_code(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "History of MI in 2015. History of stroke without residual deficits.")
+    assert "I25.2" in codes and "Z86.73" in codes
+    assert not any(c.startswith(("I21", "I63")) for c in codes)
+
+
+def test_history_of_a_chronic_disease_keeps_its_code(coder: CatalogueCoder) -> None:
+    assert "I10" in _codes(coder, "Past medical history of hypertension.")
+
+
+def test_family_history_is_not_the_patients_disease(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "Family history of type 2 diabetes and breast cancer in her mother.")
+    assert "Z83.3" in codes and "Z80.3" in codes
+    assert not any(c.startswith(("E11", "C50")) for c in codes)
+
+
+def test_uncertain_mentions_score_below_asserted_ones(coder: CatalogueCoder) -> None:
+    preds = {p.code: p.score for p in coder.predict(Patient("p", notes=("Possible pneumonia. Gout.",)))}
+    assert preds["J18.9"] < preds["M10.9"]
+
+
+def test_evidence_spans_point_into_the_notes_exactly(coder: CatalogueCoder) -> None:
+    notes = ("Follow-up visit.", "Assessment: HTN and type 2 diabetes mellitus.\nAlso GERD.")
+    preds = coder.predict(Patient("p", notes=notes))
+    assert {"I10", "E11.9", "K21.9"} <= {p.code for p in preds}
+    for pred in preds:
+        assert pred.evidence, pred.code
+        for ev in pred.evidence:
+            assert ev.kind == "note" and ev.note_index is not None
+            assert notes[ev.note_index][ev.char_start : ev.char_end] == ev.text
+
+
+def test_titles_are_verbatim_and_non_billable_parents_are_flagged(coder: CatalogueCoder) -> None:
+    cat = coder.catalogue
+    for pred in coder.predict(Patient("p", notes=("Hypertension, asthma and migraine.",))):
+        assert pred.title == cat.title(pred.code)
+        assert pred.billable == cat.lookup(pred.code).billable
+
+
+def test_no_notes_no_predictions_and_prediction_is_fast(coder: CatalogueCoder) -> None:
+    assert coder.predict(Patient("p")) == []
+    note = " ".join(["Hypertension, type 2 diabetes, CKD stage 3 and denies chest pain."] * 40)
+    start = time.perf_counter()
+    coder.predict(Patient("p", notes=(note,)))
+    assert time.perf_counter() - start < 2.0
+
+
+def test_pregnancy_codes_need_a_pregnancy(coder: CatalogueCoder) -> None:
+    assert not any(c.startswith("O") for c in _codes(coder, "Urinary tract infection."))
+
+
+def test_bad_settings_are_rejected(catalogue: IcdCatalogue) -> None:
+    with pytest.raises(ConfigError, match="min_score"):
+        CatalogueCoder(catalogue, None, min_score=3)
+    with pytest.raises(ConfigError, match="max_codes"):
+        CatalogueCoder(catalogue, None, max_codes=0)

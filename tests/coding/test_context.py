@@ -1,0 +1,59 @@
+"""Sentence splitting and mention context (negation, uncertainty, history, family)."""
+
+from __future__ import annotations
+
+import pytest
+
+from garmle.coding.context import assertion_of, split_sentences
+
+
+def _assertion(text: str, target: str) -> str:
+    start = text.index(target)
+    sentence = next(s for s in split_sentences(text) if s.start <= start < s.end)
+    return assertion_of(sentence, start, start + len(target))
+
+
+def test_sentences_point_into_the_note_exactly() -> None:
+    note = "HbA1c 6.5% today.  Denies chest pain!\nPlan: metformin; recheck"
+    sents = split_sentences(note, 2)
+    assert [s.text for s in sents] == [
+        "HbA1c 6.5% today.",
+        "Denies chest pain!",
+        "Plan: metformin;",
+        "recheck",
+    ]
+    for s in sents:
+        assert note[s.start : s.end] == s.text and s.note_index == 2
+        for tok in s.tokens:
+            assert note[tok.start : tok.end] == tok.raw
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("Patient denies chest pain.", "chest pain", "negated"),
+        ("No evidence of pulmonary embolism on CT.", "pulmonary embolism", "negated"),
+        ("Negative for deep vein thrombosis.", "deep vein thrombosis", "negated"),
+        ("Myocardial infarction was ruled out.", "Myocardial infarction", "negated"),
+        ("Ruled out MI.", "MI", "negated"),
+        ("No fever, chills or cough.", "cough", "negated"),
+        ("Possible pneumonia.", "pneumonia", "uncertain"),
+        ("Admit to rule out MI.", "MI", "uncertain"),
+        ("History of MI in 2015.", "MI", "historical"),
+        ("Former smoker.", "smoker", "historical"),
+        ("Family history of breast cancer.", "breast cancer", "family"),
+        ("Mother has type 2 diabetes.", "type 2 diabetes", "family"),
+        ("Hypertension, not well controlled.", "Hypertension", "present"),
+        ("Denies chest pain but reports dyspnea.", "dyspnea", "present"),
+        ("Stroke with no residual deficits, hypertension and gout.", "hypertension", "present"),
+        ("Migraine without aura.", "Migraine", "present"),
+    ],
+)
+def test_assertions(text: str, target: str, expected: str) -> None:
+    assert _assertion(text, target) == expected
+
+
+def test_family_history_section_covers_following_lines_until_a_blank_line() -> None:
+    note = "Family history:\nDiabetes in father.\n\nAssessment: diabetes."
+    assert _assertion(note, "Diabetes in") == "family"
+    assert _assertion(note, "diabetes.") == "present"
