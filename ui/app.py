@@ -23,6 +23,7 @@ import streamlit as st  # noqa: E402
 from garmle.config import offline_environment  # noqa: E402
 from garmle.errors import GarmleError  # noqa: E402
 from ui import state  # noqa: E402
+from ui.markup import escape_markdown  # noqa: E402
 from ui.theme import STYLE  # noqa: E402
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def _patient_page(recommender: Recommender | None, problem: str | None) -> None:
         return
 
     head = st.columns([5, 1], vertical_alignment="center")
-    head[0].markdown(f"### {review.patient.patient_id}  \n:gray[{review.label}]")
+    head[0].markdown(f"### Patient `{review.patient.patient_id}`  \n:gray[{escape_markdown(review.label)}]")
     if head[1].button("Close patient", icon=":material/close:", key="close_patient"):
         state.set_review(None)
         _clear_code_boxes()

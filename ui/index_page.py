@@ -157,7 +157,7 @@ def upload_path(folder: Path, name: str) -> Path:
 
     Example:
         >>> upload_path(Path("/tmp/x"), "../../etc/Hypertension guideline (2017).pdf").name
-        'Hypertension_guideline_2017_.pdf'
+        'Hypertension_guideline_2017.pdf'
     """
     base = Path(name).name
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._") or "guideline"

@@ -106,8 +106,8 @@ def escape_markdown(text: str) -> str:
     """Escape Markdown control characters so record or guideline text shows exactly as written.
 
     Example:
-        >>> escape_markdown("BMI 32.4 kg/m2 *high*")
-        'BMI 32\\.4 kg/m2 \\*high\\*'
+        >>> print(escape_markdown("BMI 32.4 kg/m2 *high*"))
+        BMI 32\\.4 kg/m2 \\*high\\*
     """
     return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
 
