@@ -198,3 +198,34 @@ def hook_request() -> Callable[..., dict[str, Any]]:
 def unused_port() -> Callable[[], int]:
     """A function returning a free TCP port on loopback."""
     return free_port
+
+
+@pytest.fixture
+def serve_app() -> Iterator[Callable[[Any], str]]:
+    """Start an ASGI app with uvicorn in a thread on a free loopback port; returns its base URL.
+
+    Every server started is stopped when the test ends.
+    """
+    import threading
+
+    import uvicorn
+
+    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(app: Any) -> str:
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not start on port {port}")
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=15)
