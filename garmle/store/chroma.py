@@ -416,12 +416,18 @@ class ChromaStore:
             where=where,
             include=["documents", "metadatas", "distances"],
         )
-        return [
+        found = [
             ScoredChunk(_chunk_from_record(cid, text or "", m), 1.0 - float(dist))
             for cid, text, m, dist in zip(
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )
         ]
+        # Chunks of a document whose add was interrupted (no document record) are not shown.
+        cited = sorted({sc.chunk.doc_id for sc in found})
+        complete = (
+            set(self._docs.get(ids=cited, include=[])["ids"]) if cited and self._docs is not None else set()
+        )
+        return [sc for sc in found if sc.chunk.doc_id in complete]
 
     def document_metadata(self) -> dict[str, dict[str, str]]:
         """Title, source, publisher, year and the document's own metadata fields, by document id."""
