@@ -129,8 +129,8 @@ def _patient_page(recommender: Recommender | None, problem: str | None) -> None:
     render_summary(review.patient)
 
     st.subheader("ICD-10-CM codes")
-    if render_codes(review, recommender.catalogue):
-        _run(recommender, review, given=True)
+    if render_codes(review, recommender.catalogue) and _run(recommender, review, given=True):
+        st.rerun()  # redraw the code list against the new report
     if review.patient.notes:
         with st.expander("Clinical notes with the evidence for each code", icon=":material/description:"):
             render_notes(review.patient, review.candidates())
@@ -146,7 +146,7 @@ def _patient_page(recommender: Recommender | None, problem: str | None) -> None:
     render_export(review.report)
 
 
-def _run(recommender: Recommender, review: state.Review, *, given: bool) -> None:
+def _run(recommender: Recommender, review: state.Review, *, given: bool) -> bool:
     """Predict (first run) or use the kept codes (re-run), then fetch the recommendations."""
     top_k = int(st.session_state.get("top_k", 3))
     max_codes = int(st.session_state.get("max_codes", 5))
@@ -157,10 +157,11 @@ def _run(recommender: Recommender, review: state.Review, *, given: bool) -> None
             report = recommender.recommend(review.patient, codes, top_k=top_k, max_codes=max_codes)
     except GarmleError as exc:
         st.error(f"Recommendations could not be made: {exc}")
-        return
+        return False
     if not given:
         review.predicted = list(report.predictions)
     review.take_report(report, [p.code for p in report.predictions])
+    return True
 
 
 def _clear_code_boxes() -> None:

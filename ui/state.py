@@ -83,8 +83,8 @@ class Review:
         return [p.code for p in self.chosen()]
 
     def is_stale(self) -> bool:
-        """True when the kept codes differ from those of the shown report."""
-        return self.report is not None and tuple(self.chosen_codes()) != self.report_codes
+        """True when the kept codes differ from those of the shown report (order aside)."""
+        return self.report is not None and set(self.chosen_codes()) != set(self.report_codes)
 
     def take_report(self, report: Report, codes: Sequence[str]) -> None:
         """Keep ``report`` as the current one, showing each code's original prediction and evidence.
