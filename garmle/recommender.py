@@ -151,6 +151,14 @@ class Recommender:
         messages: list[str] = []
         if codes:
             predictions = list(predictions_from_codes(codes, self.catalogue))
+            if not isinstance(codes, str):
+                # Codes given as a list keep the user's order (equal scores would otherwise sort by code).
+                order = {
+                    self.catalogue.normalize(c): i
+                    for i, c in reversed(list(enumerate(codes)))
+                    if isinstance(c, str)
+                }
+                predictions.sort(key=lambda p: (-p.score, order.get(p.code, len(order))))
             return predictions, messages
         raw = self.predictor.predict(patient)
         kept, rejected = validate_predictions(raw, self.catalogue)

@@ -62,9 +62,8 @@ SMALL_INDEX_CODES = "E08-E13,E66,E78,I10-I16,I20-I25,I48,I50,J44-J45,N18,F32-F33
 
 def small_index_documents(shared: Path) -> list:
     """About two demo-subset guidelines per common condition, plus pregnancy ones (population checks)."""
-    from garmle.ingest.sources import resolve_source
-
     from garmle.ingest import load_file
+    from garmle.ingest.sources import resolve_source
 
     picked: dict[str, object] = {}
     counts = dict.fromkeys(SMALL_INDEX_CONDITIONS, 0)
