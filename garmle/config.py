@@ -106,8 +106,10 @@ class Settings:
             raise ConfigError(f"guideline mirror {str(self.mirror)!r} is not a directory")
         if self.model_dir is not None and not self.uses_hash_embedder and not self.model_dir.is_dir():
             raise ConfigError(f"model directory {str(self.model_dir)!r} does not exist")
-        if self.device is not None and self.device not in {"cpu", "cuda", "mps"} and not (
-            self.device.startswith("cuda:")
+        if (
+            self.device is not None
+            and self.device not in {"cpu", "cuda", "mps"}
+            and not (self.device.startswith("cuda:"))
         ):
             raise ConfigError(f"device {self.device!r} is not one of cpu, cuda, cuda:N, mps")
         if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):

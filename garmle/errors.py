@@ -41,7 +41,7 @@ class IngestError(GarmleError):
     """A source file cannot be turned into a document."""
 
 
-class IndexError_(GarmleError):  # noqa: N801 - avoid shadowing the builtin IndexError
+class IndexError_(GarmleError):  # noqa: N801, N818 - avoid shadowing the builtin IndexError
     """The index is missing, empty, locked or otherwise unusable."""
 
 

@@ -78,7 +78,7 @@ def test_bad_input_is_one_line_and_non_zero(
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4\n garbage without xref")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    code, out, err = run(capsys, *index_args, *argv)
+    code, _out, err = run(capsys, *index_args, *argv)
     assert code != 0
     lines = [line for line in err.splitlines() if line.startswith("error:") or "Error" in line]
     assert lines and message in err, err

@@ -109,9 +109,12 @@ def test_interrupted_add_leaves_no_visible_half_document(tmp_path: Path) -> None
 def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
     store = _store(tmp_path)
     lock = write_lock(tmp_path / "index", timeout=0.1)
-    with lock, pytest.raises(IndexError_, match="another process is writing"):
-        with Indexer(store, HashEmbedder(32), lock_timeout=0.2):
-            pass
+    with (
+        lock,
+        pytest.raises(IndexError_, match="another process is writing"),
+        Indexer(store, HashEmbedder(32), lock_timeout=0.2),
+    ):
+        pass
 
 
 def test_missing_index_is_not_created(tmp_path: Path) -> None:

@@ -222,8 +222,11 @@ def _category_document(entries: Iterable[IcdEntry]) -> Document:
         text = entry.entry_text()
         if parts:
             offset += 2  # the blank line between entries
-        sections.append(Section(path=(f"{head.code} {head.title}", entry.code), char_start=offset,
-                                char_end=offset + len(text)))
+        sections.append(
+            Section(
+                path=(f"{head.code} {head.title}", entry.code), char_start=offset, char_end=offset + len(text)
+            )
+        )
         parts.append(text)
         offset += len(text)
     body = "\n\n".join(parts)
