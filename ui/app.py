@@ -100,14 +100,17 @@ def _patient_page(recommender: Recommender | None, problem: str | None) -> None:
         )
         return
     review = state.current_review()
-    with st.expander("Load a patient", expanded=review is None, icon=":material/person_add:"):
+    # A new label makes a new expander, so it folds away once a patient is loaded.
+    title = "Load a patient" if review is None else "Load another patient"
+    with st.expander(title, expanded=review is None, icon=":material/person_add:"):
         loaded = render_patient_input(recommender.load_patient)
     if loaded is not None:
         patient, label = loaded
         review = state.Review(patient=patient, label=label)
         _clear_code_boxes()
         state.set_review(review)
-        _run(recommender, review, given=False)
+        if _run(recommender, review, given=False):
+            st.rerun()
     if review is None:
         st.info(
             "Load a patient to begin: pick a sample, upload a FHIR R4 bundle, patient JSON or note, "
@@ -117,7 +120,8 @@ def _patient_page(recommender: Recommender | None, problem: str | None) -> None:
         return
 
     head = st.columns([5, 1], vertical_alignment="center")
-    head[0].markdown(f"### Patient `{review.patient.patient_id}`  \n:gray[{escape_markdown(review.label)}]")
+    head[0].subheader(f"Patient `{review.patient.patient_id}`", anchor=False)
+    head[0].caption(escape_markdown(review.label))
     if head[1].button("Close patient", icon=":material/close:", key="close_patient"):
         state.set_review(None)
         _clear_code_boxes()

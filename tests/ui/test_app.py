@@ -17,12 +17,17 @@ TIMEOUT = 180
 SAMPLE = "hypertension-diabetes-ckd"
 
 
-@pytest.fixture()
-def on_hash_index(hash_index: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GARMLE_INDEX", str(hash_index))
+def _use_index(monkeypatch: pytest.MonkeyPatch, index: Path) -> Path:
+    """Point the dashboard at ``index`` with the model-free hash embedder."""
+    monkeypatch.setenv("GARMLE_INDEX", str(index))
     monkeypatch.setenv("GARMLE_MODEL", "hash:64")
     monkeypatch.delenv("GARMLE_CHROMA_URL", raising=False)
-    return hash_index
+    return index
+
+
+@pytest.fixture()
+def on_hash_index(hash_index: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return _use_index(monkeypatch, hash_index)
 
 
 def _app() -> AppTest:
@@ -60,8 +65,7 @@ def _texts(at: AppTest) -> str:
 def test_without_an_index_both_pages_explain_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GARMLE_INDEX", str(tmp_path / "missing"))
-    monkeypatch.setenv("GARMLE_MODEL", "hash:64")
+    _use_index(monkeypatch, tmp_path / "missing")
     at = _app()
     assert any("no index at" in e.value for e in at.error)
     assert any("Recommendations need a guideline index" in e.value for e in at.error)
@@ -266,8 +270,7 @@ def test_no_guideline_evidence_is_explained(tmp_path: Path, monkeypatch: pytest.
     store = ChromaStore.open(tmp_path / "catalogue-only", create=True)
     with Indexer(store, HashEmbedder(64)) as indexer:
         indexer.add_documents(catalogue_documents("I10"))
-    monkeypatch.setenv("GARMLE_INDEX", str(tmp_path / "catalogue-only"))
-    monkeypatch.setenv("GARMLE_MODEL", "hash:64")
+    _use_index(monkeypatch, tmp_path / "catalogue-only")
     at = _load_sample(_app())
     assert any("no guideline evidence" in w.value.lower() for w in at.warning)
     assert not _blocks(at, "garmle-snippet")
@@ -277,8 +280,7 @@ def test_no_guideline_evidence_is_explained(tmp_path: Path, monkeypatch: pytest.
 def test_index_page_creates_an_index_from_uploads_lists_and_removes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GARMLE_INDEX", str(tmp_path / "new-index"))
-    monkeypatch.setenv("GARMLE_MODEL", "hash:64")
+    _use_index(monkeypatch, tmp_path / "new-index")
     at = _app()
     at.radio(key="page").set_value("Guideline index").run()
     guideline = (
