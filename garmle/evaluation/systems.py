@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ __all__ = [
     "EhrOnlyBaseline",
     "GarmleSystem",
     "NaiveRagBaseline",
+    "SharedPredictor",
     "System",
     "SystemOutput",
     "default_systems",
@@ -226,15 +228,45 @@ class EhrOnlyBaseline:
         )
 
 
+class SharedPredictor:
+    """One code predictor for every system of an evaluation: each patient is predicted once.
+
+    The first system to see a patient pays for the prediction (and its time); the others reuse it.
+
+    Example:
+        >>> shared = SharedPredictor(recommender)          # doctest: +SKIP
+        >>> shared.predict(patient) is shared.predict(patient)   # doctest: +SKIP
+        True
+    """
+
+    def __init__(self, recommender: Recommender) -> None:
+        self.recommender = recommender
+        self._cache: dict[Patient, list[CodePrediction]] = {}
+
+    def predict(self, patient: Patient) -> list[CodePrediction]:
+        """The predictor's codes for ``patient`` (cached)."""
+        try:
+            return list(self._cache[patient])
+        except (KeyError, TypeError):
+            predictions = list(self.recommender.predictor.predict(patient))
+        with contextlib.suppress(TypeError):  # an unhashable patient is predicted each time
+            self._cache[patient] = predictions
+        return list(predictions)
+
+
 def _variant(
-    base: Recommender, *, retriever: HybridRetriever | None = None, weights: FusionWeights | None = None
+    base: Recommender,
+    predictor: SharedPredictor,
+    *,
+    retriever: HybridRetriever | None = None,
+    weights: FusionWeights | None = None,
 ) -> Recommender:
-    """A recommender sharing ``base``'s store, embedder, catalogue, predictor and templates."""
+    """A recommender sharing ``base``'s store, embedder, catalogue and templates, and one predictor."""
     return Recommender(
         base.store,
         base.embedder,
         catalogue=base.catalogue,
-        predictor=base.predictor,
+        predictor=predictor,
         templates=base.templates,
         retriever=retriever or base.retriever,
         weights=weights or base.weights,
@@ -242,23 +274,27 @@ def _variant(
 
 
 def default_systems(recommender: Recommender, *, ablations: bool = True) -> list[System]:
-    """garmle (predicted and given codes), every baseline and, optionally, the fusion ablations."""
+    """garmle (predicted and given codes), every baseline and, optionally, the fusion ablations.
+
+    All systems share one code predictor, so each patient's codes are predicted once; the time of that
+    prediction counts for the first system (garmle).
+    """
     store, embedder, weights = recommender.store, recommender.embedder, recommender.weights
+    shared = SharedPredictor(recommender)
+    base = _variant(recommender, shared)
     systems: list[System] = [
-        GarmleSystem(recommender),
-        GarmleSystem(
-            recommender, "garmle-gold-codes", "garmle with the case's gold codes given", given_codes=True
-        ),
+        GarmleSystem(base),
+        GarmleSystem(base, "garmle-gold-codes", "garmle with the case's gold codes given", given_codes=True),
         NaiveRagBaseline(recommender),
-        GarmleSystem(recommender, "codes-only", "code-title queries without patient facts", use_facts=False),
-        EhrOnlyBaseline(recommender),
+        GarmleSystem(base, "codes-only", "code-title queries without patient facts", use_facts=False),
+        EhrOnlyBaseline(base),
         GarmleSystem(
-            _variant(recommender, retriever=HybridRetriever(store, embedder, dense=False)),
+            _variant(recommender, shared, retriever=HybridRetriever(store, embedder, dense=False)),
             "bm25-only",
             "garmle with the lexical (BM25) retriever alone",
         ),
         GarmleSystem(
-            _variant(recommender, retriever=HybridRetriever(store, embedder, lexical=False)),
+            _variant(recommender, shared, retriever=HybridRetriever(store, embedder, lexical=False)),
             "dense-only",
             "garmle with the dense retriever alone",
         ),
@@ -270,6 +306,6 @@ def default_systems(recommender: Recommender, *, ablations: bool = True) -> list
             ("no-population-filter", "fusion without the population filter", {"population_filter": False}),
             ("no-mmr", "fusion without MMR de-duplication", {"mmr_lambda": 1.0, "max_per_doc": 100}),
         ):
-            variant = _variant(recommender, weights=FusionWeights(**{**weights.__dict__, **changed}))
+            variant = _variant(recommender, shared, weights=FusionWeights(**{**weights.__dict__, **changed}))
             systems.append(GarmleSystem(variant, name, description))
     return systems
