@@ -68,6 +68,7 @@ __all__ = [
     "create_app",
     "discovery",
     "serve",
+    "settings_factory",
 ]
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,12 @@ def discovery() -> dict[str, Any]:
 
 
 class HookContext(BaseModel):
-    """The hook context fields the service reads (others are accepted and ignored)."""
+    """The hook context fields the service reads (others are accepted and ignored).
+
+    Example:
+        >>> HookContext.model_validate({"patientId": "p1", "userId": "Practitioner/7"}).user_id
+        'Practitioner/7'
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -307,6 +313,10 @@ class ServiceOptions:
         max_cards: cards per response.
         max_body_bytes: request size limit.
         warm: open the recommender when the service starts (a failure there is logged, not fatal).
+
+    Example:
+        >>> ServiceOptions(api_key="", top_k=5).max_cards
+        10
     """
 
     api_key: str | None = None
