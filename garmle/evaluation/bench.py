@@ -281,7 +281,11 @@ def _measure_collection(
     rows: list[dict[str, Any]] = []
     have = 0
     started_all = time.perf_counter()
+    rate = 0.0
     for size in sorted(sizes):
+        remaining = budget_s - (time.perf_counter() - started_all)
+        if rate and (size - have) / rate > remaining:
+            break  # this size would not fit in the time budget
         started = time.perf_counter()
         while have < size:
             batch = min(5_000, size - have)
@@ -294,6 +298,7 @@ def _measure_collection(
             )
             have += batch
         insert_s = time.perf_counter() - started
+        rate = (size - (rows[-1]["chunks"] if rows else 0)) / insert_s if insert_s else 0.0
         latencies, filtered = [], []
         for q in queries:
             t0 = time.perf_counter()
@@ -317,8 +322,6 @@ def _measure_collection(
                 "rss_mb": round(rss()),
             }
         )
-        if time.perf_counter() - started_all > budget_s:
-            break
     return rows
 
 
@@ -327,7 +330,8 @@ def scaling_benchmark(
 ) -> dict[str, list[dict[str, Any]]]:
     """Query latency and memory vs store size, embedded and (``server``) through a loopback Chroma server.
 
-    Sizes are measured in increasing order until ``budget_s`` seconds are spent per mode.
+    Sizes are measured in increasing order; a size whose inserts would not fit in what is left of
+    ``budget_s`` (at the last measured insert rate) is skipped with all larger ones.
     """
     import chromadb
     import psutil
