@@ -54,12 +54,25 @@ def main() -> None:
         st.error(f"The dashboard settings are not usable: {exc}")
         return
     recommender, problem = _recommender(settings)
+    # Streamlit forgets the state of widgets a run does not draw; keep the report options
+    # while the index page is shown.
+    for key in ("top_k", "max_codes"):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     with st.sidebar:
         _index_status(recommender, problem)
-        st.divider()
-        st.markdown("**Report options**")
-        st.slider("Guideline passages per code", 1, 10, 3, key="top_k")
-        st.slider("Predicted codes to keep", 1, 10, 5, key="max_codes")
+        if page == PATIENT_PAGE:
+            st.divider()
+            st.markdown("**Report options**")
+            st.slider(
+                "Guideline passages per code",
+                1,
+                10,
+                3,
+                key="top_k",
+                help="Applies to the next run: load a patient or update the recommendations.",
+            )
+            st.slider("Predicted codes to keep", 1, 10, 5, key="max_codes")  # fmt: skip
     if page == INDEX_PAGE:
         _index_page(settings, recommender)
     else:
@@ -192,7 +205,9 @@ def _existing_store(settings: Settings) -> ChromaStore | None:
     from garmle.store import ChromaStore
 
     try:
-        return ChromaStore.open(settings.index_dir, url=settings.chroma_url)
+        return ChromaStore.open(
+            settings.index_dir, url=settings.chroma_url, collection=state.dashboard_collection()
+        )
     except GarmleError:
         return None
 

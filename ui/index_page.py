@@ -85,7 +85,7 @@ def _document_table(records: Sequence[Any]) -> None:
                 "Title": r.title,
                 "Source": r.source,
                 "Publisher": r.publisher,
-                "Year": r.year or "",
+                "Year": str(r.year or ""),
                 "Passages": r.n_chunks,
                 "Added": r.added[:10],
                 "Id": r.doc_id,
@@ -95,6 +95,14 @@ def _document_table(records: Sequence[Any]) -> None:
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * max(1, len(shown))),
+        column_config={
+            "Title": st.column_config.TextColumn(width="large"),
+            "Publisher": st.column_config.TextColumn(width="medium"),
+            "Year": st.column_config.TextColumn(width="small"),
+            "Passages": st.column_config.NumberColumn(width="small"),
+            "Added": st.column_config.TextColumn(width="small"),
+            "Id": st.column_config.TextColumn(width="small"),
+        },
     )
     st.caption(f"{len(shown)} of {len(records)} documents shown")
 
@@ -118,8 +126,11 @@ def _upload_section(settings: Settings, store: ChromaStore | None, embedder_for:
     try:
         if store is None:
             from garmle.store import ChromaStore
+            from ui.state import dashboard_collection
 
-            store = ChromaStore.open(settings.index_dir, url=settings.chroma_url, create=True)
+            store = ChromaStore.open(
+                settings.index_dir, url=settings.chroma_url, collection=dashboard_collection(), create=True
+            )
         with st.spinner("Loading the embedding model…"):
             embedder = embedder_for()
         bar = st.progress(0.0, text="Starting…")

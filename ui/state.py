@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Review",
     "current_review",
+    "dashboard_collection",
     "dashboard_settings",
     "open_embedder",
     "open_recommender",
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 REVIEW_KEY = "garmle_review"
+ENV_COLLECTION = "GARMLE_COLLECTION"
 
 
 @dataclass
@@ -138,13 +141,18 @@ def open_recommender(
     return Recommender.open(settings=settings, embedder=open_embedder(model, device), collection=collection)
 
 
-def recommender_for(settings: Settings, collection: str = "garmle") -> Recommender:
-    """The cached recommender for ``settings``.
+def dashboard_collection() -> str:
+    """The collection name prefix inside the store (``GARMLE_COLLECTION``, as for the CLI)."""
+    return os.environ.get(ENV_COLLECTION) or "garmle"
+
+
+def recommender_for(settings: Settings, collection: str | None = None) -> Recommender:
+    """The cached recommender for ``settings`` (and ``collection``, by default from the environment).
 
     Raises:
         GarmleError: no index, an unreachable server or a model other than the index's.
     """
-    return open_recommender(*_key(settings), collection)
+    return open_recommender(*_key(settings), collection or dashboard_collection())
 
 
 def _key(settings: Settings) -> tuple[str, str | None, str | None, str | None]:
