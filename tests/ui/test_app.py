@@ -315,3 +315,15 @@ def test_index_page_creates_an_index_from_uploads_lists_and_removes(
     assert any("Removed 1 documents" in s.value for s in at.success)
     assert not ChromaStore.open(tmp_path / "new-index").has_document(doc_id)
     assert any("holds no documents yet" in i.value for i in at.info)
+
+
+def test_report_options_apply_and_survive_a_visit_to_the_index_page(on_hash_index: Path) -> None:
+    at = _app()
+    at.slider(key="top_k").set_value(2).run()
+    at.radio(key="page").set_value("Guideline index").run()
+    assert not at.slider  # report options belong to the patient page
+    at.radio(key="page").set_value("Patient review").run()
+    assert at.slider(key="top_k").value == 2
+    _load_sample(at)
+    counts = [len(rec.snippets) for rec in _report(at).recommendations]
+    assert counts and max(counts) == 2
