@@ -119,7 +119,7 @@ def test_export_gives_the_report_as_json_and_printable_html(
 ) -> None:
     served = _record_downloads(monkeypatch)
     at = _load_sample(_app())
-    labels = {b.label for b in at.get("download_button")}
+    labels = {getattr(b, "label", "") for b in at.get("download_button")}
     assert labels == {"Download report (JSON)", "Download printable report (HTML)"}
     exported = json.loads(served["garmle-report.json"])
     assert [r["code"] for r in exported["recommendations"]] == [r.code for r in _report(at).recommendations]
@@ -213,7 +213,7 @@ def test_fhir_upload_from_synthea(on_hash_index: Path, synthea_dir: Path) -> Non
 
 
 def _files_under(folder: Path) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for root, _, names in os.walk(folder):
         if "/.venv" in root or "/.git" in root:
             continue

@@ -19,7 +19,7 @@ from ui.report_view import snippet_card
 from ui.state import Review
 from ui.summary import note_evidence_spans
 
-TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200)
 
 
 @given(
