@@ -291,3 +291,37 @@ def test_service_from_settings_retries_a_failed_open(
         assert later.get("/healthz").status_code == 503
         shutil.copytree(hash_index, index)
         assert later.post(PATIENT_VIEW, json=hook_request(patient_id, prefetch)).status_code == 200
+
+
+def test_serve_runs_the_service_until_stopped(hash_index: Path, unused_port: Callable[[], int]) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = unused_port()
+    code = (
+        "from pathlib import Path; from garmle.config import Settings; from garmle.server import serve; "
+        f"serve(Settings(index_dir=Path({str(hash_index)!r}), model_dir=Path('hash:64')), port={port})"
+    )
+    env = {**os.environ, "GARMLE_API_KEY": "from-env", "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+        assert health.status_code == 200 and health.json()["chunks"] > 0
+        base = f"http://127.0.0.1:{port}/cds-services"
+        assert httpx.get(base).status_code == 401
+        assert httpx.get(base, headers={"Authorization": "Bearer from-env"}).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
