@@ -496,9 +496,14 @@ def ui(ctx: click.Context, port: int, address: str) -> None:
     app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     if not app.is_file():
         raise GarmleError(f"dashboard not found at {app}")
-    env = {**os.environ, ENV_INDEX: str(obj.settings.index_dir)}
-    if obj.settings.chroma_url:
-        env[ENV_CHROMA_URL] = obj.settings.chroma_url
+    env = {**os.environ, ENV_INDEX: str(obj.settings.index_dir), "GARMLE_COLLECTION": obj.collection}
+    for name, value in (
+        (ENV_CHROMA_URL, obj.settings.chroma_url),
+        (ENV_MODEL, obj.settings.model_dir),
+        (ENV_DEVICE, obj.settings.device),
+    ):
+        if value:
+            env[name] = str(value)
     cmd = [
         sys.executable,
         "-m",
@@ -513,8 +518,33 @@ def ui(ctx: click.Context, port: int, address: str) -> None:
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     raise SystemExit(subprocess.call(cmd, env=env))
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; anything but loopback belongs behind a TLS proxy.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="TCP port.")
+@click.option(
+    "--api-key",
+    envvar="GARMLE_API_KEY",
+    default=None,
+    help="Require this key as `Authorization: Bearer KEY` or `X-API-Key` [env GARMLE_API_KEY].",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, api_key: str | None) -> None:
+    """Run the CDS Hooks 2.0 service on the index (discovery at /cds-services)."""
+    from garmle.server import serve as run_service
+
+    obj = _settings(ctx)
+    run_service(obj.settings, host=host, port=port, api_key=api_key or "", collection=obj.collection)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,7 +18,9 @@ summary that describe methods, rating schemes or the scope rather than recommend
 (:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation.
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
-dropped before ranking (:func:`population_conflict`). Maximal marginal relevance then picks the final
+dropped before ranking (:func:`population_conflict`), and so are passages for which neither the
+passage nor its guideline's title and conditions name the condition (any of its topic words), since
+no evidence is better than evidence about something else. Maximal marginal relevance then picks the final
 snippets with at most ``max_per_doc`` from one guideline. Before output every snippet is compared with
 its document's canonical text at its char span (:func:`verify_snippets`); a mismatch is dropped and
 logged, and the counts go into the report.
@@ -122,6 +124,7 @@ class FusionWeights:
     facts: float = 0.15
     prediction: float = 0.15
     section_floor: float = 0.4
+    require_topic: bool = True
     mmr_lambda: float = 0.75
     max_per_doc: int = 2
     population_filter: bool = True
@@ -201,6 +204,18 @@ _TOPIC_STOP = frozenset(
         "an",
         "unsp",
         "nos",
+        "chronic",
+        "acute",
+        "initial",
+        "encounter",
+        "subsequent",
+        "sequela",
+        "right",
+        "left",
+        "site",
+        "mild",
+        "moderate",
+        "severe",
     ]
 )
 
@@ -298,7 +313,7 @@ def rank_snippets(
             pool.setdefault(hit.chunk.chunk_id, hit)
             if hit.chunk.chunk_id not in best_aspect or rank < best_aspect[hit.chunk.chunk_id][0]:
                 best_aspect[hit.chunk.chunk_id] = (rank, aspect)
-    dropped = {"population": 0}
+    dropped = {"population": 0, "off_topic": 0}
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
     top_fused = max(fused.values(), default=1.0)
     for cid, rrf in fused.items():
@@ -308,6 +323,10 @@ def rank_snippets(
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", "")).lower()
         topic_share = sum(1 for t in topic if t in doc_text) / len(topic) if topic else 0.0
+        if w.require_topic and topic and topic_share == 0 and not any(t in chunk.text.lower() for t in topic):
+            # Neither the guideline nor the passage names the condition: no evidence beats unrelated evidence.
+            dropped["off_topic"] += 1
+            continue
         matched = match_facts(chunk.text, fact_terms)
         fact_share = len(matched) / len(fact_terms) if fact_terms else 0.0
         score = (

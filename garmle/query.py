@@ -236,8 +236,9 @@ def _lab_fact(patient: Patient, name: str) -> PatientFact | None:
     obs = patient.lab(name)
     if obs is None:
         return None
+    # Canonical units (values are converted on loading); source units such as UCUM "{1.73_m2}" read badly.
     label, unit = LAB_LABELS.get(name, (name, obs.unit))
-    return PatientFact(f"{label} {_fmt(obs.value)} {obs.unit or unit}".strip(), LAB_TERMS.get(name, (name,)))
+    return PatientFact(f"{label} {_fmt(obs.value)} {unit}".strip(), LAB_TERMS.get(name, (name,)))
 
 
 def _name_terms(title: str) -> tuple[str, ...]:

@@ -90,6 +90,9 @@ class Recommender:
         self.retriever = retriever or HybridRetriever(store, embedder)
         self.weights = weights or FusionWeights()
         self._doc_meta: dict[str, dict[str, str]] | None = None
+        self._topics: dict[str, tuple[str, ...]] = {}
+        self._synonyms: list[tuple[str, str]] | None = None
+        self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: int = -1
 
     @classmethod
@@ -176,16 +179,37 @@ class Recommender:
             self._doc_meta_key = key
         return self._doc_meta
 
+    def _topic(self, code: str) -> tuple[str, ...]:
+        """Words naming the condition: catalogue titles, short inclusion terms and clinical synonyms."""
+        if code not in self._topics:
+            from garmle.coding.catalogue_coder import load_synonyms
+
+            entry = self.catalogue.lookup(code)
+            names = [entry.title, self.catalogue.title(entry.category)]
+            names += [t for t in entry.inclusion_terms if len(t) <= 40]
+            if self._synonyms is None:
+                self._synonyms = load_synonyms()
+            names += [
+                phrase for phrase, target in self._synonyms if target == code or target == entry.category
+            ]
+            self._topics[code] = topic_terms(*names)
+        return self._topics[code]
+
+    def _catalogue_document(self, category: str) -> Document | None:
+        if category not in self._catalogue_docs:
+            ids = self.store.ids_for_source_path(f"{CATALOGUE_SOURCE}:{category}")
+            doc = self.store.get_document(ids[0]) if ids else None
+            if doc is None:
+                docs = catalogue_documents(category, self.catalogue)
+                doc = docs[0] if docs else None
+            self._catalogue_docs[category] = doc
+        return self._catalogue_docs[category]
+
     def _catalogue_snippet(self, code: str) -> tuple[Snippet, Document] | None:
         """The code's own catalogue entry, cited in the indexed (or packaged) ICD-10-CM tabular."""
-        category = code[:3]
-        ids = self.store.ids_for_source_path(f"{CATALOGUE_SOURCE}:{category}")
-        doc = self.store.get_document(ids[0]) if ids else None
+        doc = self._catalogue_document(code[:3])
         if doc is None:
-            docs = catalogue_documents(category, self.catalogue)
-            if not docs:
-                return None
-            doc = docs[0]
+            return None
         section = next((s for s in doc.sections if len(s.path) == 2 and s.path[1] == code), None)
         if section is None:
             return None
@@ -268,20 +292,20 @@ class Recommender:
         ranked: dict[str, list[Snippet]] = {}
         catalogue_snippets: dict[str, tuple[Snippet, ...]] = {}
         documents: dict[str, Document] = {}
-        population_dropped = 0
+        population_dropped = off_topic = 0
         for pred in predictions:
             by_aspect: dict[str, list[Hit]] = {}
             for query, query_hits in zip(queries, hits, strict=True):
                 if query.code == pred.code:
                     by_aspect[query.aspect] = query_hits
             terms = fact_terms(patient, pred.code, predictions) if use_facts else {}
-            entry = self.catalogue.lookup(pred.code)
-            topic = topic_terms(entry.title, self.catalogue.title(entry.category))
+            topic = self._topic(pred.code)
             snippets, dropped = rank_snippets(
                 pred, by_aspect, fact_terms=terms, topic=topic, doc_topics=doc_topics, vectors=vectors,
                 excluded_docs=excluded, top_k=top_k * 2, weights=self.weights,
             )  # fmt: skip
             population_dropped += dropped["population"]
+            off_topic += dropped["off_topic"]
             ranked[pred.code] = snippets
             found = self._catalogue_snippet(pred.code)
             if found is not None:
@@ -326,6 +350,10 @@ class Recommender:
             messages.append(
                 f"{population_dropped} candidate snippets from guidelines for another population "
                 "were left out"
+            )
+        if off_topic:
+            messages.append(
+                f"{off_topic} candidate snippets that do not name the predicted condition were left out"
             )
         if check.failed:
             messages.append(f"{check.failed} snippets failed the verbatim check and were dropped")

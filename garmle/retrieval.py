@@ -273,24 +273,44 @@ def mmr_select(
 
 
 class _LexicalIndex:
-    """BM25 over every chunk of the store (title and section included), built once per store state."""
+    """Okapi BM25 (k1=1.5, b=0.75) over every chunk of the store, title and section included.
 
-    def __init__(self, chunks: list[Chunk]) -> None:
-        from rank_bm25 import BM25Okapi
+    Postings are precomputed per term as (chunk index, term weight) arrays, so a query costs one
+    vector add per query term instead of a pass over the whole corpus.
+    """
 
+    def __init__(self, chunks: list[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
         self.chunks = chunks
-        corpus = [
+        docs = [
             tokenize(" ".join((c.metadata.get("title", ""), " ".join(c.section), c.text))) for c in chunks
         ]
-        self._bm25 = BM25Okapi(corpus) if corpus else None
+        lengths = np.array([len(d) for d in docs], dtype=np.float64)
+        avg = float(lengths.mean()) if len(docs) else 0.0
+        counts: dict[str, dict[int, int]] = {}
+        for i, doc in enumerate(docs):
+            for tok in doc:
+                per_doc = counts.setdefault(tok, {})
+                per_doc[i] = per_doc.get(i, 0) + 1
+        n = len(docs)
+        norm = k1 * (1 - b + b * lengths / avg) if avg > 0 else np.full(n, k1)
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for tok, per_doc in counts.items():
+            idx = np.fromiter(per_doc.keys(), dtype=np.int64, count=len(per_doc))
+            tf = np.fromiter(per_doc.values(), dtype=np.float64, count=len(per_doc))
+            idf = np.log((n - len(idx) + 0.5) / (len(idx) + 0.5) + 1.0)
+            self._postings[tok] = (idx, idf * tf * (k1 + 1) / (tf + norm[idx]))
+        self._n = n
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        if self._bm25 is None:
+        if self._n == 0:
             return []
-        scores = np.asarray(self._bm25.get_scores(tokenize(query)))
-        if not len(scores):
-            return []
-        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
+        scores = np.zeros(self._n, dtype=np.float64)
+        for tok in tokenize(query):
+            posting = self._postings.get(tok)
+            if posting is not None:
+                scores[posting[0]] += posting[1]
+        k = min(k, self._n)
+        top = np.argpartition(-scores, k - 1)[:k]
         order = top[np.argsort(-scores[top])]
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
 
