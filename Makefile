@@ -9,7 +9,7 @@ GARMLE := $(VENV)/bin/garmle
 MIRROR ?= $(if $(GARMLE_GUIDELINE_MIRROR),$(GARMLE_GUIDELINE_MIRROR),../shared/data)
 DEMO_INDEX ?= index/demo
 DEMO_PATIENT ?= garmle/data/samples/hypertension-diabetes-ckd.json
-DEMO_CODES ?= E00-E89,I00-I99,J00-J99,N00-N99,F01-F99,D50-D89,R73
+DEMO_CODES ?= E03,E08-E13,E66,E78,I10-I16,I20-I25,I48,I50,J44-J45,N18,F32-F33,R73
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -46,6 +46,7 @@ browser-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 unit: install browser-deps
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules garmle
 	GARMLE_GUIDELINE_MIRROR=$(MIRROR) $(PY) -m pytest
 
 test: lint typecheck unit

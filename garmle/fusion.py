@@ -65,7 +65,11 @@ _PEDIATRIC = re.compile(
     r"toddlers?|preterm|school-age|youth|boys|girls)\b",
     re.I,
 )
-_ADULT = re.compile(r"\b(adults?|older|elderly|aged (?:1[89]|[2-9]\d)|women|men|18 years)\b", re.I)
+_ADULT = re.compile(
+    r"\b(adults?|older (adults|people|persons|patients)|elderly|women|men|"
+    r"(1[89]|[2-9]\d) years (of age )?(and|or) (older|over))\b",
+    re.I,
+)
 _PREGNANCY = re.compile(
     r"\b(pregnan\w*|antenatal|prenatal|antepartum|intrapartum|postpartum|obstetric\w*|gestation\w*|"
     r"labou?r and delivery|preeclampsia|pre-eclampsia|eclampsia|fetal|fetus)\b",
@@ -130,46 +134,58 @@ class FusionWeights:
     population_filter: bool = True
 
 
-def population_conflict(population: str, title: str, patient: Patient) -> str | None:
+def population_conflict(
+    population: str, title: str, patient: Patient, groups: Sequence[str] | None = None
+) -> str | None:
     """Why a guideline's target population excludes ``patient``, or None when it fits.
 
-    ``population`` is the guideline's target-population text (NGC "Target Population"); the title is
-    used too, since many guidelines name their population there.
+    ``population`` is the guideline's target-population text (NGC "Target Population"); ``groups``
+    are the population groups that text includes (``children``, ``adults``, ``pregnancy``, ``women``...,
+    as the NGC reader records them), used when known; the title is checked too, since many
+    guidelines name their population there ("... in children and adolescents").
 
     Example:
         >>> from garmle.types import Patient
         >>> population_conflict("Children aged 2-18 years with asthma", "", Patient("p", age=50))
         'written for children'
+        >>> population_conflict("Patients 10 to less than 18 years", "", Patient("p", age=50), ["children"])
+        'written for children'
     """
-    text = f"{title}. {population}"
-    pediatric = bool(_PEDIATRIC.search(text))
-    adult = bool(_ADULT.search(text))
-    pregnancy = bool(_PREGNANCY.search(text)) and not _NON_PREGNANT.search(text)
     age = patient.age
+    sex = (patient.sex or "").lower()
+    title_pediatric = bool(_PEDIATRIC.search(title)) and not _ADULT.search(title)
+    title_pregnancy = bool(_PREGNANCY.search(title)) and not _NON_PREGNANT.search(title)
+    if groups:
+        found = set(groups)
+        pediatric = bool(found & {"infants", "children", "adolescents"}) or title_pediatric
+        adult = bool(found & {"adults", "older adults"}) and not title_pediatric
+        pregnancy = ("pregnancy" in found and "adults" not in found) or title_pregnancy
+        women_only = "women" in found and "men" not in found and not ("pregnancy" in found and adult)
+        men_only = "men" in found and "women" not in found
+        older_only = "older adults" in found and "adults" not in found and not pediatric
+    else:
+        text = f"{title}. {population}"
+        pediatric = bool(_PEDIATRIC.search(text))
+        adult = bool(_ADULT.search(text)) and not title_pediatric
+        general = re.search(r"\b(adults?|general|men)\b", population, re.I)
+        pregnancy = bool(_PREGNANCY.search(text)) and not _NON_PREGNANT.search(text)
+        pregnancy = pregnancy and (not general or title_pregnancy)
+        no_adults = not re.search(r"\badults?\b", text, re.I)
+        women_only = bool(_WOMEN.search(text)) and not _MEN.search(text) and no_adults
+        men_only = bool(_MEN.search(text)) and not _WOMEN.search(text) and no_adults
+        older_only = False
     if age is not None and age >= 18 and pediatric and not adult:
         return "written for children"
     if age is not None and age < 18 and adult and not pediatric:
         return "written for adults"
     if pregnancy and not patient.pregnant:
-        # A guideline on pregnancy that also covers the general adult population still fits.
-        general = re.search(r"\b(adults?|general|men)\b", population, re.I)
-        if not general or _PREGNANCY.search(title):
-            return "written for pregnancy"
-    sex = (patient.sex or "").lower()
-    if (
-        sex == "male"
-        and _WOMEN.search(text)
-        and not _MEN.search(text)
-        and not re.search(r"\badults?\b", text, re.I)
-    ):
+        return "written for pregnancy"
+    if sex == "male" and women_only:
         return "written for women"
-    if (
-        sex == "female"
-        and _MEN.search(text)
-        and not _WOMEN.search(text)
-        and not re.search(r"\badults?\b", text, re.I)
-    ):
+    if sex == "female" and men_only:
         return "written for men"
+    if older_only and age is not None and age < 55:
+        return "written for older adults"
     return None
 
 
@@ -225,7 +241,7 @@ def topic_terms(*titles: str) -> tuple[str, ...]:
 
     Example:
         >>> topic_terms("Essential (primary) hypertension")
-        ('hypertens',)
+        ('hyperten',)
     """
     terms: list[str] = []
     for title in titles:

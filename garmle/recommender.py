@@ -154,14 +154,6 @@ class Recommender:
         messages: list[str] = []
         if codes:
             predictions = list(predictions_from_codes(codes, self.catalogue))
-            if not isinstance(codes, str):
-                # Codes given as a list keep the user's order (equal scores would otherwise sort by code).
-                order = {
-                    self.catalogue.normalize(c): i
-                    for i, c in reversed(list(enumerate(codes)))
-                    if isinstance(c, str)
-                }
-                predictions.sort(key=lambda p: (-p.score, order.get(p.code, len(order))))
             return predictions, messages
         raw = self.predictor.predict(patient)
         kept, rejected = validate_predictions(raw, self.catalogue)
@@ -283,7 +275,10 @@ class Recommender:
         meta = self._documents_meta()
         excluded = {}
         for doc_id, fields in meta.items():
-            reason = population_conflict(fields.get("population", ""), fields.get("title", ""), patient)
+            groups = [g.strip() for g in fields.get("population_groups", "").split(";") if g.strip()]
+            reason = population_conflict(
+                fields.get("population", ""), fields.get("title", ""), patient, groups
+            )
             if reason:
                 excluded[doc_id] = reason
         doc_topics = {d: f"{f.get('title', '')} {f.get('conditions', '')}" for d, f in meta.items()}

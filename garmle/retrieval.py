@@ -99,8 +99,8 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens without stop words, with a light plural strip (for BM25).
 
     Example:
-        >>> tokenize("Patients with diabetes should receive statins.")
-        ['diabetes', 'receive', 'statin']
+        >>> tokenize("Adults with hypertension should receive statins.")
+        ['adult', 'hypertension', 'receive', 'statin']
     """
     out: list[str] = []
     for tok in re.findall(r"[a-z0-9][a-z0-9.\-]*[a-z0-9]|[a-z0-9]", text.lower()):

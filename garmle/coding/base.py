@@ -184,4 +184,7 @@ def predictions_from_codes(
             )
         )
     kept, _ = validate_predictions(preds, catalogue)
+    # Best score first; equal scores keep the order the codes were given in.
+    order = {p.code: i for i, p in reversed(list(enumerate(preds)))}
+    kept.sort(key=lambda p: (-p.score, order.get(p.code, len(order))))
     return kept

@@ -199,6 +199,7 @@ def evaluate_systems(
         reachable=_reachable(cases, chunks),
     )
     outputs: dict[str, dict[str, SystemOutput]] = {}
+    coded: set[tuple[Any, ...]] = set()
     for system in systems:
         result.systems[system.name] = system.description
         outputs[system.name] = {}
@@ -215,7 +216,9 @@ def evaluate_systems(
             for c in cases
             if c.gold_codes and not c.codes
         ]
-        if gold_cases and not system.uses_gold_codes and any(predicted.values()):
+        signature = tuple((c.case_id, predicted[c.case_id]) for c in gold_cases)
+        if gold_cases and not system.uses_gold_codes and any(predicted.values()) and signature not in coded:
+            coded.add(signature)  # systems sharing one predictor are scored once
             run = {c.case_id: {p.code: p.score for p in predicted[c.case_id]} for c in gold_cases}
             for level in ("code", "category"):
                 result.coding[f"{system.name}/{level}"] = coding_metrics(gold_cases, run, level=level)
