@@ -100,3 +100,43 @@ def test_verbatim_check_drops_altered_snippets() -> None:
     assert kept == [good]
     assert (check.checked, check.failed) == (4, 3)
     assert set(check.dropped) == {"d:1", "d:2", "zz:0"}
+
+
+def test_population_rules_with_recorded_groups() -> None:
+    assert population_conflict("Patients 10 years to less than 18 years of age", "", ADULT, ["children"]) == (
+        "written for children"
+    )
+    assert (
+        population_conflict("Adults, including pregnant women", "", ADULT, ["adults", "pregnancy", "women"])
+        is None
+    )
+    assert population_conflict("Pregnant women", "", ADULT, ["pregnancy", "women"]) == "written for pregnancy"
+    assert (
+        population_conflict("Women aged 65 and older", "", ADULT, ["older adults", "women"])
+        == "written for women"
+    )
+    assert population_conflict("Adults 18 and older", "", CHILD, ["adults"]) == "written for adults"
+    assert population_conflict("Adults", "Asthma in children and adolescents", ADULT, ["adults"]) == (
+        "written for children"
+    )
+
+
+def test_passages_not_naming_the_condition_are_left_out() -> None:
+    hits = {
+        "treatment": [
+            Hit(_chunk("htn", 0, "Start a thiazide diuretic for high blood pressure."), 0.1),
+            Hit(_chunk("sinus", 0, "Offer saline irrigation for chronic sinusitis."), 0.05),
+        ]
+    }
+    snippets, dropped = rank_snippets(
+        CodePrediction("J32.9", "Chronic sinusitis, unspecified", 0.9),
+        hits,
+        fact_terms={},
+        topic=topic_terms("Chronic sinusitis, unspecified"),
+        doc_topics={"htn": "Hypertension", "sinus": "Rhinosinusitis in adults"},
+        vectors={},
+        excluded_docs={},
+        top_k=3,
+    )
+    assert [s.doc_id for s in snippets] == ["sinus"]
+    assert dropped["off_topic"] == 1
