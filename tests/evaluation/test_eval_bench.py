@@ -63,4 +63,6 @@ def test_indexing_and_recommend_benchmarks(tmp_path: Path, shared_data: Path, sm
     rec = results["recommend"]
     assert rec["patients"] == 3 and rec["warm_calls"] == 9
     assert 0 < rec["warm_p50_ms"] <= rec["warm_p95_ms"]
+    # the same unit as the report's own stage timings: a warm call is within a factor of the stage total
+    assert rec["stage_median_ms"]["total"] / 5 <= rec["warm_p50_ms"] <= rec["stage_median_ms"]["total"] * 5
     assert rec["cold_cli_median_s"] > 0
