@@ -10,7 +10,12 @@ Ranking of a snippet for a predicted code (all features in [0, 1]):
   Disease/Condition(s) field, so a guideline *about* the condition outranks a passing mention;
 * ``facts``: share of the query's patient facts whose terms appear in the snippet (these matched facts
   are shown to the clinician);
-* ``prediction``: the code's predicted confidence (it orders codes, and ties between codes' snippets).
+* ``prediction``: the code's predicted confidence (it orders codes, and ties between codes' snippets);
+* ``action``: 1 when the passage carries a strength-of-recommendation rating or says what to do
+  ("recommend", "should", "offer", "target"...), so statements outrank background.
+
+Aspects count in the retrieval feature by their template ``weight`` (treatment and targets above
+diagnosis), since at the point of care what to do matters most.
 
 The sum is then scaled by a **section prior**: ``0.4 + 0.6 * prior`` where ``prior`` is 1 for
 recommendation statements and for sections of unknown kind, and lower for the parts of a guideline
@@ -77,6 +82,11 @@ _PREGNANCY = re.compile(
 )
 _WOMEN = re.compile(r"\b(women|woman|female|females|girls|mothers?)\b", re.I)
 _MEN = re.compile(r"\b(men|man|male|males|boys)\b", re.I)
+_ACTION = re.compile(
+    r"\b(recommends?|recommended|should|suggests?|offer|initiate|start|consider|is indicated|"
+    r"treat(ed)? with|goal|target)\b",
+    re.I,
+)
 _NON_PREGNANT = re.compile(r"\b(non-?pregnant|not pregnant|general population|all adults)\b", re.I)
 
 
@@ -127,6 +137,7 @@ class FusionWeights:
     topic: float = 0.2
     facts: float = 0.15
     prediction: float = 0.15
+    action: float = 0.1
     section_floor: float = 0.4
     require_topic: bool = True
     mmr_lambda: float = 0.75
@@ -305,6 +316,7 @@ def rank_snippets(
     excluded_docs: Mapping[str, str],
     top_k: int,
     weights: FusionWeights | None = None,
+    aspect_weights: Mapping[str, float] | None = None,
 ) -> tuple[list[Snippet], dict[str, int]]:
     """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
 
@@ -318,10 +330,11 @@ def rank_snippets(
         excluded_docs: doc id -> why the guideline does not fit the patient.
         top_k: snippets to return.
         weights: feature weights.
+        aspect_weights: how much each aspect's ranking counts (the templates' ``weight``).
     """
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
-    fused = rrf_fuse(rankings)
+    fused = rrf_fuse(rankings, weights=aspect_weights)
     pool: dict[str, Hit] = {}
     best_aspect: dict[str, tuple[int, str]] = {}
     for aspect, hits in hits_by_aspect.items():
@@ -350,6 +363,7 @@ def rank_snippets(
             + w.topic * topic_share
             + w.facts * fact_share
             + w.prediction * max(0.0, min(1.0, prediction.score))
+            + w.action * (1.0 if chunk.metadata.get("strength") or _ACTION.search(chunk.text) else 0.0)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
         candidates.append((cid, score, matched))
     candidates.sort(key=lambda c: -c[1])

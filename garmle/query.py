@@ -91,6 +91,7 @@ class Aspect:
     template: str
     focus: str = ""
     needs: str = ""
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,10 @@ class TemplateSet:
     version: str
     aspects: tuple[Aspect, ...]
     groups: tuple[CodeGroup, ...]
+
+    def aspect_weights(self) -> dict[str, float]:
+        """Aspect id -> weight in the per-code fusion."""
+        return {a.id: a.weight for a in self.aspects}
 
     def group_for(self, code: str) -> CodeGroup | None:
         """The first code group matching ``code``, if any."""
@@ -156,6 +161,7 @@ def _parse_templates(data: Mapping[str, Any]) -> TemplateSet:
                 template=str(a["template"]),
                 focus=str(a.get("focus", "")),
                 needs=str(a.get("needs", "")),
+                weight=float(a.get("weight", 1.0)),
             )
             for a in data["aspect"]
         )

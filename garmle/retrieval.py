@@ -203,8 +203,10 @@ class CrossEncoderReranker:
         return [float(s) for s in self._model.predict([(query, p) for p in passages])]
 
 
-def rrf_fuse(rankings: Mapping[str, Sequence[str]], k: int = RRF_K) -> dict[str, float]:
-    """Reciprocal-rank fusion of several ranked id lists.
+def rrf_fuse(
+    rankings: Mapping[str, Sequence[str]], k: int = RRF_K, weights: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """Reciprocal-rank fusion of several ranked id lists (optionally weighted per list).
 
     Example:
         >>> fused = rrf_fuse({"dense": ["a", "b"], "bm25": ["b", "c"]})
@@ -212,9 +214,10 @@ def rrf_fuse(rankings: Mapping[str, Sequence[str]], k: int = RRF_K) -> dict[str,
         'b'
     """
     scores: dict[str, float] = {}
-    for ranking in rankings.values():
+    for name, ranking in rankings.items():
+        weight = 1.0 if weights is None else weights.get(name, 1.0)
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores
 
 
