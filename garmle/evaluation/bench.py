@@ -446,7 +446,17 @@ def _write(out_path: Path, results: dict[str, Any], notes: Sequence[str]) -> Non
             "",
         ]
     if "scaling" in results:
-        parts += ["## Vector store scaling (synthetic 384-d vectors)", "", stamp, ""]
+        parts += [
+            "## Vector store scaling (synthetic 384-d vectors)",
+            "",
+            stamp,
+            "",
+            "Top-10 cosine queries (HNSW, ef_search 100), 50 queries per size; *filtered* adds the "
+            "`where` clause the recommender uses to leave out catalogue chunks. RSS: embedded = this "
+            "benchmark process (with anything loaded by the parts before), server = the `chroma run` "
+            "process.",
+            "",
+        ]
         for mode, rows in results["scaling"].items():
             parts += [
                 f"### {mode}",
