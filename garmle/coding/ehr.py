@@ -114,7 +114,7 @@ def _obs_text(obs: Observation) -> str:
     label = obs.display or obs.name
     when = f" on {obs.date.isoformat()}" if obs.date else ""
     unit = f" {obs.unit}" if obs.unit else ""
-    return f"{label} {obs.value:g}{unit}{when}"
+    return f"{label} {round(obs.value, 1):g}{unit}{when}"
 
 
 def _within(value: float, low: Any, high: Any) -> bool:
@@ -208,7 +208,7 @@ class EhrCoder:
             readings = tuple(
                 Evidence(
                     "observation",
-                    f"blood pressure {r.systolic:g}/{r.diastolic:g} mmHg"
+                    f"blood pressure {r.systolic:.0f}/{r.diastolic:.0f} mmHg"
                     + (f" on {r.date.isoformat()}" if r.date else ""),
                 )
                 for r in recent

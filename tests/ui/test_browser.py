@@ -134,9 +134,12 @@ def test_synthea_patient_gets_cited_recommendations_in_chromium(
         WebDriverWait(driver, 240).until(
             ec.presence_of_element_located((By.CSS_SELECTOR, "blockquote.garmle-verbatim"))
         )
+        # Streamlit fills the page in as the run goes on: wait for the summary too, not only the passages.
+        WebDriverWait(driver, 120).until(
+            lambda d: "Latest blood pressure" in d.find_element(By.TAG_NAME, "body").text
+        )
         body = driver.find_element(By.TAG_NAME, "body").text
         assert "Verbatim check passed" in body
-        assert "Latest blood pressure" in body
         assert "I10" in body, "a hypertensive patient should get the hypertension code"
 
         snippets = driver.find_elements(By.CSS_SELECTOR, "div.garmle-snippet")
