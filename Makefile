@@ -51,6 +51,10 @@ unit: install browser-deps
 
 test: lint typecheck unit
 
+# Reproduces the README's results table: the demo index, then garmle against every baseline.
+eval: demo
+	$(GARMLE) --index $(DEMO_INDEX) --mirror $(MIRROR) eval eval/cases/dev.jsonl --report out/eval --table
+
 bench: install
 	GARMLE_GUIDELINE_MIRROR=$(MIRROR) $(GARMLE) bench --out docs/benchmarks.md
 

@@ -524,6 +524,79 @@ def ui(ctx: click.Context, port: int, address: str) -> None:
     raise SystemExit(subprocess.call(cmd, env=env))
 
 
+@cli.command("eval")
+@click.argument("cases", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--report", "report_dir", default="out/eval", show_default=True, help="Output directory of the report."
+)
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Cut-off of ranked lists."
+)
+@click.option("--no-ablations", is_flag=True, help="Leave out the fusion ablations (faster).")
+@click.option("--table", is_flag=True, help="Print the README results table.")
+@click.pass_context
+def eval_command(
+    ctx: click.Context, cases: str, report_dir: str, k: int, no_ablations: bool, table: bool
+) -> None:
+    """Evaluate garmle and its baselines on a JSONL case file (see docs/evaluation.md)."""
+    from garmle.evaluation.harness import results_table, run_evaluation
+    from garmle.recommender import Recommender
+
+    obj = _settings(ctx)
+    rec = Recommender.open(settings=obj.settings, collection=obj.collection)
+    result = run_evaluation(
+        cases,
+        rec,
+        report_dir,
+        mirror=obj.settings.mirror,
+        k=k,
+        ablations=not no_ablations,
+        progress=lambda line: click.echo(line, err=True),
+    )
+    click.echo(results_table(result) if table else f"wrote {report_dir}/report.md")
+
+
+@cli.command()
+@click.option(
+    "--out", default="docs/benchmarks.md", show_default=True, help="Markdown output (JSON beside it)."
+)
+@click.option(
+    "--sizes", default="1000,10000,100000", show_default=True, help="Index sizes (chunks) to scale over."
+)
+@click.option("--budget", type=float, default=600.0, show_default=True, help="Seconds per scaling mode.")
+@click.option(
+    "--index-files",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="NGC files for the indexing benchmark.",
+)
+@click.option("--no-server", is_flag=True, help="Skip the Chroma server measurements.")
+@click.pass_context
+def bench(ctx: click.Context, out: str, sizes: str, budget: float, index_files: int, no_server: bool) -> None:
+    """Measure indexing, recommend latency and store scaling; write docs/benchmarks.md."""
+    from garmle.evaluation.bench import run_benchmarks
+
+    obj = _settings(ctx)
+    try:
+        size_list = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError as exc:
+        raise GarmleError(f"--sizes: expected numbers separated by commas, got {sizes!r}") from exc
+    index_dir = obj.settings.index_dir
+    run_benchmarks(
+        out,
+        index=index_dir if (index_dir / "chroma.sqlite3").is_file() else None,
+        mirror=obj.settings.mirror,
+        model_dir=obj.settings.model_dir,
+        sizes=size_list,
+        index_files=index_files,
+        server=not no_server,
+        budget_s=budget,
+        progress=lambda line: click.echo(line, err=True),
+    )
+    click.echo(f"wrote {out}")
+
+
 @cli.command()
 @click.option(
     "--host",

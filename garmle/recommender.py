@@ -159,7 +159,12 @@ class Recommender:
         kept, rejected = validate_predictions(raw, self.catalogue)
         for code, reason in rejected:
             messages.append(f"predicted code {code} rejected: {reason}")
-        kept = sorted(kept, key=lambda p: -p.score)[:max_codes]
+        kept, skipped = _guideline_codes(sorted(kept, key=lambda p: -p.score))
+        if skipped:
+            messages.append(
+                "not searched (supplementary or symptom codes next to a diagnosis): " + ", ".join(skipped)
+            )
+        kept = kept[:max_codes]
         if not kept:
             messages.append("no ICD-10 code could be predicted from this record; give codes explicitly")
         return kept, messages
@@ -385,6 +390,26 @@ class Recommender:
         if doc is None:
             raise IndexError_(f"no document {doc_id!r} in the index")
         return doc
+
+
+def _guideline_codes(predictions: Sequence[CodePrediction]) -> tuple[list[CodePrediction], list[str]]:
+    """Predicted codes worth a guideline search, and those left out.
+
+    BMI codes (Z68) only supplement an obesity code, and symptom codes (chapter R) are explained by a
+    diagnosis when one is predicted too; searching guidelines for them takes the clinician's screen
+    from the conditions themselves. Codes given explicitly by the user are never filtered.
+    """
+    has_diagnosis = any(not p.code.startswith(("R", "Z")) for p in predictions)
+    kept: list[CodePrediction] = []
+    skipped: list[str] = []
+    for pred in predictions:
+        if pred.code.startswith("Z68") or (
+            has_diagnosis and pred.code.startswith("R") and pred.code[:3] != "R73"
+        ):
+            skipped.append(pred.code)
+        else:
+            kept.append(pred)
+    return kept, skipped
 
 
 def _assign_once(ranked: Mapping[str, Sequence[Snippet]], top_k: int) -> dict[str, list[Snippet]]:
