@@ -382,7 +382,9 @@ class HybridRetriever:
             pool: dict[str, Hit] = {}
             rankings: dict[str, list[str]] = {}
             if vectors is not None:
-                dense_hits = self.store.search(vectors[qi], self.candidates * 3, where=flt.chroma_where())
+                # Excluded sources are dropped after the search, so fetch deeper when there are any.
+                depth = self.candidates * (6 if flt.exclude_sources else 2)
+                dense_hits = self.store.search(vectors[qi], depth, where=flt.chroma_where())
                 ranked = []
                 for sc in dense_hits:
                     if not flt.accepts(sc.chunk.metadata, sc.chunk.doc_id):
