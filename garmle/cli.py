@@ -124,7 +124,7 @@ def index() -> None:
 def _resolve_sources(
     specs: Sequence[str], settings: Settings, limit: int | None
 ) -> list[tuple[Path, str, dict[str, str]]]:
-    from garmle.ingest import iter_source_files
+    from garmle.ingest import SUPPORTED_SUFFIXES, iter_source_files
 
     items: list[tuple[Path, str, dict[str, str]]] = []
     for spec in specs:
@@ -136,9 +136,7 @@ def _resolve_sources(
             items.extend((f, "local", {}) for f in files[:limit])
         elif path.is_file():
             items.append((path, "local", {}))
-        elif path.suffix and (
-            "/" in spec or path.suffix.lower() in {".pdf", ".html", ".htm", ".md", ".txt", ".xml"}
-        ):
+        elif path.suffix and ("/" in spec or path.suffix.lower() in SUPPORTED_SUFFIXES):
             raise GarmleError(f"{spec}: no such file")
         else:
             from garmle.ingest.sources import resolve_source

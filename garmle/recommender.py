@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -270,14 +271,15 @@ class Recommender:
         started = time.perf_counter()
         flt = search_filter or SearchFilter()
         if CATALOGUE_SOURCE not in flt.exclude_sources and not flt.sources:
-            flt = SearchFilter(
-                **{**flt.__dict__, "exclude_sources": (*flt.exclude_sources, CATALOGUE_SOURCE)}
-            )
+            flt = replace(flt, exclude_sources=(*flt.exclude_sources, CATALOGUE_SOURCE))
         hits = self.retriever.retrieve([q.text for q in queries], k=max(top_k * 6, 30), search_filter=flt)
         timings["retrieve"] = _ms(started)
 
         started = time.perf_counter()
-        meta = self._documents_meta()
+        # Only the guidelines that retrieval returned need their population and topic checked.
+        all_meta = self._documents_meta()
+        hit_docs = {h.chunk.doc_id for per_query in hits for h in per_query}
+        meta = {d: all_meta[d] for d in hit_docs if d in all_meta}
         excluded = {}
         for doc_id, fields in meta.items():
             groups = [g.strip() for g in fields.get("population_groups", "").split(";") if g.strip()]
@@ -311,9 +313,7 @@ class Recommender:
             found = self._catalogue_snippet(pred.code)
             if found is not None:
                 cat_snip, cat_doc = found
-                cat_snip = Snippet(
-                    **{**cat_snip.__dict__, "matched_facts": match_facts(cat_snip.text, terms)}
-                )
+                cat_snip = replace(cat_snip, matched_facts=match_facts(cat_snip.text, terms))
                 documents[cat_doc.doc_id] = cat_doc
                 catalogue_snippets[pred.code] = (cat_snip,)
         chosen = _assign_once(ranked, top_k)
@@ -337,12 +337,10 @@ class Recommender:
         kept, check = verify_snippets(candidates, documents)
         keep_ids = {(s.chunk_id, s.char_start) for s in kept}
         recommendations = [
-            Recommendation(
-                **{
-                    **rec.__dict__,
-                    "snippets": tuple(s for s in rec.snippets if (s.chunk_id, s.char_start) in keep_ids),
-                    "catalogue": tuple(s for s in rec.catalogue if (s.chunk_id, s.char_start) in keep_ids),
-                }
+            replace(
+                rec,
+                snippets=tuple(s for s in rec.snippets if (s.chunk_id, s.char_start) in keep_ids),
+                catalogue=tuple(s for s in rec.catalogue if (s.chunk_id, s.char_start) in keep_ids),
             )
             for rec in recommendations
         ]
