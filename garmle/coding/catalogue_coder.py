@@ -32,7 +32,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import numpy as np
@@ -41,7 +41,7 @@ from garmle.catalogue import IcdCatalogue
 from garmle.coding.base import rank
 from garmle.coding.context import Sentence, Token, assertion_of, normalise_token, split_sentences
 from garmle.embedding import Embedder
-from garmle.errors import ConfigError
+from garmle.errors import CatalogueError, ConfigError
 from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = ["FAMILY_HISTORY_CODES", "PERSONAL_HISTORY_CODES", "CatalogueCoder", "Mention", "load_synonyms"]
@@ -81,7 +81,8 @@ _STOP = frozenset(
     ]
 )
 _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-_WITHOUT = re.compile(r"\bwithout\b.*$", re.IGNORECASE)
+# "without ..." names what is absent, up to a qualifier that still applies ("... in remission")
+_WITHOUT = re.compile(r"\bwithout\b.*?(?=\bin remission\b|$)", re.IGNORECASE)
 _EXTERNAL_CAUSES = frozenset("VWXY")
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
@@ -172,7 +173,7 @@ class Mention:
     """A span of a note that names a code, with its assertion and match quality."""
 
     code: str
-    note_index: int
+    note_index: int | None  # None: an uncoded problem-list entry, not a note
     char_start: int
     char_end: int
     text: str
@@ -181,6 +182,7 @@ class Mention:
     section: str
     matched: frozenset[int]
     curated: bool = False
+    complete: bool = True  # every required word of the wording was found
 
 
 def _required_words(text: str) -> tuple[str, ...]:
@@ -370,6 +372,7 @@ class CatalogueCoder:
             section=sentence.section,
             matched=frozenset(matched),
             curated=text.synonym,
+            complete=len({toks[i].norm for i in positions}) == len(wanted),
         )
 
     # ------------------------------------------------------------------ dense
@@ -396,8 +399,18 @@ class CatalogueCoder:
     # ------------------------------------------------------------------ predict
 
     def predict(self, patient: Patient) -> list[CodePrediction]:
-        """Codes named or described in ``patient.notes``, best first, with note-span evidence."""
+        """Codes named or described in the notes and in uncoded problem-list entries, best first.
+
+        A note mention's evidence is its note span; a problem-list entry that
+        carries no valid ICD-10-CM code is read as a positive assessment-section
+        statement and cited as ``problem`` evidence.
+        """
         mentions = [m for i, note in enumerate(patient.notes) for m in self.mentions(note, i)]
+        for problem in self._uncoded_problems(patient):
+            for m in self.mentions(f"Problem list: {problem}", -1):
+                if m.assertion == "negated":
+                    continue
+                mentions.append(replace(m, note_index=None, text=problem))
         pregnant = patient.pregnant or any("pregnan" in note.lower() for note in patient.notes)
         kept = [m for m in mentions if m.assertion != "negated" and (pregnant or not m.code.startswith("O"))]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
@@ -414,13 +427,15 @@ class CatalogueCoder:
         preds = []
         for code, items in scored.items():
             best = max(s for _, s in items)
-            spans = {(m.note_index, m.char_start) for m, _ in items}
+            spans = {(m.note_index, m.char_start, m.text) for m, _ in items}
             score = min(0.99, best * 0.9 + 0.05 * min(len(spans) - 1, 2))
             if score < self.min_score:
                 continue
             evidence = tuple(
                 dict.fromkeys(
                     Evidence("note", m.text, m.note_index, m.char_start, m.char_end)
+                    if m.note_index is not None
+                    else Evidence("problem", m.text)
                     for m, _ in sorted(items, key=lambda x: -x[1])
                 )
             )
@@ -429,6 +444,21 @@ class CatalogueCoder:
             )
         out = rank(preds)[: self.max_codes]
         return [p if self.catalogue.lookup(p.code).billable else _as_parent(p) for p in out]
+
+    def _uncoded_problems(self, patient: Patient) -> list[str]:
+        """Active problem-list entries that carry no valid ICD-10-CM code of their own."""
+        out = []
+        for problem in patient.problems:
+            if problem.status not in ("active", "recurrence", "relapse") or not problem.display.strip():
+                continue
+            if problem.icd10:
+                try:
+                    self.catalogue.validate(problem.icd10)
+                    continue
+                except CatalogueError:
+                    pass
+            out.append(problem.display.strip())
+        return list(dict.fromkeys(out))
 
     def _resolve(self, mention: Mention) -> str | None:
         """The code a mention stands for once its assertion is taken into account."""
@@ -458,8 +488,6 @@ def _default_rank(title: str) -> int:
 
 
 def _as_parent(pred: CodePrediction) -> CodePrediction:
-    from dataclasses import replace
-
     return replace(pred, billable=False)
 
 
@@ -488,12 +516,16 @@ def _most_specific(mentions: list[Mention]) -> list[Mention]:
     """Drop mentions covered by another in the same sentence.
 
     A mention goes when its matched words are a strict subset of another's,
-    or the same words as a curated synonym's.
+    or the same words as a curated synonym's or as a wording matched in full
+    ("type 2 diabetes mellitus" is E11.9, not "... with other specified
+    complications" short of one word).
     """
     out = []
     for m in mentions:
         if any(
-            m.matched < o.matched or (m.matched == o.matched and o.curated and not m.curated)
+            m.matched < o.matched
+            or (m.matched == o.matched and o.curated and not m.curated)
+            or (m.matched == o.matched and o.complete and not m.complete)
             for o in mentions
         ):
             continue

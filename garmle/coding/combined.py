@@ -35,6 +35,10 @@ class CombinedPredictor:
             ``1 - prod(1 - w*s)``), ``max`` (best weighted score) or
             ``weighted_sum`` (sum of weighted scores over the sum of weights).
 
+        catalogue: when given, the merged list follows the ICD-10-CM coding
+            conventions of :func:`garmle.coding.reconcile.reconcile` (specific
+            codes absorb their unspecified siblings; hypertension combination codes).
+
     The merged prediction keeps the union of the evidence and joins the
     sources with ``+``.
 
@@ -51,6 +55,7 @@ class CombinedPredictor:
         weights: Sequence[float] | None = None,
         *,
         mode: str = "noisy_or",
+        catalogue: IcdCatalogue | None = None,
     ) -> None:
         if not predictors:
             raise ConfigError("CombinedPredictor needs at least one predictor")
@@ -64,6 +69,7 @@ class CombinedPredictor:
         self.predictors = list(predictors)
         self.weights = weights
         self.mode = mode
+        self.catalogue = catalogue
         self.name = "+".join(p.name for p in self.predictors)
 
     def predict(self, patient: Patient) -> list[CodePrediction]:
@@ -97,6 +103,10 @@ class CombinedPredictor:
                     evidence=merge_evidence(*(p.evidence for _, p in items)),
                 )
             )
+        if self.catalogue is not None:
+            from garmle.coding.reconcile import reconcile
+
+            return reconcile(merged, self.catalogue)
         return rank(merged)
 
 
@@ -125,4 +135,5 @@ def default_predictor(
             EhrCoder(catalogue, use_recorded_problems=use_recorded_problems),
         ],
         weights=[1.0, 1.0],
+        catalogue=catalogue,
     )

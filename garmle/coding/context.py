@@ -36,7 +36,7 @@ ASSERTIONS = ("present", "negated", "uncertain", "historical", "family")
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
-_SENT_END = re.compile(r"(?<!\d)[.!?](?!\d)|[;\n]")
+_SENT_END = re.compile(r"(?<!\d)[.!?](?!\d)|(?<=\d)\.(?=\s)|[;\n]")
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&]{1,40}):")
 
 _SPELLING = {
@@ -335,6 +335,18 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "negated"
     if before(_PRE_UNCERTAIN, 5) or after(_POST_UNCERTAIN, 4):
         return "uncertain"
-    if before(_PRE_HISTORY, 6) or section in _HISTORY_SECTIONS:
+    if before(_PRE_HISTORY, 6) or section in _HISTORY_SECTIONS or _dated_in_past(words, last):
         return "historical"
     return "present"
+
+
+def _dated_in_past(words: list[str], last: int) -> bool:
+    """``myocardial infarction in 2019``: an event dated by a year right after its mention.
+
+    ``since 2019`` names an onset of something still present, so only ``in``/``during`` count.
+    """
+    tail = words[last + 1 : last + 4]
+    return any(
+        w in ("in", "during") and i + 1 < len(tail) and re.fullmatch(r"(?:19|20)\d\d", tail[i + 1])
+        for i, w in enumerate(tail)
+    )

@@ -89,7 +89,7 @@ def test_sample_patient_shows_summary_codes_and_cited_verbatim_recommendations(o
     assert metrics["Latest blood pressure"] == "156/92 mmHg"
     assert "rising" in (at.metric[2].proto.delta or "")
     codes = [p.code for p in report.predictions]
-    assert "I10" in codes and "N18.31" in codes
+    assert "I12.9" in codes and "N18.31" in codes
     text = _texts(at)
     assert "Essential hypertension" in text and "Lisinopril 20 mg once daily" in text
     # The sample's labs appear as a table, not as raw JSON.

@@ -1,0 +1,115 @@
+"""ICD-10-CM conventions on merged predictions, and problem-list entries as coding input."""
+
+from __future__ import annotations
+
+import pytest
+
+from garmle.catalogue import IcdCatalogue
+from garmle.coding.catalogue_coder import CatalogueCoder
+from garmle.coding.combined import default_predictor
+from garmle.coding.reconcile import reconcile
+from garmle.types import CodePrediction, Evidence, Patient, Problem
+
+
+@pytest.fixture
+def cat(catalogue: IcdCatalogue) -> IcdCatalogue:
+    return catalogue
+
+
+def _preds(cat: IcdCatalogue, *pairs: tuple[str, float]) -> list[CodePrediction]:
+    return [
+        CodePrediction(c, cat.title(c), s, "t", evidence=(Evidence("observation", f"fact {c}"),))
+        for c, s in pairs
+    ]
+
+
+def test_specific_code_absorbs_unspecified_sibling(cat: IcdCatalogue) -> None:
+    out = reconcile(_preds(cat, ("E11.9", 0.95), ("E11.22", 0.8), ("E66.9", 0.7)), cat)
+    assert [p.code for p in out] == ["E11.22", "E66.9"]
+    e11 = out[0]
+    assert e11.score == 0.95
+    assert {e.text for e in e11.evidence} == {"fact E11.9", "fact E11.22"}
+
+
+def test_weak_or_residual_siblings_do_not_absorb(cat: IcdCatalogue) -> None:
+    weak = reconcile(_preds(cat, ("E11.9", 0.95), ("E11.22", 0.5)), cat)
+    assert [p.code for p in weak] == ["E11.9", "E11.22"]
+    residual = reconcile(_preds(cat, ("E11.9", 0.95), ("E11.69", 0.9)), cat)
+    assert [p.code for p in residual] == ["E11.9", "E11.69"]
+
+
+def test_two_unspecified_codes_of_different_categories_stay(cat: IcdCatalogue) -> None:
+    out = reconcile(_preds(cat, ("E11.9", 0.9), ("E66.9", 0.8), ("I48.91", 0.7)), cat)
+    assert [p.code for p in out] == ["E11.9", "E66.9", "I48.91"]
+
+
+def test_specific_siblings_are_not_merged(cat: IcdCatalogue) -> None:
+    # old MI and coronary atherosclerosis are different facts of one category
+    out = reconcile(_preds(cat, ("I25.10", 0.9), ("I25.2", 0.8)), cat)
+    assert {p.code for p in out} == {"I25.10", "I25.2"}
+
+
+@pytest.mark.parametrize(
+    ("others", "expected"),
+    [
+        (("N18.31",), "I12.9"),
+        (("N18.6",), "I12.0"),
+        (("I50.22",), "I11.0"),
+        (("N18.4", "I50.9"), "I13.0"),
+        (("N18.5", "I50.9"), "I13.2"),
+    ],
+)
+def test_hypertension_combination_codes(cat: IcdCatalogue, others: tuple[str, ...], expected: str) -> None:
+    out = reconcile(_preds(cat, ("I10", 0.9), *((c, 0.7) for c in others)), cat)
+    codes = [p.code for p in out]
+    assert "I10" not in codes and expected in codes
+    assert set(others) <= set(codes)  # the stage and heart-failure codes stay beside it
+    combo = next(p for p in out if p.code == expected)
+    assert combo.title == cat.title(expected)
+    assert any(e.kind == "rule" and "I.C.9.a" in e.text for e in combo.evidence)
+
+
+def test_hypertension_alone_stays_i10(cat: IcdCatalogue) -> None:
+    assert [p.code for p in reconcile(_preds(cat, ("I10", 0.9), ("E78.5", 0.5)), cat)] == ["I10", "E78.5"]
+
+
+def test_uncoded_problem_list_entries_are_coded(cat: IcdCatalogue) -> None:
+    coder = CatalogueCoder(cat, None)
+    patient = Patient(
+        "p",
+        problems=(
+            Problem("Type 2 diabetes mellitus with diabetic chronic kidney disease"),
+            Problem("Chronic kidney disease stage 3a"),
+            Problem("Asthma", status="resolved"),
+            Problem("Essential hypertension", icd10="I10"),  # coded already: the EHR coder passes it on
+        ),
+    )
+    preds = {p.code: p for p in coder.predict(patient)}
+    assert {"E11.22", "N18.31"} <= set(preds)
+    assert not any(c.startswith("J45") for c in preds)
+    assert "I10" not in preds
+    assert preds["N18.31"].evidence[0] == Evidence("problem", "Chronic kidney disease stage 3a")
+
+
+def test_default_predictor_codes_a_form_problem_list(cat: IcdCatalogue) -> None:
+    predictor = default_predictor(None, cat)
+    patient = Patient(
+        "p",
+        problems=(Problem("Essential hypertension"), Problem("Chronic kidney disease stage 3a")),
+    )
+    codes = [p.code for p in predictor.predict(patient)]
+    assert set(codes) == {"I12.9", "N18.31"}
+
+
+def test_dated_past_event_is_history_and_partial_wordings_yield(cat: IcdCatalogue) -> None:
+    coder = CatalogueCoder(cat, None)
+    note = (
+        "Chronic heart failure with reduced ejection fraction after an anterior myocardial "
+        "infarction in 2019. "
+        "Type 2 diabetes mellitus, diet controlled, since 2015."
+    )
+    codes = [p.code for p in coder.predict(Patient("p", notes=(note,)))]
+    assert "I25.2" in codes and not any(c.startswith("I21") for c in codes)
+    assert "I50.22" in codes
+    assert "E11.9" in codes  # "since 2015": still present
+    assert not {"E11.A", "E11.8", "E11.6", "E11.69"} & set(codes)
