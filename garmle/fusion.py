@@ -143,6 +143,8 @@ class FusionWeights:
     mmr_lambda: float = 0.75
     max_per_doc: int = 2
     population_filter: bool = True
+    aspect_fusion: str = "max"
+    aspect_rank_k: int = 10
 
 
 def population_conflict(
@@ -334,7 +336,14 @@ def rank_snippets(
     """
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
-    fused = rrf_fuse(rankings, weights=aspect_weights)
+    if w.aspect_fusion == "max":
+        fused = {}
+        for aspect, ranking in rankings.items():
+            weight = 1.0 if aspect_weights is None else aspect_weights.get(aspect, 1.0)
+            for rank, cid in enumerate(ranking, start=1):
+                fused[cid] = max(fused.get(cid, 0.0), weight / (w.aspect_rank_k + rank))
+    else:
+        fused = rrf_fuse(rankings, k=w.aspect_rank_k, weights=aspect_weights)
     pool: dict[str, Hit] = {}
     best_aspect: dict[str, tuple[int, str]] = {}
     for aspect, hits in hits_by_aspect.items():

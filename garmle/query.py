@@ -92,6 +92,7 @@ class Aspect:
     focus: str = ""
     needs: str = ""
     weight: float = 1.0
+    dense_template: str = ""  # what the dense retriever embeds; the full template when empty
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def _parse_templates(data: Mapping[str, Any]) -> TemplateSet:
                 focus=str(a.get("focus", "")),
                 needs=str(a.get("needs", "")),
                 weight=float(a.get("weight", 1.0)),
+                dense_template=str(a.get("dense_template", "")),
             )
             for a in data["aspect"]
         )
@@ -180,7 +182,7 @@ def _parse_templates(data: Mapping[str, Any]) -> TemplateSet:
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"query templates: missing or malformed field {exc}") from exc
     for aspect in aspects:
-        unknown = set(re.findall(r"{(\w+)}", aspect.template)) - {
+        unknown = set(re.findall(r"{(\w+)}", aspect.template + aspect.dense_template)) - {
             "condition", "population", "facts", "focus", "comorbidities",
         }  # fmt: skip
         if unknown:
@@ -344,11 +346,22 @@ def build_queries(
                 comorbidities="; ".join(comorbid),
             )
             text = re.sub(r"\(\s*\)", "", re.sub(r"\s+", " ", text)).strip()
+            dense_text = ""
+            if aspect.dense_template:
+                dense_text = aspect.dense_template.format(
+                    condition=condition,
+                    population=population,
+                    facts="",
+                    focus=focus,
+                    comorbidities="; ".join(comorbid),
+                )
+                dense_text = re.sub(r"\(\s*\)", "", re.sub(r"\s+", " ", dense_text)).strip()
             queries.append(
                 Query(
                     code=pred.code,
                     aspect=aspect.id,
                     text=text,
+                    dense_text=dense_text,
                     facts=tuple(f.text for f in facts),
                     template_id=f"{templates.version}/{aspect.id}",
                 )

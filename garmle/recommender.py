@@ -272,7 +272,12 @@ class Recommender:
         flt = search_filter or SearchFilter()
         if CATALOGUE_SOURCE not in flt.exclude_sources and not flt.sources:
             flt = replace(flt, exclude_sources=(*flt.exclude_sources, CATALOGUE_SOURCE))
-        hits = self.retriever.retrieve([q.text for q in queries], k=max(top_k * 6, 30), search_filter=flt)
+        hits = self.retriever.retrieve(
+            [q.text for q in queries],
+            k=max(top_k * 6, 30),
+            search_filter=flt,
+            dense_queries=[q.dense_text or q.text for q in queries],
+        )
         timings["retrieve"] = _ms(started)
 
         started = time.perf_counter()

@@ -319,8 +319,39 @@ class _LexicalIndex:
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
 
 
+EXACT_SEARCH_LIMIT = 250_000
+"""Indexes up to this many chunks are searched exactly from memory; larger ones through the store's HNSW."""
+
+_QUERY_CACHE_SIZE = 4096
+
+
+@dataclass
+class _Table:
+    """The index's chunks held in memory: BM25 postings and, for exact dense search, the vectors."""
+
+    chunks: list[Chunk]
+    positions: dict[str, int]
+    lexical: _LexicalIndex | None
+    matrix: np.ndarray | None
+    masks: dict[SearchFilter, np.ndarray] = field(default_factory=dict)
+
+    def mask(self, flt: SearchFilter) -> np.ndarray:
+        if flt not in self.masks:
+            self.masks[flt] = np.fromiter(
+                (flt.accepts(c.metadata, c.doc_id) for c in self.chunks), dtype=bool, count=len(self.chunks)
+            )
+        return self.masks[flt]
+
+
 class HybridRetriever:
     """Dense (vector store) + lexical (BM25) retrieval fused by reciprocal rank.
+
+    Up to ``exact_limit`` chunks, dense search is exact: the stored vectors are
+    held in memory and scored with one matrix product for all queries (no HNSW
+    recall loss, no per-query store round trip). Larger indexes, and the
+    client/server store beyond that size, are searched through Chroma's HNSW
+    index. Query embeddings are cached by text, so the patient-independent
+    dense queries of a code are embedded once per process.
 
     Args:
         store: the index.
@@ -329,6 +360,7 @@ class HybridRetriever:
         lexical: use the BM25 retriever.
         candidates: how many hits each retriever contributes per query before fusion.
         reranker: optional cross-encoder that re-scores the fused top candidates.
+        exact_limit: largest index searched exactly from memory.
 
     Example:
         >>> r = HybridRetriever(store, embedder, lexical=False)               # doctest: +SKIP
@@ -345,6 +377,7 @@ class HybridRetriever:
         lexical: bool = True,
         candidates: int = 60,
         reranker: Reranker | None = None,
+        exact_limit: int = EXACT_SEARCH_LIMIT,
     ) -> None:
         if not (dense or lexical):
             raise ConfigError("retrieval needs the dense retriever, the lexical one or both")
@@ -356,47 +389,112 @@ class HybridRetriever:
         self.lexical = lexical
         self.candidates = candidates
         self.reranker = reranker
-        self._lexical: _LexicalIndex | None = None
-        self._lexical_key: tuple[int, int] | None = None
+        self.exact_limit = exact_limit
+        self._table: _Table | None = None
+        self._table_key: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        self._query_vectors: dict[str, np.ndarray] = {}
 
-    def _lexical_index(self) -> _LexicalIndex:
+    def _chunk_table(self) -> _Table:
         key = (self.store.count_chunks(), len(self.store.document_ids()))
         with self._lock:
-            if self._lexical is None or self._lexical_key != key:
-                self._lexical = _LexicalIndex(self.store.all_chunks())
-                self._lexical_key = key
-            return self._lexical
+            if self._table is None or self._table_key != key:
+                matrix: np.ndarray | None = None
+                if self.dense and key[0] <= self.exact_limit:
+                    chunks, matrix = self.store.all_chunks_with_vectors()
+                    if matrix.size == 0:
+                        matrix = None
+                    else:
+                        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                        matrix = matrix / np.maximum(norms, 1e-12)
+                else:
+                    chunks = self.store.all_chunks()
+                self._table = _Table(
+                    chunks,
+                    {c.chunk_id: i for i, c in enumerate(chunks)},
+                    _LexicalIndex(chunks) if self.lexical else None,
+                    matrix,
+                )
+                self._table_key = key
+            return self._table
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors, embedding only the texts not seen before in this process."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._query_vectors]
+        if missing:
+            if len(self._query_vectors) + len(missing) > _QUERY_CACHE_SIZE:
+                self._query_vectors.clear()
+            for text, vec in zip(missing, self.embedder.embed(missing), strict=True):
+                self._query_vectors[text] = np.asarray(vec, dtype=np.float32)
+        return np.stack([self._query_vectors[t] for t in texts])
+
+    def _dense_rankings(
+        self, table: _Table, vectors: np.ndarray, flt: SearchFilter
+    ) -> list[list[tuple[Chunk, float]]]:
+        depth = self.candidates * 2
+        if table.matrix is not None:
+            mask = table.mask(flt)
+            unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            scores = table.matrix @ unit.T
+            scores[~mask] = -np.inf
+            out = []
+            allowed = int(mask.sum())
+            for qi in range(scores.shape[1]):
+                col = scores[:, qi]
+                n = min(depth, allowed)
+                if n == 0:
+                    out.append([])
+                    continue
+                top = np.argpartition(-col, n - 1)[:n]
+                order = top[np.argsort(-col[top])]
+                out.append([(table.chunks[int(i)], float(col[i])) for i in order])
+            return out
+        results = []
+        for vec in vectors:
+            # Excluded sources are dropped after the search, so fetch deeper when there are any.
+            hits = self.store.search(vec, depth * (3 if flt.exclude_sources else 1), where=flt.chroma_where())
+            kept = [(sc.chunk, sc.score) for sc in hits if flt.accepts(sc.chunk.metadata, sc.chunk.doc_id)]
+            results.append(kept[:depth])
+        return results
 
     def retrieve(
-        self, queries: Sequence[str], k: int = 20, *, search_filter: SearchFilter | None = None
+        self,
+        queries: Sequence[str],
+        k: int = 20,
+        *,
+        search_filter: SearchFilter | None = None,
+        dense_queries: Sequence[str] | None = None,
     ) -> list[list[Hit]]:
-        """The fused top ``k`` hits for each query (filters applied to both retrievers)."""
+        """The fused top ``k`` hits for each query (filters applied to both retrievers).
+
+        ``dense_queries`` (one per query) are the texts the dense retriever embeds
+        instead of ``queries``; BM25 always reads ``queries``.
+        """
         flt = search_filter or SearchFilter()
         if not queries:
             return []
+        if dense_queries is not None and len(dense_queries) != len(queries):
+            raise ConfigError(f"got {len(dense_queries)} dense queries for {len(queries)} queries")
+        table = self._chunk_table()
+        dense: list[list[tuple[Chunk, float]]] | None = None
+        if self.dense:
+            vectors = self.embed_queries(list(dense_queries or queries))
+            dense = self._dense_rankings(table, vectors, flt)
         results: list[list[Hit]] = []
-        vectors = self.embedder.embed(list(queries)) if self.dense else None
-        lexical = self._lexical_index() if self.lexical else None
         for qi, query in enumerate(queries):
             pool: dict[str, Hit] = {}
             rankings: dict[str, list[str]] = {}
-            if vectors is not None:
-                # Excluded sources are dropped after the search, so fetch deeper when there are any.
-                depth = self.candidates * (6 if flt.exclude_sources else 2)
-                dense_hits = self.store.search(vectors[qi], depth, where=flt.chroma_where())
+            if dense is not None:
                 ranked = []
-                for sc in dense_hits:
-                    if not flt.accepts(sc.chunk.metadata, sc.chunk.doc_id):
-                        continue
-                    hit = pool.setdefault(sc.chunk.chunk_id, Hit(sc.chunk, 0.0))
-                    hit.dense_score = sc.score
-                    ranked.append(sc.chunk.chunk_id)
+                for chunk, score in dense[qi]:
+                    hit = pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
+                    hit.dense_score = score
+                    ranked.append(chunk.chunk_id)
                 rankings["dense"] = ranked[: self.candidates]
-            if lexical is not None:
+            if table.lexical is not None:
                 ranked = []
-                for idx, _score in lexical.search(query, self.candidates * 3):
-                    chunk = lexical.chunks[idx]
+                for idx, _score in table.lexical.search(query, self.candidates * 3):
+                    chunk = table.lexical.chunks[idx]
                     if not flt.accepts(chunk.metadata, chunk.doc_id):
                         continue
                     pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
@@ -423,4 +521,8 @@ class HybridRetriever:
 
     def chunk_vectors(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of the given chunks (for MMR)."""
-        return self.store.vectors(list(chunk_ids))
+        ids = list(chunk_ids)
+        table = self._table
+        if table is not None and table.matrix is not None and all(c in table.positions for c in ids):
+            return {c: table.matrix[table.positions[c]] for c in ids}
+        return self.store.vectors(ids)

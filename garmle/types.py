@@ -315,6 +315,7 @@ class Query(_Record):
     text: str
     facts: tuple[str, ...] = ()
     template_id: str = ""
+    dense_text: str = ""  # the text the dense retriever embedded, when it differs from ``text``
 
 
 @dataclass(frozen=True)

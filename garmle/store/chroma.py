@@ -403,6 +403,23 @@ class ChromaStore:
             if m.get("doc_id") in known
         ]
 
+    def all_chunks_with_vectors(self) -> tuple[list[Chunk], np.ndarray]:
+        """Every chunk of every complete document and its stored vector (rows in chunk order)."""
+        if self._chunks is None:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        known = self.document_ids()
+        got = self._chunks.get(include=["documents", "metadatas", "embeddings"])
+        keep = [i for i, m in enumerate(got["metadatas"]) if m.get("doc_id") in known]
+        ids, texts, metas = got["ids"], got["documents"], got["metadatas"]
+        chunks = [_chunk_from_record(ids[i], texts[i] or "", metas[i]) for i in keep]
+        embeddings = got["embeddings"]
+        matrix = (
+            np.asarray(embeddings, dtype=np.float32)[keep]
+            if embeddings is not None and len(embeddings)
+            else np.zeros((0, 0), dtype=np.float32)
+        )
+        return chunks, matrix
+
     def search(self, vector: np.ndarray, k: int, *, where: dict[str, Any] | None = None) -> list[ScoredChunk]:
         """The ``k`` nearest chunks to ``vector`` (optionally filtered on chunk metadata)."""
         if self._chunks is None:
