@@ -337,7 +337,7 @@ def rank_snippets(
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
     if w.aspect_fusion == "max":
-        fused = {}
+        fused: dict[str, float] = {}
         for aspect, ranking in rankings.items():
             weight = 1.0 if aspect_weights is None else aspect_weights.get(aspect, 1.0)
             for rank, cid in enumerate(ranking, start=1):

@@ -437,7 +437,7 @@ class HybridRetriever:
             unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
             scores = table.matrix @ unit.T
             scores[~mask] = -np.inf
-            out = []
+            out: list[list[tuple[Chunk, float]]] = []
             allowed = int(mask.sum())
             for qi in range(scores.shape[1]):
                 col = scores[:, qi]
