@@ -141,7 +141,8 @@ class FusionWeights:
     section_floor: float = 0.4
     require_topic: bool = True
     mmr_lambda: float = 0.75
-    max_per_doc: int = 2
+    max_per_doc: int = 4
+    doc_decay: float = 0.8
     population_filter: bool = True
     aspect_fusion: str = "max"
     aspect_rank_k: int = 10
@@ -245,6 +246,26 @@ _TOPIC_STOP = frozenset(
         "mild",
         "moderate",
         "severe",
+        "status",
+        "intractable",
+        "persistent",
+        "recurrent",
+        "single",
+        "episode",
+        "bilateral",
+        "unilateral",
+        "localized",
+        "generalized",
+        "multiple",
+        "sites",
+        "secondary",
+        "history",
+        "personal",
+        "family",
+        "use",
+        "long",
+        "term",
+        "current",
     ]
 )
 
@@ -265,6 +286,11 @@ def topic_terms(*titles: str) -> tuple[str, ...]:
             if stem not in terms:
                 terms.append(stem)
     return tuple(terms)
+
+
+def _names(stem: str, text: str) -> bool:
+    """True when a word of ``text`` starts with ``stem`` ("hyperten" in "Hypertension", not "aura" in "restaurant")."""
+    return re.search(r"\b" + re.escape(stem), text, re.I) is not None
 
 
 def match_facts(text: str, fact_terms: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
@@ -359,9 +385,9 @@ def rank_snippets(
         if w.population_filter and chunk.doc_id in excluded_docs:
             dropped["population"] += 1
             continue
-        doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", "")).lower()
-        topic_share = sum(1 for t in topic if t in doc_text) / len(topic) if topic else 0.0
-        if w.require_topic and topic and topic_share == 0 and not any(t in chunk.text.lower() for t in topic):
+        doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
+        topic_share = sum(1 for t in topic if _names(t, doc_text)) / len(topic) if topic else 0.0
+        if w.require_topic and topic and topic_share == 0 and not any(_names(t, chunk.text) for t in topic):
             # Neither the guideline nor the passage names the condition: no evidence beats unrelated evidence.
             dropped["off_topic"] += 1
             continue
@@ -388,6 +414,7 @@ def rank_snippets(
         lambda_=w.mmr_lambda,
         groups=[pool[c[0]].chunk.doc_id for c in candidates],
         max_per_group=w.max_per_doc,
+        group_decay=w.doc_decay,
     )
     snippets = []
     for i in order:

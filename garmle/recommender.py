@@ -395,19 +395,37 @@ class Recommender:
         return doc
 
 
+_EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # joint pain and stiffness: arthritis of any kind
+    ("M25.5", ("M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19")),
+    ("M25.6", ("M05", "M06", "M08", "M15", "M16", "M17", "M18", "M19")),
+    # pain in a limb: arthritis, gout
+    ("M79.6", ("M10", "M1A", "M15", "M16", "M17", "M18", "M19")),
+)
+"""Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
+
+
 def _guideline_codes(predictions: Sequence[CodePrediction]) -> tuple[list[CodePrediction], list[str]]:
     """Predicted codes worth a guideline search, and those left out.
 
-    BMI codes (Z68) only supplement an obesity code, and symptom codes (chapter R) are explained by a
-    diagnosis when one is predicted too; searching guidelines for them takes the clinician's screen
-    from the conditions themselves. Codes given explicitly by the user are never filtered.
+    BMI codes (Z68) only supplement an obesity code, and symptom codes (chapter R, and the joint and
+    limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is predicted too;
+    searching guidelines for them takes the clinician's screen from the conditions themselves. Codes
+    given explicitly by the user are never filtered.
     """
     has_diagnosis = any(not p.code.startswith(("R", "Z")) for p in predictions)
+    codes = [p.code for p in predictions]
     kept: list[CodePrediction] = []
     skipped: list[str] = []
     for pred in predictions:
-        if pred.code.startswith("Z68") or (
-            has_diagnosis and pred.code.startswith("R") and pred.code[:3] != "R73"
+        explained = any(
+            pred.code.startswith(symptom) and any(c.startswith(causes) for c in codes)
+            for symptom, causes in _EXPLAINED_BY
+        )
+        if (
+            pred.code.startswith("Z68")
+            or explained
+            or (has_diagnosis and pred.code.startswith("R") and pred.code[:3] != "R73")
         ):
             skipped.append(pred.code)
         else:

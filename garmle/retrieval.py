@@ -230,11 +230,14 @@ def mmr_select(
     lambda_: float = 0.7,
     groups: Sequence[str] | None = None,
     max_per_group: int | None = None,
+    group_decay: float = 1.0,
 ) -> list[int]:
     """Maximal marginal relevance: indices of ``k`` items trading relevance against redundancy.
 
     ``relevance`` is divided by its largest value; redundancy is the highest cosine to an already chosen item.
-    ``groups``/``max_per_group`` cap how many items one group (e.g. one guideline) may fill.
+    ``groups``/``max_per_group`` cap how many items one group (e.g. one guideline) may fill, and
+    ``group_decay`` scales an item's relevance by ``group_decay ** n`` once ``n`` items of its group are
+    chosen: a softer limit that lets a strong third passage of one guideline beat a weak passage of another.
 
     Example:
         >>> v = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
@@ -264,7 +267,8 @@ def mmr_select(
             ):
                 continue
             redundancy = max((sims[i, j] for j in chosen), default=0.0)
-            value = lambda_ * rel[i] - (1 - lambda_) * redundancy
+            decay = group_decay ** per_group.get(groups[i], 0) if groups is not None else 1.0
+            value = lambda_ * rel[i] * decay - (1 - lambda_) * redundancy
             if value > best_value:
                 best, best_value = i, value
         if best < 0:
