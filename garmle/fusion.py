@@ -146,6 +146,7 @@ class FusionWeights:
     population_filter: bool = True
     aspect_fusion: str = "max"
     aspect_rank_k: int = 10
+    min_score: float = 0.45
 
 
 def population_conflict(
@@ -289,7 +290,7 @@ def topic_terms(*titles: str) -> tuple[str, ...]:
 
 
 def _names(stem: str, text: str) -> bool:
-    """True when a word of ``text`` starts with ``stem`` ("hyperten" in "Hypertension", not "aura" in "restaurant")."""
+    """True when a word of ``text`` starts with ``stem`` ("hyperten": "Hypertension"; "aura" not in "restaurant")."""
     return re.search(r"\b" + re.escape(stem), text, re.I) is not None
 
 
@@ -377,7 +378,7 @@ def rank_snippets(
             pool.setdefault(hit.chunk.chunk_id, hit)
             if hit.chunk.chunk_id not in best_aspect or rank < best_aspect[hit.chunk.chunk_id][0]:
                 best_aspect[hit.chunk.chunk_id] = (rank, aspect)
-    dropped = {"population": 0, "off_topic": 0}
+    dropped = {"population": 0, "off_topic": 0, "weak": 0}
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
     top_fused = max(fused.values(), default=1.0)
     for cid, rrf in fused.items():
@@ -400,6 +401,9 @@ def rank_snippets(
             + w.prediction * max(0.0, min(1.0, prediction.score))
             + w.action * (1.0 if chunk.metadata.get("strength") or _ACTION.search(chunk.text) else 0.0)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
+        if score < w.min_score:
+            dropped["weak"] += 1
+            continue
         candidates.append((cid, score, matched))
     candidates.sort(key=lambda c: -c[1])
     candidates = candidates[: max(top_k * 6, 30)]

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -22,7 +23,7 @@ from typing import Any
 from garmle.catalogue import IcdCatalogue, catalogue_documents
 from garmle.config import Settings, offline_environment
 from garmle.embedding import Embedder, make_embedder
-from garmle.errors import GarmleError, PredictionError
+from garmle.errors import CatalogueError, GarmleError, PredictionError
 from garmle.fusion import (
     FusionWeights,
     match_facts,
@@ -160,7 +161,7 @@ class Recommender:
         kept, rejected = validate_predictions(raw, self.catalogue)
         for code, reason in rejected:
             messages.append(f"predicted code {code} rejected: {reason}")
-        kept, skipped = _guideline_codes(sorted(kept, key=lambda p: -p.score))
+        kept, skipped = _guideline_codes(sorted(kept, key=lambda p: -p.score), self.catalogue)
         if skipped:
             messages.append(
                 "not searched (supplementary or symptom codes next to a diagnosis): " + ", ".join(skipped)
@@ -313,7 +314,7 @@ class Recommender:
                 aspect_weights=self.templates.aspect_weights(),
             )  # fmt: skip
             population_dropped += dropped["population"]
-            off_topic += dropped["off_topic"]
+            off_topic += dropped["off_topic"] + dropped["weak"]
             ranked[pred.code] = snippets
             found = self._catalogue_snippet(pred.code)
             if found is not None:
@@ -357,7 +358,8 @@ class Recommender:
             )
         if off_topic:
             messages.append(
-                f"{off_topic} candidate snippets that do not name the predicted condition were left out"
+                f"{off_topic} candidate snippets that do not name the predicted condition, or score below "
+                f"{self.weights.min_score}, were left out"
             )
         if check.failed:
             messages.append(f"{check.failed} snippets failed the verbatim check and were dropped")
@@ -405,13 +407,37 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 
 
-def _guideline_codes(predictions: Sequence[CodePrediction]) -> tuple[list[CodePrediction], list[str]]:
+_CODE_RANGE = re.compile(r"\b([A-Z]\d{2})(?:\.\w+)?(?:-([A-Z]\d{2})(?:\.\w+)?)?\b")
+
+
+def _manifestation_of(code: str, others: Sequence[str], catalogue: IcdCatalogue) -> bool:
+    """True when ``code`` (or a parent) says "code first" an underlying disease that ``others`` holds."""
+    try:
+        chain = [code, *catalogue.ancestors(code)]
+    except CatalogueError:
+        return False
+    for node in chain:
+        try:
+            notes = catalogue.lookup(node).code_first
+        except CatalogueError:
+            continue
+        for note in notes:
+            for lo, hi in _CODE_RANGE.findall(note):
+                if any(o != code and lo <= o[:3] <= (hi or lo) for o in others):
+                    return True
+    return False
+
+
+def _guideline_codes(
+    predictions: Sequence[CodePrediction], catalogue: IcdCatalogue | None = None
+) -> tuple[list[CodePrediction], list[str]]:
     """Predicted codes worth a guideline search, and those left out.
 
-    BMI codes (Z68) only supplement an obesity code, and symptom codes (chapter R, and the joint and
+    BMI codes (Z68) only supplement an obesity code; symptom codes (chapter R, and the joint and
     limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is predicted too;
-    searching guidelines for them takes the clinician's screen from the conditions themselves. Codes
-    given explicitly by the user are never filtered.
+    a manifestation code whose "code first" note names a predicted underlying disease (G46.0 beside
+    I63.9) is covered by that disease's guidelines. Searching guidelines for them takes the clinician's
+    screen from the conditions themselves. Codes given explicitly by the user are never filtered.
     """
     has_diagnosis = any(not p.code.startswith(("R", "Z")) for p in predictions)
     codes = [p.code for p in predictions]
@@ -421,7 +447,7 @@ def _guideline_codes(predictions: Sequence[CodePrediction]) -> tuple[list[CodePr
         explained = any(
             pred.code.startswith(symptom) and any(c.startswith(causes) for c in codes)
             for symptom, causes in _EXPLAINED_BY
-        )
+        ) or (catalogue is not None and _manifestation_of(pred.code, codes, catalogue))
         if (
             pred.code.startswith("Z68")
             or explained
