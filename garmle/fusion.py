@@ -290,7 +290,7 @@ def topic_terms(*titles: str) -> tuple[str, ...]:
 
 
 def _names(stem: str, text: str) -> bool:
-    """True when a word of ``text`` starts with ``stem`` ("hyperten": "Hypertension"; "aura" not in "restaurant")."""
+    """True when a word of ``text`` starts with ``stem`` (so "aura" is not found in "restaurant")."""
     return re.search(r"\b" + re.escape(stem), text, re.I) is not None
 
 
