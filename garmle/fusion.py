@@ -54,6 +54,7 @@ from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet, Verb
 __all__ = [
     "SECTION_PRIORS",
     "FusionWeights",
+    "action_strength",
     "match_facts",
     "population_conflict",
     "rank_snippets",
@@ -87,6 +88,16 @@ _ACTION = re.compile(
     r"treat(ed)? with|goal|target)\b",
     re.I,
 )
+_STATEMENT = re.compile(
+    r"\b(recommends?|recommendations? \d+|we recommend|is recommended|are recommended|key action statement|"
+    r"strong(ly)? recommend\w*|should be (offered|prescribed|started|initiated|used|treated|considered))\b",
+    re.I,
+)
+_EVIDENCE = re.compile(
+    r"\b(studies|trials?|meta-analys[ie]s|systematic review|evidence (showed|shows|suggests)|"
+    r"were (more|less) effective|was associated|were associated|randomi[sz]ed)\b",
+    re.I,
+)
 _NON_PREGNANT = re.compile(r"\b(non-?pregnant|not pregnant|general population|all adults)\b", re.I)
 
 
@@ -107,6 +118,28 @@ SECTION_PRIORS: tuple[tuple[re.Pattern[str], float], ...] = (
     ),
 )
 """Section-title patterns of guideline summaries and how much they recommend (first match wins)."""
+
+
+def action_strength(chunk: Chunk) -> float:
+    """How plainly a passage tells the clinician what to do.
+
+    1.0 for a formal recommendation (a strength rating, "recommends", "Recommendation 3", "key action
+    statement", "should be offered"), 0.5 for other action wording ("consider", "target", "start") unless
+    the passage reports evidence (studies, trials, "were more effective"), 0 otherwise.
+
+    Example:
+        >>> from garmle.types import Chunk
+        >>> c = lambda t: Chunk("c:0", "c", t, 0, len(t))
+        >>> action_strength(c("ACP recommends metformin.")), action_strength(c("Consider metformin."))
+        (1.0, 0.5)
+        >>> action_strength(c("Combination therapies were more effective; consider them."))
+        0.0
+    """
+    if chunk.metadata.get("strength") or _STATEMENT.search(chunk.text):
+        return 1.0
+    if _ACTION.search(chunk.text) and not _EVIDENCE.search(chunk.text):
+        return 0.5
+    return 0.0
 
 
 def section_prior(section: Sequence[str]) -> float:
@@ -399,7 +432,7 @@ def rank_snippets(
             + w.topic * topic_share
             + w.facts * fact_share
             + w.prediction * max(0.0, min(1.0, prediction.score))
-            + w.action * (1.0 if chunk.metadata.get("strength") or _ACTION.search(chunk.text) else 0.0)
+            + w.action * action_strength(chunk)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
         if score < w.min_score:
             dropped["weak"] += 1
