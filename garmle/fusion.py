@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,6 +180,7 @@ class FusionWeights:
     aspect_fusion: str = "max"
     aspect_rank_k: int = 10
     min_score: float = 0.45
+    off_topic_factor: float = 0.75
 
 
 def population_conflict(
@@ -379,6 +380,7 @@ def rank_snippets(
     top_k: int,
     weights: FusionWeights | None = None,
     aspect_weights: Mapping[str, float] | None = None,
+    cross_aspects: Collection[str] = (),
 ) -> tuple[list[Snippet], dict[str, int]]:
     """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
 
@@ -393,6 +395,9 @@ def rank_snippets(
         top_k: snippets to return.
         weights: feature weights.
         aspect_weights: how much each aspect's ranking counts (the templates' ``weight``).
+        cross_aspects: aspects whose evidence may come from guidelines about other conditions; a
+            passage from such a guideline that no cross aspect retrieved is scaled by
+            ``off_topic_factor``.
     """
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
@@ -412,6 +417,7 @@ def rank_snippets(
             if hit.chunk.chunk_id not in best_aspect or rank < best_aspect[hit.chunk.chunk_id][0]:
                 best_aspect[hit.chunk.chunk_id] = (rank, aspect)
     dropped = {"population": 0, "off_topic": 0, "weak": 0}
+    cross_ids = {a: set(rankings[a]) for a in cross_aspects if a in rankings}
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
     top_fused = max(fused.values(), default=1.0)
     for cid, rrf in fused.items():
@@ -434,6 +440,8 @@ def rank_snippets(
             + w.prediction * max(0.0, min(1.0, prediction.score))
             + w.action * action_strength(chunk)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
+        if topic and topic_share == 0 and not any(cid in cross_ids[a] for a in cross_ids):
+            score *= w.off_topic_factor
         if score < w.min_score:
             dropped["weak"] += 1
             continue

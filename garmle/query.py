@@ -93,6 +93,7 @@ class Aspect:
     needs: str = ""
     weight: float = 1.0
     dense_template: str = ""  # what the dense retriever embeds; the full template when empty
+    cross_guideline: bool = False  # its evidence may come from guidelines about other conditions
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,10 @@ class TemplateSet:
     def aspect_weights(self) -> dict[str, float]:
         """Aspect id -> weight in the per-code fusion."""
         return {a.id: a.weight for a in self.aspects}
+
+    def cross_guideline_aspects(self) -> frozenset[str]:
+        """Aspects whose evidence may come from guidelines about other conditions."""
+        return frozenset(a.id for a in self.aspects if a.cross_guideline)
 
     def group_for(self, code: str) -> CodeGroup | None:
         """The first code group matching ``code``, if any."""
@@ -164,6 +169,7 @@ def _parse_templates(data: Mapping[str, Any]) -> TemplateSet:
                 needs=str(a.get("needs", "")),
                 weight=float(a.get("weight", 1.0)),
                 dense_template=str(a.get("dense_template", "")),
+                cross_guideline=bool(a.get("cross_guideline", False)),
             )
             for a in data["aspect"]
         )

@@ -312,6 +312,7 @@ class Recommender:
                 pred, by_aspect, fact_terms=terms, topic=topic, doc_topics=doc_topics, vectors=vectors,
                 excluded_docs=excluded, top_k=top_k * 2, weights=self.weights,
                 aspect_weights=self.templates.aspect_weights(),
+                cross_aspects=self.templates.cross_guideline_aspects(),
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]
