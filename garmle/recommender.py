@@ -408,6 +408,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 
 
+_MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsewhere", re.I)
+_ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z12", "Z13")
 _CODE_RANGE = re.compile(r"\b([A-Z]\d{2})(?:\.\w+)?(?:-([A-Z]\d{2})(?:\.\w+)?)?\b")
 
 
@@ -419,10 +421,13 @@ def _manifestation_of(code: str, others: Sequence[str], catalogue: IcdCatalogue)
         return False
     for node in chain:
         try:
-            notes = catalogue.lookup(node).code_first
+            entry = catalogue.lookup(node)
         except CatalogueError:
             continue
-        for note in notes:
+        # "Code first" alone is about sequencing (N18 after E11.22); a manifestation says where it occurs
+        if not _MANIFESTATION.search(entry.title):
+            continue
+        for note in entry.code_first:
             for lo, hi in _CODE_RANGE.findall(note):
                 if any(o != code and lo <= o[:3] <= (hi or lo) for o in others):
                     return True
@@ -434,7 +439,8 @@ def _guideline_codes(
 ) -> tuple[list[CodePrediction], list[str]]:
     """Predicted codes worth a guideline search, and those left out.
 
-    BMI codes (Z68) only supplement an obesity code; symptom codes (chapter R, and the joint and
+    BMI codes (Z68) only supplement an obesity code; encounter codes (examination, screening: Z00-Z13)
+    name the visit, not a condition; symptom codes (chapter R, and the joint and
     limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is predicted too;
     a manifestation code whose "code first" note names a predicted underlying disease (G46.0 beside
     I63.9) is covered by that disease's guidelines. Searching guidelines for them takes the clinician's
@@ -452,6 +458,7 @@ def _guideline_codes(
         if (
             pred.code.startswith("Z68")
             or explained
+            or (has_diagnosis and pred.code.startswith(_ENCOUNTER))
             or (has_diagnosis and pred.code.startswith("R") and pred.code[:3] != "R73")
         ):
             skipped.append(pred.code)

@@ -12,7 +12,7 @@ from garmle import Recommender
 from garmle.errors import CatalogueError, GarmleError, IndexError_
 from garmle.langchain_retriever import GarmleRetriever
 from garmle.retrieval import SearchFilter
-from garmle.types import Patient, Report
+from garmle.types import CodePrediction, Patient, Report
 
 pytestmark = pytest.mark.slow
 
@@ -110,3 +110,22 @@ def test_langchain_retriever(recommender: Recommender) -> None:
     for d in docs:
         source = recommender.document(d.metadata["doc_id"]).text
         assert source[d.metadata["char_start"] : d.metadata["char_end"]] == d.page_content
+
+
+def test_codes_not_searched_next_to_a_diagnosis() -> None:
+    from garmle.catalogue import IcdCatalogue
+    from garmle.recommender import _guideline_codes
+
+    cat = IcdCatalogue()
+    preds = [
+        CodePrediction(c, cat.title(c), 0.9)
+        for c in ("I63.9", "G46.0", "M17.0", "M25.561", "N18.31", "E11.22", "Z13.9", "R03.0", "Z68.32")
+    ]
+    kept, skipped = _guideline_codes(preds, cat)
+    # a manifestation ("... in cerebrovascular diseases") beside its disease; knee pain beside knee arthritis;
+    # an encounter code, a symptom and a BMI code beside diagnoses
+    assert set(skipped) == {"G46.0", "M25.561", "Z13.9", "R03.0", "Z68.32"}
+    # CKD's "code first" note is about sequencing: its stage has guidelines of its own
+    assert [p.code for p in kept] == ["I63.9", "M17.0", "N18.31", "E11.22"]
+    alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
+    assert [p.code for p in alone] == ["M25.561"] and none == []
