@@ -410,6 +410,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsewhere", re.I)
 _ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z12", "Z13")
+# status and supplementary codes: weeks of gestation, exposures, long-term drug use, family history
+_SUPPLEMENTARY = ("Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84")
 _CODE_RANGE = re.compile(r"\b([A-Z]\d{2})(?:\.\w+)?(?:-([A-Z]\d{2})(?:\.\w+)?)?\b")
 
 
@@ -439,8 +441,9 @@ def _guideline_codes(
 ) -> tuple[list[CodePrediction], list[str]]:
     """Predicted codes worth a guideline search, and those left out.
 
-    BMI codes (Z68) only supplement an obesity code; encounter codes (examination, screening: Z00-Z13)
-    name the visit, not a condition; symptom codes (chapter R, and the joint and
+    Status and supplementary codes (BMI, weeks of gestation, exposures, long-term drug use, family
+    history) and encounter codes (examination, screening: Z00-Z13) add to a diagnosis rather than name
+    a condition to treat; symptom codes (chapter R, and the joint and
     limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is predicted too;
     a manifestation code whose "code first" note names a predicted underlying disease (G46.0 beside
     I63.9) is covered by that disease's guidelines. Searching guidelines for them takes the clinician's
@@ -456,9 +459,8 @@ def _guideline_codes(
             for symptom, causes in _EXPLAINED_BY
         ) or (catalogue is not None and _manifestation_of(pred.code, codes, catalogue))
         if (
-            pred.code.startswith("Z68")
-            or explained
-            or (has_diagnosis and pred.code.startswith(_ENCOUNTER))
+            explained
+            or (has_diagnosis and pred.code.startswith(_ENCOUNTER + _SUPPLEMENTARY))
             or (has_diagnosis and pred.code.startswith("R") and pred.code[:3] != "R73")
         ):
             skipped.append(pred.code)

@@ -113,6 +113,7 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("K27", "Z87.11"),
     ("J18", "Z87.01"),
     ("F17", "Z87.891"),
+    ("O24.4", "Z86.32"),
 )
 """Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
 
@@ -138,7 +139,8 @@ FAMILY_HISTORY_CODES: tuple[tuple[str, str], ...] = (
 """Conditions of a relative -> family-history code (longest prefix wins)."""
 
 # Multipliers applied to a mention's quality by its assertion.
-_ASSERTION_WEIGHT = {"present": 1.0, "historical": 0.9, "uncertain": 0.55, "family": 0.6}
+_ASSERTION_WEIGHT = {"present": 1.0, "historical": 0.9, "uncertain": 0.55, "family": 0.6, "hypothetical": 0.0}
+"""How much a mention counts by its assertion (negated and hypothetical mentions never count)."""
 
 
 def _lookup_prefix(table: tuple[tuple[str, str], ...], code: str) -> str | None:
@@ -255,7 +257,9 @@ class CatalogueCoder:
             title = () if entry.title.startswith("Other ") else (entry.title,)
             for wording in (*title, *entry.inclusion_terms, *entry.includes):
                 req = _required_words(wording)
-                if req:
+                # a lone short token ("HR+" -> "hr") is an abbreviation with many readings ("HR 76" is a
+                # heart rate); only the curated synonyms map abbreviations
+                if req and not (len(req) == 1 and len(req[0]) <= 3):
                     texts.append(_CodeText(entry.code, wording, req, frozenset(), False))
         for phrase, code in synonyms:
             norm = self.catalogue.validate(code)
@@ -408,11 +412,15 @@ class CatalogueCoder:
         mentions = [m for i, note in enumerate(patient.notes) for m in self.mentions(note, i)]
         for problem in self._uncoded_problems(patient):
             for m in self.mentions(f"Problem list: {problem}", -1):
-                if m.assertion == "negated":
+                if m.assertion in ("negated", "hypothetical"):
                     continue
                 mentions.append(replace(m, note_index=None, text=problem))
         pregnant = patient.pregnant or any("pregnan" in note.lower() for note in patient.notes)
-        kept = [m for m in mentions if m.assertion != "negated" and (pregnant or not m.code.startswith("O"))]
+        kept = [
+            m
+            for m in mentions
+            if m.assertion not in ("negated", "hypothetical") and (pregnant or not m.code.startswith("O"))
+        ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
         for mention, quality in self._rerank(kept):
             code = self._resolve(mention)

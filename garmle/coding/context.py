@@ -3,7 +3,8 @@
 A mention of a condition is only evidence that the patient has it when the
 note asserts it. This module finds, for any span of a sentence, whether it
 is negated ("denies chest pain", "no evidence of", "ruled out"), uncertain
-("possible", "rule out"), historical ("history of") or about a relative
+("possible", "rule out"), hypothetical ("risk of stroke", "influenza
+vaccine", "screening for diabetes"), historical ("history of") or about a relative
 ("family history of", "mother had"), in the manner of the ConText
 algorithm: trigger phrases open a scope that runs to the end of the
 sentence or to a terminator such as "but".
@@ -32,7 +33,7 @@ __all__ = [
     "tokens_of",
 ]
 
-ASSERTIONS = ("present", "negated", "uncertain", "historical", "family")
+ASSERTIONS = ("present", "negated", "uncertain", "hypothetical", "historical", "family")
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
@@ -196,9 +197,37 @@ _PRE_UNCERTAIN = (
     "differential",
     "versus",
     "vs",
+)
+_PRE_HYPOTHETICAL = (
     "risk of",
     "at risk for",
+    "at risk of",
     "screening for",
+    "screen for",
+    "prevent",
+    "prevention of",
+    "prevents",
+    "vaccine for",
+    "vaccination against",
+    "vaccinated against",
+    "immunization against",
+    "prophylaxis against",
+)
+_POST_HYPOTHETICAL = (
+    "vaccine",
+    "vaccines",
+    "vaccination",
+    "vaccinations",
+    "vaccinated",
+    "immunization",
+    "immunisation",
+    "immunizations",
+    "shot",
+    "jab",
+    "risk",
+    "prophylaxis",
+    "prevention",
+    "screening",
 )
 _POST_UNCERTAIN = (
     "is suspected",
@@ -316,8 +345,10 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     def before(phrases: tuple[str, ...], window: int) -> bool:
         for _i, j in real(_phrases(words, phrases)):
             if j <= first and first - j <= window and not any(j <= s < first for s in stops):
-                # "with no residual deficits, hypertension": a comma after a phrase of 2+ words ends the scope
-                if any(j + 1 <= c < first for c in commas):
+                # "with no residual deficits, hypertension": a comma after a phrase of 2+ words ends the scope,
+                # unless the commas build a list that ends in "or" ("no CAD, stroke, PAD or diabetes")
+                listed = any(words[x] in ("or", "nor") for x in range(j, len(words)))
+                if not listed and any(j + 1 <= c < first for c in commas):
                     continue
                 return True
         return False
@@ -333,6 +364,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "family"
     if before(_PRE_NEGATION, 6) or after(_POST_NEGATION, 4):
         return "negated"
+    if before(_PRE_HYPOTHETICAL, 4) or after(_POST_HYPOTHETICAL, 3):
+        return "hypothetical"
     if before(_PRE_UNCERTAIN, 5) or after(_POST_UNCERTAIN, 4):
         return "uncertain"
     if before(_PRE_HISTORY, 6) or section in _HISTORY_SECTIONS or _dated_in_past(words, last):

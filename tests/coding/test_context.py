@@ -57,3 +57,22 @@ def test_family_history_section_covers_following_lines_until_a_blank_line() -> N
     note = "Family history:\nDiabetes in father.\n\nAssessment: diabetes."
     assert _assertion(note, "Diabetes in") == "family"
     assert _assertion(note, "diabetes.") == "present"
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("Influenza and pneumococcal vaccines up to date.", "Influenza", "hypothetical"),
+        ("FRAX 10-year major osteoporotic fracture risk 21%.", "fracture", "hypothetical"),
+        ("Discussed her risk of stroke.", "stroke", "hypothetical"),
+        ("Screening for diabetes today.", "diabetes", "hypothetical"),
+        ("Review: no coronary disease, stroke, PAD or diabetes.", "diabetes", "negated"),
+        ("Review: no coronary disease, stroke, PAD or diabetes.", "stroke", "negated"),
+        ("With no residual deficits, hypertension is the main issue.", "hypertension", "present"),
+        ("Influenza A confirmed by PCR.", "Influenza", "present"),
+    ],
+)
+def test_hypothetical_mentions_and_negated_lists(text: str, target: str, expected: str) -> None:
+    sentence = split_sentences(text)[0]
+    start = text.index(target)
+    assert assertion_of(sentence, start, start + len(target)) == expected
