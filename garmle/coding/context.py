@@ -345,7 +345,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     def before(phrases: tuple[str, ...], window: int) -> bool:
         for _i, j in real(_phrases(words, phrases)):
             if j <= first and first - j <= window and not any(j <= s < first for s in stops):
-                # "with no residual deficits, hypertension": a comma after a phrase of 2+ words ends the scope,
+                # "with no residual deficits, hypertension": a comma after a 2+ word phrase ends the scope,
                 # unless the commas build a list that ends in "or" ("no CAD, stroke, PAD or diabetes")
                 listed = any(words[x] in ("or", "nor") for x in range(j, len(words)))
                 if not listed and any(j + 1 <= c < first for c in commas):
