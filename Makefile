@@ -51,9 +51,11 @@ unit: install browser-deps
 
 test: lint typecheck unit
 
-# Reproduces the README's results table: the demo index, then garmle against every baseline.
+# Reproduces the README's results tables: the demo index, then garmle against every baseline on the
+# development cases and on the held-out cases.
 eval: demo
 	$(GARMLE) --index $(DEMO_INDEX) --mirror $(MIRROR) eval eval/cases/dev.jsonl --report out/eval --table
+	$(GARMLE) --index $(DEMO_INDEX) --mirror $(MIRROR) eval eval/cases/test.jsonl --report out/eval-test --table
 
 bench: install
 	GARMLE_GUIDELINE_MIRROR=$(MIRROR) $(GARMLE) bench --out docs/benchmarks.md
