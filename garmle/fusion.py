@@ -3,16 +3,21 @@
 Ranking of a snippet for a predicted code (all features in [0, 1]):
 
     score = w_retrieval * retrieval + w_topic * topic + w_facts * facts + w_prediction * prediction
+            + w_action * action
 
-* ``retrieval``: reciprocal-rank fusion of the snippet's ranks over the code's aspect queries (each
-  itself a fusion of dense and BM25 ranks), divided by the best value among the code's candidates;
-* ``topic``: share of the condition's distinctive words found in the guideline's title and
-  Disease/Condition(s) field, so a guideline *about* the condition outranks a passing mention;
+* ``retrieval``: the snippet's best rank over the code's aspect queries (each itself a reciprocal-rank
+  fusion of dense and BM25 ranks), as ``weight_aspect / (aspect_rank_k + rank)`` and divided by the
+  best value among the code's candidates. The best rank, not the sum over aspects, so the top passage
+  of the treatment query beats a generic passage that every aspect ranks in the middle
+  (``aspect_fusion="rrf"`` sums instead);
+* ``topic``: share of the condition's distinctive words found (at word starts) in the guideline's
+  title and Disease/Condition(s) field, so a guideline *about* the condition outranks a passing mention;
 * ``facts``: share of the query's patient facts whose terms appear in the snippet (these matched facts
   are shown to the clinician);
 * ``prediction``: the code's predicted confidence (it orders codes, and ties between codes' snippets);
-* ``action``: 1 when the passage carries a strength-of-recommendation rating or says what to do
-  ("recommend", "should", "offer", "target"...), so statements outrank background.
+* ``action``: 1 for a formal recommendation (a strength rating, "recommends", "Recommendation 3",
+  "should be offered"), 0.5 for other action wording, 0 for passages that report evidence
+  (:func:`action_strength`), so statements outrank background and evidence summaries.
 
 Aspects count in the retrieval feature by their template ``weight`` (treatment and targets above
 diagnosis), since at the point of care what to do matters most.
@@ -20,15 +25,22 @@ diagnosis), since at the point of care what to do matters most.
 The sum is then scaled by a **section prior**: ``0.4 + 0.6 * prior`` where ``prior`` is 1 for
 recommendation statements and for sections of unknown kind, and lower for the parts of a guideline
 summary that describe methods, rating schemes or the scope rather than recommend
-(:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation.
+(:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation. A passage from a
+guideline that is not about the condition (topic 0) is scaled by ``off_topic_factor`` unless an
+aspect marked ``cross_guideline`` in the templates (cardiovascular risk, patients like this one)
+retrieved it: statins for a patient with diabetes sit in the cholesterol guideline, first-line
+asthma treatment does not sit in the COPD guideline.
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`), and so are passages for which neither the
-passage nor its guideline's title and conditions name the condition (any of its topic words), since
-no evidence is better than evidence about something else. Maximal marginal relevance then picks the final
-snippets with at most ``max_per_doc`` from one guideline. Before output every snippet is compared with
-its document's canonical text at its char span (:func:`verify_snippets`); a mismatch is dropped and
-logged, and the counts go into the report.
+passage nor its guideline's title and conditions name the condition (any of its topic words), and
+passages scoring below ``min_score``, since no evidence is better than evidence about something else.
+Maximal marginal relevance then picks the final snippets; each further passage of a guideline already
+shown has its relevance scaled by ``doc_decay`` (and at most ``max_per_doc`` are shown), so one
+guideline does not fill every slot yet a strong third statement of the only guideline on a condition
+still beats a weak passage of another. Before output every snippet is compared with its document's
+canonical text at its char span (:func:`verify_snippets`); a mismatch is dropped and logged, and the
+counts go into the report.
 
 Example:
     >>> from garmle.types import Document, Snippet

@@ -304,7 +304,11 @@ def default_systems(recommender: Recommender, *, ablations: bool = True) -> list
             ("no-topic", "fusion without the guideline-topic feature", {"topic": 0.0}),
             ("no-facts", "fusion without the patient-fact feature", {"facts": 0.0}),
             ("no-population-filter", "fusion without the population filter", {"population_filter": False}),
-            ("no-mmr", "fusion without MMR de-duplication", {"mmr_lambda": 1.0, "max_per_doc": 100}),
+            (
+                "no-mmr",
+                "fusion without MMR de-duplication",
+                {"mmr_lambda": 1.0, "max_per_doc": 100, "doc_decay": 1.0},
+            ),
         ):
             variant = _variant(recommender, shared, weights=FusionWeights(**{**weights.__dict__, **changed}))
             systems.append(GarmleSystem(variant, name, description))
