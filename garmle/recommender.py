@@ -95,7 +95,7 @@ class Recommender:
         self._topics: dict[str, tuple[str, ...]] = {}
         self._synonyms: list[tuple[str, str]] | None = None
         self._catalogue_docs: dict[str, Document | None] = {}
-        self._doc_meta_key: int = -1
+        self._doc_meta_key: tuple[int, ...] = ()
 
     @classmethod
     def open(
@@ -172,7 +172,7 @@ class Recommender:
         return kept, messages
 
     def _documents_meta(self) -> dict[str, dict[str, str]]:
-        key = self.store.count_chunks()
+        key = self.store.version()
         if self._doc_meta is None or key != self._doc_meta_key:
             self._doc_meta = self.store.document_metadata()
             self._doc_meta_key = key

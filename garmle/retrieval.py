@@ -337,14 +337,18 @@ class _Table:
     positions: dict[str, int]
     lexical: _LexicalIndex | None
     matrix: np.ndarray | None
-    masks: dict[SearchFilter, np.ndarray] = field(default_factory=dict)
+    subsets: dict[SearchFilter, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
-    def mask(self, flt: SearchFilter) -> np.ndarray:
-        if flt not in self.masks:
-            self.masks[flt] = np.fromiter(
+    def subset(self, flt: SearchFilter) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the chunks ``flt`` accepts and their vectors (cached per filter)."""
+        if flt not in self.subsets:
+            assert self.matrix is not None
+            keep = np.fromiter(
                 (flt.accepts(c.metadata, c.doc_id) for c in self.chunks), dtype=bool, count=len(self.chunks)
             )
-        return self.masks[flt]
+            positions = np.nonzero(keep)[0]
+            self.subsets[flt] = (positions, np.ascontiguousarray(self.matrix[positions]))
+        return self.subsets[flt]
 
 
 class HybridRetriever:
@@ -395,16 +399,16 @@ class HybridRetriever:
         self.reranker = reranker
         self.exact_limit = exact_limit
         self._table: _Table | None = None
-        self._table_key: tuple[int, int] | None = None
+        self._table_key: tuple[int, ...] | None = None
         self._lock = threading.Lock()
         self._query_vectors: dict[str, np.ndarray] = {}
 
     def _chunk_table(self) -> _Table:
-        key = (self.store.count_chunks(), len(self.store.document_ids()))
+        key = self.store.version()
         with self._lock:
             if self._table is None or self._table_key != key:
                 matrix: np.ndarray | None = None
-                if self.dense and key[0] <= self.exact_limit:
+                if self.dense and self.store.count_chunks() <= self.exact_limit:
                     chunks, matrix = self.store.all_chunks_with_vectors()
                     if matrix.size == 0:
                         matrix = None
@@ -437,21 +441,18 @@ class HybridRetriever:
     ) -> list[list[tuple[Chunk, float]]]:
         depth = self.candidates * 2
         if table.matrix is not None:
-            mask = table.mask(flt)
-            unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-            scores = table.matrix @ unit.T
-            scores[~mask] = -np.inf
+            positions, matrix = table.subset(flt)
             out: list[list[tuple[Chunk, float]]] = []
-            allowed = int(mask.sum())
+            n = min(depth, len(positions))
+            if n == 0:
+                return [[] for _ in range(len(vectors))]
+            unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            scores = matrix @ unit.astype(matrix.dtype).T  # (chunks, queries)
+            top = np.argpartition(-scores, n - 1, axis=0)[:n]
             for qi in range(scores.shape[1]):
-                col = scores[:, qi]
-                n = min(depth, allowed)
-                if n == 0:
-                    out.append([])
-                    continue
-                top = np.argpartition(-col, n - 1)[:n]
-                order = top[np.argsort(-col[top])]
-                out.append([(table.chunks[int(i)], float(col[i])) for i in order])
+                col = scores[top[:, qi], qi]
+                order = top[np.argsort(-col), qi]
+                out.append([(table.chunks[int(positions[i])], float(scores[i, qi])) for i in order])
             return out
         results = []
         for vec in vectors:

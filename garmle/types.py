@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, TypeVar, get_type_hints
 
 __all__ = [
@@ -67,13 +68,18 @@ class _Record:
     @classmethod
     def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         """Rebuild a record from :meth:`to_dict` output (unknown keys are ignored)."""
-        hints = get_type_hints(cls)
+        hints = _hints(cls)
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
             if f.name not in data:
                 continue
             kwargs[f.name] = _revive(hints[f.name], data[f.name])
         return cls(**kwargs)
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
 
 
 def _revive(hint: Any, value: Any) -> Any:

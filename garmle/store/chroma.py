@@ -90,6 +90,25 @@ def _chunk_metadata(doc: Document, chunk: Chunk) -> dict[str, Any]:
     return meta
 
 
+_READ_BATCH = 20_000
+
+
+def _get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
+    """Every record of ``collection``, in pages: one ``get`` of ~100k records exceeds SQLite's limits."""
+    out: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=_READ_BATCH, offset=offset)
+        ids = page["ids"]
+        out["ids"].extend(ids)
+        for key in include:
+            values = page.get(key)
+            out[key].extend(list(values) if values is not None else [None] * len(ids))
+        if len(ids) < _READ_BATCH:
+            return out
+        offset += len(ids)
+
+
 def _chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     page = int(meta.get("page", -1))
     extra = {k[2:]: str(v) for k, v in meta.items() if k.startswith("m_")}
@@ -253,7 +272,7 @@ class ChromaStore:
         """Ids of every complete document."""
         if self._docs is None:
             return set()
-        return set(self._docs.get(include=[])["ids"])
+        return set(_get_all(self._docs, [])["ids"])
 
     def has_document(self, doc_id: str) -> bool:
         """True when ``doc_id`` is fully indexed."""
@@ -271,7 +290,7 @@ class ChromaStore:
         """Every complete document, sorted by source and title."""
         if self._docs is None:
             return []
-        got = self._docs.get(include=["metadatas"])
+        got = _get_all(self._docs, ["metadatas"])
         records = [
             DocumentRecord(
                 doc_id=doc_id,
@@ -375,7 +394,7 @@ class ChromaStore:
         if self._chunks is None:
             return 0
         known = self.document_ids()
-        got = self._chunks.get(include=["metadatas"])
+        got = _get_all(self._chunks, ["metadatas"])
         orphans = [
             cid for cid, m in zip(got["ids"], got["metadatas"], strict=True) if m.get("doc_id") not in known
         ]
@@ -387,6 +406,25 @@ class ChromaStore:
 
     # ------------------------------------------------------------------ reading
 
+    def version(self) -> tuple[int, ...]:
+        """A value that changes whenever the index is written (for caches built from its contents).
+
+        For the embedded store the size and modification time of its SQLite files (no query); for a
+        server, the chunk and document counts.
+        """
+        base = Path(self.location)
+        files = [base / "chroma.sqlite3", base / "chroma.sqlite3-wal"]
+        if files[0].is_file():
+            key: list[int] = []
+            for f in files:
+                try:
+                    st = f.stat()
+                    key += [st.st_mtime_ns, st.st_size]
+                except OSError:
+                    key += [0, 0]
+            return tuple(key)
+        return (self.count_chunks(), len(self.document_ids()))
+
     def count_chunks(self) -> int:
         """Number of chunk records (orphans included)."""
         return int(self._chunks.count()) if self._chunks is not None else 0
@@ -396,7 +434,7 @@ class ChromaStore:
         if self._chunks is None:
             return []
         known = self.document_ids()
-        got = self._chunks.get(include=["documents", "metadatas"])
+        got = _get_all(self._chunks, ["documents", "metadatas"])
         return [
             _chunk_from_record(cid, text or "", m)
             for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
@@ -408,7 +446,7 @@ class ChromaStore:
         if self._chunks is None:
             return [], np.zeros((0, 0), dtype=np.float32)
         known = self.document_ids()
-        got = self._chunks.get(include=["documents", "metadatas", "embeddings"])
+        got = _get_all(self._chunks, ["documents", "metadatas", "embeddings"])
         keep = [i for i, m in enumerate(got["metadatas"]) if m.get("doc_id") in known]
         ids, texts, metas = got["ids"], got["documents"], got["metadatas"]
         chunks = [_chunk_from_record(ids[i], texts[i] or "", metas[i]) for i in keep]
@@ -450,7 +488,7 @@ class ChromaStore:
         """Title, source, publisher, year and the document's own metadata fields, by document id."""
         if self._docs is None:
             return {}
-        got = self._docs.get(include=["metadatas"])
+        got = _get_all(self._docs, ["metadatas"])
         out: dict[str, dict[str, str]] = {}
         for doc_id, m in zip(got["ids"], got["metadatas"], strict=True):
             fields = {str(k): str(v) for k, v in json.loads(str(m.get("meta", "{}"))).items()}
