@@ -95,7 +95,7 @@ class Recommender:
         self._topics: dict[str, tuple[str, ...]] = {}
         self._synonyms: list[tuple[str, str]] | None = None
         self._catalogue_docs: dict[str, Document | None] = {}
-        self._doc_meta_key: tuple[int, ...] = ()
+        self._doc_meta_key: tuple[int, str] | None = None
 
     @classmethod
     def open(

@@ -10,6 +10,8 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -309,6 +311,19 @@ class _LexicalIndex:
             self._postings[tok] = (idx, idf * tf * (k1 + 1) / (tf + norm[idx]))
         self._n = n
 
+    def state(self) -> dict[str, Any]:
+        """The postings, to rebuild this index without re-tokenizing (:meth:`restore`)."""
+        return {"postings": self._postings, "n": self._n}
+
+    @classmethod
+    def restore(cls, chunks: list[Chunk], state: Mapping[str, Any]) -> _LexicalIndex:
+        """An index from :meth:`state` over the same ``chunks``."""
+        index = cls.__new__(cls)
+        index.chunks = chunks
+        index._postings = state["postings"]
+        index._n = int(state["n"])
+        return index
+
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         if self._n == 0:
             return []
@@ -322,6 +337,10 @@ class _LexicalIndex:
         order = top[np.argsort(-scores[top])]
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
 
+
+TABLE_CACHE_DIR = ".garmle-cache"
+"""Folder inside an embedded index where the chunk table (texts, vectors, BM25 postings) is cached."""
+_CACHE_FORMAT = 1
 
 EXACT_SEARCH_LIMIT = 250_000
 """Indexes up to this many chunks are searched exactly from memory; larger ones through the store's HNSW."""
@@ -399,31 +418,81 @@ class HybridRetriever:
         self.reranker = reranker
         self.exact_limit = exact_limit
         self._table: _Table | None = None
-        self._table_key: tuple[int, ...] | None = None
+        self._table_key: tuple[int, str] | None = None
         self._lock = threading.Lock()
         self._query_vectors: dict[str, np.ndarray] = {}
+
+    def _cache_file(self) -> Path | None:
+        """Where the in-memory table of an embedded index is kept between processes."""
+        base = Path(self.store.location)
+        if not (base / "chroma.sqlite3").is_file():
+            return None
+        return base / TABLE_CACHE_DIR / f"{self.store.collection}-table.pkl"
+
+    def _load_cached(self, key: tuple[int, str]) -> _Table | None:
+        path = self._cache_file()
+        if path is None or not path.is_file():
+            return None
+        try:
+            with path.open("rb") as fh:
+                state = pickle.load(fh)
+        except Exception as exc:  # a damaged or foreign cache is rebuilt, never fatal
+            log.debug("ignoring the retrieval cache %s: %s", path, exc)
+            return None
+        if (state.get("format"), tuple(state.get("version") or ())) != (_CACHE_FORMAT, key):
+            return None
+        chunks = state["chunks"]
+        lexical = _LexicalIndex.restore(chunks, state["postings"])
+        return _Table(chunks, {c.chunk_id: i for i, c in enumerate(chunks)}, lexical, state.get("matrix"))
+
+    def _save_cached(self, key: tuple[int, str], table: _Table) -> None:
+        path = self._cache_file()
+        if path is None:
+            return
+        state = {
+            "format": _CACHE_FORMAT,
+            "version": key,
+            "chunks": table.chunks,
+            "postings": table.lexical.state() if table.lexical is not None else None,
+            "matrix": table.matrix,
+        }
+        try:
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only index still answers, only without the cache
+            log.debug("cannot write the retrieval cache %s: %s", path, exc)
 
     def _chunk_table(self) -> _Table:
         key = self.store.version()
         with self._lock:
-            if self._table is None or self._table_key != key:
-                matrix: np.ndarray | None = None
-                if self.dense and self.store.count_chunks() <= self.exact_limit:
-                    chunks, matrix = self.store.all_chunks_with_vectors()
-                    if matrix.size == 0:
-                        matrix = None
-                    else:
-                        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-                        matrix = matrix / np.maximum(norms, 1e-12)
+            if self._table is not None and self._table_key == key:
+                return self._table
+            cached = self._load_cached(key)
+            if cached is not None:
+                self._table, self._table_key = cached, key
+                return cached
+            # Built whole whatever this retriever uses, so variants sharing the index share the cache.
+            matrix: np.ndarray | None = None
+            if self.store.count_chunks() <= self.exact_limit:
+                chunks, matrix = self.store.all_chunks_with_vectors()
+                if matrix.size == 0:
+                    matrix = None
                 else:
-                    chunks = self.store.all_chunks()
-                self._table = _Table(
-                    chunks,
-                    {c.chunk_id: i for i, c in enumerate(chunks)},
-                    _LexicalIndex(chunks) if self.lexical else None,
-                    matrix,
-                )
-                self._table_key = key
+                    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                    matrix = matrix / np.maximum(norms, 1e-12)
+            else:
+                chunks = self.store.all_chunks()
+            self._table = _Table(
+                chunks,
+                {c.chunk_id: i for i, c in enumerate(chunks)},
+                _LexicalIndex(chunks),
+                matrix,
+            )
+            self._table_key = key
+            self._save_cached(key, self._table)
             return self._table
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -496,7 +565,7 @@ class HybridRetriever:
                     hit.dense_score = score
                     ranked.append(chunk.chunk_id)
                 rankings["dense"] = ranked[: self.candidates]
-            if table.lexical is not None:
+            if self.lexical and table.lexical is not None:
                 ranked = []
                 for idx, _score in table.lexical.search(query, self.candidates * 3):
                     chunk = table.lexical.chunks[idx]

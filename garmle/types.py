@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, TypeVar, cast, get_type_hints
 
 __all__ = [
     "BloodPressure",
@@ -68,7 +68,7 @@ class _Record:
     @classmethod
     def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         """Rebuild a record from :meth:`to_dict` output (unknown keys are ignored)."""
-        hints = _hints(cls)
+        hints = _hints(cast(Any, cls))
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
             if f.name not in data:
@@ -78,7 +78,7 @@ class _Record:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     return get_type_hints(cls)
 
 

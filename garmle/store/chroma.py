@@ -16,6 +16,7 @@ which happens after all its chunks are in; chunks whose document has no record
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -150,6 +151,8 @@ class ChromaStore:
         self._chunks: Any = None
         self._docs: Any = None
         self._create = create
+        self._version_stat: tuple[int, ...] | None = None
+        self._version: tuple[int, str] | None = None
         self._load_collections()
 
     # ------------------------------------------------------------------ opening
@@ -406,24 +409,34 @@ class ChromaStore:
 
     # ------------------------------------------------------------------ reading
 
-    def version(self) -> tuple[int, ...]:
-        """A value that changes whenever the index is written (for caches built from its contents).
+    def version(self) -> tuple[int, str]:
+        """A value that changes whenever the index content changes (for caches built from it).
 
-        For the embedded store the size and modification time of its SQLite files (no query); for a
-        server, the chunk and document counts.
+        The chunk count and a digest of the document ids (a changed file gets a new id). For the
+        embedded store it is recomputed only when its SQLite files changed size or time, so a call
+        usually costs two ``stat`` calls rather than two queries.
         """
+        stat = self._file_stat()
+        if stat is not None and stat == self._version_stat and self._version is not None:
+            return self._version
+        ids = "\n".join(sorted(self.document_ids()))
+        version = (self.count_chunks(), hashlib.sha1(ids.encode("utf-8")).hexdigest())
+        self._version_stat, self._version = stat, version
+        return version
+
+    def _file_stat(self) -> tuple[int, ...] | None:
         base = Path(self.location)
         files = [base / "chroma.sqlite3", base / "chroma.sqlite3-wal"]
-        if files[0].is_file():
-            key: list[int] = []
-            for f in files:
-                try:
-                    st = f.stat()
-                    key += [st.st_mtime_ns, st.st_size]
-                except OSError:
-                    key += [0, 0]
-            return tuple(key)
-        return (self.count_chunks(), len(self.document_ids()))
+        if not files[0].is_file():
+            return None
+        key: list[int] = []
+        for f in files:
+            try:
+                st = f.stat()
+                key += [st.st_mtime_ns, st.st_size]
+            except OSError:
+                key += [0, 0]
+        return tuple(key)
 
     def count_chunks(self) -> int:
         """Number of chunk records (orphans included)."""
