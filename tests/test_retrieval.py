@@ -1,0 +1,101 @@
+"""Retrieval: exact in-memory dense search, the table cache between processes, paged reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from garmle.embedding import HashEmbedder
+from garmle.errors import ConfigError
+from garmle.indexing import Indexer
+from garmle.retrieval import TABLE_CACHE_DIR, HybridRetriever, SearchFilter
+from garmle.store import ChromaStore
+from garmle.store import chroma as chroma_module
+
+TEXTS = {
+    "htn.md": "Hypertension\n\nOffer a thiazide diuretic to adults with hypertension. Aim below 130/80.\n",
+    "dm.md": "Diabetes\n\nOffer metformin as the first drug for adults with type 2 diabetes.\n",
+    "af.md": "Atrial fibrillation\n\nOffer anticoagulation to people with atrial fibrillation and a raised "
+    "stroke risk.\n",
+}
+
+
+def _index(tmp_path: Path, names: list[str]) -> ChromaStore:
+    store = ChromaStore.open(tmp_path / "index", create=True)
+    files = []
+    for name in names:
+        path = tmp_path / name
+        path.write_text(TEXTS[name], encoding="utf-8")
+        files.append((path, "local", {}))
+    with Indexer(store, HashEmbedder(64), max_words=30) as ix:
+        ix.add_files(files)
+    return store
+
+
+def test_exact_dense_search_matches_brute_force_and_respects_filters(tmp_path: Path) -> None:
+    store = _index(tmp_path, ["htn.md", "dm.md", "af.md"])
+    embedder = HashEmbedder(64)
+    retriever = HybridRetriever(store, embedder, lexical=False)
+    hits = retriever.retrieve(["metformin type 2 diabetes"], k=3)[0]
+    chunks = store.all_chunks()
+    vectors = store.vectors([c.chunk_id for c in chunks])
+    query = embedder.embed(["metformin type 2 diabetes"])[0]
+    best = max(chunks, key=lambda c: float(vectors[c.chunk_id] @ query))
+    assert hits[0].chunk.chunk_id == best.chunk_id
+    dm_doc = best.doc_id
+    filtered = retriever.retrieve(
+        ["metformin type 2 diabetes"], k=5, search_filter=SearchFilter(exclude_doc_ids=frozenset({dm_doc}))
+    )[0]
+    assert filtered and all(h.chunk.doc_id != dm_doc for h in filtered)
+
+
+def test_dense_queries_must_pair_with_queries(tmp_path: Path) -> None:
+    store = _index(tmp_path, ["htn.md"])
+    retriever = HybridRetriever(store, HashEmbedder(64))
+    with pytest.raises(ConfigError):
+        retriever.retrieve(["a", "b"], dense_queries=["a"])
+    both = retriever.retrieve(["thiazide hypertension"], dense_queries=["blood pressure"], k=2)[0]
+    assert both and {"dense", "bm25"} & set(both[0].ranks)
+
+
+def test_table_cache_is_reused_and_invalidated_by_an_add(tmp_path: Path) -> None:
+    store = _index(tmp_path, ["htn.md", "dm.md"])
+    first = HybridRetriever(store, HashEmbedder(64))
+    expected = [h.chunk.chunk_id for h in first.retrieve(["metformin"], k=3)[0]]
+    cache = tmp_path / "index" / TABLE_CACHE_DIR
+    assert any(cache.iterdir())
+    # a new process: the table comes from the cache, with the same answers
+    reopened = ChromaStore.open(tmp_path / "index")
+    second = HybridRetriever(reopened, HashEmbedder(64))
+    assert second._load_cached(reopened.version()) is not None
+    assert [h.chunk.chunk_id for h in second.retrieve(["metformin"], k=3)[0]] == expected
+    # adding a document changes the version: the stale cache is not used
+    stale = reopened.version()
+    (tmp_path / "af.md").write_text(TEXTS["af.md"], encoding="utf-8")
+    with Indexer(reopened, HashEmbedder(64), max_words=30) as ix:
+        ix.add_files([(tmp_path / "af.md", "local", {})])
+    assert reopened.version() != stale
+    assert second._load_cached(reopened.version()) is None
+    hits = second.retrieve(["anticoagulation atrial fibrillation"], k=2)[0]
+    assert "anticoagulation" in hits[0].chunk.text
+
+
+def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+    store = _index(tmp_path, ["htn.md"])
+    HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)
+    for f in (tmp_path / "index" / TABLE_CACHE_DIR).iterdir():
+        f.write_bytes(b"not a pickle")
+    hits = HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)[0]
+    assert hits and "thiazide" in hits[0].chunk.text
+
+
+def test_reads_are_paged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _index(tmp_path, ["htn.md", "dm.md", "af.md"])
+    everything = store.all_chunks()
+    monkeypatch.setattr(chroma_module, "_READ_BATCH", 1)
+    paged, matrix = store.all_chunks_with_vectors()
+    assert sorted(c.chunk_id for c in paged) == sorted(c.chunk_id for c in everything)
+    assert matrix.shape == (len(paged), 64) and np.isfinite(matrix).all()
+    assert len(store.document_ids()) == 3
