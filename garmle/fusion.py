@@ -393,6 +393,7 @@ def rank_snippets(
     weights: FusionWeights | None = None,
     aspect_weights: Mapping[str, float] | None = None,
     cross_aspects: Collection[str] = (),
+    related_topics: Sequence[str] = (),
 ) -> tuple[list[Snippet], dict[str, int]]:
     """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
 
@@ -407,9 +408,12 @@ def rank_snippets(
         top_k: snippets to return.
         weights: feature weights.
         aspect_weights: how much each aspect's ranking counts (the templates' ``weight``).
-        cross_aspects: aspects whose evidence may come from guidelines about other conditions; a
-            passage from such a guideline that no cross aspect retrieved is scaled by
-            ``off_topic_factor``.
+        cross_aspects: aspects whose evidence may come from guidelines about other conditions.
+        related_topics: topic stems of the patient's other conditions. A passage from a guideline
+            that is not about this condition keeps its score only when a cross aspect retrieved it
+            and the guideline is about another of the patient's conditions or facts (the cholesterol
+            guideline for a patient with diabetes and a raised LDL, not an atrial fibrillation
+            guideline for a patient without it); otherwise it is scaled by ``off_topic_factor``.
     """
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
@@ -430,6 +434,8 @@ def rank_snippets(
                 best_aspect[hit.chunk.chunk_id] = (rank, aspect)
     dropped = {"population": 0, "off_topic": 0, "weak": 0}
     cross_ids = {a: set(rankings[a]) for a in cross_aspects if a in rankings}
+    fact_words = (t for terms in fact_terms.values() for t in terms if t)
+    related = tuple(dict.fromkeys([*related_topics, *fact_words]))
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
     top_fused = max(fused.values(), default=1.0)
     for cid, rrf in fused.items():
@@ -452,8 +458,10 @@ def rank_snippets(
             + w.prediction * max(0.0, min(1.0, prediction.score))
             + w.action * action_strength(chunk)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
-        if topic and topic_share == 0 and not any(cid in cross_ids[a] for a in cross_ids):
-            score *= w.off_topic_factor
+        if topic and topic_share == 0:
+            crossing = any(cid in cross_ids[a] for a in cross_ids)
+            if not (crossing and any(_names(t, doc_text) for t in related)):
+                score *= w.off_topic_factor
         if score < w.min_score:
             dropped["weak"] += 1
             continue

@@ -313,6 +313,7 @@ class Recommender:
                 excluded_docs=excluded, top_k=top_k * 2, weights=self.weights,
                 aspect_weights=self.templates.aspect_weights(),
                 cross_aspects=self.templates.cross_guideline_aspects(),
+                related_topics=[t for p in predictions if p.code != pred.code for t in self._topic(p.code)],
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]
