@@ -140,3 +140,42 @@ def test_passages_not_naming_the_condition_are_left_out() -> None:
     )
     assert [s.doc_id for s in snippets] == ["sinus"]
     assert dropped["off_topic"] == 1
+
+
+def test_other_guidelines_count_only_through_cross_aspects_about_the_patient() -> None:
+    statin = _chunk("lipid", 0, "Offer a statin to adults with diabetes aged 40 to 75 years.")
+    af = _chunk("af", 0, "In patients with diabetes and atrial fibrillation, offer anticoagulation.")
+    metformin = _chunk("dm", 0, "ACP recommends metformin for type 2 diabetes.")
+    doc_topics = {
+        "lipid": "Blood cholesterol in adults",
+        "af": "Atrial fibrillation",
+        "dm": "Type 2 diabetes mellitus",
+    }
+
+    def scores(hits: dict[str, list[Hit]], related: tuple[str, ...]) -> dict[str, float]:
+        snippets, _ = rank_snippets(
+            CodePrediction("E11.9", "Type 2 diabetes mellitus without complications", 0.9),
+            hits,
+            fact_terms={"LDL cholesterol 131 mg/dL": ("ldl", "cholesterol")},
+            topic=topic_terms("Type 2 diabetes mellitus without complications"),
+            doc_topics=doc_topics,
+            vectors={},
+            excluded_docs={},
+            top_k=3,
+            weights=FusionWeights(min_score=0.0),
+            cross_aspects={"risk"},
+            related_topics=related,
+        )
+        return {s.doc_id: s.score for s in snippets}
+
+    cross = {"treatment": [Hit(metformin, 0.1)], "risk": [Hit(statin, 0.1), Hit(af, 0.1)]}
+    via_risk = scores(cross, ())
+    via_treatment = scores({"treatment": [Hit(metformin, 0.1), Hit(statin, 0.1), Hit(af, 0.1)]}, ())
+    # the cholesterol guideline is about the patient's raised LDL: it keeps its score through the risk aspect
+    assert via_risk["lipid"] > via_treatment["lipid"]
+    # the AF guideline is about nothing this patient has: scaled down either way
+    assert via_risk["af"] < via_risk["lipid"]
+    with_af = scores(
+        {"treatment": [Hit(metformin, 0.1)], "risk": [Hit(statin, 0.1), Hit(af, 0.1)]}, ("atrial",)
+    )
+    assert with_af["af"] > via_risk["af"]
