@@ -28,8 +28,10 @@ summary that describe methods, rating schemes or the scope rather than recommend
 (:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation. A passage from a
 guideline that is not about the condition (topic 0) is scaled by ``off_topic_factor`` unless an
 aspect marked ``cross_guideline`` in the templates (cardiovascular risk, patients like this one)
-retrieved it: statins for a patient with diabetes sit in the cholesterol guideline, first-line
-asthma treatment does not sit in the COPD guideline.
+retrieved it *and* the guideline is about another of the patient's conditions or facts: statins for
+a patient with diabetes and a raised LDL sit in the cholesterol guideline; first-line asthma
+treatment does not sit in the COPD guideline, and an atrial fibrillation guideline says nothing to a
+patient without atrial fibrillation.
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`), and so are passages for which neither the
