@@ -11,7 +11,11 @@ guideline mirror           ``GARMLE_GUIDELINE_MIRROR`` none (sources' own paths)
 embedding model directory  ``GARMLE_MODEL``            bundled all-MiniLM-L6-v2
 Chroma server URL          ``GARMLE_CHROMA_URL``       none (embedded store)
 embedding device           ``GARMLE_DEVICE``           auto (cuda, mps, cpu)
+derived-data cache         ``GARMLE_CACHE_DIR``        ``$XDG_CACHE_HOME/garmle``
 =========================  ==========================  =============================
+
+The cache holds only data derived from the bundled catalogue and tables (never
+patient data); deleting it is always safe.
 
 Example:
     >>> Settings(index_dir=Path("index")).index_dir.name
@@ -26,7 +30,17 @@ from pathlib import Path
 
 from garmle.errors import ConfigError
 
-__all__ = ["Settings", "bundled_model_path", "offline_environment"]
+__all__ = ["Settings", "bundled_model_path", "cache_dir", "offline_environment"]
+
+
+def cache_dir() -> Path:
+    """Where derived data (the note coder's catalogue index) is cached between processes."""
+    explicit = os.environ.get("GARMLE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "garmle"
+
 
 ENV_INDEX = "GARMLE_INDEX"
 ENV_MIRROR = "GARMLE_GUIDELINE_MIRROR"

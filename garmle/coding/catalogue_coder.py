@@ -27,17 +27,25 @@ Example:
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import logging
 import math
+import os
+import pickle
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _metadata_version
+from pathlib import Path
 
 import numpy as np
 
 from garmle.catalogue import IcdCatalogue
+from garmle.coding import context as _context_module
 from garmle.coding.base import rank
 from garmle.coding.context import Sentence, Token, assertion_of, normalise_token, split_sentences
 from garmle.embedding import Embedder
@@ -148,6 +156,16 @@ def _lookup_prefix(table: tuple[tuple[str, str], ...], code: str) -> str | None:
     return dict(table)[best] if best is not None else None
 
 
+log = logging.getLogger(__name__)
+
+
+def _package_version(name: str) -> str:
+    try:
+        return _metadata_version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def load_synonyms() -> list[tuple[str, str]]:
     """The bundled ``(phrase, code)`` synonym table."""
     text = resources.files("garmle").joinpath("data", "code_synonyms.tsv").read_text(encoding="utf-8")
@@ -243,7 +261,42 @@ class CatalogueCoder:
 
     # ------------------------------------------------------------------ index
 
+    _STATE = ("_titles", "_texts", "_children", "_idf", "_postings", "_mass", "_sizes")
+
     def _build(self, code_range: str, synonyms: Sequence[tuple[str, str]]) -> None:
+        """Index the catalogue's wordings, or load that index from the cache (see ``cache_dir``).
+
+        The cache key covers the code range, the synonyms, the catalogue package's version and the
+        source of this module and of the tokenizer, so a change to any of them rebuilds it.
+        """
+        from garmle.config import cache_dir
+
+        digest = hashlib.sha256()
+        digest.update(code_range.encode())
+        digest.update(repr(list(synonyms)).encode())
+        digest.update(_package_version("simple-icd-10-cm").encode())
+        for module in (__file__, _context_module.__file__):
+            digest.update(Path(str(module)).read_bytes())
+        path = cache_dir() / f"catalogue-coder-{digest.hexdigest()[:24]}.pkl"
+        try:
+            with path.open("rb") as fh:
+                state = pickle.load(fh)
+            if isinstance(state, dict) and set(state) == set(self._STATE):
+                self.__dict__.update(state)
+                return
+        except Exception as exc:  # a missing, damaged or foreign cache is rebuilt, never fatal
+            log.debug("catalogue coder cache %s not used: %s", path, exc)
+        self._build_fresh(code_range, synonyms)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump({k: getattr(self, k) for k in self._STATE}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.debug("cannot write the catalogue coder cache %s: %s", path, exc)
+
+    def _build_fresh(self, code_range: str, synonyms: Sequence[tuple[str, str]]) -> None:
         texts: list[_CodeText] = []
         self._titles: dict[str, str] = {}
         children: dict[str, list[str]] = defaultdict(list)
@@ -270,7 +323,7 @@ class CatalogueCoder:
             req = tuple(dict.fromkeys(normalise_token(w) for w in words))
             texts.append(_CodeText(norm, phrase, req, exact, True))
         self._texts = texts
-        self._children = children
+        self._children = dict(children)
         df: dict[str, int] = defaultdict(int)
         for t in texts:
             for w in t.required:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,21 @@ def test_bad_settings_are_rejected(catalogue: IcdCatalogue) -> None:
         CatalogueCoder(catalogue, None, min_score=3)
     with pytest.raises(ConfigError, match="max_codes"):
         CatalogueCoder(catalogue, None, max_codes=0)
+
+
+def test_catalogue_index_is_cached_between_processes(
+    catalogue: IcdCatalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GARMLE_CACHE_DIR", str(tmp_path))
+    note = Patient("p", notes=("Known T2DM and HTN. Denies chest pain.",))
+    fresh = CatalogueCoder(catalogue, None, code_range="E00-I99")
+    files = list(tmp_path.glob("catalogue-coder-*.pkl"))
+    assert len(files) == 1
+    cached = CatalogueCoder(catalogue, None, code_range="E00-I99")
+    assert [p.code for p in cached.predict(note)] == [p.code for p in fresh.predict(note)] == ["E11.9", "I10"]
+    files[0].write_bytes(b"damaged")
+    rebuilt = CatalogueCoder(catalogue, None, code_range="E00-I99")
+    assert [p.code for p in rebuilt.predict(note)] == ["E11.9", "I10"]
+    # another range is another index
+    CatalogueCoder(catalogue, None, code_range="J00-J99")
+    assert len(list(tmp_path.glob("catalogue-coder-*.pkl"))) == 2
