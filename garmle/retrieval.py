@@ -10,8 +10,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
-import pickle
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from garmle.cache import read_cache, write_cache
 from garmle.embedding import Embedder
 from garmle.errors import ConfigError
 from garmle.store import ChromaStore
@@ -354,7 +353,7 @@ class _Table:
 
     chunks: list[Chunk]
     positions: dict[str, int]
-    lexical: _LexicalIndex | None
+    lexical: _LexicalIndex
     matrix: np.ndarray | None
     subsets: dict[SearchFilter, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
@@ -431,15 +430,10 @@ class HybridRetriever:
 
     def _load_cached(self, key: tuple[int, str]) -> _Table | None:
         path = self._cache_file()
-        if path is None or not path.is_file():
+        state = read_cache(path) if path is not None else None
+        if not isinstance(state, dict) or state.get("format") != _CACHE_FORMAT:
             return None
-        try:
-            with path.open("rb") as fh:
-                state = pickle.load(fh)
-        except Exception as exc:  # a damaged or foreign cache is rebuilt, never fatal
-            log.debug("ignoring the retrieval cache %s: %s", path, exc)
-            return None
-        if (state.get("format"), tuple(state.get("version") or ())) != (_CACHE_FORMAT, key):
+        if tuple(state.get("version") or ()) != key:
             return None
         chunks = state["chunks"]
         lexical = _LexicalIndex.restore(chunks, state["postings"])
@@ -447,23 +441,15 @@ class HybridRetriever:
 
     def _save_cached(self, key: tuple[int, str], table: _Table) -> None:
         path = self._cache_file()
-        if path is None:
-            return
-        state = {
-            "format": _CACHE_FORMAT,
-            "version": key,
-            "chunks": table.chunks,
-            "postings": table.lexical.state() if table.lexical is not None else None,
-            "matrix": table.matrix,
-        }
-        try:
-            path.parent.mkdir(exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError as exc:  # a read-only index still answers, only without the cache
-            log.debug("cannot write the retrieval cache %s: %s", path, exc)
+        if path is not None:
+            state = {
+                "format": _CACHE_FORMAT,
+                "version": key,
+                "chunks": table.chunks,
+                "postings": table.lexical.state(),
+                "matrix": table.matrix,
+            }
+            write_cache(path, state)
 
     def _chunk_table(self) -> _Table:
         key = self.store.version()
@@ -565,7 +551,7 @@ class HybridRetriever:
                     hit.dense_score = score
                     ranked.append(chunk.chunk_id)
                 rankings["dense"] = ranked[: self.candidates]
-            if self.lexical and table.lexical is not None:
+            if self.lexical:
                 ranked = []
                 for idx, _score in table.lexical.search(query, self.candidates * 3):
                     chunk = table.lexical.chunks[idx]

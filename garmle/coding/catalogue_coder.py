@@ -16,7 +16,9 @@ words after "without" describe what is absent, so neither is required for a
 match.
 
 Example:
-    >>> from garmle.catalogue import IcdCatalogue
+    >>> from garmle.cache import read_cache, write_cache
+from garmle.cache import read_cache, write_cache
+from garmle.catalogue import IcdCatalogue
     >>> from garmle.embedding import HashEmbedder
     >>> from garmle.types import Patient
     >>> coder = CatalogueCoder(IcdCatalogue(), HashEmbedder(64))  # doctest: +SKIP
@@ -29,10 +31,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import logging
 import math
-import os
-import pickle
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -44,10 +43,12 @@ from pathlib import Path
 
 import numpy as np
 
+from garmle.cache import read_cache, write_cache
 from garmle.catalogue import IcdCatalogue
 from garmle.coding import context as _context_module
 from garmle.coding.base import rank
 from garmle.coding.context import Sentence, Token, assertion_of, normalise_token, split_sentences
+from garmle.config import cache_dir
 from garmle.embedding import Embedder
 from garmle.errors import CatalogueError, ConfigError
 from garmle.types import CodePrediction, Evidence, Patient
@@ -154,9 +155,6 @@ _ASSERTION_WEIGHT = {"present": 1.0, "historical": 0.9, "uncertain": 0.55, "fami
 def _lookup_prefix(table: tuple[tuple[str, str], ...], code: str) -> str | None:
     best = max((p for p, _ in table if code.startswith(p)), key=len, default=None)
     return dict(table)[best] if best is not None else None
-
-
-log = logging.getLogger(__name__)
 
 
 def _package_version(name: str) -> str:
@@ -269,8 +267,6 @@ class CatalogueCoder:
         The cache key covers the code range, the synonyms, the catalogue package's version and the
         source of this module and of the tokenizer, so a change to any of them rebuilds it.
         """
-        from garmle.config import cache_dir
-
         digest = hashlib.sha256()
         digest.update(code_range.encode())
         digest.update(repr(list(synonyms)).encode())
@@ -278,23 +274,12 @@ class CatalogueCoder:
         for module in (__file__, _context_module.__file__):
             digest.update(Path(str(module)).read_bytes())
         path = cache_dir() / f"catalogue-coder-{digest.hexdigest()[:24]}.pkl"
-        try:
-            with path.open("rb") as fh:
-                state = pickle.load(fh)
-            if isinstance(state, dict) and set(state) == set(self._STATE):
-                self.__dict__.update(state)
-                return
-        except Exception as exc:  # a missing, damaged or foreign cache is rebuilt, never fatal
-            log.debug("catalogue coder cache %s not used: %s", path, exc)
+        state = read_cache(path)
+        if isinstance(state, dict) and set(state) == set(self._STATE):
+            self.__dict__.update(state)
+            return
         self._build_fresh(code_range, synonyms)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump({k: getattr(self, k) for k in self._STATE}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError as exc:
-            log.debug("cannot write the catalogue coder cache %s: %s", path, exc)
+        write_cache(path, {k: getattr(self, k) for k in self._STATE})
 
     def _build_fresh(self, code_range: str, synonyms: Sequence[tuple[str, str]]) -> None:
         texts: list[_CodeText] = []

@@ -1,0 +1,49 @@
+"""Derived data kept on disk between processes: read tolerantly, written atomically.
+
+Both caches of garmle (the retrieval table inside an embedded index, the note
+coder's catalogue index in ``cache_dir()``) hold data derived from inputs the
+caller keys them by; a missing, damaged or foreign file is simply rebuilt, and a
+file that cannot be written (a read-only index) only costs the rebuild next time.
+
+Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "x.pkl"
+    >>> write_cache(path, {"a": 1}); read_cache(path)
+    {'a': 1}
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+__all__ = ["read_cache", "write_cache"]
+
+log = logging.getLogger(__name__)
+
+
+def read_cache(path: Path) -> Any | None:
+    """The object pickled at ``path``, or None when it is missing or unreadable."""
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a damaged or foreign cache is rebuilt, never fatal
+        log.debug("ignoring the cache %s: %s", path, exc)
+        return None
+
+
+def write_cache(path: Path, obj: Any) -> None:
+    """Pickle ``obj`` to ``path`` atomically (a temporary file, then a rename); failures are logged."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.debug("cannot write the cache %s: %s", path, exc)
