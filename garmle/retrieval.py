@@ -423,10 +423,8 @@ class HybridRetriever:
 
     def _cache_file(self) -> Path | None:
         """Where the in-memory table of an embedded index is kept between processes."""
-        base = Path(self.store.location)
-        if not (base / "chroma.sqlite3").is_file():
-            return None
-        return base / TABLE_CACHE_DIR / f"{self.store.collection}-table.pkl"
+        base = self.store.local_dir()
+        return base / TABLE_CACHE_DIR / f"{self.store.collection}-table.pkl" if base is not None else None
 
     def _load_cached(self, key: tuple[int, str]) -> _Table | None:
         path = self._cache_file()
@@ -462,7 +460,7 @@ class HybridRetriever:
                 return cached
             # Built whole whatever this retriever uses, so variants sharing the index share the cache.
             matrix: np.ndarray | None = None
-            if self.store.count_chunks() <= self.exact_limit:
+            if key[0] <= self.exact_limit:  # the version's first part is the chunk count
                 chunks, matrix = self.store.all_chunks_with_vectors()
                 if matrix.size == 0:
                     matrix = None

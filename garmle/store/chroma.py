@@ -424,13 +424,17 @@ class ChromaStore:
         self._version_stat, self._version = stat, version
         return version
 
-    def _file_stat(self) -> tuple[int, ...] | None:
+    def local_dir(self) -> Path | None:
+        """The directory of an embedded store (None for a Chroma server)."""
         base = Path(self.location)
-        files = [base / "chroma.sqlite3", base / "chroma.sqlite3-wal"]
-        if not files[0].is_file():
+        return base if (base / "chroma.sqlite3").is_file() else None
+
+    def _file_stat(self) -> tuple[int, ...] | None:
+        base = self.local_dir()
+        if base is None:
             return None
         key: list[int] = []
-        for f in files:
+        for f in (base / "chroma.sqlite3", base / "chroma.sqlite3-wal"):
             try:
                 st = f.stat()
                 key += [st.st_mtime_ns, st.st_size]
@@ -444,32 +448,26 @@ class ChromaStore:
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk of every complete document (for lexical retrieval)."""
-        if self._chunks is None:
-            return []
-        known = self.document_ids()
-        got = _get_all(self._chunks, ["documents", "metadatas"])
-        return [
-            _chunk_from_record(cid, text or "", m)
-            for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-            if m.get("doc_id") in known
-        ]
+        return self._complete_chunks(["documents", "metadatas"])[0]
 
     def all_chunks_with_vectors(self) -> tuple[list[Chunk], np.ndarray]:
         """Every chunk of every complete document and its stored vector (rows in chunk order)."""
+        chunks, embeddings = self._complete_chunks(["documents", "metadatas", "embeddings"])
+        if not embeddings:
+            return chunks, np.zeros((0, 0), dtype=np.float32)
+        return chunks, np.asarray(embeddings, dtype=np.float32)
+
+    def _complete_chunks(self, include: list[str]) -> tuple[list[Chunk], list[Any]]:
+        """Chunks of complete documents and, when ``include`` asks for them, their embeddings."""
         if self._chunks is None:
-            return [], np.zeros((0, 0), dtype=np.float32)
+            return [], []
         known = self.document_ids()
-        got = _get_all(self._chunks, ["documents", "metadatas", "embeddings"])
+        got = _get_all(self._chunks, include)
         keep = [i for i, m in enumerate(got["metadatas"]) if m.get("doc_id") in known]
         ids, texts, metas = got["ids"], got["documents"], got["metadatas"]
         chunks = [_chunk_from_record(ids[i], texts[i] or "", metas[i]) for i in keep]
-        embeddings = got["embeddings"]
-        matrix = (
-            np.asarray(embeddings, dtype=np.float32)[keep]
-            if embeddings is not None and len(embeddings)
-            else np.zeros((0, 0), dtype=np.float32)
-        )
-        return chunks, matrix
+        vectors = got.get("embeddings")
+        return chunks, [vectors[i] for i in keep] if vectors is not None else []
 
     def search(self, vector: np.ndarray, k: int, *, where: dict[str, Any] | None = None) -> list[ScoredChunk]:
         """The ``k`` nearest chunks to ``vector`` (optionally filtered on chunk metadata)."""
