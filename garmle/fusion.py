@@ -419,14 +419,8 @@ def rank_snippets(
     """
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
-    if w.aspect_fusion == "max":
-        fused: dict[str, float] = {}
-        for aspect, ranking in rankings.items():
-            weight = 1.0 if aspect_weights is None else aspect_weights.get(aspect, 1.0)
-            for rank, cid in enumerate(ranking, start=1):
-                fused[cid] = max(fused.get(cid, 0.0), weight / (w.aspect_rank_k + rank))
-    else:
-        fused = rrf_fuse(rankings, k=w.aspect_rank_k, weights=aspect_weights)
+    combine = "max" if w.aspect_fusion == "max" else "sum"
+    fused = rrf_fuse(rankings, k=w.aspect_rank_k, weights=aspect_weights, combine=combine)
     pool: dict[str, Hit] = {}
     best_aspect: dict[str, tuple[int, str]] = {}
     for aspect, hits in hits_by_aspect.items():
@@ -435,7 +429,7 @@ def rank_snippets(
             if hit.chunk.chunk_id not in best_aspect or rank < best_aspect[hit.chunk.chunk_id][0]:
                 best_aspect[hit.chunk.chunk_id] = (rank, aspect)
     dropped = {"population": 0, "off_topic": 0, "weak": 0}
-    cross_ids = {a: set(rankings[a]) for a in cross_aspects if a in rankings}
+    crossing_ids = {cid for a in cross_aspects for cid in rankings.get(a, ())}
     fact_words = (t for terms in fact_terms.values() for t in terms if t)
     related = tuple(dict.fromkeys([*related_topics, *fact_words]))
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
@@ -460,10 +454,9 @@ def rank_snippets(
             + w.prediction * max(0.0, min(1.0, prediction.score))
             + w.action * action_strength(chunk)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
-        if topic and topic_share == 0:
-            crossing = any(cid in cross_ids[a] for a in cross_ids)
-            if not (crossing and any(_names(t, doc_text) for t in related)):
-                score *= w.off_topic_factor
+        off_topic = topic and topic_share == 0
+        if off_topic and not (cid in crossing_ids and any(_names(t, doc_text) for t in related)):
+            score *= w.off_topic_factor
         if score < w.min_score:
             dropped["weak"] += 1
             continue

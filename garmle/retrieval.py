@@ -206,20 +206,36 @@ class CrossEncoderReranker:
 
 
 def rrf_fuse(
-    rankings: Mapping[str, Sequence[str]], k: int = RRF_K, weights: Mapping[str, float] | None = None
+    rankings: Mapping[str, Sequence[str]],
+    k: int = RRF_K,
+    weights: Mapping[str, float] | None = None,
+    *,
+    combine: str = "sum",
 ) -> dict[str, float]:
     """Reciprocal-rank fusion of several ranked id lists (optionally weighted per list).
+
+    Each list gives an item ``weight / (k + rank)``; ``combine="sum"`` adds these over the lists
+    (classic RRF), ``combine="max"`` keeps the best one (an item's best rank in any list).
 
     Example:
         >>> fused = rrf_fuse({"dense": ["a", "b"], "bm25": ["b", "c"]})
         >>> max(fused, key=fused.get)
         'b'
+        >>> best = rrf_fuse({"dense": ["a", "b"], "bm25": ["b", "c"]}, combine="max")
+        >>> best["a"] == best["b"]
+        True
     """
+    if combine not in ("sum", "max"):
+        raise ConfigError(f"combine must be 'sum' or 'max', got {combine!r}")
     scores: dict[str, float] = {}
     for name, ranking in rankings.items():
         weight = 1.0 if weights is None else weights.get(name, 1.0)
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+            value = weight / (k + rank)
+            if combine == "max":
+                scores[item] = max(scores.get(item, 0.0), value)
+            else:
+                scores[item] = scores.get(item, 0.0) + value
     return scores
 
 
