@@ -305,6 +305,12 @@ def condition_phrase(code: str, catalogue: IcdCatalogue) -> str:
     return " / ".join(parts)
 
 
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    """A template with its placeholders filled, whitespace collapsed and empty parentheses dropped."""
+    text = template.format(**values)
+    return re.sub(r"\(\s*\)", "", re.sub(r"\s+", " ", text)).strip()
+
+
 def build_queries(
     patient: Patient,
     predictions: Sequence[CodePrediction],
@@ -343,25 +349,18 @@ def build_queries(
                 continue
             if aspect.needs == "comorbidities" and not (comorbid and use_facts):
                 continue
-            focus = (group.focus.get(aspect.id) if group else None) or aspect.focus
-            text = aspect.template.format(
-                condition=condition,
-                population=population,
-                facts=(fact_text[0].upper() + fact_text[1:] + ".") if fact_text else "",
-                focus=focus,
-                comorbidities="; ".join(comorbid),
+            values = {
+                "condition": condition,
+                "population": population,
+                "facts": (fact_text[0].upper() + fact_text[1:] + ".") if fact_text else "",
+                "focus": (group.focus.get(aspect.id) if group else None) or aspect.focus,
+                "comorbidities": "; ".join(comorbid),
+            }
+            text = _fill(aspect.template, values)
+            # the dense query never carries the patient's facts (see the templates file)
+            dense_text = (
+                _fill(aspect.dense_template, {**values, "facts": ""}) if aspect.dense_template else ""
             )
-            text = re.sub(r"\(\s*\)", "", re.sub(r"\s+", " ", text)).strip()
-            dense_text = ""
-            if aspect.dense_template:
-                dense_text = aspect.dense_template.format(
-                    condition=condition,
-                    population=population,
-                    facts="",
-                    focus=focus,
-                    comorbidities="; ".join(comorbid),
-                )
-                dense_text = re.sub(r"\(\s*\)", "", re.sub(r"\s+", " ", dense_text)).strip()
             queries.append(
                 Query(
                     code=pred.code,
