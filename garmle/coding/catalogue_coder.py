@@ -16,9 +16,7 @@ words after "without" describe what is absent, so neither is required for a
 match.
 
 Example:
-    >>> from garmle.cache import read_cache, write_cache
-from garmle.cache import read_cache, write_cache
-from garmle.catalogue import IcdCatalogue
+    >>> from garmle.catalogue import IcdCatalogue
     >>> from garmle.embedding import HashEmbedder
     >>> from garmle.types import Patient
     >>> coder = CatalogueCoder(IcdCatalogue(), HashEmbedder(64))  # doctest: +SKIP
