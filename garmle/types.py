@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any, TypeVar, cast, get_type_hints
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "BloodPressure",
     "Chunk",
     "CodePrediction",
@@ -212,6 +213,10 @@ class BloodPressure(_Record):
     date: dt.date | None = None
 
 
+ACTIVE_STATUSES = frozenset({"active", "recurrence", "relapse"})
+"""Problem (FHIR Condition clinicalStatus) values that mean the condition is present now."""
+
+
 @dataclass(frozen=True)
 class Problem(_Record):
     """An active problem (condition) with its original coding and ICD-10-CM mapping."""
@@ -222,6 +227,11 @@ class Problem(_Record):
     icd10: str | None = None
     onset: dt.date | None = None
     status: str = "active"
+
+    @property
+    def active(self) -> bool:
+        """True for the statuses that mean the patient has the problem now."""
+        return self.status in ACTIVE_STATUSES
 
 
 @dataclass(frozen=True)

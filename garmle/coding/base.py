@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from garmle.catalogue import IcdCatalogue
 from garmle.errors import CatalogueError, PredictionError
-from garmle.types import CodePrediction, Evidence, Patient
+from garmle.types import CodePrediction, Evidence, Patient, Problem
 
 __all__ = [
     "Predictor",
@@ -53,6 +53,16 @@ class Predictor(Protocol):
     def predict(self, patient: Patient) -> list[CodePrediction]:
         """Return predictions for ``patient``, best first."""
         ...
+
+
+def recorded_code(problem: Problem, catalogue: IcdCatalogue) -> str | None:
+    """The problem's own ICD-10-CM code, normalised, when it has a valid one (None otherwise)."""
+    if not problem.icd10:
+        return None
+    try:
+        return catalogue.validate(problem.icd10)
+    except CatalogueError:
+        return None
 
 
 def merge_evidence(*groups: Iterable[Evidence]) -> tuple[Evidence, ...]:

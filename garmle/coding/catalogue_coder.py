@@ -44,11 +44,11 @@ import numpy as np
 from garmle.cache import read_cache, write_cache
 from garmle.catalogue import IcdCatalogue
 from garmle.coding import context as _context_module
-from garmle.coding.base import rank
+from garmle.coding.base import rank, recorded_code
 from garmle.coding.context import Sentence, Token, assertion_of, normalise_token, split_sentences
 from garmle.config import cache_dir
 from garmle.embedding import Embedder
-from garmle.errors import CatalogueError, ConfigError
+from garmle.errors import ConfigError
 from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = ["FAMILY_HISTORY_CODES", "PERSONAL_HISTORY_CODES", "CatalogueCoder", "Mention", "load_synonyms"]
@@ -447,10 +447,10 @@ class CatalogueCoder:
         """
         mentions = [m for i, note in enumerate(patient.notes) for m in self.mentions(note, i)]
         for problem in self._uncoded_problems(patient):
-            for m in self.mentions(f"Problem list: {problem}", -1):
-                if m.assertion in ("negated", "hypothetical"):
-                    continue
-                mentions.append(replace(m, note_index=None, text=problem))
+            mentions += [
+                replace(m, note_index=None, text=problem)
+                for m in self.mentions(f"Problem list: {problem}", -1)
+            ]
         pregnant = patient.pregnant or any("pregnan" in note.lower() for note in patient.notes)
         kept = [
             m
@@ -493,15 +493,8 @@ class CatalogueCoder:
         """Active problem-list entries that carry no valid ICD-10-CM code of their own."""
         out = []
         for problem in patient.problems:
-            if problem.status not in ("active", "recurrence", "relapse") or not problem.display.strip():
-                continue
-            if problem.icd10:
-                try:
-                    self.catalogue.validate(problem.icd10)
-                    continue
-                except CatalogueError:
-                    pass
-            out.append(problem.display.strip())
+            if problem.active and problem.display.strip() and recorded_code(problem, self.catalogue) is None:
+                out.append(problem.display.strip())
         return list(dict.fromkeys(out))
 
     def _resolve(self, mention: Mention) -> str | None:
@@ -522,6 +515,16 @@ _DEFAULT_TITLES = (
     re.compile(r"\bunspecified\b", re.I),
     re.compile(r"\bwithout\b", re.I),
 )
+
+
+def is_default_title(title: str) -> bool:
+    """True for a "without complications" or "..., unspecified" title: the default code of its category.
+
+    Example:
+        >>> is_default_title("Type 2 diabetes mellitus without complications"), is_default_title("Gout")
+        (True, False)
+    """
+    return any(pattern.search(title) for pattern in _DEFAULT_TITLES[:2])
 
 
 def _default_rank(title: str) -> int:

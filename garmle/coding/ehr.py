@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from garmle.catalogue import IcdCatalogue
-from garmle.coding.base import merge_evidence, rank
+from garmle.coding.base import merge_evidence, rank, recorded_code
 from garmle.errors import CatalogueError, ConfigError
 from garmle.types import CodePrediction, Evidence, Observation, Patient
 
@@ -161,11 +161,8 @@ class EhrCoder:
                 suppressed.update(rule.suppresses)
         if self.use_recorded_problems:
             for problem in patient.problems:
-                if not problem.icd10 or problem.status not in ("active", "recurrence", "relapse"):
-                    continue
-                try:
-                    code = self.catalogue.validate(problem.icd10)
-                except CatalogueError:
+                code = recorded_code(problem, self.catalogue) if problem.active else None
+                if code is None:
                     continue
                 fact = Evidence("problem", f"{problem.display} (recorded as {code})")
                 fired.setdefault(code, []).append((0.95, (fact,)))

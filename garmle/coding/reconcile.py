@@ -30,26 +30,20 @@ from dataclasses import replace
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.base import merge_evidence, rank
+from garmle.coding.catalogue_coder import is_default_title
 from garmle.types import CodePrediction, Evidence
 
 __all__ = ["reconcile"]
 
-_DEFAULT = re.compile(
-    r"without complications|uncomplicated|(?:, unspecified|unspecified [a-z ]*)$|^unspecified", re.I
-)
 _RESIDUAL = re.compile(r"\bother\b", re.I)
 _SUPPORT = 0.75  # a specific sibling absorbs the default code only with at least this share of its score
 _CKD_ESRD = ("N18.5", "N18.6")
 
 
-def _is_default(title: str) -> bool:
-    return bool(_DEFAULT.search(title))
-
-
 def _fold_defaults(preds: list[CodePrediction]) -> list[CodePrediction]:
     by_code = {p.code: p for p in preds}
     for p in preds:
-        if not _is_default(p.title):
+        if not is_default_title(p.title):
             continue
         # a residual "other ..." class or a weakly supported sibling does not make the default code wrong
         siblings = [
@@ -57,7 +51,7 @@ def _fold_defaults(preds: list[CodePrediction]) -> list[CodePrediction]:
             for o in preds
             if o.code != p.code
             and o.code[:3] == p.code[:3]
-            and not _is_default(o.title)
+            and not is_default_title(o.title)
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score
         ]

@@ -66,7 +66,7 @@ from garmle.patient.measurements import (
     sort_blood_pressures,
     split_observations,
 )
-from garmle.types import BloodPressure, Medication, Observation, Patient, Problem
+from garmle.types import ACTIVE_STATUSES, BloodPressure, Medication, Observation, Patient, Problem
 
 __all__ = ["MAX_NOTES", "PREGNANCY_STATUS_CODES", "SUPPORTED_RESOURCES", "load_fhir"]
 
@@ -93,7 +93,7 @@ MAX_NOTES = 20
 
 _PREGNANT_ANSWERS = frozenset({"77386006", "LA15173-0"})
 _NOT_PREGNANT_ANSWERS = frozenset({"60001007", "LA26683-5"})
-_ACTIVE_CONDITION = frozenset({"active", "recurrence", "relapse"})
+_ACTIVE_CONDITION = ACTIVE_STATUSES
 _DROPPED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 _DROPPED_OBSERVATION = frozenset({"entered-in-error", "cancelled"})
 _DROPPED_DOCUMENT = frozenset({"entered-in-error", "superseded"})
