@@ -1,8 +1,9 @@
 """Derived data kept on disk between processes: read tolerantly, written atomically.
 
-Both caches of garmle (the retrieval table inside an embedded index, the note
-coder's catalogue index in ``cache_dir()``) hold data derived from inputs the
-caller keys them by; a missing, damaged or foreign file is simply rebuilt, and a
+The caches of garmle (inside an embedded index, in :data:`INDEX_CACHE_DIR`:
+the retrieval table, the index version and the document fields; in
+``cache_dir()``: the note coder's catalogue index) hold data derived from
+inputs the caller keys them by; a missing, damaged or foreign file is simply rebuilt, and a
 file that cannot be written (a read-only index) only costs the rebuild next time.
 
 Example:
@@ -20,7 +21,10 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-__all__ = ["read_cache", "write_cache"]
+__all__ = ["INDEX_CACHE_DIR", "read_cache", "write_cache"]
+
+INDEX_CACHE_DIR = ".garmle-cache"
+"""Folder inside an embedded index for data derived from it (chunk table, version, document fields)."""
 
 log = logging.getLogger(__name__)
 

@@ -192,6 +192,8 @@ def index_add(
                 raise GarmleError(f"{spec}: no ICD-10-CM codes in this range")
             with _Progress(len(docs), "ICD-10-CM categories") as bar:
                 indexer.add_documents(docs, total=len(docs), progress=lambda d, t, n: bar(d), report=summary)
+    if summary.added or summary.replaced:
+        _prepare_retrieval(store, embedder)
     result = summary.to_dict()
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -205,6 +207,14 @@ def index_add(
             click.echo(f"skipped: {failure[1]}", err=True)
     if summary.failed and not (summary.added or summary.unchanged):
         raise GarmleError("nothing could be indexed")
+
+
+def _prepare_retrieval(store: Any, embedder: Any) -> None:
+    """Cache the retrieval table of an embedded index now, so the next `recommend` starts fast."""
+    from garmle.retrieval import HybridRetriever
+
+    if store.local_dir() is not None:
+        HybridRetriever(store, embedder).prepare()
 
 
 class _Progress:
@@ -250,6 +260,7 @@ def index_remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
     embedder = _IndexModel(info.embedding_model, info.dimension)
     with Indexer(store, embedder) as indexer:
         removed = indexer.remove(doc_ids)
+    _prepare_retrieval(store, embedder)
     click.echo(f"removed {len(doc_ids)} documents ({removed} chunks)")
 
 

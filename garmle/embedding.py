@@ -4,7 +4,10 @@ Two embedders share the :class:`Embedder` protocol:
 
 * :class:`SentenceTransformerEmbedder` loads a sentence-transformers model
   from a local directory (the bundled all-MiniLM-L6-v2 by default) on the best
-  device present (cuda, then mps, then cpu), in fp16 on a GPU.
+  device present (cuda, then mps, then cpu), in fp16 on a GPU. A request of a
+  few texts (a patient's queries) is embedded by :mod:`garmle.bert` in NumPy
+  when the model is a BERT encoder it supports, so a fresh process answers
+  without importing torch; bulk embedding (indexing) always uses the model.
 * :class:`HashEmbedder` hashes words into buckets: deterministic, fast, no
   model. Tests use it; it is not meant for real retrieval.
 
@@ -29,13 +32,23 @@ import numpy as np
 from garmle.config import Settings, offline_environment
 from garmle.errors import ConfigError
 
-__all__ = ["Embedder", "HashEmbedder", "SentenceTransformerEmbedder", "make_embedder", "pick_device"]
+__all__ = [
+    "BulkEmbedder",
+    "Embedder",
+    "HashEmbedder",
+    "SentenceTransformerEmbedder",
+    "embed_bulk",
+    "make_embedder",
+    "pick_device",
+]
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Batch sizes measured to saturate each device without running out of memory.
 _BATCH = {"cpu": 32, "mps": 64, "cuda": 256}
+# Up to this many texts per call go through the NumPy encoder (when the model is not loaded yet).
+LIGHT_LIMIT = 128
 
 
 @runtime_checkable
@@ -55,6 +68,22 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` (documents or queries) into unit vectors."""
         ...
+
+
+@runtime_checkable
+class BulkEmbedder(Protocol):
+    """An embedder with a separate path for bulk work (indexing), e.g. always on the model's device."""
+
+    def embed_bulk(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Embed many ``texts`` (document chunks) into unit vectors."""
+        ...
+
+
+def embed_bulk(embedder: Embedder, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    """``texts`` through the embedder's bulk path when it has one, else through ``embed``."""
+    if isinstance(embedder, BulkEmbedder):
+        return embedder.embed_bulk(texts, progress=progress)
+    return embedder.embed(texts, progress=progress)
 
 
 class HashEmbedder:
@@ -135,6 +164,8 @@ class SentenceTransformerEmbedder:
         model_dir: the model folder; the bundled all-MiniLM-L6-v2 when None.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; chosen automatically when None.
         batch_size: texts per forward pass; tuned per device when None.
+        light: embed small requests with :class:`garmle.bert.NumpyBertEncoder` when the model
+            is one it supports (the same vectors, without loading torch).
 
     Example:
         >>> emb = SentenceTransformerEmbedder()        # doctest: +SKIP
@@ -143,7 +174,12 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(
-        self, model_dir: Path | str | None = None, *, device: str | None = None, batch_size: int | None = None
+        self,
+        model_dir: Path | str | None = None,
+        *,
+        device: str | None = None,
+        batch_size: int | None = None,
+        light: bool = True,
     ) -> None:
         if model_dir is None:
             from garmle.config import bundled_model_path
@@ -157,6 +193,8 @@ class SentenceTransformerEmbedder:
         self._requested_device = device
         self._batch_size = batch_size
         self._model: Any = None
+        self._light: Any = None
+        self._light_usable = light
         self._name = _model_name(self.model_dir)
         self._dimension: int | None = self._declared_dimension()
 
@@ -206,7 +244,30 @@ class SentenceTransformerEmbedder:
             )
         return self._model
 
+    def _light_encoder(self) -> Any:
+        """The NumPy encoder for this model, or None when it does not support it (or is disabled)."""
+        if self._light is None and self._light_usable:
+            from garmle import bert
+
+            if bert.supports(self.model_dir):
+                self._light = bert.NumpyBertEncoder(self.model_dir)
+                log.info("embedding small requests with the NumPy encoder of %s", self._name)
+            else:
+                self._light_usable = False
+        return self._light
+
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Embed ``texts``; a small request before the model is loaded goes through NumPy."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._model is None and not progress and len(texts) <= LIGHT_LIMIT:
+            light = self._light_encoder()
+            if light is not None:
+                return np.asarray(light.encode(texts), dtype=np.float32)
+        return self.embed_bulk(texts, progress=progress)
+
+    def embed_bulk(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Embed ``texts`` with the loaded model on its device (indexing)."""
         model = self._load()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

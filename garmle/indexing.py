@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from garmle.chunking import chunk_document
-from garmle.embedding import Embedder
+from garmle.embedding import Embedder, embed_bulk
 from garmle.errors import ConfigError, GarmleError, IndexError_
 from garmle.store import ChromaStore
 from garmle.types import Chunk, Document
@@ -240,7 +240,7 @@ class Indexer:
     def _flush(self, pending: list[tuple[Document, list[Chunk]]], report: IndexReport) -> None:
         texts = [embedding_text(c, doc.title) for doc, chunks in pending for c in chunks]
         started = time.perf_counter()
-        vectors = np.asarray(self.embedder.embed(texts), dtype=np.float32)
+        vectors = np.asarray(embed_bulk(self.embedder, texts), dtype=np.float32)
         report.seconds["embed"] += time.perf_counter() - started
         started = time.perf_counter()
         offset = 0

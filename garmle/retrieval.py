@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 import numpy as np
 
-from garmle.cache import read_cache, write_cache
+from garmle.cache import INDEX_CACHE_DIR, read_cache, write_cache
 from garmle.embedding import Embedder
 from garmle.errors import ConfigError
 from garmle.store import ChromaStore
@@ -300,11 +300,12 @@ def mmr_select(
 class _LexicalIndex:
     """Okapi BM25 (k1=1.5, b=0.75) over every chunk of the store, title and section included.
 
-    Postings are precomputed per term as (chunk index, term weight) arrays, so a query costs one
-    vector add per query term instead of a pass over the whole corpus.
+    Postings are precomputed per term as (chunk index, term weight) runs of two flat arrays
+    (``offsets`` delimits each term's run), so a query costs one vector add per query term
+    instead of a pass over the whole corpus, and the index pickles as three arrays.
     """
 
-    def __init__(self, chunks: list[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(self, chunks: Sequence[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
         self.chunks = chunks
         docs = [
             tokenize(" ".join((c.metadata.get("title", ""), " ".join(c.section), c.text))) for c in chunks
@@ -318,24 +319,40 @@ class _LexicalIndex:
                 per_doc[i] = per_doc.get(i, 0) + 1
         n = len(docs)
         norm = k1 * (1 - b + b * lengths / avg) if avg > 0 else np.full(n, k1)
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for tok, per_doc in counts.items():
+        self._terms = {tok: row for row, tok in enumerate(counts)}
+        sizes = np.fromiter((len(per_doc) for per_doc in counts.values()), dtype=np.int64, count=len(counts))
+        self._offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        total = int(self._offsets[-1])
+        self._docs = np.empty(total, dtype=np.int32)
+        self._weights = np.empty(total, dtype=np.float64)
+        for row, per_doc in enumerate(counts.values()):
+            lo, hi = self._offsets[row], self._offsets[row + 1]
             idx = np.fromiter(per_doc.keys(), dtype=np.int64, count=len(per_doc))
             tf = np.fromiter(per_doc.values(), dtype=np.float64, count=len(per_doc))
             idf = np.log((n - len(idx) + 0.5) / (len(idx) + 0.5) + 1.0)
-            self._postings[tok] = (idx, idf * tf * (k1 + 1) / (tf + norm[idx]))
+            self._docs[lo:hi] = idx
+            self._weights[lo:hi] = idf * tf * (k1 + 1) / (tf + norm[idx])
         self._n = n
 
     def state(self) -> dict[str, Any]:
         """The postings, to rebuild this index without re-tokenizing (:meth:`restore`)."""
-        return {"postings": self._postings, "n": self._n}
+        return {
+            "terms": self._terms,
+            "offsets": self._offsets,
+            "docs": self._docs,
+            "weights": self._weights,
+            "n": self._n,
+        }
 
     @classmethod
-    def restore(cls, chunks: list[Chunk], state: Mapping[str, Any]) -> _LexicalIndex:
+    def restore(cls, chunks: Sequence[Chunk], state: Mapping[str, Any]) -> _LexicalIndex:
         """An index from :meth:`state` over the same ``chunks``."""
         index = cls.__new__(cls)
         index.chunks = chunks
-        index._postings = state["postings"]
+        index._terms = state["terms"]
+        index._offsets = state["offsets"]
+        index._docs = state["docs"]
+        index._weights = state["weights"]
         index._n = int(state["n"])
         return index
 
@@ -344,18 +361,19 @@ class _LexicalIndex:
             return []
         scores = np.zeros(self._n, dtype=np.float64)
         for tok in tokenize(query):
-            posting = self._postings.get(tok)
-            if posting is not None:
-                scores[posting[0]] += posting[1]
+            row = self._terms.get(tok)
+            if row is not None:
+                lo, hi = self._offsets[row], self._offsets[row + 1]
+                scores[self._docs[lo:hi]] += self._weights[lo:hi]
         k = min(k, self._n)
         top = np.argpartition(-scores, k - 1)[:k]
         order = top[np.argsort(-scores[top])]
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
 
 
-TABLE_CACHE_DIR = ".garmle-cache"
+TABLE_CACHE_DIR = INDEX_CACHE_DIR
 """Folder inside an embedded index where the chunk table (texts, vectors, BM25 postings) is cached."""
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 3
 
 EXACT_SEARCH_LIMIT = 250_000
 """Indexes up to this many chunks are searched exactly from memory; larger ones through the store's HNSW."""
@@ -363,23 +381,75 @@ EXACT_SEARCH_LIMIT = 250_000
 _QUERY_CACHE_SIZE = 4096
 
 
+_Row = tuple[str, str, str, int, int, int | None, tuple[str, ...], int, Mapping[str, str]]
+
+
+class _ChunkRows(Sequence[Chunk]):
+    """The table's chunks kept as plain tuples (in :class:`Chunk` field order), each made a
+    :class:`Chunk` when first read: a table of 100k chunks loads in a third of the time, and a
+    request reads only the few hundred it ranks."""
+
+    def __init__(self, rows: list[_Row]) -> None:
+        self.rows = rows
+        self._made: dict[int, Chunk] = {}
+
+    @classmethod
+    def of(cls, chunks: Iterable[Chunk]) -> _ChunkRows:
+        """Rows of ``chunks``; equal metadata mappings are shared (chunks of one document)."""
+        shared: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+        rows: list[_Row] = []
+        for c in chunks:
+            meta = shared.setdefault(tuple(sorted(c.metadata.items())), c.metadata)
+            rows.append(
+                (c.chunk_id, c.doc_id, c.text, c.char_start, c.char_end, c.page, c.section, c.ordinal, meta)
+            )
+        return cls(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        # A full pass (building BM25) makes each chunk without keeping it.
+        return (self._made.get(i) or Chunk(*row) for i, row in enumerate(self.rows))
+
+    @overload
+    def __getitem__(self, index: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, index: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self.rows)))]
+        chunk = self._made.get(index)
+        if chunk is None:
+            chunk = self._made[index] = Chunk(*self.rows[index])
+        return chunk
+
+
 @dataclass
 class _Table:
     """The index's chunks held in memory: BM25 postings and, for exact dense search, the vectors."""
 
-    chunks: list[Chunk]
-    positions: dict[str, int]
+    chunks: _ChunkRows
     lexical: _LexicalIndex
     matrix: np.ndarray | None
     subsets: dict[SearchFilter, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _positions: dict[str, int] | None = None
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """Row of each chunk id."""
+        if self._positions is None:
+            self._positions = {row[0]: i for i, row in enumerate(self.chunks.rows)}
+        return self._positions
 
     def subset(self, flt: SearchFilter) -> tuple[np.ndarray, np.ndarray]:
         """The positions of the chunks ``flt`` accepts and their vectors (cached per filter)."""
         if flt not in self.subsets:
             assert self.matrix is not None
-            keep = np.fromiter(
-                (flt.accepts(c.metadata, c.doc_id) for c in self.chunks), dtype=bool, count=len(self.chunks)
-            )
+            rows = self.chunks.rows
+            keep = np.fromiter((flt.accepts(r[8], r[1]) for r in rows), dtype=bool, count=len(rows))
             positions = np.nonzero(keep)[0]
             self.subsets[flt] = (positions, np.ascontiguousarray(self.matrix[positions]))
         return self.subsets[flt]
@@ -439,8 +509,7 @@ class HybridRetriever:
 
     def _cache_file(self) -> Path | None:
         """Where the in-memory table of an embedded index is kept between processes."""
-        base = self.store.local_dir()
-        return base / TABLE_CACHE_DIR / f"{self.store.collection}-table.pkl" if base is not None else None
+        return self.store.cache_file("table.pkl")
 
     def _load_cached(self, key: tuple[int, str]) -> _Table | None:
         path = self._cache_file()
@@ -449,9 +518,9 @@ class HybridRetriever:
             return None
         if tuple(state.get("version") or ()) != key:
             return None
-        chunks = state["chunks"]
+        chunks = _ChunkRows(state["rows"])
         lexical = _LexicalIndex.restore(chunks, state["postings"])
-        return _Table(chunks, {c.chunk_id: i for i, c in enumerate(chunks)}, lexical, state.get("matrix"))
+        return _Table(chunks, lexical, state.get("matrix"))
 
     def _save_cached(self, key: tuple[int, str], table: _Table) -> None:
         path = self._cache_file()
@@ -459,7 +528,7 @@ class HybridRetriever:
             state = {
                 "format": _CACHE_FORMAT,
                 "version": key,
-                "chunks": table.chunks,
+                "rows": table.chunks.rows,
                 "postings": table.lexical.state(),
                 "matrix": table.matrix,
             }
@@ -485,15 +554,15 @@ class HybridRetriever:
                     matrix = matrix / np.maximum(norms, 1e-12)
             else:
                 chunks = self.store.all_chunks()
-            self._table = _Table(
-                chunks,
-                {c.chunk_id: i for i, c in enumerate(chunks)},
-                _LexicalIndex(chunks),
-                matrix,
-            )
+            rows = _ChunkRows.of(chunks)
+            self._table = _Table(rows, _LexicalIndex(rows), matrix)
             self._table_key = key
             self._save_cached(key, self._table)
             return self._table
+
+    def prepare(self) -> int:
+        """Load (or build and cache) the chunk table now rather than at the first query; its size."""
+        return len(self._chunk_table().chunks)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors, embedding only the texts not seen before in this process."""

@@ -82,6 +82,49 @@ def test_table_cache_is_reused_and_invalidated_by_an_add(tmp_path: Path) -> None
     assert "anticoagulation" in hits[0].chunk.text
 
 
+def test_version_and_document_fields_are_kept_between_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _index(tmp_path, ["htn.md", "dm.md"])
+    version, fields = store.version(), store.document_metadata()
+    # a new process (opening rewrites the SQLite file's time) reads both from the cache
+    reopened = ChromaStore.open(tmp_path / "index")
+
+    def no_query(*args: object, **kwargs: object) -> None:
+        raise AssertionError("queried the store")
+
+    with monkeypatch.context() as m:
+        m.setattr(reopened, "document_ids", no_query)
+        m.setattr(reopened, "_read_document_metadata", no_query)
+        assert reopened.version() == version
+        assert reopened.document_metadata() == fields
+    # an add and a removal each change both
+    (tmp_path / "af.md").write_text(TEXTS["af.md"], encoding="utf-8")
+    with Indexer(reopened, HashEmbedder(64), max_words=30) as ix:
+        ix.add_files([(tmp_path / "af.md", "local", {})])
+    after_add = ChromaStore.open(tmp_path / "index")
+    added = after_add.version()
+    assert added != version and len(after_add.document_metadata()) == 3
+    htn = [d for d, f in after_add.document_metadata().items() if f["source_path"].endswith("htn.md")]
+    with Indexer(after_add, HashEmbedder(64), max_words=30) as ix:
+        ix.remove(htn)
+    after_remove = ChromaStore.open(tmp_path / "index")
+    assert after_remove.version() not in (version, added)
+    left = sorted(f["source_path"][-5:] for f in after_remove.document_metadata().values())
+    assert left == ["af.md", "dm.md"]
+
+
+def test_table_rows_become_the_stores_chunks(tmp_path: Path) -> None:
+    store = _index(tmp_path, ["htn.md", "dm.md", "af.md"])
+    HybridRetriever(store, HashEmbedder(64)).prepare()
+    cached = HybridRetriever(ChromaStore.open(tmp_path / "index"), HashEmbedder(64))
+    assert cached.prepare() == len(store.all_chunks())
+    table = cached._chunk_table()
+    by_id = {c.chunk_id: c for c in store.all_chunks()}
+    assert [by_id[c.chunk_id] for c in table.chunks] == list(table.chunks)
+    assert table.chunks[0] is table.chunks[0] and table.chunks[-2:] == list(table.chunks)[-2:]
+
+
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     store = _index(tmp_path, ["htn.md"])
     HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)

@@ -3,15 +3,28 @@
 The catalogue validates predicted codes, gives their verbatim titles and
 notes, and turns the tabular list into documents so catalogue text can be
 indexed and cited like any guideline.
+
+Importing ``simple-icd-10-cm`` parses its whole XML file (seconds), so the
+entries are kept in a SQLite snapshot in :func:`garmle.config.cache_dir`,
+keyed by the package's version: a process looks up the few codes it needs
+there instead. The snapshot is built on first use (and in memory when the
+cache directory is not writable).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import logging
+import os
 import re
+import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from garmle.errors import CatalogueError
@@ -24,6 +37,10 @@ _CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 CATALOGUE_SOURCE = "icd10cm"
 CATALOGUE_TITLE = "ICD-10-CM 2026 Tabular List"
 CATALOGUE_PUBLISHER = "CDC National Center for Health Statistics"
+
+
+log = logging.getLogger(__name__)
+_SNAPSHOT_FORMAT = 1
 
 
 @lru_cache(maxsize=1)
@@ -127,8 +144,7 @@ class IcdCatalogue:
             norm = self.normalize(code)
         except CatalogueError:
             return False
-        cm = _cm()
-        return bool(cm.is_valid_item(norm)) and bool(cm.is_category_or_subcategory(norm))
+        return _snapshot().has(norm)
 
     def validate(self, code: str) -> str:
         """Return the normalised code or raise :class:`CatalogueError` saying why it is rejected."""
@@ -147,7 +163,7 @@ class IcdCatalogue:
 
     def ancestors(self, code: str) -> list[str]:
         """Parent codes up to the chapter, nearest first, e.g. ``E11.9`` -> ``E11, E08-E13, 4``."""
-        return list(_cm().get_ancestors(self.validate(code)))
+        return _snapshot().ancestors(self.validate(code))
 
     def category(self, code: str) -> str:
         """The three-character category of ``code``."""
@@ -155,35 +171,15 @@ class IcdCatalogue:
 
     @lru_cache(maxsize=200_000)  # noqa: B019 - one catalogue per process; entries never change
     def _entry(self, code: str) -> IcdEntry:
-        cm = _cm()
-        ancestors = list(cm.get_ancestors(code))
-        chapter = next((a for a in ancestors if cm.is_chapter(a)), "")
-        block = next((a for a in ancestors if cm.is_block(a)), "")
-        parent = cm.get_parent(code) or None
-        return IcdEntry(
-            code=code,
-            title=str(cm.get_description(code)),
-            billable=bool(cm.is_leaf(code)),
-            parent=parent if parent and cm.is_category_or_subcategory(parent) else None,
-            category=code[:3],
-            chapter=chapter,
-            block=block,
-            includes=_as_tuple(cm.get_includes(code)),
-            inclusion_terms=_as_tuple(cm.get_inclusion_term(code)),
-            excludes1=_as_tuple(cm.get_excludes1(code)),
-            excludes2=_as_tuple(cm.get_excludes2(code)),
-            code_first=_as_tuple(cm.get_code_first(code)),
-            use_additional=_as_tuple(cm.get_use_additional_code(code)),
-            code_also=_as_tuple(cm.get_code_also(code)),
-        )
+        entry = _snapshot().entry(code)
+        if entry is None:
+            raise CatalogueError(f"unknown ICD-10-CM code {code!r}: not in the 2026 tabular list")
+        return entry
 
     def codes(self, code_range: str = "", *, billable_only: bool = False) -> Iterator[IcdEntry]:
         """Iterate the entries (categories and subcategories) inside ``code_range``."""
         bounds = parse_code_range(code_range)
-        cm = _cm()
-        for code in cm.get_all_codes(True):
-            if not cm.is_category_or_subcategory(code):
-                continue
+        for code in _snapshot().codes():
             if bounds is not None and not (
                 code[: len(bounds[0])] >= bounds[0] and code[: len(bounds[1])] <= bounds[1]
             ):
@@ -192,6 +188,133 @@ class IcdCatalogue:
             if billable_only and not entry.billable:
                 continue
             yield entry
+
+
+def _build_entry(cm: Any, code: str) -> tuple[IcdEntry, list[str]]:
+    """The entry of ``code`` and its ancestors, read from ``simple_icd_10_cm``."""
+    ancestors = [str(a) for a in cm.get_ancestors(code)]
+    chapter = next((a for a in ancestors if cm.is_chapter(a)), "")
+    block = next((a for a in ancestors if cm.is_block(a)), "")
+    parent = cm.get_parent(code) or None
+    entry = IcdEntry(
+        code=code,
+        title=str(cm.get_description(code)),
+        billable=bool(cm.is_leaf(code)),
+        parent=parent if parent and cm.is_category_or_subcategory(parent) else None,
+        category=code[:3],
+        chapter=chapter,
+        block=block,
+        includes=_as_tuple(cm.get_includes(code)),
+        inclusion_terms=_as_tuple(cm.get_inclusion_term(code)),
+        excludes1=_as_tuple(cm.get_excludes1(code)),
+        excludes2=_as_tuple(cm.get_excludes2(code)),
+        code_first=_as_tuple(cm.get_code_first(code)),
+        use_additional=_as_tuple(cm.get_use_additional_code(code)),
+        code_also=_as_tuple(cm.get_code_also(code)),
+    )
+    return entry, ancestors
+
+
+_ENTRY_FIELDS = [f.name for f in fields(IcdEntry)]
+
+
+class _Snapshot:
+    """Every category and subcategory of the tabular list in one SQLite table, in list order."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def fill(conn: sqlite3.Connection) -> None:
+        """Write every entry from ``simple_icd_10_cm`` into ``conn``."""
+        cm = _cm()
+        conn.execute("CREATE TABLE entries (pos INTEGER PRIMARY KEY, code TEXT UNIQUE, entry TEXT, anc TEXT)")
+        rows = []
+        # A block named by its one category (B10) is listed beside that category: keep one.
+        listed = dict.fromkeys(c for c in cm.get_all_codes(True) if cm.is_category_or_subcategory(c))
+        for pos, code in enumerate(listed):
+            entry, ancestors = _build_entry(cm, code)
+            rows.append((pos, code, json.dumps(astuple(entry)), json.dumps(ancestors)))
+        conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", rows)
+        conn.execute("CREATE TABLE meta (format INTEGER, complete INTEGER)")
+        conn.execute("INSERT INTO meta VALUES (?, 1)", (_SNAPSHOT_FORMAT,))
+        conn.commit()
+
+    def _row(self, code: str) -> tuple[str, str] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT entry, anc FROM entries WHERE code = ?", (code,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def has(self, code: str) -> bool:
+        return self._row(code) is not None
+
+    def entry(self, code: str) -> IcdEntry | None:
+        row = self._row(code)
+        if row is None:
+            return None
+        values = json.loads(row[0])
+        data = dict(zip(_ENTRY_FIELDS, values, strict=True))
+        for name, value in data.items():
+            if isinstance(value, list):
+                data[name] = tuple(value)
+        return IcdEntry(**data)
+
+    def ancestors(self, code: str) -> list[str]:
+        row = self._row(code)
+        return list(json.loads(row[1])) if row else []
+
+    def codes(self) -> list[str]:
+        with self._lock:
+            return [str(r[0]) for r in self._conn.execute("SELECT code FROM entries ORDER BY pos")]
+
+
+def _snapshot_valid(path: Path) -> sqlite3.Connection | None:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        row = conn.execute("SELECT format, complete FROM meta").fetchone()
+    except sqlite3.Error:
+        return None
+    if row != (_SNAPSHOT_FORMAT, 1):
+        conn.close()
+        return None
+    return conn
+
+
+@lru_cache(maxsize=1)
+def _snapshot() -> _Snapshot:
+    """The catalogue snapshot for the installed ``simple-icd-10-cm``, built when missing."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from garmle.config import cache_dir
+
+    try:
+        release = version("simple-icd-10-cm")
+    except PackageNotFoundError as exc:  # pragma: no cover - a declared dependency
+        raise CatalogueError("the simple-icd-10-cm package is not installed") from exc
+    path = cache_dir() / f"icd10cm-{release}-{_SNAPSHOT_FORMAT}.sqlite"
+    conn = _snapshot_valid(path)
+    if conn is not None:
+        return _Snapshot(conn)
+    log.info("building the ICD-10-CM catalogue snapshot %s", path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        with sqlite3.connect(tmp) as build:
+            _Snapshot.fill(build)
+        build.close()
+        os.replace(tmp, path)
+        conn = _snapshot_valid(path)
+    except (OSError, sqlite3.Error) as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        log.debug("cannot write the catalogue snapshot %s: %s", path, exc)
+        conn = None
+    if conn is None:  # an unwritable cache: the snapshot lives in memory for this process
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        _Snapshot.fill(conn)
+    return _Snapshot(conn)
 
 
 def catalogue_documents(code_range: str = "", catalogue: IcdCatalogue | None = None) -> list[Document]:

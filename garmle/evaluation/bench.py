@@ -117,7 +117,7 @@ def _stamp() -> str:
 def indexing_benchmark(files: Sequence[Path], model_dir: Path | None = None) -> dict[str, Any]:
     """Index ``files`` into a fresh temporary index with the real model; chunks/s and peak memory."""
     from garmle.config import Settings
-    from garmle.embedding import make_embedder
+    from garmle.embedding import embed_bulk, make_embedder
     from garmle.indexing import Indexer
     from garmle.store import ChromaStore
 
@@ -126,7 +126,7 @@ def indexing_benchmark(files: Sequence[Path], model_dir: Path | None = None) -> 
         with PeakMemory() as mem:
             started = time.perf_counter()
             embedder = make_embedder(Settings(index_dir=folder, model_dir=model_dir))
-            embedder.embed(["warm-up"])
+            embed_bulk(embedder, ["warm-up"])  # loads the model indexing uses
             load_s = time.perf_counter() - started
             store = ChromaStore.open(folder, create=True)
             started = time.perf_counter()

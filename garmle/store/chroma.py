@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from garmle.cache import INDEX_CACHE_DIR, read_cache, write_cache
 from garmle.errors import ConfigError, IndexError_, ModelMismatchError
 from garmle.types import Chunk, Document, PageSpan, Section
 
@@ -414,15 +416,59 @@ class ChromaStore:
 
         The chunk count and a digest of the document ids (a changed file gets a new id). For the
         embedded store it is recomputed only when its SQLite files changed size or time, so a call
-        usually costs two ``stat`` calls rather than two queries.
+        usually costs two ``stat`` calls rather than two queries; the last value is also kept in
+        the index's cache folder, so a new process does not query for it either.
         """
         stat = self._file_stat()
         if stat is not None and stat == self._version_stat and self._version is not None:
             return self._version
-        ids = "\n".join(sorted(self.document_ids()))
-        version = (self.count_chunks(), hashlib.sha1(ids.encode("utf-8")).hexdigest())
+        path = self.cache_file("version.pkl")
+        stamp = self._content_stamp()
+        saved = read_cache(path) if path is not None and stamp is not None else None
+        fresh = isinstance(saved, dict) and saved.get("stamp") == stamp
+        if fresh and isinstance(saved, dict) and isinstance(saved.get("version"), tuple):
+            version = saved["version"]
+        else:
+            ids = "\n".join(sorted(self.document_ids()))
+            version = (self.count_chunks(), hashlib.sha1(ids.encode("utf-8")).hexdigest())
+            if path is not None and stamp is not None:
+                write_cache(path, {"stamp": stamp, "version": version})
         self._version_stat, self._version = stat, version
         return version
+
+    def _content_stamp(self) -> tuple[tuple[str, str, int], ...] | None:
+        """Chroma's write sequence number of each of this index's collections, read from SQLite.
+
+        Every add and delete takes a new sequence number, so an unchanged stamp means unchanged
+        content, while the file's time changes on every open (Chroma writes on opening). None
+        for a server, or when the file cannot be read as expected (the version is then queried).
+        """
+        base = self.local_dir()
+        if base is None:
+            return None
+        names = (f"{self.collection}_chunks", f"{self.collection}_docs")
+        try:
+            conn = sqlite3.connect(f"file:{base / 'chroma.sqlite3'}?mode=ro", uri=True, timeout=1.0)
+            try:
+                rows = conn.execute(
+                    "SELECT c.name, c.id, m.seq_id FROM collections c "
+                    "JOIN segments s ON s.collection = c.id AND s.scope = 'METADATA' "
+                    "JOIN max_seq_id m ON m.segment_id = s.id "
+                    "WHERE c.name IN (?, ?) ORDER BY c.name",
+                    names,
+                ).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return None
+        if len(rows) != len(names):
+            return None
+        return tuple((str(name), str(cid), int(seq)) for name, cid, seq in rows)
+
+    def cache_file(self, name: str) -> Path | None:
+        """Where derived data named ``name`` is kept inside an embedded index (None for a server)."""
+        base = self.local_dir()
+        return base / INDEX_CACHE_DIR / f"{self.collection}-{name}" if base is not None else None
 
     def local_dir(self) -> Path | None:
         """The directory of an embedded store (None for a Chroma server)."""
@@ -496,9 +542,24 @@ class ChromaStore:
         return [sc for sc in found if sc.chunk.doc_id in complete]
 
     def document_metadata(self) -> dict[str, dict[str, str]]:
-        """Title, source, publisher, year and the document's own metadata fields, by document id."""
+        """Title, source, publisher, year and the document's own metadata fields, by document id.
+
+        Kept in the index's cache folder, keyed by :meth:`version`.
+        """
         if self._docs is None:
             return {}
+        key = self.version()
+        path = self.cache_file("documents.pkl")
+        saved = read_cache(path) if path is not None else None
+        if isinstance(saved, dict) and saved.get("version") == key and isinstance(saved.get("meta"), dict):
+            return dict(saved["meta"])
+        out = self._read_document_metadata()
+        if path is not None:
+            write_cache(path, {"version": key, "meta": out})
+        return out
+
+    def _read_document_metadata(self) -> dict[str, dict[str, str]]:
+        assert self._docs is not None
         got = _get_all(self._docs, ["metadatas"])
         out: dict[str, dict[str, str]] = {}
         for doc_id, m in zip(got["ids"], got["metadatas"], strict=True):
