@@ -365,10 +365,14 @@ class _LexicalIndex:
             if row is not None:
                 lo, hi = self._offsets[row], self._offsets[row + 1]
                 scores[self._docs[lo:hi]] += self._weights[lo:hi]
-        k = min(k, self._n)
-        top = np.argpartition(-scores, k - 1)[:k]
-        order = top[np.argsort(-scores[top])]
-        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+        matched = np.flatnonzero(scores > 0)  # usually a small part of the corpus
+        if matched.size == 0:
+            return []
+        found = scores[matched]
+        k = min(k, matched.size)
+        top = np.argpartition(-found, k - 1)[:k]
+        order = top[np.argsort(-found[top], kind="stable")]
+        return [(int(matched[i]), float(found[i])) for i in order]
 
 
 TABLE_CACHE_DIR = INDEX_CACHE_DIR
@@ -585,12 +589,14 @@ class HybridRetriever:
             if n == 0:
                 return [[] for _ in range(len(vectors))]
             unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-            scores = matrix @ unit.astype(matrix.dtype).T  # (chunks, queries)
-            top = np.argpartition(-scores, n - 1, axis=0)[:n]
-            for qi in range(scores.shape[1]):
-                col = scores[top[:, qi], qi]
-                order = top[np.argsort(-col), qi]
-                out.append([(table.chunks[int(positions[i])], float(scores[i, qi])) for i in order])
+            # (queries, chunks): each query's scores are one contiguous row to partition
+            scores = unit.astype(matrix.dtype) @ matrix.T
+            np.negative(scores, out=scores)
+            top = np.argpartition(scores, n - 1, axis=1)[:, :n]
+            for qi in range(scores.shape[0]):
+                row = scores[qi]
+                order = top[qi][np.argsort(row[top[qi]], kind="stable")]
+                out.append([(table.chunks[int(positions[i])], -float(row[i])) for i in order])
             return out
         results = []
         for vec in vectors:
