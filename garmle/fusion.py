@@ -113,6 +113,9 @@ _EVIDENCE = re.compile(
     re.I,
 )
 _NON_PREGNANT = re.compile(r"\b(non-?pregnant|not pregnant|general population|all adults)\b", re.I)
+# A title that adds pregnancy to a wider population ("... in adults, including pregnant women"); not
+# "Diabetes and pregnancy", which is about pregnancy alone.
+_PREGNANCY_INCLUDED = re.compile(r"\bincluding\s+(in\s+|during\s+)?pregnan\w*", re.I)
 
 
 SECTION_PRIORS: tuple[tuple[re.Pattern[str], float], ...] = (
@@ -213,11 +216,16 @@ def population_conflict(
         'written for children'
         >>> population_conflict("Patients 10 to less than 18 years", "", Patient("p", age=50), ["children"])
         'written for children'
+        >>> title = "Tobacco smoking cessation in adults, including pregnant women"
+        >>> population_conflict("", title, Patient("p", age=47, sex="male"), ["adults", "pregnancy"]) is None
+        True
     """
     age = patient.age
     sex = (patient.sex or "").lower()
     title_pediatric = bool(_PEDIATRIC.search(title)) and not _ADULT.search(title)
-    title_pregnancy = bool(_PREGNANCY.search(title)) and not _NON_PREGNANT.search(title)
+    title_pregnancy = bool(_PREGNANCY.search(title)) and not (
+        _NON_PREGNANT.search(title) or _PREGNANCY_INCLUDED.search(title)
+    )
     if groups:
         found = set(groups)
         pediatric = bool(found & {"infants", "children", "adolescents"}) or title_pediatric

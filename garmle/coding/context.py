@@ -181,6 +181,8 @@ _POST_NEGATION = (
     "not present",
     "resolved",
 )
+# A result word right after the finding ("HIV negative", "HBsAg nonreactive") negates it.
+_NEXT_NEGATION = ("negative", "neg", "nonreactive", "non reactive", "not detected", "undetectable")
 _PRE_UNCERTAIN = (
     "possible",
     "possibly",
@@ -362,7 +364,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     section = sentence.section
     if section in _FAMILY_SECTIONS or before(_PRE_FAMILY, 8):
         return "family"
-    if before(_PRE_NEGATION, 6) or after(_POST_NEGATION, 4):
+    if before(_PRE_NEGATION, 6) or after(_POST_NEGATION, 4) or after(_NEXT_NEGATION, 1):
         return "negated"
     if before(_PRE_HYPOTHETICAL, 4) or after(_POST_HYPOTHETICAL, 3):
         return "hypothetical"

@@ -11,6 +11,11 @@ independently found codes should say:
   kidney disease is coded I12.-, with heart failure I11.0, with both I13.-;
   the relationship is presumed. I10 is replaced by the combination code and
   the CKD stage and heart-failure codes stay beside it.
+* **Excludes1** (guideline I.A.12.a): two codes where one's Excludes1 note (on
+  the code or any category above it) names the other are never reported
+  together, such as current nicotine dependence (F17.2-) and its history
+  (Z87.891), or a single (F32) and a recurrent (F33) depressive episode. The
+  better-supported code stays.
 
 Example:
     >>> from garmle.catalogue import IcdCatalogue
@@ -20,6 +25,10 @@ Example:
     ...          [("I10", 0.9), ("N18.31", 0.8), ("E11.9", 0.9), ("E11.22", 0.7)]]
     >>> [p.code for p in reconcile(preds, cat)]
     ['E11.22', 'I12.9', 'N18.31']
+    >>> smoker = [CodePrediction("F17.210", cat.title("F17.210"), 0.9),
+    ...           CodePrediction("Z87.891", cat.title("Z87.891"), 0.7)]
+    >>> [p.code for p in reconcile(smoker, cat)]
+    ['F17.210']
 """
 
 from __future__ import annotations
@@ -97,7 +106,47 @@ def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[C
     return out
 
 
+_REFERENCE = re.compile(r"\(([^()]*)\)")
+_CODE_REF = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?")
+
+
+def _excluded_ranges(note: str) -> list[tuple[str, str]]:
+    """Code ranges an Excludes1 note names: ``(F17.2-)`` -> ``F17.2``..``F17.2``, ``(O10-O11, O13-O16)``."""
+    out = []
+    for group in _REFERENCE.findall(note):
+        for item in group.split(","):
+            lo, _, hi = item.strip().partition("-")
+            lo, hi = lo.rstrip("."), hi.rstrip("-").rstrip(".") or lo.rstrip(".")
+            if _CODE_REF.fullmatch(lo) and _CODE_REF.fullmatch(hi):
+                out.append((lo, hi))
+    return out
+
+
+def _in_range(code: str, lo: str, hi: str) -> bool:
+    return code[: len(lo)] >= lo and code[: len(hi)] <= hi
+
+
+def _excludes(a: str, b: str, catalogue: IcdCatalogue) -> bool:
+    """True when an Excludes1 note of ``a`` or of a category above it names ``b``."""
+    for code in (a, *catalogue.ancestors(a)):
+        if not catalogue.is_valid(code):
+            continue  # blocks and chapters carry no code-level notes here
+        for note in catalogue.lookup(code).excludes1:
+            if any(_in_range(b, lo, hi) for lo, hi in _excluded_ranges(note)):
+                return True
+    return False
+
+
+def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    kept: list[CodePrediction] = []
+    for p in sorted(preds, key=lambda q: -q.score):
+        clash = (_excludes(p.code, k.code, catalogue) or _excludes(k.code, p.code, catalogue) for k in kept)
+        if not any(clash):
+            kept.append(p)
+    return [p for p in preds if p in kept]
+
+
 def reconcile(predictions: Sequence[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     """Apply the coding conventions above; best first."""
     preds = _fold_defaults(list(predictions))
-    return rank(_combination(preds, catalogue))
+    return rank(_drop_excluded(_combination(preds, catalogue), catalogue))

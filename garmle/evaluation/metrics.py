@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -79,7 +80,13 @@ def ranking_metrics(
 def per_case_metrics(
     qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Sequence[str]], metrics: Sequence[str]
 ) -> dict[str, list[float]]:
-    """ranx metrics per case, in the order of ``qrels`` (0 for a case with no relevant item)."""
+    """ranx metrics per case, in the order of ``qrels`` (0 for a case with no relevant item).
+
+    Example:
+        >>> qrels = {"zeta": {"a": 1}, "alpha": {"b": 1}, "mid": {"c": 1}}
+        >>> per_case_metrics(qrels, {"zeta": ["a"], "alpha": ["x"], "mid": ["c"]}, ["precision@1"])
+        {'precision@1': [1.0, 0.0, 1.0]}
+    """
     from ranx import evaluate
 
     cases = list(qrels)
@@ -96,9 +103,11 @@ def per_case_metrics(
     if len(metrics) == 1:
         result = {metrics[0]: result}
     position = {q: i for i, q in enumerate(cases)}
+    # ranx returns the values in its own (sorted) query order, not in the order it was given
+    ranx_order = [str(q) for q in ranx_qrels.keys()]  # type: ignore[attr-defined]  # noqa: SIM118
     for metric in metrics:
         values = np.asarray(result[metric], dtype=float).reshape(-1)
-        for q, value in zip(scored_cases, values, strict=True):
+        for q, value in zip(ranx_order, values, strict=True):
             out[metric][position[q]] = float(value)
     return out
 
@@ -120,6 +129,9 @@ def key_recommendation_hits(
     return found
 
 
+_INCLUDING_PREGNANCY = re.compile(r"\bincluding\s+(in\s+|during\s+)?pregnan\w*", re.I)
+
+
 def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
     """Whether a guideline's target population (NGC Target Population and title) admits the patient.
 
@@ -132,19 +144,21 @@ def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
         False
         >>> population_fits({"population": "Adults with hypertension"}, Patient("p", age=50, sex="male"))
         True
+        >>> title = "Interventions for tobacco smoking cessation in adults, including pregnant women"
+        >>> population_fits({"title": title}, Patient("p", age=47, sex="male"))
+        True
     """
-    title_groups = set(population_groups(str(metadata.get("title", ""))))
+    title = str(metadata.get("title", ""))
+    title_groups = set(population_groups(title))
     groups = set(population_groups(str(metadata.get("population", "")))) | title_groups
+    # "... in adults, including pregnant women" widens an adult guideline; it is not about pregnancy alone
+    title_pregnancy = "pregnancy" in title_groups and not _INCLUDING_PREGNANCY.search(title)
     adult_patient = patient.age is None or patient.age >= 18
     if adult_patient and groups & _PEDIATRIC and not groups & _ADULT:
         return False
     if not adult_patient and groups & _ADULT and not groups & _PEDIATRIC:
         return False
-    if (
-        not patient.pregnant
-        and "pregnancy" in groups
-        and ("pregnancy" in title_groups or not groups & _ADULT)
-    ):
+    if not patient.pregnant and "pregnancy" in groups and (title_pregnancy or not groups & _ADULT):
         return False
     # "Adults ..., including pregnant women" names women because of pregnancy, not to exclude men.
     women_only = "women" in groups and "men" not in groups and not ("pregnancy" in groups and groups & _ADULT)
