@@ -113,3 +113,20 @@ def test_dated_past_event_is_history_and_partial_wordings_yield(cat: IcdCatalogu
     assert "I50.22" in codes
     assert "E11.9" in codes  # "since 2015": still present
     assert not {"E11.A", "E11.8", "E11.6", "E11.69"} & set(codes)
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        ((("F17.210", 0.9), ("Z87.891", 0.7)), ["F17.210"]),  # current dependence excludes its history
+        ((("Z87.891", 0.9), ("F17.210", 0.6)), ["Z87.891"]),  # the better-supported code stays
+        ((("F33.1", 0.8), ("F32.1", 0.7)), ["F33.1"]),  # recurrent vs single episode
+        ((("R73.03", 0.6), ("E11.9", 0.9)), ["E11.9"]),  # prediabetes vs diabetes (a range note)
+        ((("E11.9", 0.9), ("I10", 0.8), ("E78.5", 0.7)), ["E11.9", "I10", "E78.5"]),  # unrelated codes stay
+    ],
+)
+def test_excludes1_pairs_are_not_reported_together(
+    cat: IcdCatalogue, codes: tuple[tuple[str, float], ...], expected: list[str]
+) -> None:
+    preds = [CodePrediction(c, cat.title(c), s) for c, s in codes]
+    assert [p.code for p in reconcile(preds, cat)] == expected
