@@ -39,9 +39,10 @@ passage nor its guideline's title and conditions name the condition (any of its 
 passages scoring below ``min_score``, since no evidence is better than evidence about something else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
 less, and at most ``max_per_doc`` passages of one guideline are shown, so one guideline does not fill
-every slot. ``doc_decay`` (1.0, off, by default) can further scale each further passage of a guideline
-already shown; on all three case sets (development and both held-out sets) the decay of 0.8 lowered
-both key recall and precision, since the best statements on a condition often sit in one guideline. Before output every snippet is compared with its document's
+every slot. ``doc_decay`` (1.0, off, by default) can further scale each further passage of a
+guideline already shown; on all three case sets (development and both held-out sets) a decay of 0.8
+lowered both key recall and precision, since the best statements on a condition often sit in one
+guideline. Before output every snippet is compared with its document's
 canonical text at its char span (:func:`verify_snippets`); a mismatch is dropped and logged, and the
 counts go into the report.
 

@@ -91,6 +91,7 @@ _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # "without ..." names what is absent, up to a qualifier that still applies ("... in remission")
 _WITHOUT = re.compile(r"\bwithout\b.*?(?=\bin remission\b|$)", re.IGNORECASE)
 _EXTERNAL_CAUSES = frozenset("VWXY")
+_POISONING = ("T36", "T65")  # poisoning by, adverse effect of and underdosing of drugs; toxic effects
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
 _ASSESSMENT_SECTIONS = (
@@ -207,6 +208,17 @@ def _required_words(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in words if w not in _STOP))
 
 
+def _generic_wording(entry_title: str, wording: str, required: tuple[str, ...]) -> bool:
+    """One everyday word standing for a residual class, a lay term or a phrase whose meaning sat in its
+    "without" clause, never a diagnosis on its own: "Pain, not elsewhere classified", "'growth' NOS",
+    "Attacks without alteration of consciousness" (an inclusion term of focal epilepsy)."""
+    if len(required) != 1:
+        return False
+    if wording == entry_title:
+        return "not elsewhere classified" in wording.lower()
+    return wording.lstrip().startswith(("'", '"')) or bool(_WITHOUT.search(wording))
+
+
 class CatalogueCoder:
     """Predict ICD-10-CM codes from a patient's notes without training data.
 
@@ -285,8 +297,10 @@ class CatalogueCoder:
         children: dict[str, list[str]] = defaultdict(list)
         for entry in self.catalogue.codes(code_range):
             self._titles[entry.code] = entry.title
-            if entry.code[0] in _EXTERNAL_CAUSES:
-                continue  # how an injury happened is not a diagnosis a note coder should offer
+            if entry.code[0] in _EXTERNAL_CAUSES or _POISONING[0] <= entry.code[:3] <= _POISONING[1]:
+                # how an injury happened is not a diagnosis a note coder should offer; a drug named in a
+                # note is not a poisoning (the titles name the drug, and "poisoning" is a weak word there)
+                continue
             if entry.parent:
                 children[entry.parent].append(entry.code)
             # "Other X" titles are residual classes, never the reading of a plain mention of X
@@ -295,7 +309,11 @@ class CatalogueCoder:
                 req = _required_words(wording)
                 # a lone short token ("HR+" -> "hr") is an abbreviation with many readings ("HR 76" is a
                 # heart rate); only the curated synonyms map abbreviations
-                if req and not (len(req) == 1 and len(req[0]) <= 3):
+                if (
+                    req
+                    and not (len(req) == 1 and len(req[0]) <= 3)
+                    and not _generic_wording(entry.title, wording, req)
+                ):
                     texts.append(_CodeText(entry.code, wording, req, frozenset(), False))
         for phrase, code in synonyms:
             norm = self.catalogue.validate(code)

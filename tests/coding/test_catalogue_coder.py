@@ -114,3 +114,18 @@ def test_catalogue_index_is_cached_between_processes(
     # another range is another index
     CatalogueCoder(catalogue, None, code_range="J00-J99")
     assert len(list(tmp_path.glob("catalogue-coder-*.pkl"))) == 2
+
+
+@pytest.mark.parametrize(
+    ("note", "absent"),
+    [
+        ("Attacks of throbbing headache with nausea.", "G40.1"),  # "attacks" alone is not epilepsy
+        ("Fundal height shows normal growth.", "D49"),  # "'growth' NOS" is a lay term
+        ("Calf pain on walking.", "G89"),  # a residual "not elsewhere classified" class
+        ("On a combined oral contraceptive.", "T38.4X1"),  # a drug named is not a poisoning
+    ],
+)
+def test_everyday_words_and_drug_names_are_not_diagnoses(
+    coder: CatalogueCoder, note: str, absent: str
+) -> None:
+    assert absent not in _codes(coder, note)
