@@ -85,13 +85,25 @@ def supports(model_dir: Path | str) -> bool:
     return _layout(Path(model_dir)) is not None
 
 
+_BLOCK = 1 << 15  # elements per GELU block: the temporaries stay in the CPU cache
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's exact (erf) GELU, computed in place.
+    """BERT's exact (erf) GELU, computed in place, block by block.
 
     erf comes from Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, float32's own
-    precision), evaluated with in-place array operations.
+    precision). Each block's dozen element-wise passes run on cache-sized temporaries, which is
+    several times faster than the same passes over a whole activation matrix.
     """
-    a = np.abs(x) * np.float32(0.7071067811865476)  # |x| / sqrt(2)
+    flat = x.reshape(-1)
+    for start in range(0, flat.size, _BLOCK):
+        _gelu_block(flat[start : start + _BLOCK])
+    return x
+
+
+def _gelu_block(x: np.ndarray) -> None:
+    a = np.abs(x)
+    a *= np.float32(0.7071067811865476)  # |x| / sqrt(2)
     t = a * np.float32(0.3275911)
     t += 1.0
     np.reciprocal(t, out=t)
@@ -103,11 +115,12 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     np.negative(a, out=a)
     np.exp(a, out=a)
     poly *= a  # 1 - erf(|x| / sqrt(2))
-    # gelu(x) = x * (1 + erf(x / sqrt(2))) / 2 = x - x * (1 - erf(|x| / sqrt(2))) / 2 for x >= 0,
-    # and x * (1 - erf(|x| / sqrt(2))) / 2 for x < 0.
+    # gelu(x) = x - x * (1 - erf(|x| / sqrt(2))) / 2 for x >= 0, and x * (1 - erf(|x| / sqrt(2))) / 2
+    # for x < 0
     poly *= 0.5
     poly *= x
-    return np.where(x >= 0, x - poly, poly)
+    np.subtract(x, poly, out=x, where=x >= 0)
+    np.copyto(x, poly, where=x < 0)
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -153,13 +166,21 @@ class NumpyBertEncoder:
         self._tok.enable_padding(pad_id=int(config.get("pad_token_id", 0)))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """An ``(n, dimension)`` float32 array: one sentence vector per text."""
+        """An ``(n, dimension)`` float32 array: one sentence vector per text.
+
+        The products run on one BLAS thread: for a request's few short texts a second thread gains
+        little, and on a machine whose other core is busy its spin-waiting made them several times
+        slower.
+        """
+        from threadpoolctl import threadpool_limits
+
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # Texts of similar length share a batch, so little of each batch is padding.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            out[rows] = self._encode_batch([texts[i] for i in rows])
+        with threadpool_limits(limits=1, user_api="blas"):
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                out[rows] = self._encode_batch([texts[i] for i in rows])
         return out
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
