@@ -91,7 +91,13 @@ _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # "without ..." names what is absent, up to a qualifier that still applies ("... in remission")
 _WITHOUT = re.compile(r"\bwithout\b.*?(?=\bin remission\b|$)", re.IGNORECASE)
 _EXTERNAL_CAUSES = frozenset("VWXY")
-_POISONING = ("T36", "T65")  # poisoning by, adverse effect of and underdosing of drugs; toxic effects
+_POISONING = ("T36", "T65")
+# Words naming what kind of condition a wording is. Each is in thousands of titles, so its weight is low
+# and a partial match could leave it out; a wording that has one matches only where it is said.
+_NATURE = frozenset(
+    normalise_token(w)
+    for w in ("fracture", "dislocation", "sprain", "strain", "laceration", "contusion", "burn", "poisoning")
+)  # poisoning by, adverse effect of and underdosing of drugs; toxic effects
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
 _ASSESSMENT_SECTIONS = (
@@ -301,6 +307,10 @@ class CatalogueCoder:
                 # how an injury happened is not a diagnosis a note coder should offer; a drug named in a
                 # note is not a poisoning (the titles name the drug, and "poisoning" is a weak word there)
                 continue
+            if entry.code[0] in "ST" and len(entry.code) == 8 and not entry.code.endswith("A"):
+                # an injury's later encounters and sequelae need the encounter context a mention lacks;
+                # the initial-encounter code stands for a mention
+                continue
             if entry.parent:
                 children[entry.parent].append(entry.code)
             # "Other X" titles are residual classes, never the reading of a plain mention of X
@@ -389,7 +399,10 @@ class CatalogueCoder:
         candidates = np.nonzero(ok & (hits > 0))[0]
         found: list[Mention] = []
         for idx in candidates:
-            mention = self._locate(sentence, toks, _CodeText(*self._texts[int(idx)]), float(coverage[idx]))
+            text = _CodeText(*self._texts[int(idx)])
+            if not _NATURE.intersection(text.required) <= present:
+                continue  # "medial malleolus" (an ulcer's site) is not a fracture of it
+            mention = self._locate(sentence, toks, text, float(coverage[idx]))
             if mention is not None:
                 found.append(mention)
         return _most_specific(found)
@@ -505,6 +518,14 @@ class CatalogueCoder:
             preds.append(
                 CodePrediction(code, self._titles[code], round(score, 4), self.name, True, evidence[:5])
             )
+        # One mention is one diagnosis: codes of one category read from the same words ("lumbar
+        # spondylosis" matched five site codes) leave only the best, the category default on a tie.
+        by_span: dict[tuple[object, ...], CodePrediction] = {}
+        for p in sorted(preds, key=lambda q: (-q.score, not is_default_title(q.title), q.code)):
+            top = p.evidence[0] if p.evidence else None
+            key = (p.code[:3], top.note_index, top.char_start, top.text) if top else (p.code,)
+            by_span.setdefault(key, p)
+        preds = list(by_span.values())
         out = rank(preds)[: self.max_codes]
         return [p if self.catalogue.lookup(p.code).billable else _as_parent(p) for p in out]
 

@@ -64,7 +64,22 @@ _SPELLING = {
     "hyponatraemia": "hyponatremia",
     "septicaemia": "septicemia",
     "fibre": "fiber",
+    "coeliac": "celiac",
+    "behaviour": "behavior",
+    "behavioural": "behavioral",
 }
+# British spellings by stem and ending: haemoptysis, paediatric, oestrogen, foetal, hyperglycaemia.
+_BRITISH = (
+    (re.compile(r"^(hyper|hypo|an)?haem"), r"\1hem"),
+    (re.compile(r"^(ortho)?paed"), r"\1ped"),
+    (re.compile(r"^oesoph"), "esoph"),
+    (re.compile(r"^oestr"), "estr"),
+    (re.compile(r"^foet"), "fet"),
+    (re.compile(r"^gynaec"), "gynec"),
+    (re.compile(r"^anaesth"), "anesth"),
+    (re.compile(r"^faec"), "fec"),
+    (re.compile(r"aemi(a|c)$"), r"emi\1"),
+)
 
 
 def normalise_token(word: str) -> str:
@@ -73,9 +88,14 @@ def normalise_token(word: str) -> str:
     Example:
         >>> normalise_token("Kidneys"), normalise_token("II"), normalise_token("anaemia")
         ('kidney', '2', 'anemia')
+        >>> normalise_token("haemoptysis"), normalise_token("hypoglycaemia"), normalise_token("Coeliac")
+        ('hemoptysis', 'hypoglycemia', 'celiac')
     """
     w = word.lower()
     w = _SPELLING.get(w, w)
+    if "ae" in w or "oe" in w:
+        for pattern, repl in _BRITISH:
+            w = pattern.sub(repl, w)
     if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")) and not w[-2].isdigit():
         w = w[:-1]
     return w
