@@ -95,6 +95,12 @@ class Aspect:
     dense_template: str = ""  # what the dense retriever embeds; the full template when empty
     cross_guideline: bool = False  # its evidence may come from guidelines about other conditions
 
+    @property
+    def patient_independent_dense(self) -> bool:
+        """True when the dense text names only the condition and the aspect, nothing of the patient."""
+        used = set(re.findall(r"{(\w+)}", self.dense_template))
+        return bool(self.dense_template) and used <= {"condition", "focus"}
+
 
 @dataclass(frozen=True)
 class CodeGroup:

@@ -96,6 +96,8 @@ class Recommender:
         self._synonyms: list[tuple[str, str]] | None = None
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
+        # aspects whose dense text names only the condition and the aspect (no patient wording)
+        self._shared_aspects = frozenset(a.id for a in self.templates.aspects if a.patient_independent_dense)
 
     @classmethod
     def open(
@@ -278,6 +280,7 @@ class Recommender:
             k=max(top_k * 6, 30),
             search_filter=flt,
             dense_queries=[q.dense_text or q.text for q in queries],
+            shared={q.dense_text for q in queries if q.dense_text and q.aspect in self._shared_aspects},
         )
         timings["retrieve"] = _ms(started)
 

@@ -9,10 +9,11 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, overload
@@ -383,6 +384,7 @@ EXACT_SEARCH_LIMIT = 250_000
 """Indexes up to this many chunks are searched exactly from memory; larger ones through the store's HNSW."""
 
 _QUERY_CACHE_SIZE = 4096
+_SHARED_QUERY_LIMIT = 20_000  # patient-independent query vectors kept on disk (about 30 MB at 384-d)
 
 
 _Row = tuple[str, str, str, int, int, int | None, tuple[str, ...], int, Mapping[str, str]]
@@ -510,6 +512,7 @@ class HybridRetriever:
         self._table_key: tuple[int, str] | None = None
         self._lock = threading.Lock()
         self._query_vectors: dict[str, np.ndarray] = {}
+        self._shared: dict[str, np.ndarray] | None = None
 
     def _cache_file(self) -> Path | None:
         """Where the in-memory table of an embedded index is kept between processes."""
@@ -568,14 +571,42 @@ class HybridRetriever:
         """Load (or build and cache) the chunk table now rather than at the first query; its size."""
         return len(self._chunk_table().chunks)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Query vectors, embedding only the texts not seen before in this process."""
+    def _shared_file(self) -> Path | None:
+        model = hashlib.sha1(self.embedder.model_id.encode("utf-8")).hexdigest()[:12]
+        return self.store.cache_file(f"queries-{model}.pkl")
+
+    def _load_shared(self) -> None:
+        """Bring in the query vectors earlier processes kept for patient-independent texts."""
+        if self._shared is not None:
+            return
+        path = self._shared_file()
+        saved = read_cache(path) if path is not None else None
+        ok = isinstance(saved, dict) and saved.get("model") == self.embedder.model_id
+        self._shared = dict(saved["vectors"]) if ok and isinstance(saved, dict) else {}
+        for text, vec in self._shared.items():
+            self._query_vectors.setdefault(text, vec)
+
+    def embed_queries(self, texts: Sequence[str], *, shared: Collection[str] = ()) -> np.ndarray:
+        """Query vectors, embedding only the texts not seen before.
+
+        Vectors of the texts in ``shared`` (patient-independent wording such as "type 2 diabetes:
+        recommended treatment (...)") are also kept in the index's cache folder, so later processes
+        do not embed them again; no other text is written anywhere.
+        """
+        if shared:
+            self._load_shared()
         missing = [t for t in dict.fromkeys(texts) if t not in self._query_vectors]
         if missing:
             if len(self._query_vectors) + len(missing) > _QUERY_CACHE_SIZE:
                 self._query_vectors.clear()
             for text, vec in zip(missing, self.embedder.embed(missing), strict=True):
                 self._query_vectors[text] = np.asarray(vec, dtype=np.float32)
+            new = [t for t in missing if t in shared]
+            if new and self._shared is not None and len(self._shared) + len(new) <= _SHARED_QUERY_LIMIT:
+                self._shared.update((t, self._query_vectors[t]) for t in new)
+                path = self._shared_file()
+                if path is not None:
+                    write_cache(path, {"model": self.embedder.model_id, "vectors": self._shared})
         return np.stack([self._query_vectors[t] for t in texts])
 
     def _dense_rankings(
@@ -613,11 +644,13 @@ class HybridRetriever:
         *,
         search_filter: SearchFilter | None = None,
         dense_queries: Sequence[str] | None = None,
+        shared: Collection[str] = (),
     ) -> list[list[Hit]]:
         """The fused top ``k`` hits for each query (filters applied to both retrievers).
 
         ``dense_queries`` (one per query) are the texts the dense retriever embeds
-        instead of ``queries``; BM25 always reads ``queries``.
+        instead of ``queries``; BM25 always reads ``queries``. ``shared`` names the dense texts
+        that carry nothing of a patient, whose vectors may be kept between processes.
         """
         flt = search_filter or SearchFilter()
         if not queries:
@@ -627,7 +660,7 @@ class HybridRetriever:
         table = self._chunk_table()
         dense: list[list[tuple[Chunk, float]]] | None = None
         if self.dense:
-            vectors = self.embed_queries(list(dense_queries or queries))
+            vectors = self.embed_queries(list(dense_queries or queries), shared=shared)
             dense = self._dense_rankings(table, vectors, flt)
         results: list[list[Hit]] = []
         for qi, query in enumerate(queries):

@@ -125,6 +125,30 @@ def test_table_rows_become_the_stores_chunks(tmp_path: Path) -> None:
     assert table.chunks[0] is table.chunks[0] and table.chunks[-2:] == list(table.chunks)[-2:]
 
 
+def test_only_patient_independent_query_vectors_are_kept(tmp_path: Path) -> None:
+    store = _index(tmp_path, ["htn.md", "dm.md"])
+    shared, private = "Hypertension: recommended treatment", "68-year-old man, BP 162/98"
+    first = HybridRetriever(store, HashEmbedder(64))
+    first.retrieve(["thiazide", "metformin"], dense_queries=[shared, private], shared={shared})
+    files = list((tmp_path / "index" / TABLE_CACHE_DIR).glob("*queries-*.pkl"))
+    assert len(files) == 1
+    kept = files[0].read_bytes()
+    assert shared.encode() in kept and private.encode() not in kept
+    # a new process reuses the kept vector instead of embedding the text again
+    embedder = HashEmbedder(64)
+    calls: list[list[str]] = []
+    original = embedder.embed
+
+    def counting(texts: list[str], **kwargs: object) -> np.ndarray:
+        calls.append(list(texts))
+        return original(texts)
+
+    embedder.embed = counting  # type: ignore[method-assign]
+    second = HybridRetriever(ChromaStore.open(tmp_path / "index"), embedder)
+    second.retrieve(["thiazide", "metformin"], dense_queries=[shared, private], shared={shared})
+    assert calls == [[private]]
+
+
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     store = _index(tmp_path, ["htn.md"])
     HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)
