@@ -18,10 +18,13 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["INDEX_CACHE_DIR", "read_cache", "write_cache"]
+T = TypeVar("T")
+
+__all__ = ["INDEX_CACHE_DIR", "cached", "read_cache", "write_cache"]
 
 INDEX_CACHE_DIR = ".garmle-cache"
 """Folder inside an embedded index for data derived from it (chunk table, version, document fields)."""
@@ -51,3 +54,24 @@ def write_cache(path: Path, obj: Any) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("cannot write the cache %s: %s", path, exc)
+
+
+def cached(path: Path | None, key: Any, build: Callable[[], T]) -> T:
+    """The value kept at ``path`` for ``key``, else ``build()``, kept there for next time.
+
+    With no ``path`` or no ``key`` (nothing to tell a stale value by) it simply builds.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "v.pkl"
+        >>> cached(path, 1, lambda: "built"), cached(path, 1, lambda: "again"), cached(path, 2, lambda: "new")
+        ('built', 'built', 'new')
+    """
+    if path is None or key is None:
+        return build()
+    saved = read_cache(path)
+    if isinstance(saved, dict) and saved.get("key") == key and "value" in saved:
+        return saved["value"]  # type: ignore[no-any-return]
+    value = build()
+    write_cache(path, {"key": key, "value": value})
+    return value

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from garmle.cache import INDEX_CACHE_DIR, read_cache, write_cache
+from garmle.cache import INDEX_CACHE_DIR, cached
 from garmle.errors import ConfigError, IndexError_, ModelMismatchError
 from garmle.types import Chunk, Document, PageSpan, Section
 
@@ -422,19 +422,13 @@ class ChromaStore:
         stat = self._file_stat()
         if stat is not None and stat == self._version_stat and self._version is not None:
             return self._version
-        path = self.cache_file("version.pkl")
-        stamp = self._content_stamp()
-        saved = read_cache(path) if path is not None and stamp is not None else None
-        fresh = isinstance(saved, dict) and saved.get("stamp") == stamp
-        if fresh and isinstance(saved, dict) and isinstance(saved.get("version"), tuple):
-            version = saved["version"]
-        else:
-            ids = "\n".join(sorted(self.document_ids()))
-            version = (self.count_chunks(), hashlib.sha1(ids.encode("utf-8")).hexdigest())
-            if path is not None and stamp is not None:
-                write_cache(path, {"stamp": stamp, "version": version})
+        version = cached(self.cache_file("version.pkl"), self._content_stamp(), self._query_version)
         self._version_stat, self._version = stat, version
         return version
+
+    def _query_version(self) -> tuple[int, str]:
+        ids = "\n".join(sorted(self.document_ids()))
+        return self.count_chunks(), hashlib.sha1(ids.encode("utf-8")).hexdigest()
 
     def _content_stamp(self) -> tuple[tuple[str, str, int], ...] | None:
         """Chroma's write sequence number of each of this index's collections, read from SQLite.
@@ -548,15 +542,7 @@ class ChromaStore:
         """
         if self._docs is None:
             return {}
-        key = self.version()
-        path = self.cache_file("documents.pkl")
-        saved = read_cache(path) if path is not None else None
-        if isinstance(saved, dict) and saved.get("version") == key and isinstance(saved.get("meta"), dict):
-            return dict(saved["meta"])
-        out = self._read_document_metadata()
-        if path is not None:
-            write_cache(path, {"version": key, "meta": out})
-        return out
+        return cached(self.cache_file("documents.pkl"), self.version(), self._read_document_metadata)
 
     def _read_document_metadata(self) -> dict[str, dict[str, str]]:
         assert self._docs is not None
