@@ -20,7 +20,7 @@ from typing import Any, Protocol, overload
 
 import numpy as np
 
-from garmle.cache import INDEX_CACHE_DIR, read_cache, write_cache
+from garmle.cache import read_cache, write_cache
 from garmle.embedding import Embedder
 from garmle.errors import ConfigError
 from garmle.store import ChromaStore
@@ -307,7 +307,6 @@ class _LexicalIndex:
     """
 
     def __init__(self, chunks: Sequence[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
-        self.chunks = chunks
         docs = [
             tokenize(" ".join((c.metadata.get("title", ""), " ".join(c.section), c.text))) for c in chunks
         ]
@@ -346,10 +345,9 @@ class _LexicalIndex:
         }
 
     @classmethod
-    def restore(cls, chunks: Sequence[Chunk], state: Mapping[str, Any]) -> _LexicalIndex:
-        """An index from :meth:`state` over the same ``chunks``."""
+    def restore(cls, state: Mapping[str, Any]) -> _LexicalIndex:
+        """An index from :meth:`state` (over the chunks it was built from, in the same order)."""
         index = cls.__new__(cls)
-        index.chunks = chunks
         index._terms = state["terms"]
         index._offsets = state["offsets"]
         index._docs = state["docs"]
@@ -376,8 +374,6 @@ class _LexicalIndex:
         return [(int(matched[i]), float(found[i])) for i in order]
 
 
-TABLE_CACHE_DIR = INDEX_CACHE_DIR
-"""Folder inside an embedded index where the chunk table (texts, vectors, BM25 postings) is cached."""
 _CACHE_FORMAT = 3
 
 EXACT_SEARCH_LIMIT = 250_000
@@ -526,7 +522,7 @@ class HybridRetriever:
         if tuple(state.get("version") or ()) != key:
             return None
         chunks = _ChunkRows(state["rows"])
-        lexical = _LexicalIndex.restore(chunks, state["postings"])
+        lexical = _LexicalIndex.restore(state["postings"])
         return _Table(chunks, lexical, state.get("matrix"))
 
     def _save_cached(self, key: tuple[int, str], table: _Table) -> None:
@@ -581,10 +577,22 @@ class HybridRetriever:
             return
         path = self._shared_file()
         saved = read_cache(path) if path is not None else None
-        ok = isinstance(saved, dict) and saved.get("model") == self.embedder.model_id
-        self._shared = dict(saved["vectors"]) if ok and isinstance(saved, dict) else {}
+        mine = isinstance(saved, dict) and saved.get("model") == self.embedder.model_id
+        self._shared = dict(saved["vectors"]) if mine else {}  # type: ignore[index]
         for text, vec in self._shared.items():
             self._query_vectors.setdefault(text, vec)
+
+    def _keep_shared(self, texts: Sequence[str]) -> None:
+        """Add the vectors of these patient-independent texts to the ones kept on disk."""
+        assert self._shared is not None
+        # after the in-process cache overflowed, kept texts are embedded again: write each once
+        new = [t for t in texts if t not in self._shared]
+        if not new or len(self._shared) + len(new) > _SHARED_QUERY_LIMIT:
+            return
+        self._shared.update((t, self._query_vectors[t]) for t in new)
+        path = self._shared_file()
+        if path is not None:
+            write_cache(path, {"model": self.embedder.model_id, "vectors": self._shared})
 
     def embed_queries(self, texts: Sequence[str], *, shared: Collection[str] = ()) -> np.ndarray:
         """Query vectors, embedding only the texts not seen before.
@@ -601,12 +609,8 @@ class HybridRetriever:
                 self._query_vectors.clear()
             for text, vec in zip(missing, self.embedder.embed(missing), strict=True):
                 self._query_vectors[text] = np.asarray(vec, dtype=np.float32)
-            new = [t for t in missing if t in shared]
-            if new and self._shared is not None and len(self._shared) + len(new) <= _SHARED_QUERY_LIMIT:
-                self._shared.update((t, self._query_vectors[t]) for t in new)
-                path = self._shared_file()
-                if path is not None:
-                    write_cache(path, {"model": self.embedder.model_id, "vectors": self._shared})
+            if shared:
+                self._keep_shared([t for t in missing if t in shared])
         return np.stack([self._query_vectors[t] for t in texts])
 
     def _dense_rankings(
@@ -676,7 +680,7 @@ class HybridRetriever:
             if self.lexical:
                 ranked = []
                 for idx, _score in table.lexical.search(query, self.candidates * 3):
-                    chunk = table.lexical.chunks[idx]
+                    chunk = table.chunks[idx]
                     if not flt.accepts(chunk.metadata, chunk.doc_id):
                         continue
                     pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from garmle.cache import INDEX_CACHE_DIR
 from garmle.embedding import HashEmbedder
 from garmle.errors import ConfigError
 from garmle.indexing import Indexer
-from garmle.retrieval import TABLE_CACHE_DIR, HybridRetriever, SearchFilter
+from garmle.retrieval import HybridRetriever, SearchFilter
 from garmle.store import ChromaStore
 from garmle.store import chroma as chroma_module
 
@@ -64,7 +65,7 @@ def test_table_cache_is_reused_and_invalidated_by_an_add(tmp_path: Path) -> None
     store = _index(tmp_path, ["htn.md", "dm.md"])
     first = HybridRetriever(store, HashEmbedder(64))
     expected = [h.chunk.chunk_id for h in first.retrieve(["metformin"], k=3)[0]]
-    cache = tmp_path / "index" / TABLE_CACHE_DIR
+    cache = tmp_path / "index" / INDEX_CACHE_DIR
     assert any(cache.iterdir())
     # a new process: the table comes from the cache, with the same answers
     reopened = ChromaStore.open(tmp_path / "index")
@@ -130,7 +131,7 @@ def test_only_patient_independent_query_vectors_are_kept(tmp_path: Path) -> None
     shared, private = "Hypertension: recommended treatment", "68-year-old man, BP 162/98"
     first = HybridRetriever(store, HashEmbedder(64))
     first.retrieve(["thiazide", "metformin"], dense_queries=[shared, private], shared={shared})
-    files = list((tmp_path / "index" / TABLE_CACHE_DIR).glob("*queries-*.pkl"))
+    files = list((tmp_path / "index" / INDEX_CACHE_DIR).glob("*queries-*.pkl"))
     assert len(files) == 1
     kept = files[0].read_bytes()
     assert shared.encode() in kept and private.encode() not in kept
@@ -152,7 +153,7 @@ def test_only_patient_independent_query_vectors_are_kept(tmp_path: Path) -> None
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     store = _index(tmp_path, ["htn.md"])
     HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)
-    for f in (tmp_path / "index" / TABLE_CACHE_DIR).iterdir():
+    for f in (tmp_path / "index" / INDEX_CACHE_DIR).iterdir():
         f.write_bytes(b"not a pickle")
     hits = HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)[0]
     assert hits and "thiazide" in hits[0].chunk.text
