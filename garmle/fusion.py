@@ -64,6 +64,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from garmle.ingest.ngc import includes_pregnancy_alongside
 from garmle.retrieval import Hit, mmr_select, rrf_fuse
 from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet, VerbatimCheck
 
@@ -115,9 +116,6 @@ _EVIDENCE = re.compile(
     re.I,
 )
 _NON_PREGNANT = re.compile(r"\b(non-?pregnant|not pregnant|general population|all adults)\b", re.I)
-# A title that adds pregnancy to a wider population ("... in adults, including pregnant women"); not
-# "Diabetes and pregnancy", which is about pregnancy alone.
-_PREGNANCY_INCLUDED = re.compile(r"\bincluding\s+(in\s+|during\s+)?pregnan\w*", re.I)
 
 
 SECTION_PRIORS: tuple[tuple[re.Pattern[str], float], ...] = (
@@ -226,7 +224,7 @@ def population_conflict(
     sex = (patient.sex or "").lower()
     title_pediatric = bool(_PEDIATRIC.search(title)) and not _ADULT.search(title)
     title_pregnancy = bool(_PREGNANCY.search(title)) and not (
-        _NON_PREGNANT.search(title) or _PREGNANCY_INCLUDED.search(title)
+        _NON_PREGNANT.search(title) or includes_pregnancy_alongside(title)
     )
     if groups:
         found = set(groups)

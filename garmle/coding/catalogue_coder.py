@@ -91,13 +91,13 @@ _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # "without ..." names what is absent, up to a qualifier that still applies ("... in remission")
 _WITHOUT = re.compile(r"\bwithout\b.*?(?=\bin remission\b|$)", re.IGNORECASE)
 _EXTERNAL_CAUSES = frozenset("VWXY")
-_POISONING = ("T36", "T65")
+_POISONING = ("T36", "T65")  # poisoning by, adverse effect of and underdosing of drugs; toxic effects
 # Words naming what kind of condition a wording is. Each is in thousands of titles, so its weight is low
 # and a partial match could leave it out; a wording that has one matches only where it is said.
 _NATURE = frozenset(
     normalise_token(w)
     for w in ("fracture", "dislocation", "sprain", "strain", "laceration", "contusion", "burn", "poisoning")
-)  # poisoning by, adverse effect of and underdosing of drugs; toxic effects
+)
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
 _ASSESSMENT_SECTIONS = (

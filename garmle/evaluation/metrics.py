@@ -22,14 +22,13 @@ Example:
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from garmle.evaluation.cases import KeyRecommendation
-from garmle.ingest.ngc import population_groups
+from garmle.ingest.ngc import includes_pregnancy_alongside, population_groups
 from garmle.types import Document, Patient, Snippet
 
 __all__ = [
@@ -129,9 +128,6 @@ def key_recommendation_hits(
     return found
 
 
-_INCLUDING_PREGNANCY = re.compile(r"\bincluding\s+(in\s+|during\s+)?pregnan\w*", re.I)
-
-
 def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
     """Whether a guideline's target population (NGC Target Population and title) admits the patient.
 
@@ -152,7 +148,7 @@ def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
     title_groups = set(population_groups(title))
     groups = set(population_groups(str(metadata.get("population", "")))) | title_groups
     # "... in adults, including pregnant women" widens an adult guideline; it is not about pregnancy alone
-    title_pregnancy = "pregnancy" in title_groups and not _INCLUDING_PREGNANCY.search(title)
+    title_pregnancy = "pregnancy" in title_groups and not includes_pregnancy_alongside(title)
     adult_patient = patient.age is None or patient.age >= 18
     if adult_patient and groups & _PEDIATRIC and not groups & _ADULT:
         return False

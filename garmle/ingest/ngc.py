@@ -30,6 +30,7 @@ from garmle.ingest.text import TextBuilder, clean_inline, fix_mojibake
 __all__ = [
     "NARRATIVE_FIELDS",
     "NgcSummary",
+    "includes_pregnancy_alongside",
     "is_ngc_xml",
     "load_ngc",
     "ngc_id",
@@ -122,6 +123,21 @@ _POPULATION_GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _EXCLUSION = re.compile(r"\bNote:|\b(?:not|exclud\w*|except)\b", re.I)
 
 NgcSummary = dict[str, list[str]]
+
+
+_PREGNANCY_INCLUDED = re.compile(r"\bincluding\s+(in\s+|during\s+)?pregnan\w*", re.I)
+
+
+def includes_pregnancy_alongside(title: str) -> bool:
+    """True when a title adds pregnancy to a wider population rather than being about it alone.
+
+    Example:
+        >>> includes_pregnancy_alongside("Tobacco smoking cessation in adults, including pregnant women")
+        True
+        >>> includes_pregnancy_alongside("Diabetes and pregnancy")
+        False
+    """
+    return bool(_PREGNANCY_INCLUDED.search(title))
 
 
 def population_groups(text: str) -> list[str]:
