@@ -154,12 +154,13 @@ class NumpyBertEncoder:
         weights = load_file(str(self.model_dir / "model.safetensors"))
         # Checkpoints saved from BertForX carry a "bert." prefix.
         self._w = {k.removeprefix("bert."): v.astype(np.float32, copy=False) for k, v in weights.items()}
-        # Dense layers' weights, transposed once so each product reads them row-major.
-        self._wt = {
-            k.removesuffix(".weight"): np.ascontiguousarray(v.T)
+        # Dense layers' weights are kept only transposed, so each product reads them row-major.
+        dense = [
+            k
             for k, v in self._w.items()
             if k.startswith("encoder.layer.") and k.endswith(".weight") and v.ndim == 2
-        }
+        ]
+        self._wt = {k.removesuffix(".weight"): np.ascontiguousarray(self._w.pop(k).T) for k in dense}
         self.dimension = int(self._w["embeddings.word_embeddings.weight"].shape[1])
         self._tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         self._tok.enable_truncation(self.max_tokens)
