@@ -30,7 +30,7 @@ from typing import Any
 from garmle.errors import CatalogueError
 from garmle.types import Document, Section
 
-__all__ = ["IcdCatalogue", "IcdEntry", "catalogue_documents", "parse_code_range"]
+__all__ = ["IcdCatalogue", "IcdEntry", "catalogue_documents", "catalogue_release", "parse_code_range"]
 
 # Letter, digit, letter-or-digit, then an optional dot and up to four more characters.
 _CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
@@ -282,17 +282,22 @@ def _snapshot_valid(path: Path) -> sqlite3.Connection | None:
 
 
 @lru_cache(maxsize=1)
-def _snapshot() -> _Snapshot:
-    """The catalogue snapshot for the installed ``simple-icd-10-cm``, built when missing."""
+def catalogue_release() -> str:
+    """The version of the installed ``simple-icd-10-cm`` package (what derived caches are keyed by)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from garmle.config import cache_dir
-
     try:
-        release = version("simple-icd-10-cm")
+        return version("simple-icd-10-cm")
     except PackageNotFoundError as exc:  # pragma: no cover - a declared dependency
         raise CatalogueError("the simple-icd-10-cm package is not installed") from exc
-    path = cache_dir() / f"icd10cm-{release}-{_SNAPSHOT_FORMAT}.sqlite"
+
+
+@lru_cache(maxsize=1)
+def _snapshot() -> _Snapshot:
+    """The catalogue snapshot for the installed ``simple-icd-10-cm``, built when missing."""
+    from garmle.config import cache_dir
+
+    path = cache_dir() / f"icd10cm-{catalogue_release()}-{_SNAPSHOT_FORMAT}.sqlite"
     conn = _snapshot_valid(path)
     if conn is not None:
         return _Snapshot(conn)

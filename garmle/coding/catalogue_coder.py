@@ -35,14 +35,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _metadata_version
 from pathlib import Path
 
 import numpy as np
 
 from garmle.cache import read_cache, write_cache
 from garmle.catalogue import IcdCatalogue
+from garmle.catalogue.icd10cm import catalogue_release
 from garmle.coding import context as _context_module
 from garmle.coding.base import rank, recorded_code
 from garmle.coding.context import Sentence, Token, assertion_of, normalise_token, split_sentences
@@ -162,13 +161,6 @@ def _lookup_prefix(table: tuple[tuple[str, str], ...], code: str) -> str | None:
     return dict(table)[best] if best is not None else None
 
 
-def _package_version(name: str) -> str:
-    try:
-        return _metadata_version(name)
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def load_synonyms() -> list[tuple[str, str]]:
     """The bundled ``(phrase, code)`` synonym table."""
     text = resources.files("garmle").joinpath("data", "code_synonyms.tsv").read_text(encoding="utf-8")
@@ -286,7 +278,7 @@ class CatalogueCoder:
         digest = hashlib.sha256()
         digest.update(code_range.encode())
         digest.update(repr(list(synonyms)).encode())
-        digest.update(_package_version("simple-icd-10-cm").encode())
+        digest.update(catalogue_release().encode())
         for module in (__file__, _context_module.__file__):
             digest.update(Path(str(module)).read_bytes())
         path = cache_dir() / f"catalogue-coder-{digest.hexdigest()[:24]}.pkl"
