@@ -10,8 +10,11 @@ Ranking of a snippet for a predicted code (all features in [0, 1]):
   best value among the code's candidates. The best rank, not the sum over aspects, so the top passage
   of the treatment query beats a generic passage that every aspect ranks in the middle
   (``aspect_fusion="rrf"`` sums instead);
-* ``topic``: share of the condition's distinctive words found (at word starts) in the guideline's
-  title and Disease/Condition(s) field, so a guideline *about* the condition outranks a passing mention;
+* ``topic``: how fully the guideline's title and Disease/Condition(s) field name the condition: the
+  largest share of one of its names' distinctive words found there (:func:`topic_coverage`; names are
+  the catalogue title, the category title, short inclusion terms and clinical synonyms), so a guideline
+  *about* the condition outranks a passing mention, and a condition with many names is not penalised
+  for them;
 * ``facts``: share of the query's patient facts whose terms appear in the snippet (these matched facts
   are shown to the clinician);
 * ``prediction``: the code's predicted confidence (it orders codes, and ties between codes' snippets);
@@ -25,17 +28,18 @@ diagnosis), since at the point of care what to do matters most.
 The sum is then scaled by a **section prior**: ``0.4 + 0.6 * prior`` where ``prior`` is 1 for
 recommendation statements and for sections of unknown kind, and lower for the parts of a guideline
 summary that describe methods, rating schemes or the scope rather than recommend
-(:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation. A passage from a
-guideline that is not about the condition (topic 0) is scaled by ``off_topic_factor`` unless an
-aspect marked ``cross_guideline`` in the templates (cardiovascular risk, patients like this one)
-retrieved it *and* the guideline is about another of the patient's conditions or facts: statins for
-a patient with diabetes and a raised LDL sit in the cholesterol guideline; first-line asthma
-treatment does not sit in the COPD guideline, and an atrial fibrillation guideline says nothing to a
-patient without atrial fibrillation.
+(:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation; headings inside
+a recommendations section that hold evidence summaries, background or rating definitions lower it
+further (:data:`SUBSECTION_PRIORS`). A passage from a guideline that is not about the condition (no
+name of it in full) is scaled by ``off_topic_factor`` unless an aspect marked ``cross_guideline`` in
+the templates (cardiovascular risk, patients like this one) retrieved it *and* the guideline is about
+another of the patient's conditions or facts: statins for a patient with diabetes and a raised LDL
+sit in the cholesterol guideline; first-line asthma treatment does not sit in the COPD guideline, and
+an atrial fibrillation guideline says nothing to a patient without atrial fibrillation.
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`), and so are passages for which neither the
-passage nor its guideline's title and conditions name the condition (any of its topic words), and
+passage nor its guideline's title and conditions name the condition (one of its names in full), and
 passages scoring below ``min_score``, since no evidence is better than evidence about something else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
 less, and at most ``max_per_doc`` passages of one guideline are shown, so one guideline does not fill
@@ -70,6 +74,7 @@ from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet, Verb
 
 __all__ = [
     "SECTION_PRIORS",
+    "SUBSECTION_PRIORS",
     "FusionWeights",
     "action_strength",
     "match_facts",
@@ -77,7 +82,8 @@ __all__ = [
     "rank_snippets",
     "section_prior",
     "snippet_from_chunk",
-    "topic_terms",
+    "topic_coverage",
+    "topic_names",
     "verify_snippets",
 ]
 
@@ -136,6 +142,34 @@ SECTION_PRIORS: tuple[tuple[re.Pattern[str], float], ...] = (
 )
 """Section-title patterns of guideline summaries and how much they recommend (first match wins)."""
 
+SUBSECTION_PRIORS: tuple[tuple[re.Pattern[str], float], ...] = (
+    (
+        re.compile(
+            r"^(definitions?|abbreviations|footnotes?)\b|strength of (the )?recommendations?|"
+            r"(levels?|quality|grad\w*|classification) of (the )?(evidence|certainty|recommendations?)|"
+            r"levels? of certainty|rating (scheme|system)|grades? of recommendations?|criteria for "
+            r"recommendation|rules for classification|assigning a level|relative radiation level",
+            re.I,
+        ),
+        0.0,
+    ),
+    (
+        re.compile(
+            r"summary of (the )?(literature|evidence)|literature review|^discussion\b|^overview\b|"
+            r"^introduction|^background|clinical considerations?$|^assessment of risk|"
+            r"^suggestions for practice|^other considerations|^useful resources|^additional approaches|"
+            r"^research (needs|gaps)|^rationale\b|^(supporting )?evidence\b",
+            re.I,
+        ),
+        0.5,
+    ),
+)
+"""Headings *inside* a recommendations section that hold no statement: rating definitions (0) and
+evidence summaries, background and practice considerations (0.5). In the 1,416 NGC summaries the
+largest of these are "Summary of Literature Review" (about 6,000 chunks), "Definitions", the imaging
+"Discussion of procedures by variant" and the USPSTF "Clinical Considerations"; the lowest prior of
+any heading below the top one applies."""
+
 
 def action_strength(chunk: Chunk) -> float:
     """How plainly a passage tells the clinician what to do.
@@ -162,16 +196,28 @@ def action_strength(chunk: Chunk) -> float:
 def section_prior(section: Sequence[str]) -> float:
     """How much a section of a guideline recommends (1.0 for statements and unknown sections).
 
+    The top heading decides first (:data:`SECTION_PRIORS`); a heading below it that holds evidence,
+    background or rating definitions (:data:`SUBSECTION_PRIORS`) lowers the prior.
+
     Example:
         >>> section_prior(("Major Recommendations", "Treatment")), section_prior(("Rating Scheme",))
         (1.0, 0.0)
+        >>> section_prior(("Major Recommendations", "Summary of Literature Review"))
+        0.5
     """
     if not section:
         return 1.0
-    for pattern, prior in SECTION_PRIORS:
+    prior = 1.0
+    for pattern, value in SECTION_PRIORS:
         if pattern.search(section[0]):
-            return prior
-    return 1.0
+            prior = value
+            break
+    for heading in section[1:]:
+        for pattern, value in SUBSECTION_PRIORS:
+            if pattern.search(heading.strip()):
+                prior = min(prior, value)
+                break
+    return prior
 
 
 @dataclass(frozen=True)
@@ -198,6 +244,7 @@ class FusionWeights:
     aspect_rank_k: int = 10
     min_score: float = 0.45
     off_topic_factor: float = 0.75
+    topic_required: float = 1.0
 
 
 def population_conflict(
@@ -275,6 +322,11 @@ _TOPIC_STOP = frozenset(
         "type",
         "disease",
         "disorder",
+        "disorders",
+        "diseases",
+        "condition",
+        "conditions",
+        "uncomplicated",
         "primary",
         "essential",
         "complications",
@@ -327,26 +379,57 @@ _TOPIC_STOP = frozenset(
 )
 
 
-def topic_terms(*titles: str) -> tuple[str, ...]:
-    """Distinctive word stems of a condition's names (for the topic feature).
+def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
+    """Each name of a condition as its distinctive word stems (for the topic feature).
+
+    A condition has several names (catalogue title, category title, inclusion terms, clinical
+    synonyms); a guideline is about the condition when it names one of them in full, so the stems stay
+    grouped by name instead of pooled (pooled, a guideline titled "Hypertension" would cover a fifth of
+    "hypertension, HTN, high blood pressure").
 
     Example:
-        >>> topic_terms("Essential (primary) hypertension")
-        ('hyperten',)
+        >>> topic_names("Essential (primary) hypertension", "High blood pressure")
+        (('hyperten',), ('high', 'blood', 'pressure'))
     """
-    terms: list[str] = []
+    names: list[tuple[str, ...]] = []
     for title in titles:
+        stems: list[str] = []
         for word in re.findall(r"[a-z][a-z0-9]{2,}", title.lower()):
             if word in _TOPIC_STOP:
                 continue
             stem = word[:8] if len(word) > 8 else word
-            if stem not in terms:
-                terms.append(stem)
-    return tuple(terms)
+            if stem not in stems:
+                stems.append(stem)
+        if stems and tuple(stems) not in names:
+            names.append(tuple(stems))
+    return tuple(names)
+
+
+def topic_coverage(names: Sequence[Sequence[str]], text: str) -> float:
+    """The largest share of one name's stems that ``text`` names (1.0: some name is there in full).
+
+    Example:
+        >>> names = topic_names("Heart failure", "Congestive heart failure")
+        >>> topic_coverage(names, "Heart failure in adults"), topic_coverage(names, "Heart disease")
+        (1.0, 0.5)
+    """
+    best = 0.0
+    for name in names:
+        if name:
+            best = max(best, sum(1 for stem in name if _names(stem, text)) / len(name))
+            if best == 1.0:
+                break
+    return best
 
 
 def _names(stem: str, text: str) -> bool:
-    """True when a word of ``text`` starts with ``stem`` (so "aura" is not found in "restaurant")."""
+    """True when a word of ``text`` starts with ``stem`` (so "aura" is not found in "restaurant").
+
+    Short stems (abbreviations such as "HTN", "fib", "hip") must be a whole word, plural allowed, so
+    that "fib" does not name fibrosis.
+    """
+    if len(stem) <= 4:
+        return re.search(r"\b" + re.escape(stem) + r"(?:s|es)?\b", text, re.I) is not None
     return re.search(r"\b" + re.escape(stem), text, re.I) is not None
 
 
@@ -395,7 +478,7 @@ def rank_snippets(
     hits_by_aspect: Mapping[str, Sequence[Hit]],
     *,
     fact_terms: Mapping[str, Sequence[str]],
-    topic: Sequence[str],
+    topic: Sequence[Sequence[str]],
     doc_topics: Mapping[str, str],
     vectors: Mapping[str, np.ndarray],
     excluded_docs: Mapping[str, str],
@@ -403,7 +486,7 @@ def rank_snippets(
     weights: FusionWeights | None = None,
     aspect_weights: Mapping[str, float] | None = None,
     cross_aspects: Collection[str] = (),
-    related_topics: Sequence[str] = (),
+    related_topics: Sequence[Sequence[Sequence[str]]] = (),
 ) -> tuple[list[Snippet], dict[str, int]]:
     """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
 
@@ -411,7 +494,7 @@ def rank_snippets(
         prediction: the code.
         hits_by_aspect: fused hits of each aspect query for this code.
         fact_terms: patient facts relevant to the code -> matching terms.
-        topic: the condition's distinctive stems (:func:`topic_terms`).
+        topic: the condition's names as distinctive stems (:func:`topic_names`).
         doc_topics: doc id -> the guideline's title and conditions text.
         vectors: chunk id -> stored vector (for MMR; missing vectors disable redundancy for that chunk).
         excluded_docs: doc id -> why the guideline does not fit the patient.
@@ -419,9 +502,10 @@ def rank_snippets(
         weights: feature weights.
         aspect_weights: how much each aspect's ranking counts (the templates' ``weight``).
         cross_aspects: aspects whose evidence may come from guidelines about other conditions.
-        related_topics: topic stems of the patient's other conditions. A passage from a guideline
-            that is not about this condition keeps its score only when a cross aspect retrieved it
-            and the guideline is about another of the patient's conditions or facts (the cholesterol
+        related_topics: the names (:func:`topic_names`) of each of the patient's other conditions. A
+            passage from a guideline that is not about this condition (no name of it in full) keeps its
+            score only when a cross aspect retrieved it and the guideline names another of the
+            patient's conditions in full, or one of the patient's facts (the cholesterol
             guideline for a patient with diabetes and a raised LDL, not an atrial fibrillation
             guideline for a patient without it); otherwise it is scaled by ``off_topic_factor``.
     """
@@ -438,8 +522,7 @@ def rank_snippets(
                 best_aspect[hit.chunk.chunk_id] = (rank, aspect)
     dropped = {"population": 0, "off_topic": 0, "weak": 0}
     crossing_ids = {cid for a in cross_aspects for cid in rankings.get(a, ())}
-    fact_words = (t for terms in fact_terms.values() for t in terms if t)
-    related = tuple(dict.fromkeys([*related_topics, *fact_words]))
+    fact_words = tuple(dict.fromkeys(t for terms in fact_terms.values() for t in terms if t))
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
     top_fused = max(fused.values(), default=1.0)
     for cid, rrf in fused.items():
@@ -448,8 +531,13 @@ def rank_snippets(
             dropped["population"] += 1
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
-        topic_share = sum(1 for t in topic if _names(t, doc_text)) / len(topic) if topic else 0.0
-        if w.require_topic and topic and topic_share == 0 and not any(_names(t, chunk.text) for t in topic):
+        topic_share = topic_coverage(topic, doc_text) if topic else 0.0
+        if (
+            w.require_topic
+            and topic
+            and topic_share < w.topic_required
+            and topic_coverage(topic, chunk.text) < w.topic_required
+        ):
             # Neither the guideline nor the passage names the condition: no evidence beats unrelated evidence.
             dropped["off_topic"] += 1
             continue
@@ -462,8 +550,11 @@ def rank_snippets(
             + w.prediction * max(0.0, min(1.0, prediction.score))
             + w.action * action_strength(chunk)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
-        off_topic = topic and topic_share == 0
-        if off_topic and not (cid in crossing_ids and any(_names(t, doc_text) for t in related)):
+        off_topic = topic and topic_share < w.topic_required
+        about_related = any(topic_coverage(names, doc_text) == 1.0 for names in related_topics) or any(
+            _names(t, doc_text) for t in fact_words
+        )
+        if off_topic and not (cid in crossing_ids and about_related):
             score *= w.off_topic_factor
         if score < w.min_score:
             dropped["weak"] += 1

@@ -30,7 +30,7 @@ from garmle.fusion import (
     population_conflict,
     rank_snippets,
     snippet_from_chunk,
-    topic_terms,
+    topic_names,
     verify_snippets,
 )
 from garmle.query import TemplateSet, build_queries, fact_terms, load_templates
@@ -92,7 +92,7 @@ class Recommender:
         self.retriever = retriever or HybridRetriever(store, embedder)
         self.weights = weights or FusionWeights()
         self._doc_meta: dict[str, dict[str, str]] | None = None
-        self._topics: dict[str, tuple[str, ...]] = {}
+        self._topics: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._synonyms: list[tuple[str, str]] | None = None
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
@@ -180,7 +180,7 @@ class Recommender:
             self._doc_meta_key = key
         return self._doc_meta
 
-    def _topic(self, code: str) -> tuple[str, ...]:
+    def _topic(self, code: str) -> tuple[tuple[str, ...], ...]:
         """Words naming the condition: catalogue titles, short inclusion terms and clinical synonyms."""
         if code not in self._topics:
             from garmle.coding.catalogue_coder import load_synonyms
@@ -193,7 +193,7 @@ class Recommender:
             names += [
                 phrase for phrase, target in self._synonyms if target == code or target == entry.category
             ]
-            self._topics[code] = topic_terms(*names)
+            self._topics[code] = topic_names(*names)
         return self._topics[code]
 
     def _catalogue_document(self, category: str) -> Document | None:
@@ -316,7 +316,7 @@ class Recommender:
                 excluded_docs=excluded, top_k=top_k * 2, weights=self.weights,
                 aspect_weights=self.templates.aspect_weights(),
                 cross_aspects=self.templates.cross_guideline_aspects(),
-                related_topics=[t for p in predictions if p.code != pred.code for t in self._topic(p.code)],
+                related_topics=[self._topic(p.code) for p in predictions if p.code != pred.code],
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]

@@ -9,7 +9,9 @@ from garmle.fusion import (
     match_facts,
     population_conflict,
     rank_snippets,
-    topic_terms,
+    section_prior,
+    topic_coverage,
+    topic_names,
     verify_snippets,
 )
 from garmle.retrieval import Hit, mmr_select, rrf_fuse, tokenize
@@ -33,12 +35,23 @@ def test_population_rules() -> None:
     assert population_conflict("Adults and children with asthma", "", ADULT) is None
 
 
-def test_match_facts_and_topic_terms() -> None:
+def test_match_facts_and_topic_names() -> None:
     facts = {"eGFR 48": ("egfr", "kidney function"), "BP 150/95": ("blood pressure",)}
     assert match_facts("Check kidney function yearly.", facts) == ("eGFR 48",)
     assert match_facts("Nothing relevant.", facts) == ()
-    assert "diabetes" in topic_terms("Type 2 diabetes mellitus without complications")
-    assert "unspecified" not in topic_terms("Unspecified atrial fibrillation")
+    assert topic_names("Type 2 diabetes mellitus without complications") == (("diabetes", "mellitus"),)
+    assert topic_names("Unspecified atrial fibrillation") == (("atrial", "fibrilla"),)
+
+
+def test_topic_coverage_takes_the_best_name_not_the_pooled_words() -> None:
+    names = topic_names("Essential (primary) hypertension", "HTN", "high blood pressure")
+    # one of three names in full: the guideline is about the condition
+    assert topic_coverage(names, "Hypertension in adults") == 1.0
+    assert topic_coverage(names, "High blood pressure in adults: screening") == 1.0
+    assert topic_coverage(names, "Pressure ulcers") == 1 / 3
+    # a short stem is a whole word: "fib" does not name fibrosis, "HTN" is found as a word
+    assert topic_coverage(topic_names("A fib"), "Idiopathic pulmonary fibrosis") == 0.0
+    assert topic_coverage(names, "Managing HTN in primary care") == 1.0
 
 
 def test_rrf_mmr_and_tokenize() -> None:
@@ -72,7 +85,7 @@ def test_rank_snippets_drops_other_populations_and_caps_per_doc() -> None:
         CodePrediction("I10", "Essential (primary) hypertension", 0.9),
         hits,
         fact_terms={"blood pressure 150/95 mmHg": ("blood pressure",)},
-        topic=topic_terms("Essential (primary) hypertension"),
+        topic=topic_names("Essential (primary) hypertension"),
         doc_topics={
             "adult": "Hypertension in adults",
             "kids": "Hypertension in children",
@@ -132,7 +145,7 @@ def test_passages_not_naming_the_condition_are_left_out() -> None:
         CodePrediction("J32.9", "Chronic sinusitis, unspecified", 0.9),
         hits,
         fact_terms={},
-        topic=topic_terms("Chronic sinusitis, unspecified"),
+        topic=topic_names("Chronic sinusitis, unspecified"),
         doc_topics={"htn": "Hypertension", "sinus": "Rhinosinusitis in adults"},
         vectors={},
         excluded_docs={},
@@ -152,12 +165,15 @@ def test_other_guidelines_count_only_through_cross_aspects_about_the_patient() -
         "dm": "Type 2 diabetes mellitus",
     }
 
-    def scores(hits: dict[str, list[Hit]], related: tuple[str, ...]) -> dict[str, float]:
+    def scores(
+        hits: dict[str, list[Hit]], related: tuple[tuple[tuple[str, ...], ...], ...]
+    ) -> dict[str, float]:
         snippets, _ = rank_snippets(
             CodePrediction("E11.9", "Type 2 diabetes mellitus without complications", 0.9),
             hits,
             fact_terms={"LDL cholesterol 131 mg/dL": ("ldl", "cholesterol")},
-            topic=topic_terms("Type 2 diabetes mellitus without complications"),
+            # the recommender adds the clinical synonyms ("diabetes") to the catalogue title
+            topic=topic_names("Type 2 diabetes mellitus without complications", "diabetes"),
             doc_topics=doc_topics,
             vectors={},
             excluded_docs={},
@@ -176,6 +192,19 @@ def test_other_guidelines_count_only_through_cross_aspects_about_the_patient() -
     # the AF guideline is about nothing this patient has: scaled down either way
     assert via_risk["af"] < via_risk["lipid"]
     with_af = scores(
-        {"treatment": [Hit(metformin, 0.1)], "risk": [Hit(statin, 0.1), Hit(af, 0.1)]}, ("atrial",)
+        {"treatment": [Hit(metformin, 0.1)], "risk": [Hit(statin, 0.1), Hit(af, 0.1)]},
+        (topic_names("Atrial fibrillation"),),
     )
     assert with_af["af"] > via_risk["af"]
+
+
+def test_headings_inside_recommendations_that_hold_no_statement_rank_lower() -> None:
+    top = ("Major Recommendations",)
+    assert section_prior((*top, "Summary of Recommendations and Evidence")) == 1.0
+    assert section_prior((*top, "Treatment", "Pharmacologic Therapy")) == 1.0
+    assert section_prior((*top, "Summary of Literature Review")) == 0.5
+    assert section_prior((*top, "Clinical Considerations", "Assessment of Risk")) == 0.5
+    assert section_prior((*top, "Definitions")) == 0.0
+    assert section_prior((*top, "Diagnosis", "Strength of Recommendations")) == 0.0
+    # a statement section keeps its own (lower) prior when a heading below it is neutral
+    assert section_prior(("Qualifying Statements", "Treatment")) == 0.4
