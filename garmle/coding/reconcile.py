@@ -10,7 +10,10 @@ independently found codes should say:
 * **Hypertension combinations** (guideline I.C.9.a). Hypertension with chronic
   kidney disease is coded I12.-, with heart failure I11.0, with both I13.-;
   the relationship is presumed. I10 is replaced by the combination code and
-  the CKD stage and heart-failure codes stay beside it.
+  the CKD stage and heart-failure codes stay beside it. A companion inferred
+  from medications alone (a loop diuretic and an ACE inhibitor suggest heart
+  failure but are given in kidney disease too) does not make a combination
+  code, which would assert that diagnosis.
 * **Excludes1** (guideline I.A.12.a): two codes where one's Excludes1 note (on
   the code or any category above it) names the other are never reported
   together, such as current nicotine dependence (F17.2-) and its history
@@ -78,12 +81,17 @@ def _fold_defaults(preds: list[CodePrediction]) -> list[CodePrediction]:
     return [by_code[p.code] for p in preds if p.code in by_code]
 
 
+def _medication_only(pred: CodePrediction) -> bool:
+    """True when a code rests on medications alone (no stated diagnosis, reading or result)."""
+    return bool(pred.evidence) and all(e.kind == "medication" for e in pred.evidence)
+
+
 def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     htn = next((p for p in preds if p.code == "I10"), None)
     if htn is None:
         return preds
-    ckd = [p for p in preds if p.code.startswith("N18")]
-    hf = [p for p in preds if p.code.startswith("I50")]
+    ckd = [p for p in preds if p.code.startswith("N18") and not _medication_only(p)]
+    hf = [p for p in preds if p.code.startswith("I50") and not _medication_only(p)]
     if not ckd and not hf:
         return preds
     esrd = any(p.code.startswith(_CKD_ESRD) for p in ckd)

@@ -69,6 +69,19 @@ def test_hypertension_combination_codes(cat: IcdCatalogue, others: tuple[str, ..
     assert any(e.kind == "rule" and "I.C.9.a" in e.text for e in combo.evidence)
 
 
+def test_heart_failure_inferred_from_medications_alone_makes_no_combination_code(cat: IcdCatalogue) -> None:
+    from dataclasses import replace
+
+    from garmle.types import Evidence
+
+    htn, ckd, hf = _preds(cat, ("I10", 0.9), ("N18.4", 0.8), ("I50.9", 0.45))
+    hf = replace(hf, evidence=(Evidence("medication", "Furosemide 20 mg daily"),))
+    codes = [p.code for p in reconcile([htn, ckd, hf], cat)]
+    assert "I12.9" in codes and "I13.0" not in codes
+    stated = replace(hf, evidence=(Evidence("problem", "Heart failure"),))
+    assert "I13.0" in [p.code for p in reconcile([htn, ckd, stated], cat)]
+
+
 def test_hypertension_alone_stays_i10(cat: IcdCatalogue) -> None:
     assert [p.code for p in reconcile(_preds(cat, ("I10", 0.9), ("E78.5", 0.5)), cat)] == ["I10", "E78.5"]
 
