@@ -166,7 +166,8 @@ class Recommender:
         kept, skipped = _guideline_codes(sorted(kept, key=lambda p: -p.score), self.catalogue)
         if skipped:
             messages.append(
-                "not searched (supplementary or symptom codes next to a diagnosis): " + ", ".join(skipped)
+                "not searched (supplementary, symptom or medication-only codes next to a diagnosis): "
+                + ", ".join(skipped)
             )
         kept = kept[:max_codes]
         if not kept:
@@ -450,10 +451,14 @@ def _guideline_codes(
     a condition to treat; symptom codes (chapter R, and the joint and
     limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is predicted too;
     a manifestation code whose "code first" note names a predicted underlying disease (G46.0 beside
-    I63.9) is covered by that disease's guidelines. Searching guidelines for them takes the clinician's
-    screen from the conditions themselves. Codes given explicitly by the user are never filtered.
+    I63.9) is covered by that disease's guidelines; a diagnosis inferred from medications alone (heart
+    failure from a loop diuretic and an ACE inhibitor, which kidney disease explains too) is listed
+    but not searched when the record states another diagnosis. Searching guidelines for them takes
+    the clinician's screen from the conditions themselves. Codes given explicitly by the user are
+    never filtered.
     """
     has_diagnosis = any(not p.code.startswith(("R", "Z")) for p in predictions)
+    stated = any(not p.code.startswith(("R", "Z")) and not p.medication_only for p in predictions)
     codes = [p.code for p in predictions]
     kept: list[CodePrediction] = []
     skipped: list[str] = []
@@ -464,6 +469,7 @@ def _guideline_codes(
         ) or (catalogue is not None and _manifestation_of(pred.code, codes, catalogue))
         if (
             explained
+            or (stated and pred.medication_only)
             or (has_diagnosis and pred.code.startswith(_ENCOUNTER + _SUPPLEMENTARY))
             or (has_diagnosis and pred.code.startswith("R") and pred.code[:3] != "R73")
         ):

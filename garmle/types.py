@@ -318,6 +318,17 @@ class CodePrediction(_Record):
     billable: bool = True
     evidence: tuple[Evidence, ...] = ()
 
+    @property
+    def medication_only(self) -> bool:
+        """True when the code rests on medications alone (no stated diagnosis, reading or result).
+
+        Example:
+            >>> ev = (Evidence("medication", "Furosemide 20 mg daily"),)
+            >>> CodePrediction("I50.9", "Heart failure, unspecified", 0.45, evidence=ev).medication_only
+            True
+        """
+        return bool(self.evidence) and all(e.kind == "medication" for e in self.evidence)
+
 
 # --------------------------------------------------------------------------- retrieval
 

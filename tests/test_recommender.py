@@ -129,3 +129,19 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     assert [p.code for p in kept] == ["I63.9", "M17.0", "N18.31", "E11.22"]
     alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
+
+
+def test_a_diagnosis_inferred_from_medications_alone_is_not_searched_beside_a_stated_one() -> None:
+    from garmle.catalogue import IcdCatalogue
+    from garmle.recommender import _guideline_codes
+    from garmle.types import Evidence
+
+    cat = IcdCatalogue()
+    ckd = CodePrediction("N18.4", cat.title("N18.4"), 0.97, evidence=(Evidence("problem", "CKD stage 4"),))
+    meds = (Evidence("medication", "Furosemide 20 mg daily"), Evidence("medication", "Lisinopril 20 mg"))
+    hf = CodePrediction("I50.9", cat.title("I50.9"), 0.45, evidence=meds)
+    kept, skipped = _guideline_codes([ckd, hf], cat)
+    assert [p.code for p in kept] == ["N18.4"] and skipped == ["I50.9"]
+    # with nothing else stated, the medications are the only lead and are searched
+    alone, none = _guideline_codes([hf], cat)
+    assert [p.code for p in alone] == ["I50.9"] and none == []

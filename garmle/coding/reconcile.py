@@ -81,17 +81,12 @@ def _fold_defaults(preds: list[CodePrediction]) -> list[CodePrediction]:
     return [by_code[p.code] for p in preds if p.code in by_code]
 
 
-def _medication_only(pred: CodePrediction) -> bool:
-    """True when a code rests on medications alone (no stated diagnosis, reading or result)."""
-    return bool(pred.evidence) and all(e.kind == "medication" for e in pred.evidence)
-
-
 def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     htn = next((p for p in preds if p.code == "I10"), None)
     if htn is None:
         return preds
-    ckd = [p for p in preds if p.code.startswith("N18") and not _medication_only(p)]
-    hf = [p for p in preds if p.code.startswith("I50") and not _medication_only(p)]
+    ckd = [p for p in preds if p.code.startswith("N18") and not p.medication_only]
+    hf = [p for p in preds if p.code.startswith("I50") and not p.medication_only]
     if not ckd and not hf:
         return preds
     esrd = any(p.code.startswith(_CKD_ESRD) for p in ckd)
