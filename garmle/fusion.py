@@ -379,6 +379,25 @@ _TOPIC_STOP = frozenset(
 )
 
 
+_SUFFIXES = ("ement", "ment", "ation", "ing", "ed", "ic", "ia", "al", "es", "e", "s", "y")
+
+
+def _stem(word: str) -> str:
+    """A word's stem for matching at word starts: one common suffix off, at most 8 letters, so that
+    "prostatic" finds "prostate" and "enlarged" finds "enlargement".
+
+    Example:
+        >>> _stem("prostatic"), _stem("enlarged"), _stem("hypertension"), _stem("ulcer")
+        ('prostat', 'enlarg', 'hyperten', 'ulcer')
+    """
+    if len(word) > 5:
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 5:
+                word = word[: -len(suffix)]
+                break
+    return word[:8]
+
+
 def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
     """Each name of a condition as its distinctive word stems (for the topic feature).
 
@@ -389,7 +408,7 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
 
     Example:
         >>> topic_names("Essential (primary) hypertension", "High blood pressure")
-        (('hyperten',), ('high', 'blood', 'pressure'))
+        (('hyperten',), ('high', 'blood', 'pressur'))
     """
     names: list[tuple[str, ...]] = []
     for title in titles:
@@ -397,7 +416,7 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
         for word in re.findall(r"[a-z][a-z0-9]{2,}", title.lower()):
             if word in _TOPIC_STOP:
                 continue
-            stem = word[:8] if len(word) > 8 else word
+            stem = _stem(word)
             if stem not in stems:
                 stems.append(stem)
         if stems and tuple(stems) not in names:

@@ -33,7 +33,7 @@ from garmle.fusion import (
     topic_names,
     verify_snippets,
 )
-from garmle.query import TemplateSet, build_queries, fact_terms, load_templates
+from garmle.query import TemplateSet, build_queries, condition_names, fact_terms, load_templates
 from garmle.retrieval import CrossEncoderReranker, Hit, HybridRetriever, SearchFilter
 from garmle.store import ChromaStore
 from garmle.types import (
@@ -93,7 +93,6 @@ class Recommender:
         self.weights = weights or FusionWeights()
         self._doc_meta: dict[str, dict[str, str]] | None = None
         self._topics: dict[str, tuple[tuple[str, ...], ...]] = {}
-        self._synonyms: list[tuple[str, str]] | None = None
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
         # aspects whose dense text names only the condition and the aspect (no patient wording)
@@ -182,19 +181,9 @@ class Recommender:
         return self._doc_meta
 
     def _topic(self, code: str) -> tuple[tuple[str, ...], ...]:
-        """Words naming the condition: catalogue titles, short inclusion terms and clinical synonyms."""
+        """The condition's names as stems: catalogue titles, short inclusion terms, clinical synonyms."""
         if code not in self._topics:
-            from garmle.coding.catalogue_coder import load_synonyms
-
-            entry = self.catalogue.lookup(code)
-            names = [entry.title, self.catalogue.title(entry.category)]
-            names += [t for t in entry.inclusion_terms if len(t) <= 40]
-            if self._synonyms is None:
-                self._synonyms = load_synonyms()
-            names += [
-                phrase for phrase, target in self._synonyms if target == code or target == entry.category
-            ]
-            self._topics[code] = topic_names(*names)
+            self._topics[code] = topic_names(*condition_names(code, self.catalogue))
         return self._topics[code]
 
     def _catalogue_document(self, category: str) -> Document | None:

@@ -39,8 +39,8 @@ def test_match_facts_and_topic_names() -> None:
     facts = {"eGFR 48": ("egfr", "kidney function"), "BP 150/95": ("blood pressure",)}
     assert match_facts("Check kidney function yearly.", facts) == ("eGFR 48",)
     assert match_facts("Nothing relevant.", facts) == ()
-    assert topic_names("Type 2 diabetes mellitus without complications") == (("diabetes", "mellitus"),)
-    assert topic_names("Unspecified atrial fibrillation") == (("atrial", "fibrilla"),)
+    assert topic_names("Type 2 diabetes mellitus without complications") == (("diabet", "mellitu"),)
+    assert topic_names("Unspecified atrial fibrillation") == (("atrial", "fibrill"),)
 
 
 def test_topic_coverage_takes_the_best_name_not_the_pooled_words() -> None:
