@@ -364,8 +364,8 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
 
 
 def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
-    """Every name of a code's condition: catalogue title, category title, short inclusion terms and
-    clinical synonyms (the topic feature asks a guideline to name one of them in full).
+    """Every name of a code's condition: catalogue title, the titles above it up to its category, short
+    inclusion terms and clinical synonyms (the topic feature asks a guideline to name one of them in full).
 
     Example:
         >>> from garmle.catalogue import IcdCatalogue
@@ -373,7 +373,9 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
         ('Essential (primary) hypertension', 'HTN', 'hypertension')
     """
     entry = catalogue.lookup(code)
-    names = [entry.title, catalogue.title(entry.category)]
+    # subcategory titles are often the clinical name ("Carpal tunnel syndrome" above G56.00)
+    between = [a for a in catalogue.ancestors(code) if len(a) > 3 and "-" not in a]
+    names = [entry.title, *(catalogue.title(a) for a in between), catalogue.title(entry.category)]
     names += [t for t in entry.inclusion_terms if len(t) <= 40]
     names += clinical_synonyms(code, catalogue)
     return tuple(dict.fromkeys(names))

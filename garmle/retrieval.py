@@ -253,7 +253,8 @@ def mmr_select(
     """Maximal marginal relevance: indices of ``k`` items trading relevance against redundancy.
 
     ``relevance`` is divided by its largest value; redundancy is the highest cosine to an already chosen item.
-    ``groups``/``max_per_group`` cap how many items one group (e.g. one guideline) may fill, and
+    ``groups``/``max_per_group`` cap how many items one group (e.g. one guideline) may fill until no item
+    of another group is left (then the remaining slots are filled regardless of the cap), and
     ``group_decay`` scales an item's relevance by ``group_decay ** n`` once ``n`` items of its group are
     chosen: a softer limit that lets a strong third passage of one guideline beat a weak passage of another.
 
@@ -275,14 +276,11 @@ def mmr_select(
     chosen: list[int] = []
     per_group: dict[str, int] = {}
     candidates = list(range(n))
+    capped = groups is not None and max_per_group is not None
     while candidates and len(chosen) < k:
         best, best_value = -1, -np.inf
         for i in candidates:
-            if (
-                groups is not None
-                and max_per_group is not None
-                and per_group.get(groups[i], 0) >= max_per_group
-            ):
+            if capped and per_group.get(groups[i], 0) >= max_per_group:  # type: ignore[index,operator]
                 continue
             redundancy = max((sims[i, j] for j in chosen), default=0.0)
             decay = group_decay ** per_group.get(groups[i], 0) if groups is not None else 1.0
@@ -290,7 +288,10 @@ def mmr_select(
             if value > best_value:
                 best, best_value = i, value
         if best < 0:
-            break
+            # every remaining item is in a full group: the cap spreads the first picks over groups,
+            # it does not leave slots empty when one guideline is all the index has on the condition
+            capped = False
+            continue
         chosen.append(best)
         candidates.remove(best)
         if groups is not None:

@@ -60,7 +60,9 @@ def test_rrf_mmr_and_tokenize() -> None:
     vecs = np.array([[1.0, 0.0], [0.99, 0.01], [0.0, 1.0]])
     assert mmr_select([1.0, 0.95, 0.5], vecs, 2, lambda_=0.5) == [0, 2]
     assert mmr_select([1.0, 0.95, 0.5], vecs, 2, lambda_=1.0) == [0, 1]
-    assert mmr_select([1.0, 0.9, 0.8], np.eye(3), 3, groups=["d", "d", "e"], max_per_group=1) == [0, 2]
+    assert mmr_select([1.0, 0.9, 0.8], np.eye(3), 2, groups=["d", "d", "e"], max_per_group=1) == [0, 2]
+    # the cap spreads the first picks; once every other group is used up it fills the remaining slots
+    assert mmr_select([1.0, 0.9, 0.8], np.eye(3), 3, groups=["d", "d", "e"], max_per_group=1) == [0, 2, 1]
     assert tokenize("Statins for adults") == ["statin", "adult"]
 
 
@@ -77,7 +79,7 @@ def test_rank_snippets_drops_other_populations_and_caps_per_doc() -> None:
             Hit(_chunk("adult", 0, "Start a thiazide; target blood pressure below 130/80."), 0.09),
             Hit(_chunk("adult", 1, "Add a calcium channel blocker if blood pressure is above target."), 0.08),
             Hit(_chunk("adult", 2, "Blood pressure target for adults is 130/80."), 0.07),
-            Hit(_chunk("other", 0, "Lifestyle changes lower blood pressure."), 0.06),
+            Hit(_chunk("other", 0, "Lifestyle changes lower blood pressure in hypertension."), 0.06),
         ]
     }
     vectors = {h.chunk.chunk_id: np.eye(5)[i] for i, h in enumerate(hits["treatment"])}

@@ -9,7 +9,15 @@ import pytest
 
 from garmle.catalogue import IcdCatalogue
 from garmle.errors import ConfigError
-from garmle.query import build_queries, load_templates, patient_facts, population_phrase
+from garmle.query import (
+    build_queries,
+    clinical_title,
+    condition_names,
+    condition_phrase,
+    load_templates,
+    patient_facts,
+    population_phrase,
+)
 from garmle.types import BloodPressure, CodePrediction, Medication, Observation, Patient
 
 
@@ -94,3 +102,20 @@ def test_bad_template_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("not toml [")
     with pytest.raises(ConfigError):
         load_templates(bad)
+
+
+def test_condition_phrase_drops_coding_qualifiers(catalogue: IcdCatalogue) -> None:
+    assert clinical_title("Carpal tunnel syndrome, right upper limb") == "Carpal tunnel syndrome, upper limb"
+    assert clinical_title("Stress incontinence (female) (male)") == "Stress incontinence"
+    assert clinical_title("Type 2 diabetes mellitus without complications") == "Type 2 diabetes mellitus"
+    phrase = condition_phrase("G43.109", catalogue)
+    assert phrase.startswith("Migraine with aura") and "intractable" not in phrase
+
+
+def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> None:
+    # the subcategory title names the condition the catalogue title qualifies
+    assert "Carpal tunnel syndrome" in condition_names("G56.01", catalogue)
+    # clinical synonyms of the subcategory's unspecified code ("DVT" is listed for I82.409)
+    assert "deep vein thrombosis" in condition_names("I82.412", catalogue)
+    # but not the names of a specified sibling: diverticulitis is not diverticulosis
+    assert not any("diverticulitis" in n.lower() for n in condition_names("K57.30", catalogue))
