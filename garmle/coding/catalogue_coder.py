@@ -99,6 +99,28 @@ _NATURE = frozenset(
 )
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
+# A substance named on its own is no use disorder ("caffeine limited to one coffee", "alcohol 2 units/week");
+# "smoker", "alcoholism", "opioid use disorder" still are.
+_SUBSTANCE_USE = tuple(f"F1{d}" for d in range(10))
+_SUBSTANCES = frozenset(
+    {
+        "alcohol", "caffeine", "coffee", "cannabis", "marijuana", "cocaine", "nicotine", "tobacco",
+        "opioid", "opioids", "opiate", "opiates", "heroin", "amphetamine", "amphetamines",
+        "methamphetamine", "benzodiazepine", "benzodiazepines", "sedative", "sedatives", "stimulant",
+        "stimulants", "hallucinogen", "hallucinogens", "inhalant", "inhalants", "ketamine",
+    }
+)  # fmt: skip
+# "GAD-7 4", "PHQ-9: 5": a rating scale named by a condition's abbreviation, followed by its score
+_SCALE_SCORE = re.compile(r"-\d+\s*(?:score\b|[:=]?\s*\d)", re.I)
+
+
+def _names_a_scale(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when an abbreviation mention is the name of a rating scale followed by its score."""
+    if mention.note_index is None or not 0 <= mention.note_index < len(notes) or not mention.text.isupper():
+        return False
+    return bool(_SCALE_SCORE.match(notes[mention.note_index], mention.char_end))
+
+
 _ASSESSMENT_SECTIONS = (
     "assessment",
     "impression",
@@ -479,7 +501,10 @@ class CatalogueCoder:
         kept = [
             m
             for m in mentions
-            if m.assertion not in ("negated", "hypothetical") and (pregnant or not m.code.startswith("O"))
+            if m.assertion not in ("negated", "hypothetical")
+            and (pregnant or not m.code.startswith("O"))
+            and not _names_a_scale(m, patient.notes)
+            and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
         for mention, quality in self._rerank(kept):

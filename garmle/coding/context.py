@@ -197,6 +197,8 @@ _POST_NEGATION = (
     "unlikely",
     "absent",
     "was excluded",
+    "excluded",
+    "has been excluded",
     "not seen",
     "not present",
     "resolved",
@@ -366,10 +368,16 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
 
     def before(phrases: tuple[str, ...], window: int) -> bool:
         for _i, j in real(_phrases(words, phrases)):
-            if j <= first and first - j <= window and not any(j <= s < first for s in stops):
+            # a list of single findings ("denies fever, sweats, thrush, diarrhoea") carries the trigger
+            # further than running text does
+            first_comma = next((c for c in commas if c >= j), None)
+            one_word_list = first_comma == j
+            reach = window * 2 if one_word_list else window
+            if j <= first and first - j <= reach and not any(j <= s < first for s in stops):
                 # "with no residual deficits, hypertension": a comma after a 2+ word phrase ends the scope,
-                # unless the commas build a list that ends in "or" ("no CAD, stroke, PAD or diabetes")
-                listed = any(words[x] in ("or", "nor") for x in range(j, len(words)))
+                # unless the commas build a list that ends in "or" ("no CAD, stroke, PAD or diabetes") or
+                # the list starts with a single word
+                listed = one_word_list or any(words[x] in ("or", "nor") for x in range(j, len(words)))
                 if not listed and any(j + 1 <= c < first for c in commas):
                     continue
                 return True
@@ -390,9 +398,25 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "hypothetical"
     if before(_PRE_UNCERTAIN, 5) or after(_POST_UNCERTAIN, 4):
         return "uncertain"
-    if before(_PRE_HISTORY, 6) or section in _HISTORY_SECTIONS or _dated_in_past(words, last):
+    if (
+        before(_PRE_HISTORY, 6)
+        or section in _HISTORY_SECTIONS
+        or _dated_in_past(words, last)
+        or _time_ago(words, last)
+    ):
         return "historical"
     return "present"
+
+
+def _time_ago(words: list[str], last: int) -> bool:
+    """``pneumonia 5 years ago``: an episode placed in the past by "... ago" right after its mention.
+
+    Example:
+        >>> _time_ago(["pneumonia", "5", "years", "ago"], 0), _time_ago(["pain", "for", "5", "days"], 0)
+        (True, False)
+    """
+    tail = words[last + 1 : last + 5]
+    return "ago" in tail and any(w in ("year", "years", "month", "months", "decade", "decades") for w in tail)
 
 
 def _dated_in_past(words: list[str], last: int) -> bool:

@@ -41,6 +41,14 @@ def test_negated_mentions_are_not_predicted(coder: CatalogueCoder) -> None:
     assert not any(c.startswith(("R07", "I26", "I21")) for c in codes)
 
 
+def test_scale_names_and_bare_substances_are_no_diagnosis(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "PHQ-9 5, GAD-7 4. Caffeine limited to 1 coffee. Alcohol 2 units a week.")
+    assert not any(c.startswith(("F41", "F15", "F10")) for c in codes)
+    # the condition itself, and a use disorder that is named, are still found
+    assert "F41.1" in _codes(coder, "GAD, on sertraline.")
+    assert any(c.startswith("F10") for c in _codes(coder, "Alcohol use disorder, drinking daily."))
+
+
 def test_history_of_an_acute_event_becomes_a_personal_history_code(coder: CatalogueCoder) -> None:
     codes = _codes(coder, "History of MI in 2015. History of stroke without residual deficits.")
     assert "I25.2" in codes and "Z86.73" in codes

@@ -73,6 +73,11 @@ def test_family_history_section_covers_following_lines_until_a_blank_line() -> N
         ("Review: no coronary disease, stroke, PAD or diabetes.", "stroke", "negated"),
         ("With no residual deficits, hypertension is the main issue.", "hypertension", "present"),
         ("Influenza A confirmed by PCR.", "Influenza", "present"),
+        # a list of single findings carries the negation to its end
+        ("Denies fever, weight loss, night sweats, thrush, diarrhoea.", "thrush", "negated"),
+        ("No chest pain, hypertension on treatment.", "hypertension", "present"),
+        ("Hypothyroidism excluded (TSH 2.3).", "Hypothyroidism", "negated"),
+        ("Took clarithromycin for pneumonia 5 years ago.", "pneumonia", "historical"),
     ],
 )
 def test_hypothetical_mentions_and_negated_lists(text: str, target: str, expected: str) -> None:
