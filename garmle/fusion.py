@@ -65,6 +65,7 @@ import logging
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -447,9 +448,14 @@ def _names(stem: str, text: str) -> bool:
     Short stems (abbreviations such as "HTN", "fib", "hip") must be a whole word, plural allowed, so
     that "fib" does not name fibrosis.
     """
+    return _stem_pattern(stem).search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _stem_pattern(stem: str) -> re.Pattern[str]:
     if len(stem) <= 4:
-        return re.search(r"\b" + re.escape(stem) + r"(?:s|es)?\b", text, re.I) is not None
-    return re.search(r"\b" + re.escape(stem), text, re.I) is not None
+        return re.compile(r"\b" + re.escape(stem) + r"(?:s|es)?\b", re.I)
+    return re.compile(r"\b" + re.escape(stem), re.I)
 
 
 def match_facts(text: str, fact_terms: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
@@ -544,13 +550,17 @@ def rank_snippets(
     fact_words = tuple(dict.fromkeys(t for terms in fact_terms.values() for t in terms if t))
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
     top_fused = max(fused.values(), default=1.0)
+    doc_share: dict[str, float] = {}  # per guideline, not per passage
+    doc_related: dict[str, bool] = {}
     for cid, rrf in fused.items():
         chunk = pool[cid].chunk
         if w.population_filter and chunk.doc_id in excluded_docs:
             dropped["population"] += 1
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
-        topic_share = topic_coverage(topic, doc_text) if topic else 0.0
+        if chunk.doc_id not in doc_share:
+            doc_share[chunk.doc_id] = topic_coverage(topic, doc_text) if topic else 0.0
+        topic_share = doc_share[chunk.doc_id]
         if (
             w.require_topic
             and topic
@@ -570,10 +580,11 @@ def rank_snippets(
             + w.action * action_strength(chunk)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
         off_topic = topic and topic_share < w.topic_required
-        about_related = any(topic_coverage(names, doc_text) == 1.0 for names in related_topics) or any(
-            _names(t, doc_text) for t in fact_words
-        )
-        if off_topic and not (cid in crossing_ids and about_related):
+        if off_topic and chunk.doc_id not in doc_related:
+            doc_related[chunk.doc_id] = any(
+                topic_coverage(names, doc_text) == 1.0 for names in related_topics
+            ) or any(_names(t, doc_text) for t in fact_words)
+        if off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id]):
             score *= w.off_topic_factor
         if score < w.min_score:
             dropped["weak"] += 1
