@@ -276,11 +276,12 @@ def mmr_select(
     chosen: list[int] = []
     per_group: dict[str, int] = {}
     candidates = list(range(n))
-    capped = groups is not None and max_per_group is not None
+    labels = list(groups) if groups is not None else [str(i) for i in range(n)]
+    cap = max_per_group if groups is not None and max_per_group is not None else n
     while candidates and len(chosen) < k:
         best, best_value = -1, -np.inf
         for i in candidates:
-            if capped and per_group.get(groups[i], 0) >= max_per_group:  # type: ignore[index,operator]
+            if per_group.get(labels[i], 0) >= cap:
                 continue
             redundancy = max((sims[i, j] for j in chosen), default=0.0)
             decay = group_decay ** per_group.get(groups[i], 0) if groups is not None else 1.0
@@ -290,7 +291,7 @@ def mmr_select(
         if best < 0:
             # every remaining item is in a full group: the cap spreads the first picks over groups,
             # it does not leave slots empty when one guideline is all the index has on the condition
-            capped = False
+            cap = n
             continue
         chosen.append(best)
         candidates.remove(best)
