@@ -179,11 +179,7 @@ class IcdCatalogue:
     def codes(self, code_range: str = "", *, billable_only: bool = False) -> Iterator[IcdEntry]:
         """Iterate the entries (categories and subcategories) inside ``code_range``."""
         bounds = parse_code_range(code_range)
-        for code in _snapshot().codes():
-            if bounds is not None and not (
-                code[: len(bounds[0])] >= bounds[0] and code[: len(bounds[1])] <= bounds[1]
-            ):
-                continue
+        for code in _snapshot().codes(*(bounds or ("", ""))):
             entry = self._entry(code)
             if billable_only and not entry.billable:
                 continue
@@ -264,9 +260,15 @@ class _Snapshot:
         row = self._row(code)
         return list(json.loads(row[1])) if row else []
 
-    def codes(self) -> list[str]:
+    def codes(self, first: str = "", last: str = "") -> list[str]:
+        """Codes in list order; with bounds, those from ``first`` to ``last`` and everything below them."""
         with self._lock:
-            return [str(r[0]) for r in self._conn.execute("SELECT code FROM entries ORDER BY pos")]
+            if not first:
+                return [str(r[0]) for r in self._conn.execute("SELECT code FROM entries ORDER BY pos")]
+            # a code is in range when its first len(bound) characters are: "I10" through "I15.9" and below
+            query = "SELECT code FROM entries WHERE code >= ? AND code <= ? ORDER BY pos"
+            rows = self._conn.execute(query, (first, last + "\uffff"))
+            return [str(r[0]) for r in rows]
 
 
 def _snapshot_valid(path: Path) -> sqlite3.Connection | None:
