@@ -321,13 +321,6 @@ def clinical_title(title: str) -> str:
     return cleaned or title
 
 
-@lru_cache(maxsize=1)
-def _synonym_rows() -> tuple[tuple[str, str], ...]:
-    from garmle.coding.catalogue_coder import load_synonyms
-
-    return tuple(load_synonyms())
-
-
 def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     """The bundled clinical names of a code: those listed for the code itself or its category, and those
     listed for the unspecified code of its subcategory or category ("deep vein thrombosis", listed for
@@ -340,10 +333,12 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
         >>> "deep vein thrombosis" in clinical_synonyms("I82.412", IcdCatalogue())
         True
     """
+    from garmle.coding.catalogue_coder import load_synonyms
+
     entry = catalogue.lookup(code)
     heads = {entry.title.lower().split()[0], catalogue.title(entry.category).lower().split()[0]}
     ranked: list[tuple[int, str]] = []  # closest first: the code, its subcategory, its category
-    for phrase, target in _synonym_rows():
+    for phrase, target in load_synonyms():
         if target == code:
             ranked.append((0, phrase))
         elif target == entry.category:

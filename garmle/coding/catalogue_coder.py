@@ -34,6 +34,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -183,15 +184,16 @@ def _lookup_prefix(table: tuple[tuple[str, str], ...], code: str) -> str | None:
     return dict(table)[best] if best is not None else None
 
 
-def load_synonyms() -> list[tuple[str, str]]:
-    """The bundled ``(phrase, code)`` synonym table."""
+@lru_cache(maxsize=1)
+def load_synonyms() -> tuple[tuple[str, str], ...]:
+    """The bundled ``(phrase, code)`` synonym table (read once per process)."""
     text = resources.files("garmle").joinpath("data", "code_synonyms.tsv").read_text(encoding="utf-8")
     rows: list[tuple[str, str]] = []
     for row in csv.reader(io.StringIO(text), delimiter="\t"):
         if not row or row[0].startswith("#") or len(row) < 2:
             continue
         rows.append((row[0].strip(), row[1].strip()))
-    return rows
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
