@@ -561,12 +561,8 @@ def rank_snippets(
         if chunk.doc_id not in doc_share:
             doc_share[chunk.doc_id] = topic_coverage(topic, doc_text) if topic else 0.0
         topic_share = doc_share[chunk.doc_id]
-        if (
-            w.require_topic
-            and topic
-            and topic_share < w.topic_required
-            and topic_coverage(topic, chunk.text) < w.topic_required
-        ):
+        off_topic = bool(topic) and topic_share < w.topic_required
+        if w.require_topic and off_topic and topic_coverage(topic, chunk.text) < w.topic_required:
             # Neither the guideline nor the passage names the condition: no evidence beats unrelated evidence.
             dropped["off_topic"] += 1
             continue
@@ -579,7 +575,6 @@ def rank_snippets(
             + w.prediction * max(0.0, min(1.0, prediction.score))
             + w.action * action_strength(chunk)
         ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
-        off_topic = topic and topic_share < w.topic_required
         if off_topic and chunk.doc_id not in doc_related:
             doc_related[chunk.doc_id] = any(
                 topic_coverage(names, doc_text) == 1.0 for names in related_topics

@@ -276,6 +276,7 @@ def mmr_select(
     chosen: list[int] = []
     per_group: dict[str, int] = {}
     candidates = list(range(n))
+    # without groups every item is its own group: no cap, no decay
     labels = list(groups) if groups is not None else [str(i) for i in range(n)]
     cap = max_per_group if groups is not None and max_per_group is not None else n
     while candidates and len(chosen) < k:
@@ -284,7 +285,7 @@ def mmr_select(
             if per_group.get(labels[i], 0) >= cap:
                 continue
             redundancy = max((sims[i, j] for j in chosen), default=0.0)
-            decay = group_decay ** per_group.get(groups[i], 0) if groups is not None else 1.0
+            decay = group_decay ** per_group.get(labels[i], 0)
             value = lambda_ * rel[i] * decay - (1 - lambda_) * redundancy
             if value > best_value:
                 best, best_value = i, value
@@ -295,8 +296,7 @@ def mmr_select(
             continue
         chosen.append(best)
         candidates.remove(best)
-        if groups is not None:
-            per_group[groups[best]] = per_group.get(groups[best], 0) + 1
+        per_group[labels[best]] = per_group.get(labels[best], 0) + 1
     return chosen
 
 
