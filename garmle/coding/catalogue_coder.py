@@ -122,6 +122,26 @@ def _names_a_scale(mention: Mention, notes: Sequence[str]) -> bool:
     return bool(_SCALE_SCORE.match(notes[mention.note_index], mention.char_end))
 
 
+# "SpO2 93% RA", "sats 95% on RA": room air, not rheumatoid arthritis
+_ROOM_AIR_BEFORE = re.compile(
+    r"(?:\d\s*%|\b(?:on|in|sats?|spo2|sao2|o2|saturation|saturating))\W{0,3}$", re.I
+)
+
+
+def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when "RA" follows an oxygen saturation or "on": room air.
+
+    Example:
+        >>> m = Mention("M06.9", 0, 9, 11, "RA", "present", 1.0, "", frozenset())
+        >>> _names_room_air(m, ["SpO2 93% RA"]), _names_room_air(m, ["Known RA."])
+        (True, False)
+    """
+    if mention.note_index is None or not 0 <= mention.note_index < len(notes) or mention.text != "RA":
+        return False
+    note = notes[mention.note_index]
+    return bool(_ROOM_AIR_BEFORE.search(note[max(0, mention.char_start - 20) : mention.char_start]))
+
+
 _ASSESSMENT_SECTIONS = (
     "assessment",
     "impression",
@@ -506,6 +526,7 @@ class CatalogueCoder:
             if m.assertion not in ("negated", "hypothetical")
             and (pregnant or not m.code.startswith("O"))
             and not _names_a_scale(m, patient.notes)
+            and not _names_room_air(m, patient.notes)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)

@@ -80,6 +80,8 @@ _BRITISH = (
     (re.compile(r"^faec"), "fec"),
     (re.compile(r"aemi(a|c)$"), r"emi\1"),
 )
+# -ise for -ize: generalised, localised, hospitalisation, immunised.
+_ISE = re.compile(r"(?<=[a-z]{3})is(e|ed|es|ing|ation|ations)$")
 
 
 def normalise_token(word: str) -> str:
@@ -90,12 +92,16 @@ def normalise_token(word: str) -> str:
         ('kidney', '2', 'anemia')
         >>> normalise_token("haemoptysis"), normalise_token("hypoglycaemia"), normalise_token("Coeliac")
         ('hemoptysis', 'hypoglycemia', 'celiac')
+        >>> normalise_token("generalised"), normalise_token("hospitalisation"), normalise_token("crisis")
+        ('generalized', 'hospitalization', 'crisis')
     """
     w = word.lower()
     w = _SPELLING.get(w, w)
     if "ae" in w or "oe" in w:
         for pattern, repl in _BRITISH:
             w = pattern.sub(repl, w)
+    if "is" in w:
+        w = _ISE.sub(r"iz\1", w)
     if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")) and not w[-2].isdigit():
         w = w[:-1]
     return w
@@ -236,6 +242,11 @@ _PRE_HYPOTHETICAL = (
     "vaccinated against",
     "immunization against",
     "prophylaxis against",
+    # an allergy's reaction is not a diagnosis ("allergic to penicillin (rash)")
+    "allergic to",
+    "allergy to",
+    "allergies to",
+    "reaction to",
 )
 _POST_HYPOTHETICAL = (
     "vaccine",
@@ -329,6 +340,10 @@ _PSEUDO = (
 )
 _FAMILY_SECTIONS = ("family history", "fh", "family hx")
 _HISTORY_SECTIONS = ("past medical history", "pmh", "history", "medical history", "past history")
+_ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
+# Under a history header, these still say the condition is the patient's now ("PMH: ... Smokes 10/day").
+_PRE_CURRENT = ("current", "currently", "still", "ongoing", "active")
+_PRESENT_VERBS = frozenset({"smokes", "smoking", "vapes", "vaping", "drinks", "chews"})
 
 
 def _phrases(words: list[str], phrases: tuple[str, ...]) -> list[tuple[int, int]]:
@@ -394,13 +409,14 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "family"
     if before(_PRE_NEGATION, 6) or after(_POST_NEGATION, 4) or after(_NEXT_NEGATION, 1):
         return "negated"
-    if before(_PRE_HYPOTHETICAL, 4) or after(_POST_HYPOTHETICAL, 3):
+    if section in _ALLERGY_SECTIONS or before(_PRE_HYPOTHETICAL, 4) or after(_POST_HYPOTHETICAL, 3):
         return "hypothetical"
     if before(_PRE_UNCERTAIN, 5) or after(_POST_UNCERTAIN, 4):
         return "uncertain"
+    current = before(_PRE_CURRENT, 3) or (first < len(words) and words[first] in _PRESENT_VERBS)
     if (
         before(_PRE_HISTORY, 6)
-        or section in _HISTORY_SECTIONS
+        or (section in _HISTORY_SECTIONS and not current)
         or _dated_in_past(words, last)
         or _time_ago(words, last)
     ):

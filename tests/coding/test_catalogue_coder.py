@@ -146,3 +146,19 @@ def test_one_mention_gives_one_code_of_a_category_and_british_spelling_is_read(c
     assert "K90.0" in codes
     injury = _codes(coder, "Fell last year; old fracture of the left radius, healed.")
     assert not any(c.startswith("S") and c[-1] in "DS" for c in injury)
+
+
+def test_room_air_allergy_reactions_and_ise_spellings_are_read(coder: CatalogueCoder) -> None:
+    # "RA" after an oxygen saturation is room air; on its own it is still rheumatoid arthritis
+    assert not any(c.startswith("M06") for c in _codes(coder, "SpO2 93% RA, HR 104. Sats 95% on RA."))
+    assert "M06.9" in _codes(coder, "Known RA on methotrexate.")
+    # the reaction of a drug allergy is not a diagnosis
+    assert not any(c.startswith("R21") for c in _codes(coder, "Allergic to penicillin (rash)."))
+    assert not any(c.startswith("L50") for c in _codes(coder, "Allergies: penicillin - urticaria"))
+    assert "F41.1" in _codes(coder, "Dx: generalised anxiety disorder.")
+
+
+def test_a_present_tense_habit_under_a_history_header_is_current(coder: CatalogueCoder) -> None:
+    assert "F17.210" in _codes(coder, "PMH: none. NKDA. Smokes 10/day.")
+    assert "Z87.891" in _codes(coder, "PMH: ex-smoker, quit 2010.")
+    assert "E11.9" in _codes(coder, "PMH: T2DM, HTN.")
