@@ -115,6 +115,16 @@ _SUBSTANCES = frozenset(
 _SCALE_SCORE = re.compile(r"-\d+\s*(?:score\b|[:=]?\s*\d)", re.I)
 
 
+def _says(raw: str, exact_case: frozenset[str]) -> bool:
+    """True when a note's word is one of a wording's upper-case abbreviations, or its plural ("UTIs").
+
+    Example:
+        >>> _says("UTIs", frozenset({"UTI"})), _says("Uti", frozenset({"UTI"}))
+        (True, False)
+    """
+    return raw in exact_case or (raw.endswith("s") and raw[:-1] in exact_case)
+
+
 def _names_a_scale(mention: Mention, notes: Sequence[str]) -> bool:
     """True when an abbreviation mention is the name of a rating scale followed by its score."""
     if mention.note_index is None or not 0 <= mention.note_index < len(notes) or not mention.text.isupper():
@@ -447,15 +457,15 @@ class CatalogueCoder:
         self, sentence: Sentence, toks: Sequence[Token], text: _CodeText, coverage: float
     ) -> Mention | None:
         wanted = set(text.required)
+        exact = text.exact_case
         positions = [
             i
             for i, t in enumerate(toks)
-            if t.norm in wanted
-            and (not text.exact_case or t.norm not in _lowered(text.exact_case) or t.raw in text.exact_case)
+            if t.norm in wanted and (not exact or t.norm not in _lowered(exact) or _says(t.raw, exact))
         ]
         if len({toks[i].norm for i in positions}) < min(len(wanted), max(1, len(wanted) - 1)):
             return None
-        if text.exact_case and not any(toks[i].raw in text.exact_case for i in positions):
+        if text.exact_case and not any(_says(toks[i].raw, text.exact_case) for i in positions):
             return None
         window = _smallest_window(toks, positions, wanted)
         if window is None:

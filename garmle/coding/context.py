@@ -94,7 +94,11 @@ def normalise_token(word: str) -> str:
         ('hemoptysis', 'hypoglycemia', 'celiac')
         >>> normalise_token("generalised"), normalise_token("hospitalisation"), normalise_token("crisis")
         ('generalized', 'hospitalization', 'crisis')
+        >>> normalise_token("UTIs"), normalise_token("utis")
+        ('uti', 'utis')
     """
+    if len(word) > 2 and word.endswith("s") and word[:-1].isupper():
+        word = word[:-1]  # the plural of an abbreviation: "UTIs", "MIs"
     w = word.lower()
     w = _SPELLING.get(w, w)
     if "ae" in w or "oe" in w:

@@ -29,6 +29,12 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("UTI treated with nitrofurantoin.", "N39.0"),
         ("Essential hypertension.", "I10"),
         ("Acute on chronic systolic heart failure.", "I50.23"),
+        ("Recurrent UTIs, 4 in past year.", "N39.0"),
+        ("EtOH excess, 40 units/week.", "F10.10"),
+        ("RRMS on ocrelizumab.", "G35.A"),
+        ("Hyperemesis at 10 weeks pregnant.", "O21.0"),
+        ("R knee OA, uses paracetamol.", "M17.9"),
+        ("Hx of breast ca 2015, s/p lumpectomy.", "Z85.3"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
