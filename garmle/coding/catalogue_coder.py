@@ -96,7 +96,17 @@ _POISONING = ("T36", "T65")  # poisoning by, adverse effect of and underdosing o
 # and a partial match could leave it out; a wording that has one matches only where it is said.
 _NATURE = frozenset(
     normalise_token(w)
-    for w in ("fracture", "dislocation", "sprain", "strain", "laceration", "contusion", "burn", "poisoning")
+    for w in (
+        "fracture",
+        "dislocation",
+        "sprain",
+        "strain",
+        "laceration",
+        "contusion",
+        "burn",
+        "poisoning",
+        "injury",
+    )
 )
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
@@ -184,6 +194,7 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
 """Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
 
 FAMILY_HISTORY_CODES: tuple[tuple[str, str], ...] = (
+    ("F17", "Z77.22"),  # a relative's smoking: the patient's exposure to tobacco smoke
     ("E10", "Z83.3"),
     ("E11", "Z83.3"),
     ("E13", "Z83.3"),

@@ -47,6 +47,12 @@ _AGE_PATTERNS = (
     re.compile(r"\baged?\s*[:=]?\s*(\d{1,3})\b", _I),
     re.compile(r"^\s*(\d{1,3})\s?[MF]\b", re.MULTILINE),
 )
+# An infant's or toddler's age in months, weeks or days ("20-month-old", "6 weeks old"): whole years.
+_AGE_UNDER_YEARS = (
+    (re.compile(r"\b(\d{1,3})\s*-?\s*(?:months?|mos?)\s*-?\s*old\b", _I), 12),
+    (re.compile(r"\b(\d{1,3})\s*-?\s*(?:weeks?|wks?)\s*-?\s*old\b", _I), 52),
+    (re.compile(r"\b(\d{1,3})\s*-?\s*days?\s*-?\s*old\b", _I), 365),
+)
 _SEX_WORD = re.compile(r"\b(man|woman|male|female|gentleman|lady|boy|girl)\b", _I)
 _SEX_LETTER = re.compile(
     r"(?:\b\d{1,3}\s*(?:yo|y/o|y\.o\.?|years?\s*-?\s*old|year-old)\s*|^\s*\d{1,3}\s?)([MF])\b", re.MULTILINE
@@ -147,11 +153,12 @@ def parse_note(text: str) -> Patient:
 
 
 def _age(text: str, warnings: list[str]) -> int | None:
-    found = [m for pattern in _AGE_PATTERNS for m in pattern.finditer(text)]
+    found = [(m, 1) for pattern in _AGE_PATTERNS for m in pattern.finditer(text)]
+    found += [(m, per_year) for pattern, per_year in _AGE_UNDER_YEARS for m in pattern.finditer(text)]
     if not found:
         return None
-    first = min(found, key=lambda m: m.start())
-    age = int(first.group(1))
+    first, per_year = min(found, key=lambda f: f[0].start())
+    age = int(first.group(1)) // per_year
     problem = age_problem(age)
     if problem:
         warnings.append(f"note: {problem}; age ignored")

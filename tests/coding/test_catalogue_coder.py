@@ -168,3 +168,15 @@ def test_a_present_tense_habit_under_a_history_header_is_current(coder: Catalogu
     assert "F17.210" in _codes(coder, "PMH: none. NKDA. Smokes 10/day.")
     assert "Z87.891" in _codes(coder, "PMH: ex-smoker, quit 2010.")
     assert "E11.9" in _codes(coder, "PMH: T2DM, HTN.")
+
+
+def test_another_persons_condition_and_a_bare_anatomical_site_are_not_the_patients(
+    coder: CatalogueCoder,
+) -> None:
+    # a parent's smoking is the child's exposure; a friend's cancer is nobody's code here
+    dad = _codes(coder, "Dad smokes (outside, he says).")
+    assert "Z77.22" in dad and not any(c.startswith("F17") for c in dad)
+    assert not any(c.startswith("C34") for c in _codes(coder, "A friend was diagnosed with lung cancer."))
+    # an injury code needs an injury: "patent portal vein" on ultrasound is anatomy
+    assert not any(c.startswith("S") for c in _codes(coder, "US: cirrhotic liver, patent portal vein."))
+    assert any(c.startswith("S09") for c in _codes(coder, "Head injury after a fall, initial visit."))

@@ -17,6 +17,8 @@ from garmle.patient import parse_note
         ("Age: 64. Smoker.", 64),
         ("aged 64, retired", 64),
         ("64M presenting with dyspnoea", 64),
+        ("20-month-old boy brought by mum", 1),
+        ("6 weeks old, feeding well", 0),
         ("No age stated. BP 120/80.", None),
     ],
 )
