@@ -12,6 +12,7 @@ from garmle.evaluation.cases import EvalCase, KeyRecommendation, RelevanceRule, 
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_CASES = ROOT / "eval" / "cases" / "dev.jsonl"
+CASE_FILES = sorted((ROOT / "eval" / "cases").glob("*.jsonl"))
 
 
 def _write(tmp_path: Path, *cases: object) -> Path:
@@ -109,11 +110,20 @@ def test_dev_case_set_covers_twelve_conditions_with_key_recommendations() -> Non
     assert len({c.case_id for c in cases}) == len(cases)
 
 
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
+def test_every_case_file_loads_with_keys_codes_and_a_main_condition(path: Path) -> None:
+    cases = load_cases(path, mirror=ROOT.parent / "shared" / "data")
+    assert len(cases) >= 10 and len({c.case_id for c in cases}) == len(cases)
+    for case in cases:
+        assert 1 <= len(case.key_recommendations) <= 3 and case.gold_codes, case.case_id
+        assert any(rule.grade == 2 for rule in case.relevance), case.case_id
+
+
 @pytest.mark.slow
-def test_every_dev_key_recommendation_is_stated_somewhere_in_the_ngc_corpus(ngc_dir: Path) -> None:
+def test_every_key_recommendation_is_stated_somewhere_in_the_ngc_corpus(ngc_dir: Path) -> None:
     from garmle.ingest import load_file
 
-    cases = load_cases(DEV_CASES, mirror=ngc_dir.parent)
+    cases = [c for path in CASE_FILES for c in load_cases(path, mirror=ngc_dir.parent)]
     keys = {(c.case_id, k.id): k for c in cases for k in c.key_recommendations}
     missing = set(keys)
     for path in sorted(ngc_dir.glob("*.xml")):
