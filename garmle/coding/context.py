@@ -357,8 +357,9 @@ _FAMILY_SECTIONS = ("family history", "fh", "family hx")
 _HISTORY_SECTIONS = ("past medical history", "pmh", "history", "medical history", "past history")
 _ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
 # Under a history header, these still say the condition is the patient's now ("PMH: ... Smokes 10/day").
+# A gerund does not ("PMH: smoking, quit 2010" is a past habit).
 _PRE_CURRENT = ("current", "currently", "still", "ongoing", "active")
-_PRESENT_VERBS = frozenset({"smokes", "smoking", "vapes", "vaping", "drinks", "chews"})
+_PRESENT_VERBS = frozenset({"smokes", "vapes", "drinks", "chews"})
 
 
 def _phrases(words: list[str], phrases: tuple[str, ...]) -> list[tuple[int, int]]:

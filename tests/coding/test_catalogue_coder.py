@@ -167,6 +167,7 @@ def test_room_air_allergy_reactions_and_ise_spellings_are_read(coder: CatalogueC
 def test_a_present_tense_habit_under_a_history_header_is_current(coder: CatalogueCoder) -> None:
     assert "F17.210" in _codes(coder, "PMH: none. NKDA. Smokes 10/day.")
     assert "Z87.891" in _codes(coder, "PMH: ex-smoker, quit 2010.")
+    assert "Z87.891" in _codes(coder, "PMH: smoking, quit 2010.")
     assert "E11.9" in _codes(coder, "PMH: T2DM, HTN.")
 
 
