@@ -135,11 +135,19 @@ def _says(raw: str, exact_case: frozenset[str]) -> bool:
     return raw in exact_case or (raw.endswith("s") and raw[:-1] in exact_case)
 
 
+def _note_of(mention: Mention, notes: Sequence[str]) -> str | None:
+    """The note a mention was found in (None for a problem-list entry, which has no note)."""
+    if mention.note_index is None or not 0 <= mention.note_index < len(notes):
+        return None
+    return notes[mention.note_index]
+
+
 def _names_a_scale(mention: Mention, notes: Sequence[str]) -> bool:
     """True when an abbreviation mention is the name of a rating scale followed by its score."""
-    if mention.note_index is None or not 0 <= mention.note_index < len(notes) or not mention.text.isupper():
+    note = _note_of(mention, notes)
+    if note is None or not mention.text.isupper():
         return False
-    return bool(_SCALE_SCORE.match(notes[mention.note_index], mention.char_end))
+    return bool(_SCALE_SCORE.match(note, mention.char_end))
 
 
 # "SpO2 93% RA", "sats 95% on RA": room air, not rheumatoid arthritis
@@ -156,9 +164,9 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _names_room_air(m, ["SpO2 93% RA"]), _names_room_air(m, ["Known RA."])
         (True, False)
     """
-    if mention.note_index is None or not 0 <= mention.note_index < len(notes) or mention.text != "RA":
+    note = _note_of(mention, notes)
+    if note is None or mention.text != "RA":
         return False
-    note = notes[mention.note_index]
     return bool(_ROOM_AIR_BEFORE.search(note[max(0, mention.char_start - 20) : mention.char_start]))
 
 
@@ -476,7 +484,7 @@ class CatalogueCoder:
         ]
         if len({toks[i].norm for i in positions}) < min(len(wanted), max(1, len(wanted) - 1)):
             return None
-        if text.exact_case and not any(_says(toks[i].raw, text.exact_case) for i in positions):
+        if exact and not any(_says(toks[i].raw, exact) for i in positions):
             return None
         window = _smallest_window(toks, positions, wanted)
         if window is None:
