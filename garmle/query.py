@@ -336,7 +336,9 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     from garmle.coding.catalogue_coder import load_synonyms
 
     entry = catalogue.lookup(code)
-    heads = {entry.title.lower().split()[0], catalogue.title(entry.category).lower().split()[0]}
+    # "Other mental disorders complicating pregnancy" (O99.34-) names no other O99 code
+    heads = {entry.title.lower().split()[0], catalogue.title(entry.category).lower().split()[0]} - {"other"}
+    depth = 6 if len(code) > 6 else 5  # the subcategory: O99.33 for O99.332, not O99.3
     ranked: list[tuple[int, str]] = []  # closest first: the code, its subcategory, its category
     for phrase, target in load_synonyms():
         if target == code:
@@ -350,7 +352,7 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
                 continue
             if "unspecified" not in title or " with " in title:
                 continue
-            if len(code) > 4 and target[:5] == code[:5]:
+            if len(code) > 4 and target[:depth] == code[:depth]:
                 ranked.append((1, phrase))
             elif title.startswith("unspecified") or title.split()[0] in heads:
                 ranked.append((3, phrase))

@@ -92,6 +92,9 @@ _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _WITHOUT = re.compile(r"\bwithout\b.*?(?=\bin remission\b|$)", re.IGNORECASE)
 _EXTERNAL_CAUSES = frozenset("VWXY")
 _POISONING = ("T36", "T65")  # poisoning by, adverse effect of and underdosing of drugs; toxic effects
+# Words inside a wording that do not part it: "OA of both knees" is knee OA, "osteoarthritis in the
+# right hip" hip osteoarthritis.
+_FILLERS = frozenset({"of", "the", "in", "both", "left", "right", "bilateral", "her", "his", "their"})
 # Words naming what kind of condition a wording is. Each is in thousands of titles, so its weight is low
 # and a partial match could leave it out; a wording that has one matches only where it is said.
 _NATURE = frozenset(
@@ -106,6 +109,7 @@ _NATURE = frozenset(
         "burn",
         "poisoning",
         "injury",
+        "deficiency",
     )
 )
 # Words right after these name something absent ("migraine without aura", "non-smoker").
@@ -197,6 +201,14 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("K27", "Z87.11"),
     ("J18", "Z87.01"),
     ("F17", "Z87.891"),
+    ("F10.1", "F10.11"),  # alcohol or drug use stopped: the use disorder in remission
+    ("F10.2", "F10.21"),
+    ("F11.1", "F11.11"),
+    ("F11.2", "F11.21"),
+    ("F12.1", "F12.11"),
+    ("F12.2", "F12.21"),
+    ("F14.1", "F14.11"),
+    ("F14.2", "F14.21"),
     ("O24.4", "Z86.32"),
 )
 """Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
@@ -490,7 +502,8 @@ class CatalogueCoder:
         if window is None:
             return None
         lo, hi, matched = window
-        extra = (hi - lo + 1) - len(matched)
+        between = set(range(lo, hi + 1)) - set(matched)
+        extra = sum(1 for i in between if toks[i].norm not in _FILLERS)
         limit = 1 if text.synonym or len(wanted) <= 2 else 2
         if extra > limit:
             return None
@@ -587,14 +600,28 @@ class CatalogueCoder:
             preds.append(
                 CodePrediction(code, self._titles[code], round(score, 4), self.name, True, evidence[:5])
             )
-        # One mention is one diagnosis: codes of one category read from the same words ("lumbar
-        # spondylosis" matched five site codes) leave only the best, the category default on a tie.
-        by_span: dict[tuple[object, ...], CodePrediction] = {}
+        # One mention is one diagnosis: codes of one category read from overlapping words ("lumbar
+        # spondylosis" matched five site codes; "24 weeks gestation, smoker 10" Z3A.24 and Z3A.10)
+        # leave only the best, the category default on a tie.
+        taken_spans: dict[tuple[str, int | None], list[tuple[int, int]]] = defaultdict(list)
+        unique: list[CodePrediction] = []
+        unplaced: set[tuple[str, str]] = set()
         for p in sorted(preds, key=lambda q: (-q.score, not is_default_title(q.title), q.code)):
             top = p.evidence[0] if p.evidence else None
-            key = (p.code[:3], top.note_index, top.char_start, top.text) if top else (p.code,)
-            by_span.setdefault(key, p)
-        preds = list(by_span.values())
+            if top is None or top.char_start is None or top.char_end is None:
+                key = (p.code[:3], top.text if top else p.code)
+                if key not in unplaced:
+                    unplaced.add(key)
+                    unique.append(p)
+                continue
+            taken = taken_spans[(p.code[:3], top.note_index)]
+            start, end = top.char_start, top.char_end
+            if any(a < end and start < b and not (start <= a and b <= end and (a, b) != (start, end))
+                   for a, b in taken):  # fmt: skip
+                continue  # the words of a code already read; a wording that holds them and more stays
+            taken.append((start, end))
+            unique.append(p)
+        preds = unique
         out = rank(preds)[: self.max_codes]
         return [p if self.catalogue.lookup(p.code).billable else _as_parent(p) for p in out]
 

@@ -65,6 +65,8 @@ _SPELLING = {
     "septicaemia": "septicemia",
     "fibre": "fiber",
     "coeliac": "celiac",
+    "deficient": "deficiency",
+    "deficiencies": "deficiency",
     "behaviour": "behavior",
     "behavioural": "behavioral",
 }
@@ -435,6 +437,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or (section in _HISTORY_SECTIONS and not current)
         or _dated_in_past(words, last)
         or _time_ago(words, last)
+        or _quit_after(words, last)
     ):
         return "historical"
     return "present"
@@ -461,3 +464,29 @@ def _dated_in_past(words: list[str], last: int) -> bool:
         w in ("in", "during") and i + 1 < len(tail) and re.fullmatch(r"(?:19|20)\d\d", tail[i + 1])
         for i, w in enumerate(tail)
     )
+
+
+_QUIT = frozenset({"quit", "stopped", "ceased"})
+_WANTS = frozenset({"to", "not", "never", "will", "cannot", "failed", "trying", "wants", "planning"})
+
+
+def _quit_after(words: list[str], last: int) -> bool:
+    """``smoking, quit 2010``: a habit stopped, said right after its mention.
+
+    A wish or a try is no stop: "smoker, wants to quit", "smokes, trying to quit", "2 quit attempts".
+
+    Example:
+        >>> _quit_after(["smoking", "quit", "2010"], 0), _quit_after(["smoker", "wants", "to", "quit"], 0)
+        (True, False)
+        >>> _quit_after(["smoker", "quit", "attempts", "x2"], 0), _quit_after(["alcohol", "gave", "up"], 0)
+        (False, True)
+    """
+    tail = words[last + 1 : last + 4]
+    for i, w in enumerate(tail):
+        stop = w in _QUIT or (w == "gave" and i + 1 < len(tail) and tail[i + 1] == "up")
+        if not stop:
+            continue
+        before = tail[i - 1] if i else ""
+        after = tail[i + 1] if i + 1 < len(tail) else ""
+        return before not in _WANTS and not after.startswith(("attempt", "date", "line", "plan"))
+    return False

@@ -190,6 +190,8 @@ class EhrCoder:
         p = rule.params
         if "min_age" in p and (patient.age is None or patient.age < float(p["min_age"])):
             return ()
+        if p.get("pregnant") and not patient.pregnant:
+            return ()  # a gestational age of an earlier pregnancy
         if rule.kind == "blood_pressure":
             recent = patient.blood_pressures[-int(p.get("recent", 5)) :]
             if len(recent) < int(p.get("min_readings", 2)):

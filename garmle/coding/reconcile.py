@@ -14,6 +14,12 @@ independently found codes should say:
   from medications alone (a loop diuretic and an ACE inhibitor suggest heart
   failure but are given in kidney disease too) does not make a combination
   code, which would assert that diagnosis.
+* **Pregnancy first** (guideline I.C.15.a). In a pregnant patient a condition
+  complicating the pregnancy takes a chapter 15 code, sequenced first, at the
+  trimester the weeks of gestation (Z3A.-) give: iron deficiency anaemia at
+  24 weeks is O99.012 beside D50.9, smoking O99.332 beside F17.210, type 2
+  diabetes O24.11- beside E11.-. Pre-existing essential hypertension is
+  O10.01- alone (the code includes it).
 * **Excludes1** (guideline I.A.12.a): two codes where one's Excludes1 note (on
   the code or any category above it) names the other are never reported
   together, such as current nicotine dependence (F17.2-) and its history
@@ -37,7 +43,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from garmle.catalogue import IcdCatalogue
@@ -45,17 +51,19 @@ from garmle.coding.base import merge_evidence, rank
 from garmle.coding.catalogue_coder import is_default_title
 from garmle.types import CodePrediction, Evidence
 
-__all__ = ["reconcile"]
+__all__ = ["PREGNANCY_CODES", "reconcile"]
 
 _RESIDUAL = re.compile(r"\bother\b", re.I)
 _SUPPORT = 0.75  # a specific sibling absorbs the default code only with at least this share of its score
 _CKD_ESRD = ("N18.5", "N18.6")
 
 
-def _fold_defaults(preds: list[CodePrediction]) -> list[CodePrediction]:
+def _fold_defaults(
+    preds: list[CodePrediction], is_default: Callable[[str], bool] = is_default_title
+) -> list[CodePrediction]:
     by_code = {p.code: p for p in preds}
     for p in preds:
-        if not is_default_title(p.title):
+        if not is_default(p.title):
             continue
         # a residual "other ..." class or a weakly supported sibling does not make the default code wrong
         siblings = [
@@ -63,7 +71,7 @@ def _fold_defaults(preds: list[CodePrediction]) -> list[CodePrediction]:
             for o in preds
             if o.code != p.code
             and o.code[:3] == p.code[:3]
-            and not is_default_title(o.title)
+            and not is_default(o.title)
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score
         ]
@@ -140,6 +148,108 @@ def _excludes(a: str, b: str, catalogue: IcdCatalogue) -> bool:
     return False
 
 
+PREGNANCY_CODES: tuple[tuple[str, str, bool], ...] = (
+    ("I10", "O10.01", False),
+    ("I11", "O10.11", True),
+    ("I12", "O10.21", True),
+    ("I13", "O10.31", True),
+    ("I15", "O10.41", True),
+    ("E10", "O24.01", True),
+    ("E11", "O24.11", True),
+    ("E66", "O99.21", True),
+    ("E", "O99.28", True),
+    ("D5", "O99.01", True),
+    ("D60", "O99.01", True),
+    ("D61", "O99.01", True),
+    ("D62", "O99.01", True),
+    ("D63", "O99.01", True),
+    ("D64", "O99.01", True),
+    ("D", "O99.11", True),
+    ("F10", "O99.31", True),
+    ("F17", "O99.33", True),
+    ("F1", "O99.32", True),
+    ("F", "O99.34", True),
+    ("G", "O99.35", True),
+    ("I", "O99.41", True),
+    ("J", "O99.51", True),
+    ("K", "O99.61", True),
+    ("L", "O99.71", True),
+)
+"""A condition's chapter 15 code in pregnancy: code prefix -> the code's stem before the trimester
+digit, and whether the condition's own code stays beside it (longest prefix wins). D65-D89, E00-E89
+and the others are the residual "other diseases ... complicating pregnancy" codes."""
+
+
+def _trimester(preds: Sequence[CodePrediction]) -> str:
+    """The trimester digit the best weeks-of-gestation code gives ("9": unknown)."""
+    weeks = [p for p in preds if p.code.startswith("Z3A.") and p.code[4:].isdigit()]
+    if not weeks:
+        return "9"
+    week = int(max(weeks, key=lambda p: p.score).code[4:])
+    if week == 0:
+        return "9"
+    return "1" if week < 14 else "2" if week < 28 else "3"
+
+
+def _pregnancy_code(stem: str, trimester: str, catalogue: IcdCatalogue) -> str | None:
+    for digit in (trimester, "9", "0"):
+        code = stem + digit
+        if catalogue.is_valid(code) and catalogue.lookup(code).billable:
+            title = catalogue.title(code)
+            if digit == trimester or "unspecified trimester" in title:
+                return code
+    return None
+
+
+def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    trimester = _trimester(preds)
+    out: list[CodePrediction] = []
+    added: dict[str, CodePrediction] = {}
+    for p in preds:
+        if p.code.startswith("O") and trimester != "9" and p.title.endswith("trimester"):
+            # a chapter 15 code read from the note takes the trimester the weeks give
+            code = _pregnancy_code(p.code[:-1], trimester, catalogue)
+            if code is not None and code != p.code:
+                p = replace(p, code=code, title=catalogue.title(code))
+        if p.code.startswith(("O", "Z")):
+            out.append(p)
+            continue
+        match = max((row for row in PREGNANCY_CODES if p.code.startswith(row[0])), key=lambda r: len(r[0]),
+                    default=None)  # fmt: skip
+        code = _pregnancy_code(match[1], trimester, catalogue) if match else None
+        if match is None or code is None:
+            out.append(p)
+            continue
+        note = Evidence(
+            "rule", f"{p.code} in pregnancy: chapter 15 code first (ICD-10-CM guideline I.C.15.a)"
+        )
+        score = min(0.999, p.score + 0.001)
+        if code in added:
+            prior = added[code]
+            added[code] = replace(prior, score=max(prior.score, score),
+                                  evidence=merge_evidence(prior.evidence, p.evidence))  # fmt: skip
+        else:
+            added[code] = replace(
+                p, code=code, title=catalogue.title(code), score=score, billable=True,
+                evidence=merge_evidence((note,), p.evidence),
+            )  # fmt: skip
+        if match[2]:
+            out.append(p)
+    known = {p.code: p for p in out}
+    for code, p in added.items():
+        if code in known:
+            kept = known[code]
+            known[code] = replace(kept, score=max(kept.score, p.score),
+                                  evidence=merge_evidence(kept.evidence, p.evidence))  # fmt: skip
+        else:
+            known[code] = p
+    return list(known.values())
+
+
+def _unspecified_condition(title: str) -> bool:
+    return title.lower().startswith("unspecified")
+
+
 def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     kept: list[CodePrediction] = []
     for p in sorted(preds, key=lambda q: -q.score):
@@ -149,7 +259,21 @@ def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list
     return [p for p in preds if p in kept]
 
 
-def reconcile(predictions: Sequence[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
-    """Apply the coding conventions above; best first."""
-    preds = _fold_defaults(list(predictions))
-    return rank(_drop_excluded(_combination(preds, catalogue), catalogue))
+def reconcile(
+    predictions: Sequence[CodePrediction], catalogue: IcdCatalogue, *, pregnant: bool = False
+) -> list[CodePrediction]:
+    """Apply the coding conventions above (the pregnancy one for a pregnant patient); best first.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> preds = [CodePrediction(c, cat.title(c), s) for c, s in [("I10", 0.9), ("Z3A.12", 0.8)]]
+        >>> [p.code for p in reconcile(preds, cat, pregnant=True)]
+        ['O10.011', 'Z3A.12']
+    """
+    preds = _combination(_fold_defaults(list(predictions)), catalogue)
+    if pregnant:
+        # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified
+        # trimester" code is no default of its category's other conditions
+        preds = _fold_defaults(_pregnancy(preds, catalogue), _unspecified_condition)
+    return rank(_drop_excluded(preds, catalogue))

@@ -184,6 +184,16 @@ _SPECS = (
     ),
     MeasureSpec("bmi", "kg/m2", ("39156-5",), "Body mass index", "vital", 5, 150),
     MeasureSpec(
+        "gestational_age",
+        "wk",
+        ("49051-6", "18185-9", "11884-4", "11885-1"),
+        "Gestational age",
+        "vital",
+        1,
+        45,
+        _units([(("wk", "weeks", "week", "w"), _same), (("d", "days", "day"), _scale(1 / 7))]),
+    ),
+    MeasureSpec(
         "weight",
         "kg",
         ("29463-7",),
@@ -307,6 +317,7 @@ VITAL_NAMES = frozenset(spec.name for spec in _SPECS if spec.kind == "vital")
 _ALIASES = {
     "heart_rate": ("hr", "pulse", "heart rate", "heartrate"),
     "bmi": ("body mass index",),
+    "gestational_age": ("gestation", "gestational age", "weeks of gestation"),
     "respiratory_rate": ("rr", "resp rate", "respiratory rate"),
     "spo2": ("oxygen saturation", "o2 sat", "sats", "sao2"),
     "temperature": ("temp", "body temperature"),

@@ -101,12 +101,15 @@ _MEASURE = re.compile(
 )
 _TARGET_BEFORE = re.compile(r"\b(target|goal|aim)\b[^.;\n]*$", _I)
 
-_PREGNANT = (
-    re.compile(r"\bpregnant\b", _I),
-    re.compile(r"\b\d{1,2}(?:\+\d)?\s*(?:weeks?|wks?)['’]?\s*(?:of\s+)?(?:gestation|pregnan)", _I),
-    re.compile(r"\bG\d{1,2}\s*P\d{1,2}\S*[^.\n]{0,20}?\b\d{1,2}(?:\+\d)?\s*(?:weeks?|wks?)\b"),
-    re.compile(r"\bgestational\s+age\s*(?:of\s*|[:=]\s*)?\d{1,2}", _I),
+# Weeks of gestation: "24 weeks gestation", "16/40", "G2P1 at 24 weeks", "gestational age 24", "12+3 weeks".
+_GESTATION = (
+    re.compile(r"\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?)['’]?\s*(?:of\s+)?(?:gestation|pregnan)", _I),
+    re.compile(r"\bG\d{1,2}\s*P\d{1,2}\S*[^.\n]{0,20}?\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?|/\s*40)\b"),
+    re.compile(r"\bgestational\s+age\s*(?:of\s*|[:=]\s*)?(\d{1,2})", _I),
+    re.compile(r"(?<![\d/.])(\d{1,2})(?:\+\d)?\s*/\s*40(?![\d/])"),
 )
+_PREGNANT = (re.compile(r"\bpregnant\b", _I), *_GESTATION[:3])
+_ACUITY = re.compile(r"\b(?:vision|visual|acuity|va|snellen)\b[^.\n]{0,15}$", _I)
 _NEGATED = re.compile(r"\b(?:not|non|no\s+longer|never|denies(?:\s+being)?|isn't)\s*-?\s*$", _I)
 _NOT_PREGNANT = re.compile(
     r"\b(?:not|non)\s*-?\s*pregnant\b|\bdenies\s+(?:being\s+)?pregnan|\bpregnancy\s+test\s+(?:is\s+)?negative"
@@ -129,7 +132,10 @@ def parse_note(text: str) -> Patient:
     age = _age(text, warnings)
     pregnant = _pregnancy(text)
     sex = _sex(text) or ("female" if pregnant else None)
-    vitals, labs = split_observations(_measures(text, warnings))
+    measures = _measures(text, warnings)
+    if pregnant:
+        measures += _gestation(text, warnings)
+    vitals, labs = split_observations(measures)
     patient = Patient(
         patient_id="note-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10],
         age=age,
@@ -201,6 +207,26 @@ def _measures(text: str, warnings: list[str]) -> list[Observation]:
         if obs is not None:
             observations.append(obs)
     return observations
+
+
+def _gestation(text: str, warnings: list[str]) -> list[Observation]:
+    """The first stated gestational age of a pregnant patient, in weeks ("16/40" is 16 weeks).
+
+    Example:
+        >>> [o.value for o in _gestation("G2P1, 16/40, booking visit.", [])]
+        [16.0]
+        >>> _gestation("Visual acuity 20/40 both eyes.", [])
+        []
+    """
+    for pattern in _GESTATION:
+        for match in pattern.finditer(text):
+            if _ACUITY.search(text[max(0, match.start() - 30) : match.start()]):
+                continue
+            obs = make_observation(
+                "gestational_age", float(match.group(1)), "wk", warnings=warnings, where="note"
+            )
+            return [obs] if obs is not None else []
+    return []
 
 
 def _pregnancy(text: str) -> bool | None:

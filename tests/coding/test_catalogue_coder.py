@@ -181,3 +181,21 @@ def test_another_persons_condition_and_a_bare_anatomical_site_are_not_the_patien
     # an injury code needs an injury: "patent portal vein" on ultrasound is anatomy
     assert not any(c.startswith("S") for c in _codes(coder, "US: cirrhotic liver, patent portal vein."))
     assert any(c.startswith("S09") for c in _codes(coder, "Head injury after a fall, initial visit."))
+
+
+def test_a_stopped_habit_a_supplement_and_words_between_a_wording(coder: CatalogueCoder) -> None:
+    # "quit" right after the mention stops the habit; wanting or trying to quit does not
+    quit_codes = _codes(coder, "70M. Smoking, quit 2010. COPD.")
+    assert "Z87.891" in quit_codes and not any(c.startswith("F17") for c in quit_codes)
+    assert "F17.210" in _codes(coder, "45M smoker, wants to quit.")
+    assert "F17.210" in _codes(coder, "Smokes 10/day, 2 quit attempts this year.")
+    assert "F10.11" in _codes(coder, "Alcohol excess, stopped 2019.")
+    # taking a vitamin is no deficiency; a stated deficiency still is
+    assert not any(c.startswith(("E53", "E55")) for c in _codes(coder, "Taking folic acid and vitamin D."))
+    assert "E55.9" in _codes(coder, "Vit D deficient, on replacement.")
+    assert "D50.9" in _codes(coder, "Iron deficient anaemia.")
+    # "of both", "the right" do not part a wording
+    assert "M17.9" in _codes(coder, "65F with OA of both knees.")
+    # one span gives one code of a category: "weeks gestation, smoker 10" is not also 10 weeks
+    weeks = [c for c in _codes(coder, "26F at 24 weeks gestation, smoker 10/day.") if c.startswith("Z3A")]
+    assert weeks == ["Z3A.24"]

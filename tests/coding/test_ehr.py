@@ -132,3 +132,12 @@ def test_custom_rules_file_is_used(tmp_path: Path, catalogue: IcdCatalogue) -> N
     coder = EhrCoder(catalogue, load_rules(path, catalogue))
     preds = coder.predict(Patient("p", labs=(Observation("potassium", 6.1, "mmol/L"),)))
     assert [p.code for p in preds] == ["E87.5"]
+
+
+def test_gestational_age_gives_weeks_of_gestation_only_in_pregnancy(catalogue: IcdCatalogue) -> None:
+    coder = EhrCoder(catalogue, use_recorded_problems=False)
+    weeks = (Observation("gestational_age", 24.0, "wk"),)
+    assert [p.code for p in coder.predict(Patient("p", vitals=weeks, pregnant=True))] == ["Z3A.24"]
+    assert coder.predict(Patient("p", vitals=weeks, pregnant=None)) == []
+    early = (Observation("gestational_age", 6.0, "wk"),)
+    assert [p.code for p in coder.predict(Patient("p", vitals=early, pregnant=True))] == ["Z3A.01"]

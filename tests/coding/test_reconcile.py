@@ -143,3 +143,34 @@ def test_excludes1_pairs_are_not_reported_together(
 ) -> None:
     preds = [CodePrediction(c, cat.title(c), s) for c, s in codes]
     assert [p.code for p in reconcile(preds, cat)] == expected
+
+
+def test_conditions_of_a_pregnant_patient_take_chapter_15_codes_at_the_trimester(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("D50.9", 0.9), ("F17.210", 0.9), ("Z3A.24", 0.7))
+    out = [p.code for p in reconcile(preds, cat, pregnant=True)]
+    # chapter 15 first, the specific codes kept beside them
+    assert out[:2] == ["O99.012", "O99.332"] and {"D50.9", "F17.210", "Z3A.24"} <= set(out)
+    rule = next(p for p in reconcile(preds, cat, pregnant=True) if p.code == "O99.012").evidence[0]
+    assert rule.kind == "rule" and "I.C.15.a" in rule.text
+    # pre-existing essential hypertension is O10.01- alone; no weeks: unspecified trimester
+    assert [p.code for p in reconcile(_preds(cat, ("I10", 0.9)), cat, pregnant=True)] == ["O10.019"]
+    third = reconcile(_preds(cat, ("E11.9", 0.9), ("Z3A.30", 0.7)), cat, pregnant=True)
+    assert [p.code for p in third][:2] == ["O24.113", "E11.9"]
+    # not pregnant: nothing changes
+    assert [p.code for p in reconcile(_preds(cat, ("I10", 0.9)), cat)] == ["I10"]
+
+
+def test_a_pregnant_patients_note_gives_trimester_codes(catalogue: IcdCatalogue) -> None:
+    from garmle.patient import parse_note
+
+    patient = parse_note("34F G2P1, 12/40, chronic hypertension on labetalol, BMI 33.")
+    codes = [p.code for p in default_predictor(None, catalogue).predict(patient)]
+    assert {"O10.011", "Z3A.12", "O99.211"} <= set(codes) and "I10" not in codes
+
+
+def test_a_wording_that_holds_another_and_more_stays(catalogue: IcdCatalogue) -> None:
+    from garmle.patient import parse_note
+
+    patient = parse_note("Imp: bilateral acute otitis media, 2 days of fever.")
+    codes = [p.code for p in default_predictor(None, catalogue).predict(patient)]
+    assert "H66.93" in codes and "H66.90" not in codes

@@ -146,3 +146,19 @@ def test_note_is_kept_whole_and_diagnoses_are_not_extracted() -> None:
     assert p.notes == (text,)
     assert p.problems == () and p.medications == ()
     assert p.patient_id.startswith("note-") and p.patient_id == parse_note(text).patient_id
+
+
+@pytest.mark.parametrize(
+    ("text", "weeks"),
+    [
+        ("26F at 24 weeks gestation.", 24.0),
+        ("34F G2P1 at 12+3 weeks, booking.", 12.0),
+        ("Pregnant, 16/40, well.", 16.0),
+        ("Pregnant. Gestational age: 30.", 30.0),
+        ("Pregnant. Visual acuity 20/40.", None),
+        ("Not pregnant. 20/40 vision.", None),
+    ],
+)
+def test_gestational_age_of_a_pregnant_patient(text: str, weeks: float | None) -> None:
+    found = [o.value for o in parse_note(text).vitals if o.name == "gestational_age"]
+    assert found == ([weeks] if weeks is not None else [])
