@@ -396,6 +396,7 @@ def condition_phrase(code: str, catalogue: IcdCatalogue) -> str:
         if category_title.lower() not in entry.title.lower():
             parts.append(category_title)
     for term in entry.inclusion_terms[:2]:
+        term = clinical_title(term)  # "Hb-SS disease without crisis": the qualifier is no topic
         if len(term) <= 40 and term.lower() not in " ".join(parts).lower():
             parts.append(term)
             break
