@@ -272,6 +272,10 @@ def reconcile(
         ['O10.011', 'Z3A.12']
     """
     preds = _combination(_fold_defaults(list(predictions)), catalogue)
+    if any(p.code.startswith("O") for p in preds):
+        # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code says
+        # the pregnancy is not incidental, however often the note says "pregnancy"
+        preds = [p for p in preds if p.code != "Z33.1"]
     if pregnant:
         # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified
         # trimester" code is no default of its category's other conditions

@@ -174,3 +174,9 @@ def test_a_wording_that_holds_another_and_more_stays(catalogue: IcdCatalogue) ->
     patient = parse_note("Imp: bilateral acute otitis media, 2 days of fever.")
     codes = [p.code for p in default_predictor(None, catalogue).predict(patient)]
     assert "H66.93" in codes and "H66.90" not in codes
+
+
+def test_a_complication_of_pregnancy_is_not_an_incidental_pregnancy(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("Z33.1", 0.95), ("O24.419", 0.9), ("Z3A.27", 0.7))
+    assert [p.code for p in reconcile(preds, cat, pregnant=True)] == ["O24.419", "Z3A.27"]
+    assert [p.code for p in reconcile(_preds(cat, ("Z33.1", 0.9)), cat, pregnant=True)] == ["Z33.1"]
