@@ -225,9 +225,7 @@ def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[Cod
         )
         score = min(0.999, p.score + 0.001)
         if code in added:
-            prior = added[code]
-            added[code] = replace(prior, score=max(prior.score, score),
-                                  evidence=merge_evidence(prior.evidence, p.evidence))  # fmt: skip
+            added[code] = _absorb(added[code], replace(p, score=score))
         else:
             added[code] = replace(
                 p, code=code, title=catalogue.title(code), score=score, billable=True,
@@ -237,13 +235,15 @@ def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[Cod
             out.append(p)
     known = {p.code: p for p in out}
     for code, p in added.items():
-        if code in known:
-            kept = known[code]
-            known[code] = replace(kept, score=max(kept.score, p.score),
-                                  evidence=merge_evidence(kept.evidence, p.evidence))  # fmt: skip
-        else:
-            known[code] = p
+        known[code] = _absorb(known[code], p) if code in known else p
     return list(known.values())
+
+
+def _absorb(kept: CodePrediction, other: CodePrediction) -> CodePrediction:
+    """``kept`` with the better score of the two and the evidence of both."""
+    return replace(
+        kept, score=max(kept.score, other.score), evidence=merge_evidence(kept.evidence, other.evidence)
+    )
 
 
 def _unspecified_condition(title: str) -> bool:
