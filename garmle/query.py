@@ -472,6 +472,14 @@ def build_queries(
     return queries
 
 
-def fact_terms(patient: Patient, code: str, others: Sequence[CodePrediction]) -> dict[str, tuple[str, ...]]:
-    """Map each fact text relevant to ``code`` to the words that show a snippet addresses it."""
-    return {f.text: f.terms for f in patient_facts(patient, code, others)}
+def fact_terms(
+    patient: Patient,
+    code: str,
+    others: Sequence[CodePrediction],
+    templates: TemplateSet | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """Map each fact text relevant to ``code`` to the words that show a snippet addresses it.
+
+    ``templates`` decide which facts a code's group reads, as in :func:`build_queries`.
+    """
+    return {f.text: f.terms for f in patient_facts(patient, code, others, templates)}

@@ -299,7 +299,7 @@ class Recommender:
             for query, query_hits in zip(queries, hits, strict=True):
                 if query.code == pred.code:
                     by_aspect[query.aspect] = query_hits
-            terms = fact_terms(patient, pred.code, predictions) if use_facts else {}
+            terms = fact_terms(patient, pred.code, predictions, self.templates) if use_facts else {}
             topic = self._topic(pred.code)
             snippets, dropped = rank_snippets(
                 pred, by_aspect, fact_terms=terms, topic=topic, doc_topics=doc_topics, vectors=vectors,

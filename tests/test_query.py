@@ -14,6 +14,7 @@ from garmle.query import (
     clinical_title,
     condition_names,
     condition_phrase,
+    fact_terms,
     load_templates,
     patient_facts,
     population_phrase,
@@ -59,6 +60,19 @@ def test_facts_depend_on_the_code() -> None:
     assert not any("HbA1c" in f for f in htn)
     dm = [f.text for f in patient_facts(p, "E11.9", [])]
     assert any("HbA1c 8.1" in f for f in dm)
+
+
+def test_fact_terms_follow_the_given_templates(tmp_path: Path) -> None:
+    p = _patient()
+    packaged = load_templates()
+    text = (Path(__file__).parents[1] / "garmle/data/query_templates.toml").read_text()
+    own = tmp_path / "t.toml"
+    own.write_text(text.replace('labs = ["hba1c", "glucose", "egfr", "uacr", "ldl"]', 'labs = ["egfr"]'))
+    mine = load_templates(own)
+    assert any("HbA1c" in f for f in fact_terms(p, "E11.9", [], packaged))
+    terms = fact_terms(p, "E11.9", [], mine)
+    assert not any("HbA1c" in f for f in terms)
+    assert any("eGFR" in f for f in terms)
 
 
 def test_queries_per_aspect_record_their_facts(catalogue: IcdCatalogue) -> None:
