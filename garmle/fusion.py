@@ -78,6 +78,7 @@ __all__ = [
     "SUBSECTION_PRIORS",
     "FusionWeights",
     "action_strength",
+    "covered_conditions",
     "match_facts",
     "population_conflict",
     "rank_snippets",
@@ -397,6 +398,43 @@ def _stem(word: str) -> str:
                 word = word[: -len(suffix)]
                 break
     return word[:8]
+
+
+_SCOPE_EXCLUSION = re.compile(
+    r"\b(?:does|do|will|shall) not\b|"
+    r"\bnot (?:be )?(?:covered|addressed|included|considered|discussed|within)\b|\bexclud\w*|\bexcept\b",
+    re.I,
+)
+_SCOPE_ASIDE = re.compile(r"\((?:excluding|except|other than|not)\b[^()]*\)", re.I)
+
+
+def covered_conditions(conditions: str) -> str:
+    """A guideline's Disease/Condition(s) text without what its scope notes leave out.
+
+    NGC lists a guideline's conditions, then often a note of what it does *not* cover ("Note: The
+    guideline will not consider management of ... vascular headaches, and migraines"): the sinusitis
+    guideline is not about migraine. Everything from the first exclusion (does not, not covered,
+    excludes, except) is dropped, and so are asides such as "(excluding cutaneous T-cell lymphoma)".
+
+    Example:
+        >>> covered_conditions("Acute rhinosinusitis; Note: The guideline will not consider migraines.")
+        'Acute rhinosinusitis'
+        >>> covered_conditions("T-cell neoplasms (excluding cutaneous T-cell lymphoma); - NK-cell neoplasms")
+        'T-cell neoplasms; - NK-cell neoplasms'
+        >>> covered_conditions("Stress fractures including sacrum, excluding other vertebrae")
+        'Stress fractures including sacrum'
+    """
+    kept: list[str] = []
+    for part in _SCOPE_ASIDE.sub("", conditions).split(";"):
+        found = _SCOPE_EXCLUSION.search(part)
+        if found is None:
+            kept.append(part.rstrip())
+            continue
+        before = part[: found.start()].rstrip(" ,")
+        if not re.match(r"\s*(?:-\s*)?note\b", before, re.I):
+            kept.append(before)  # "fractures including sacrum, excluding other vertebrae"
+        break
+    return ";".join(kept).strip(" ;")
 
 
 def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:

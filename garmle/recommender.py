@@ -26,6 +26,7 @@ from garmle.embedding import Embedder, make_embedder
 from garmle.errors import CatalogueError, GarmleError, PredictionError
 from garmle.fusion import (
     FusionWeights,
+    covered_conditions,
     match_facts,
     population_conflict,
     rank_snippets,
@@ -287,7 +288,9 @@ class Recommender:
             )
             if reason:
                 excluded[doc_id] = reason
-        doc_topics = {d: f"{f.get('title', '')} {f.get('conditions', '')}" for d, f in meta.items()}
+        doc_topics = {
+            d: f"{f.get('title', '')} {covered_conditions(f.get('conditions', ''))}" for d, f in meta.items()
+        }
         all_ids = {h.chunk.chunk_id for per_query in hits for h in per_query}
         vectors = self.retriever.chunk_vectors(all_ids)
         ranked: dict[str, list[Snippet]] = {}

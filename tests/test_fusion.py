@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from garmle.fusion import (
     FusionWeights,
+    covered_conditions,
     match_facts,
     population_conflict,
     rank_snippets,
@@ -14,6 +17,7 @@ from garmle.fusion import (
     topic_names,
     verify_snippets,
 )
+from garmle.ingest.ngc import load_ngc
 from garmle.retrieval import Hit, mmr_select, rrf_fuse, tokenize
 from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet
 
@@ -210,3 +214,15 @@ def test_headings_inside_recommendations_that_hold_no_statement_rank_lower() -> 
     assert section_prior((*top, "Diagnosis", "Strength of Recommendations")) == 0.0
     # a statement section keeps its own (lower) prior when a heading below it is neutral
     assert section_prior(("Qualifying Statements", "Treatment")) == 0.4
+
+
+def test_a_scope_note_that_leaves_a_condition_out_is_not_about_it(ngc_dir: Path) -> None:
+    sinusitis = load_ngc(ngc_dir / "ngc-10703.xml")["metadata"]
+    conditions = sinusitis["conditions"]  # type: ignore[index]
+    migraine = topic_names("Migraine", "Chronic migraine without aura")
+    assert topic_coverage(migraine, conditions) == 1.0  # "... will not consider ... migraines"
+    covered = covered_conditions(conditions)
+    assert topic_coverage(migraine, covered) == 0.0
+    assert topic_coverage(topic_names("Acute rhinosinusitis"), covered) == 1.0
+    unchanged = "Hypertension; - Type 2 diabetes mellitus"
+    assert covered_conditions(unchanged) == unchanged
