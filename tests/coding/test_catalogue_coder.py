@@ -199,3 +199,14 @@ def test_a_stopped_habit_a_supplement_and_words_between_a_wording(coder: Catalog
     # one span gives one code of a category: "weeks gestation, smoker 10" is not also 10 weeks
     weeks = [c for c in _codes(coder, "26F at 24 weeks gestation, smoker 10/day.") if c.startswith("Z3A")]
     assert weeks == ["Z3A.24"]
+
+
+def test_heavy_drinking_and_the_spinal_region_of_spondylosis(coder: CatalogueCoder) -> None:
+    # drinking to excess without dependence is alcohol abuse (ICD-10-CM index: Drinking, excessive)
+    for note in ("58M heavy drinker, 8 pints a day.", "Excessive alcohol consumption.", "Alcohol misuse."):
+        assert "F10.10" in _codes(coder, note), note
+    assert not any(c.startswith("F10") for c in _codes(coder, "Denies heavy drinking."))
+    # the region named gives the region's code, not "spondylosis, unspecified"
+    assert "M47.816" in _codes(coder, "Assessment: lumbar spondylosis.")
+    neck = _codes(coder, "Cervical spondylosis with neck pain.")
+    assert "M47.812" in neck and "M54.2" in neck
