@@ -38,7 +38,10 @@ sit in the cholesterol guideline; first-line asthma treatment does not sit in th
 an atrial fibrillation guideline says nothing to a patient without atrial fibrillation.
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
-dropped before ranking (:func:`population_conflict`), and so are passages for which neither the
+dropped before ranking (:func:`population_conflict`); in a guideline for several populations, a
+passage addressed to another one than the patient's ("Treat all pregnant or postpartum women ..." for
+a man, "In children aged 5-11 ..." for an adult; :func:`passage_population_conflict`) is scaled by
+``passage_population_factor``. Dropped too are passages for which neither the
 passage nor its guideline's title and conditions name the condition (one of its names in full), and
 passages scoring below ``min_score``, since no evidence is better than evidence about something else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
@@ -80,6 +83,7 @@ __all__ = [
     "action_strength",
     "covered_conditions",
     "match_facts",
+    "passage_population_conflict",
     "population_conflict",
     "rank_snippets",
     "section_prior",
@@ -247,6 +251,7 @@ class FusionWeights:
     min_score: float = 0.45
     off_topic_factor: float = 0.75
     topic_required: float = 1.0
+    passage_population_factor: float = 0.7
 
 
 def population_conflict(
@@ -306,6 +311,59 @@ def population_conflict(
         return "written for men"
     if older_only and age is not None and age < 55:
         return "written for older adults"
+    return None
+
+
+_PASSAGE_PREGNANCY = re.compile(
+    r"\b(pregnant (women|woman|patients|people|adolescents|individuals)|women who are pregnant|"
+    r"during pregnancy|in pregnancy|pregnancy and (the )?postpartum|postpartum (women|period)|"
+    r"antenatal|prenatal|(breastfeeding|lactating) women)\b",
+    re.I,
+)
+_PASSAGE_ALL_PREGNANCY = re.compile(
+    r"\b(non-?pregnant|not pregnant|includ\w+ (pregnant|women who are pregnant)|except\w*|exclud\w*|"
+    r"other than|unless|avoid\w*|contraindicat\w*|should not|do not|planning|childbearing|"
+    r"become pregnant|before pregnancy|pre-?conception)\b",
+    re.I,
+)
+_PASSAGE_CHILDREN = re.compile(
+    r"\b(children|child|infants?|toddlers?|neonates?|newborns?|pediatric|paediatric|adolescents?|"
+    r"young people|schoolchildren)\b",
+    re.I,
+)
+_PASSAGE_ADULTS = re.compile(
+    r"\b(adults?|adulthood|older (people|persons|patients)|elderly|men|women|mothers?|fathers?|"
+    r"aged (1[89]|[2-9]\d)|(1[89]|[2-9]\d) years (of age )?(and|or) (older|over))\b",
+    re.I,
+)
+
+
+def passage_population_conflict(text: str, patient: Patient) -> str | None:
+    """Why a passage is addressed to another population than ``patient``'s, or None.
+
+    A guideline for several populations speaks to each in turn ("Treat or refer all pregnant or
+    postpartum women ...", "In children aged 5-11 ..."); such a passage is not for a man or an adult.
+    A passage that names pregnancy in passing (contraindicated in pregnancy, women planning a
+    pregnancy, non-pregnant adults, including pregnant women) and one that names adults beside
+    children speak to everyone.
+
+    Example:
+        >>> from garmle.types import Patient
+        >>> man = Patient("m", age=63, sex="male")
+        >>> passage_population_conflict("Treat all pregnant or postpartum women for tobacco use.", man)
+        'addressed to pregnancy'
+        >>> passage_population_conflict("ACE inhibitors are contraindicated in pregnancy.", man) is None
+        True
+        >>> passage_population_conflict("In children aged 5 to 11, use a low-dose ICS.", man)
+        'addressed to children'
+        >>> passage_population_conflict("Adults and children over 5: use a low-dose ICS.", man) is None
+        True
+    """
+    if not patient.pregnant and _PASSAGE_PREGNANCY.search(text) and not _PASSAGE_ALL_PREGNANCY.search(text):
+        return "addressed to pregnancy"
+    adult = patient.age is not None and patient.age >= 18
+    if adult and _PASSAGE_CHILDREN.search(text) and not _PASSAGE_ADULTS.search(text):
+        return "addressed to children"
     return None
 
 
@@ -550,6 +608,7 @@ def rank_snippets(
     aspect_weights: Mapping[str, float] | None = None,
     cross_aspects: Collection[str] = (),
     related_topics: Sequence[Sequence[Sequence[str]]] = (),
+    patient: Patient | None = None,
 ) -> tuple[list[Snippet], dict[str, int]]:
     """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
 
@@ -571,6 +630,8 @@ def rank_snippets(
             patient's conditions in full, or one of the patient's facts (the cholesterol
             guideline for a patient with diabetes and a raised LDL, not an atrial fibrillation
             guideline for a patient without it); otherwise it is scaled by ``off_topic_factor``.
+        patient: the patient; a passage addressed to another population
+            (:func:`passage_population_conflict`) is scaled by ``passage_population_factor``.
     """
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
@@ -619,6 +680,8 @@ def rank_snippets(
             ) or any(_names(t, doc_text) for t in fact_words)
         if off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id]):
             score *= w.off_topic_factor
+        if w.population_filter and patient is not None and passage_population_conflict(chunk.text, patient):
+            score *= w.passage_population_factor
         if score < w.min_score:
             dropped["weak"] += 1
             continue

@@ -109,6 +109,33 @@ def test_rank_snippets_drops_other_populations_and_caps_per_doc() -> None:
     assert snippets[0].aspect == "treatment"
 
 
+def test_a_passage_for_another_population_ranks_below_one_for_the_patient() -> None:
+    # one tobacco guideline for everyone, whose passages speak to one group in turn
+    hits = {
+        "treatment": [
+            Hit(_chunk("tob", 0, "Offer counselling to all pregnant or postpartum women who smoke."), 0.1),
+            Hit(_chunk("tob", 1, "Offer varenicline with counselling to adults who smoke."), 0.09),
+        ]
+    }
+    args = {
+        "fact_terms": {},
+        "topic": topic_names("Nicotine dependence"),
+        "doc_topics": {"tob": "Tobacco use and nicotine dependence"},
+        "vectors": {h.chunk.chunk_id: np.eye(2)[i] for i, h in enumerate(hits["treatment"])},
+        "excluded_docs": {},
+        "top_k": 2,
+    }
+    pred = CodePrediction("F17.210", "Nicotine dependence, cigarettes", 0.9)
+    man, _ = rank_snippets(pred, hits, **args, patient=ADULT)  # type: ignore[arg-type]
+    assert [s.chunk_id for s in man] == ["tob:1", "tob:0"]
+    assert man[1].score < 0.8 * man[0].score
+    mother, _ = rank_snippets(pred, hits, **args, patient=PREGNANT)  # type: ignore[arg-type]
+    assert [s.chunk_id for s in mother] == ["tob:0", "tob:1"]
+    unfiltered = FusionWeights(population_filter=False)
+    same, _ = rank_snippets(pred, hits, **args, patient=ADULT, weights=unfiltered)  # type: ignore[arg-type]
+    assert [s.chunk_id for s in same] == ["tob:0", "tob:1"]
+
+
 def test_verbatim_check_drops_altered_snippets() -> None:
     doc = Document("d", "T", "Offer metformin as first-line therapy.")
     good = Snippet("Offer metformin", "d", "d:0", "T", 0, 15, 1.0)
