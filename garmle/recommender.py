@@ -310,6 +310,7 @@ class Recommender:
                 aspect_weights=self.templates.aspect_weights(),
                 cross_aspects=self.templates.cross_guideline_aspects(),
                 related_topics=[self._topic(p.code) for p in predictions if p.code != pred.code],
+                patient=patient,
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]
@@ -401,6 +402,13 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("M25.6", ("M05", "M06", "M08", "M15", "M16", "M17", "M18", "M19")),
     # pain in a limb: arthritis, gout
     ("M79.6", ("M10", "M1A", "M15", "M16", "M17", "M18", "M19")),
+    # ear pain and discharge: otitis and other diseases of the ear
+    ("H92.0", ("H60", "H61", "H62", "H65", "H66", "H67", "H68", "H69", "H70", "H72", "H73", "H74")),
+    ("H92.1", ("H60", "H62", "H65", "H66", "H67", "H70", "H72")),
+    # pain in or around the eye: conjunctivitis, keratitis, iritis, glaucoma
+    ("H57.1", ("H10", "H16", "H20", "H40", "H46")),
+    # itch: eczema, psoriasis, urticaria, scabies
+    ("L29", ("L20", "L23", "L24", "L25", "L28", "L30", "L40", "L50", "B86")),
 )
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 

@@ -129,6 +129,10 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     assert [p.code for p in kept] == ["I63.9", "M17.0", "N18.31", "E11.22"]
     alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
+    # ear pain beside otitis media, itch beside psoriasis
+    ear = [CodePrediction(c, cat.title(c), 0.9) for c in ("H92.09", "H66.93", "L29.9", "L40.0")]
+    kept, skipped = _guideline_codes(ear, cat)
+    assert [p.code for p in kept] == ["H66.93", "L40.0"] and skipped == ["H92.09", "L29.9"]
 
 
 def test_a_diagnosis_inferred_from_medications_alone_is_not_searched_beside_a_stated_one() -> None:

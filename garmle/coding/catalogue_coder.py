@@ -174,6 +174,30 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
     return bool(_ROOM_AIR_BEFORE.search(note[max(0, mention.char_start - 20) : mention.char_start]))
 
 
+_UP_TO_DATE = re.compile(
+    r"\s*(?:\([^)]*\)\s*)?[:-]?\s*(?:are|is|were)?\s*(?:all\s+)?"
+    r"(?:up[ -]to[ -]date|utd|complete[d]?|current|in date)\b",
+    re.I,
+)
+
+
+def _names_a_status(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when an immunization is a status ("immunisations up to date"), not a vaccine given now.
+
+    Z23 is the encounter *for* a vaccination; a record that immunizations are complete is no such
+    encounter.
+
+    Example:
+        >>> m = Mention("Z23", 0, 0, 13, "Immunisations", "present", 1.0, "", frozenset())
+        >>> _names_a_status(m, ["Immunisations up to date."]), _names_a_status(m, ["Immunisations today."])
+        (True, False)
+    """
+    note = _note_of(mention, notes)
+    if note is None or not mention.code.startswith("Z23"):
+        return False
+    return bool(_UP_TO_DATE.match(note, mention.char_end))
+
+
 _ASSESSMENT_SECTIONS = (
     "assessment",
     "impression",
@@ -569,6 +593,7 @@ class CatalogueCoder:
             and (pregnant or not m.code.startswith("O"))
             and not _names_a_scale(m, patient.notes)
             and not _names_room_air(m, patient.notes)
+            and not _names_a_status(m, patient.notes)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)

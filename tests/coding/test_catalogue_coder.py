@@ -210,3 +210,9 @@ def test_heavy_drinking_and_the_spinal_region_of_spondylosis(coder: CatalogueCod
     assert "M47.816" in _codes(coder, "Assessment: lumbar spondylosis.")
     neck = _codes(coder, "Cervical spondylosis with neck pain.")
     assert "M47.812" in neck and "M54.2" in neck
+
+
+def test_immunizations_up_to_date_are_no_vaccination_encounter(coder: CatalogueCoder) -> None:
+    for note in ("Immunisations up to date.", "Immunizations: UTD.", "Immunisations (incl. PCV) complete."):
+        assert "Z23" not in _codes(coder, note), note
+    assert "Z23" in _codes(coder, "Seen for immunization.")
