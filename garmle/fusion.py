@@ -326,18 +326,6 @@ _PASSAGE_ALL_PREGNANCY = re.compile(
     r"become pregnant|before pregnancy|pre-?conception)\b",
     re.I,
 )
-_PASSAGE_CHILDREN = re.compile(
-    r"\b(children|child|infants?|toddlers?|neonates?|newborns?|pediatric|paediatric|adolescents?|"
-    r"young people|schoolchildren)\b",
-    re.I,
-)
-_PASSAGE_ADULTS = re.compile(
-    r"\b(adults?|adulthood|older (people|persons|patients)|elderly|men|women|mothers?|fathers?|"
-    r"aged (1[89]|[2-9]\d)|(1[89]|[2-9]\d) years (of age )?(and|or) (older|over))\b",
-    re.I,
-)
-
-
 def passage_population_conflict(text: str, patient: Patient) -> str | None:
     """Why a passage is addressed to another population than ``patient``'s, or None.
 
@@ -362,7 +350,7 @@ def passage_population_conflict(text: str, patient: Patient) -> str | None:
     if not patient.pregnant and _PASSAGE_PREGNANCY.search(text) and not _PASSAGE_ALL_PREGNANCY.search(text):
         return "addressed to pregnancy"
     adult = patient.age is not None and patient.age >= 18
-    if adult and _PASSAGE_CHILDREN.search(text) and not _PASSAGE_ADULTS.search(text):
+    if adult and _PEDIATRIC.search(text) and not _ADULT.search(text):
         return "addressed to children"
     return None
 
