@@ -326,6 +326,8 @@ _PASSAGE_ALL_PREGNANCY = re.compile(
     r"become pregnant|before pregnancy|pre-?conception)\b",
     re.I,
 )
+
+
 def passage_population_conflict(text: str, patient: Patient) -> str | None:
     """Why a passage is addressed to another population than ``patient``'s, or None.
 

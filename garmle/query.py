@@ -222,7 +222,22 @@ def population_phrase(patient: Patient) -> str:
     phrase = f"a {patient.age}-year-old {noun}"
     if patient.age >= 65 and not patient.pregnant:
         phrase += " (older adult)"
+    elif patient.age < 18:
+        phrase += f" ({_child_band(patient.age)})"
     return phrase
+
+
+def _child_band(age: int) -> str:
+    """The age band paediatric guidelines write for a child of ``age`` whole years."""
+    if age < 1:
+        return "infant under 12 months"
+    if age < 2:
+        return "young child under 2 years"
+    if age < 5:
+        return "young child under 5 years"
+    if age < 12:
+        return "school-age child"
+    return "adolescent"
 
 
 def _fmt(value: float) -> str:

@@ -48,7 +48,9 @@ def _patient(**kw: object) -> Patient:
 def test_population_phrase_covers_age_sex_pregnancy() -> None:
     assert population_phrase(_patient()) == "a 67-year-old woman (older adult)"
     assert population_phrase(_patient(age=30, pregnant=True)) == "a 30-year-old pregnant woman"
-    assert population_phrase(_patient(age=9, sex="male")) == "a 9-year-old boy"
+    assert population_phrase(_patient(age=9, sex="male")) == "a 9-year-old boy (school-age child)"
+    assert population_phrase(_patient(age=1, sex="male")) == "a 1-year-old boy (young child under 2 years)"
+    assert population_phrase(_patient(age=15)) == "a 15-year-old girl (adolescent)"
     assert population_phrase(Patient("x")) == "adults"
 
 
