@@ -83,6 +83,7 @@ __all__ = [
     "action_strength",
     "covered_conditions",
     "match_facts",
+    "passage_age_bounds",
     "passage_population_conflict",
     "population_conflict",
     "rank_snippets",
@@ -328,6 +329,72 @@ _PASSAGE_ALL_PREGNANCY = re.compile(
 )
 
 
+_N = r"(\d{1,2})"
+_TO = r"\s*(?:-|–|to)\s*"
+_YRS = r"(?:years?|yrs?)"
+_OLD = r"(?:of age|old)"
+_PLUS = r"\s+(?:and|or)\s+(?:older|over|above)\b"
+_SHORT = r"(?:months?|weeks?|days?)\b"
+_AGE_BOUNDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.I), kind)
+    for pattern, kind in (
+        # "aged 6 to 23 months", "6-23 months of age"
+        (rf"\baged?\s+{_N}{_TO}{_N}\s*months?\b", "months"),
+        (rf"\b{_N}{_TO}{_N}\s*months?\s+{_OLD}\b", "months"),
+        # "aged 50 to 75 years", "ages 18-64", "40 to 75 years of age"
+        (
+            rf"\b(?:aged?|ages)\s+(?:between\s+)?{_N}\s*(?:-|–|to|and)\s*{_N}\b(?!\s*(?:months?|weeks?|days?)\b)",
+            "range",
+        ),
+        (rf"\b{_N}{_TO}{_N}\s*years?\s+{_OLD}\b", "range"),
+        # "60 years and over", "aged 65 or older", "≥4 years old", "aged >= 18", "older than 75"
+        (rf"\baged?\s+{_N}\s*{_YRS}?(?:\s+{_OLD})?{_PLUS}", "min"),
+        (rf"\b{_N}\s*{_YRS}(?:\s+{_OLD})?{_PLUS}", "min"),
+        (rf"(?:\baged?\s*|\bage\s+)(?:≥|>=|>|over\s+|above\s+){_N}\b", "min"),
+        (rf"(?:≥|>=)\s*{_N}\s*{_YRS}\s+{_OLD}\b", "min"),
+        (rf"\b(?:older than|over the age of|above the age of)\s+{_N}\b", "min"),
+        # "younger than 60", "under the age of 2", "aged under 5", "less than 18 years of age", "<2 years old"
+        (
+            rf"\b(?:younger than|under the age of|below the age of|aged?\s+(?:under|<|less than))\s*{_N}\b",
+            "max",
+        ),
+        (rf"(?:\bunder|\bless than|<)\s*{_N}\s*{_YRS}\s+{_OLD}\b", "max"),
+    )
+)
+"""Age bounds a passage addresses, with how each pattern's numbers read."""
+_IN_MONTHS = re.compile(r"\s*(?:months?|mo)\b", re.I)
+
+
+def passage_age_bounds(text: str) -> list[tuple[float, float]]:
+    """The age ranges (in years, upper bound exclusive) a passage addresses.
+
+    Example:
+        >>> passage_age_bounds("For patients 60 years and over, treat to a systolic below 150.")
+        [(60.0, 130.0)]
+        >>> passage_age_bounds("Surgery for Children ≥4 Years Old; in children aged 6 to 23 months ...")
+        [(0.5, 2.0), (4.0, 130.0)]
+        >>> passage_age_bounds("Screen every 5 to 10 years; the 10-year risk; a titre of 32 or above.")
+        []
+        >>> passage_age_bounds("Antibiotics for bilateral AOM in children younger than 24 months.")
+        [(0.0, 2.0)]
+    """
+    bounds: list[tuple[float, float]] = []
+    for pattern, kind in _AGE_BOUNDS:
+        for found in pattern.finditer(text):
+            a = float(found.group(1))
+            if kind in ("min", "max") and _IN_MONTHS.match(text, found.end()):
+                a /= 12  # "younger than 24 months", "age >=12 months"
+            if kind == "months":
+                bounds.append((a / 12, (float(found.group(2)) + 1) / 12))
+            elif kind == "range":
+                bounds.append((a, float(found.group(2)) + 1))
+            elif kind == "min":
+                bounds.append((a, 130.0))
+            else:
+                bounds.append((0.0, a))
+    return sorted(set(bounds))
+
+
 def passage_population_conflict(text: str, patient: Patient) -> str | None:
     """Why a passage is addressed to another population than ``patient``'s, or None.
 
@@ -335,7 +402,9 @@ def passage_population_conflict(text: str, patient: Patient) -> str | None:
     postpartum women ...", "In children aged 5-11 ..."); such a passage is not for a man or an adult.
     A passage that names pregnancy in passing (contraindicated in pregnancy, women planning a
     pregnancy, non-pregnant adults, including pregnant women) and one that names adults beside
-    children speak to everyone.
+    children speak to everyone. A passage whose age ranges (:func:`passage_age_bounds`: "60 years and
+    over", "aged 6 to 23 months", "younger than 60") all leave the patient's age out is for another
+    age group; one range that admits the patient is enough.
 
     Example:
         >>> from garmle.types import Patient
@@ -348,12 +417,21 @@ def passage_population_conflict(text: str, patient: Patient) -> str | None:
         'addressed to children'
         >>> passage_population_conflict("Adults and children over 5: use a low-dose ICS.", man) is None
         True
+        >>> young = Patient("y", age=40)
+        >>> passage_population_conflict("For patients 60 years and over, treat to below 150.", young)
+        'addressed to another age group'
+        >>> passage_population_conflict("Aged 60 or older: below 150; younger than 60: below 140.", young)
     """
     if not patient.pregnant and _PASSAGE_PREGNANCY.search(text) and not _PASSAGE_ALL_PREGNANCY.search(text):
         return "addressed to pregnancy"
     adult = patient.age is not None and patient.age >= 18
     if adult and _PEDIATRIC.search(text) and not _ADULT.search(text):
         return "addressed to children"
+    if patient.age is not None:
+        bounds = passage_age_bounds(text)
+        # whole years: a 1-year-old is 12 to 23 months old
+        if bounds and not any(lo < patient.age + 1 and patient.age < hi for lo, hi in bounds):
+            return "addressed to another age group"
     return None
 
 

@@ -253,3 +253,21 @@ def test_a_scope_note_that_leaves_a_condition_out_is_not_about_it(ngc_dir: Path)
     assert topic_coverage(topic_names("Acute rhinosinusitis"), covered) == 1.0
     unchanged = "Hypertension; - Type 2 diabetes mellitus"
     assert covered_conditions(unchanged) == unchanged
+
+
+def test_passages_for_another_age_group() -> None:
+    from garmle.fusion import passage_age_bounds, passage_population_conflict
+
+    forty, toddler = Patient("f", age=40, sex="male"), Patient("t", age=1, sex="male")
+    jnc = "For patients 60 years and over, the Work Group recommends treating to a systolic below 150."
+    assert passage_population_conflict(jnc, forty) == "addressed to another age group"
+    assert passage_population_conflict(jnc, Patient("o", age=60)) is None
+    both = "Aged 60 or older: treat to below 150; younger than 60: treat to below 140."
+    assert passage_population_conflict(both, forty) is None
+    aom = "Prescribe antibiotic therapy for bilateral AOM in children younger than 24 months."
+    assert passage_population_conflict(aom, toddler) is None
+    tubes = "Surgery for Children ≥4 Years Old: recommend tympanostomy tubes."
+    assert passage_population_conflict(tubes, toddler) == "addressed to another age group"
+    # durations, intervals, risks and titres are no ages
+    assert passage_age_bounds("Anticoagulate for 3 to 6 months; recheck every 1-3 months.") == []
+    assert passage_age_bounds("Repeat every 5 to 10 years if the 10-year risk is under 7.5%.") == []
