@@ -154,6 +154,7 @@ class Recommender:
     ) -> tuple[list[CodePrediction], list[str]]:
         """Predicted (or given) codes, validated against the catalogue, and messages for the user."""
         from garmle.coding import predictions_from_codes, validate_predictions
+        from garmle.coding.catalogue_coder import presenting_first
 
         messages: list[str] = []
         if codes:
@@ -163,7 +164,9 @@ class Recommender:
         kept, rejected = validate_predictions(raw, self.catalogue)
         for code, reason in rejected:
             messages.append(f"predicted code {code} rejected: {reason}")
-        kept, skipped = _guideline_codes(sorted(kept, key=lambda p: -p.score), self.catalogue)
+        # the condition the note's assessment names first: it is why the patient is seen
+        ordered = presenting_first(sorted(kept, key=lambda p: -p.score), patient.notes)
+        kept, skipped = _guideline_codes(ordered, self.catalogue)
         if skipped:
             messages.append(
                 "not searched (supplementary, symptom or medication-only codes next to a diagnosis): "

@@ -149,3 +149,17 @@ def test_a_diagnosis_inferred_from_medications_alone_is_not_searched_beside_a_st
     # with nothing else stated, the medications are the only lead and are searched
     alone, none = _guideline_codes([hf], cat)
     assert [p.code for p in alone] == ["I50.9"] and none == []
+
+
+def test_the_condition_the_assessment_names_comes_first(recommender: Recommender) -> None:
+    from garmle.types import Medication, Observation
+
+    note = "58M, 4 days of cough and fever. PMH: T2DM on metformin.\nImp: community-acquired pneumonia."
+    patient = Patient(
+        "cap", age=58, sex="male", notes=(note,), medications=(Medication("metformin 1 g twice daily"),),
+        labs=(Observation("hba1c", 7.1, "%"),),
+    )  # fmt: skip
+    surest = max(recommender.predictor.predict(patient), key=lambda p: p.score)
+    assert surest.code.startswith("E11")  # the diabetes is the surer code ...
+    predictions, _ = recommender.predict(patient)
+    assert predictions[0].code.startswith("J18")  # ... the pneumonia is why he is seen

@@ -51,7 +51,15 @@ from garmle.embedding import Embedder
 from garmle.errors import ConfigError
 from garmle.types import CodePrediction, Evidence, Patient
 
-__all__ = ["FAMILY_HISTORY_CODES", "PERSONAL_HISTORY_CODES", "CatalogueCoder", "Mention", "load_synonyms"]
+__all__ = [
+    "FAMILY_HISTORY_CODES",
+    "PERSONAL_HISTORY_CODES",
+    "CatalogueCoder",
+    "Mention",
+    "in_assessment",
+    "load_synonyms",
+    "presenting_first",
+]
 
 _STOP = frozenset(
     [
@@ -201,12 +209,54 @@ def _names_a_status(mention: Mention, notes: Sequence[str]) -> bool:
 _ASSESSMENT_SECTIONS = (
     "assessment",
     "impression",
+    "imp",
     "diagnosis",
     "diagnoses",
+    "dx",
     "a p",
+    "a/p",
     "assessment and plan",
     "problem",
 )
+
+
+def in_assessment(evidence: Evidence, notes: Sequence[str]) -> bool:
+    """True when a note span lies in the note's assessment (impression, diagnosis) section.
+
+    Example:
+        >>> note = "PMH: T2DM.\\nImp: community-acquired pneumonia."
+        >>> in_assessment(Evidence("note", "pneumonia", 0, 35, 44), [note])
+        True
+        >>> in_assessment(Evidence("note", "T2DM", 0, 5, 9), [note])
+        False
+    """
+    index, start = evidence.note_index, evidence.char_start
+    if evidence.kind != "note" or index is None or start is None or not 0 <= index < len(notes):
+        return False
+    for sentence in split_sentences(notes[index], index):
+        if sentence.start <= start < sentence.end:
+            return sentence.section.startswith(_ASSESSMENT_SECTIONS)
+    return False
+
+
+def presenting_first(predictions: Sequence[CodePrediction], notes: Sequence[str]) -> list[CodePrediction]:
+    """The codes a note's assessment names first, then the others, each part in the given order.
+
+    A code's score says how sure the coder is that the patient has the condition: a diabetes that
+    the record states, a drug and a lab confirm is surer than the pneumonia the note is about. The
+    condition the assessment (impression, diagnosis) names is why the patient is seen, and its
+    guidance comes first.
+
+    Example:
+        >>> note = "PMH: T2DM on metformin.\\nImp: community-acquired pneumonia."
+        >>> dm = CodePrediction("E11.9", "Type 2 diabetes", 0.95, evidence=(Evidence("note", "", 0, 5, 9),))
+        >>> cap = CodePrediction("J18.9", "Pneumonia", 0.87, evidence=(Evidence("note", "", 0, 48, 57),))
+        >>> [p.code for p in presenting_first([dm, cap], [note])]
+        ['J18.9', 'E11.9']
+    """
+    named = [p for p in predictions if any(in_assessment(e, notes) for e in p.evidence)]
+    return named + [p for p in predictions if p not in named]
+
 
 PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("I21", "I25.2"),
