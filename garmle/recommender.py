@@ -165,7 +165,7 @@ class Recommender:
         for code, reason in rejected:
             messages.append(f"predicted code {code} rejected: {reason}")
         # the condition the note's assessment names first: it is why the patient is seen
-        ordered = presenting_first(sorted(kept, key=lambda p: -p.score), patient.notes)
+        ordered = presenting_first(sorted(kept, key=lambda p: -p.score), patient)
         kept, skipped = _guideline_codes(ordered, self.catalogue)
         if skipped:
             messages.append(
@@ -412,6 +412,11 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("H57.1", ("H10", "H16", "H20", "H40", "H46")),
     # itch: eczema, psoriasis, urticaria, scabies
     ("L29", ("L20", "L23", "L24", "L25", "L28", "L30", "L40", "L50", "B86")),
+    # hirsutism, acne, acanthosis nigricans and scant periods of polycystic ovary syndrome
+    ("L68.0", ("E28.2",)),
+    ("L70", ("E28.2",)),
+    ("L83", ("E28.2",)),
+    ("N91", ("E28.2",)),
 )
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 

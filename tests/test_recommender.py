@@ -133,6 +133,10 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     ear = [CodePrediction(c, cat.title(c), 0.9) for c in ("H92.09", "H66.93", "L29.9", "L40.0")]
     kept, skipped = _guideline_codes(ear, cat)
     assert [p.code for p in kept] == ["H66.93", "L40.0"] and skipped == ["H92.09", "L29.9"]
+    # the skin signs of polycystic ovary syndrome
+    pcos = [CodePrediction(c, cat.title(c), 0.9) for c in ("E28.2", "L68.0", "L70.9", "L83", "E66.9")]
+    kept, skipped = _guideline_codes(pcos, cat)
+    assert [p.code for p in kept] == ["E28.2", "E66.9"] and skipped == ["L68.0", "L70.9", "L83"]
 
 
 def test_a_diagnosis_inferred_from_medications_alone_is_not_searched_beside_a_stated_one() -> None:
@@ -163,3 +167,22 @@ def test_the_condition_the_assessment_names_comes_first(recommender: Recommender
     assert surest.code.startswith("E11")  # the diabetes is the surer code ...
     predictions, _ = recommender.predict(patient)
     assert predictions[0].code.startswith("J18")  # ... the pneumonia is why he is seen
+
+
+def test_a_written_problem_list_puts_its_first_problem_first(recommender: Recommender) -> None:
+    import datetime as dt
+
+    from garmle.types import Medication, Observation, Problem
+
+    listed = (Problem("Paranoid schizophrenia"), Problem("Type 2 diabetes"))
+    meds = (Medication("metformin 500 mg"),)
+    labs = (Observation("hba1c", 7.4, "%"),)
+    patient = Patient("s", age=34, sex="male", problems=listed, medications=meds, labs=labs)
+    predictions, _ = recommender.predict(patient)
+    assert [p.code[:3] for p in predictions[:2]] == ["F20", "E11"]
+    # dated problems (a record's conditions) are in no such order: the surer code leads
+    dated = tuple(Problem(p.display, onset=dt.date(2020, 1, 1)) for p in listed)
+    predictions, _ = recommender.predict(
+        Patient("s", age=34, sex="male", problems=dated, medications=meds, labs=labs)
+    )
+    assert predictions[0].code.startswith("E11")

@@ -239,22 +239,31 @@ def in_assessment(evidence: Evidence, notes: Sequence[str]) -> bool:
     return False
 
 
-def presenting_first(predictions: Sequence[CodePrediction], notes: Sequence[str]) -> list[CodePrediction]:
-    """The codes a note's assessment names first, then the others, each part in the given order.
+def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) -> list[CodePrediction]:
+    """The codes of the condition the patient is seen for first, then the others, in the given order.
 
     A code's score says how sure the coder is that the patient has the condition: a diabetes that
     the record states, a drug and a lab confirm is surer than the pneumonia the note is about. The
-    condition the assessment (impression, diagnosis) names is why the patient is seen, and its
-    guidance comes first.
+    condition the note's assessment (impression, diagnosis) names is why the patient is seen, and its
+    guidance comes first. Without one, a problem list written in order (no onset dates, as in the
+    JSON patient form) puts its first problem first; a record's dated problems are in no such order.
 
     Example:
         >>> note = "PMH: T2DM on metformin.\\nImp: community-acquired pneumonia."
         >>> dm = CodePrediction("E11.9", "Type 2 diabetes", 0.95, evidence=(Evidence("note", "", 0, 5, 9),))
         >>> cap = CodePrediction("J18.9", "Pneumonia", 0.87, evidence=(Evidence("note", "", 0, 48, 57),))
-        >>> [p.code for p in presenting_first([dm, cap], [note])]
+        >>> [p.code for p in presenting_first([dm, cap], Patient("p", notes=(note,)))]
         ['J18.9', 'E11.9']
     """
-    named = [p for p in predictions if any(in_assessment(e, notes) for e in p.evidence)]
+    named = [p for p in predictions if any(in_assessment(e, patient.notes) for e in p.evidence)]
+    active = [problem for problem in patient.problems if problem.active]
+    if not named and active and all(problem.onset is None for problem in active):
+        first = active[0].display  # the first problem listed
+
+        def lists_first(pred: CodePrediction) -> bool:
+            return any(e.kind == "problem" and e.text.startswith(first) for e in pred.evidence)
+
+        named = [p for p in predictions if lists_first(p)][:1]
     return named + [p for p in predictions if p not in named]
 
 
