@@ -265,6 +265,9 @@ def population_conflict(
     as the NGC reader records them), used when known; the title is checked too, since many
     guidelines name their population there ("... in children and adolescents").
 
+    A woman in the weeks after a birth (``patient.postpartum``) is in the pregnancy guidelines'
+    population: they cover the puerperium.
+
     Example:
         >>> from garmle.types import Patient
         >>> population_conflict("Children aged 2-18 years with asthma", "", Patient("p", age=50))
@@ -304,7 +307,7 @@ def population_conflict(
         return "written for children"
     if age is not None and age < 18 and adult and not pediatric:
         return "written for adults"
-    if pregnancy and not patient.pregnant:
+    if pregnancy and not (patient.pregnant or patient.postpartum):
         return "written for pregnancy"
     if sex == "male" and women_only:
         return "written for women"
@@ -432,7 +435,7 @@ def passage_population_conflict(text: str, patient: Patient) -> str | None:
         >>> passage_population_conflict("Aged 60 or older: below 150; younger than 60: below 140.", young)
     """
     pregnancy, children, bounds = _addressed(text)
-    if pregnancy and not patient.pregnant:
+    if pregnancy and not (patient.pregnant or patient.postpartum):
         return "addressed to pregnancy"
     if children and patient.age is not None and patient.age >= 18:
         return "addressed to children"

@@ -220,7 +220,9 @@ def population_phrase(patient: Patient) -> str:
     if patient.age is None:
         return {"pregnant woman": "pregnant women", "adult": "adults"}.get(noun, f"{noun}s")
     phrase = f"a {patient.age}-year-old {noun}"
-    if patient.age >= 65 and not patient.pregnant:
+    if patient.postpartum and not patient.pregnant:
+        phrase += " (postpartum)"
+    elif patient.age >= 65 and not patient.pregnant:
         phrase += " (older adult)"
     elif patient.age < 18:
         phrase += f" ({_child_band(patient.age)})"
@@ -303,6 +305,8 @@ def patient_facts(
             facts.append(fact)
     if patient.pregnant:
         facts.append(PatientFact("pregnant", ("pregnan", "gestation")))
+    elif patient.postpartum:
+        facts.append(PatientFact("postpartum", ("postpartum", "postnatal", "puerper", "after delivery")))
     comorbid = [p.title for p in others if p.code[:3] != code[:3]][:4]
     if comorbid:
         terms = tuple(t for title in comorbid for t in _name_terms(title))

@@ -271,6 +271,7 @@ class Patient(_Record):
     notes: tuple[str, ...] = ()
     pregnant: bool | None = None
     warnings: tuple[str, ...] = ()
+    postpartum: bool | None = None
 
     @property
     def latest_bp(self) -> BloodPressure | None:

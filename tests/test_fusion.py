@@ -255,6 +255,19 @@ def test_a_scope_note_that_leaves_a_condition_out_is_not_about_it(ngc_dir: Path)
     assert covered_conditions(unchanged) == unchanged
 
 
+def test_a_postpartum_woman_is_in_the_pregnancy_guidelines_population() -> None:
+    mother = Patient("m", age=30, sex="female", postpartum=True)
+    assert population_conflict("Pregnant and postpartum women", "Postpartum haemorrhage", mother) is None
+    assert population_conflict("Pregnant and postpartum women", "Postpartum haemorrhage", ADULT) is not None
+    from garmle.fusion import passage_population_conflict
+
+    passage = "Offer all pregnant and postpartum women screening for depression."
+    assert passage_population_conflict(passage, mother) is None
+    assert (
+        passage_population_conflict(passage, Patient("w", age=30, sex="female")) == "addressed to pregnancy"
+    )
+
+
 def test_passages_for_another_age_group() -> None:
     from garmle.fusion import passage_age_bounds, passage_population_conflict
 

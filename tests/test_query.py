@@ -52,6 +52,7 @@ def test_population_phrase_covers_age_sex_pregnancy() -> None:
     assert population_phrase(_patient(age=1, sex="male")) == "a 1-year-old boy (young child under 2 years)"
     assert population_phrase(_patient(age=15)) == "a 15-year-old girl (adolescent)"
     assert population_phrase(Patient("x")) == "adults"
+    assert population_phrase(_patient(age=30, postpartum=True)) == "a 30-year-old woman (postpartum)"
 
 
 def test_facts_depend_on_the_code() -> None:

@@ -25,6 +25,8 @@ def render_summary(patient: Patient) -> None:
     sex = (summary["sex"] or "not stated").capitalize()
     if summary["pregnant"]:
         sex += " · pregnant"
+    elif summary.get("postpartum"):
+        sex += " · postpartum"
     cols[1].metric("Sex", sex)
     if bp:
         change = bp["systolic_change"]

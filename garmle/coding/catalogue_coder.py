@@ -49,6 +49,7 @@ from garmle.coding.context import Sentence, Token, assertion_of, normalise_token
 from garmle.config import cache_dir
 from garmle.embedding import Embedder
 from garmle.errors import ConfigError
+from garmle.patient.note import states_postpartum
 from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = [
@@ -644,7 +645,12 @@ class CatalogueCoder:
                 replace(m, note_index=None, text=problem)
                 for m in self.mentions(f"Problem list: {problem}", -1)
             ]
-        pregnant = patient.pregnant or any("pregnan" in note.lower() for note in patient.notes)
+        # chapter 15 covers pregnancy, childbirth and the puerperium
+        pregnant = (
+            patient.pregnant
+            or patient.postpartum
+            or any("pregnan" in note.lower() or states_postpartum(note) for note in patient.notes)
+        )
         kept = [
             m
             for m in mentions

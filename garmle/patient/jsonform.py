@@ -44,6 +44,7 @@ from garmle.patient.measurements import (
     sort_blood_pressures,
     split_observations,
 )
+from garmle.patient.note import states_postpartum
 from garmle.types import BloodPressure, Medication, Observation, Patient, Problem
 
 __all__ = ["FORM_KEYS", "load_json_form", "looks_like_form"]
@@ -56,6 +57,7 @@ FORM_KEYS = (
     "birth_date",
     "sex",
     "pregnant",
+    "postpartum",
     "blood_pressure",
     "labs",
     "vitals",
@@ -119,6 +121,12 @@ def load_json_form(data: Mapping[str, Any]) -> Patient:
         raise PatientError(f"patient form: 'pregnant' must be true or false, not {_kind(pregnant)}")
     if pregnant is None and any(is_pregnancy_problem(p) for p in problems):
         pregnant = True
+    postpartum = data.get("postpartum")
+    if postpartum is not None and not isinstance(postpartum, bool):
+        raise PatientError(f"patient form: 'postpartum' must be true or false, not {_kind(postpartum)}")
+    if postpartum is None and not pregnant:
+        stated = [p.display for p in problems if p.active] + list(notes)
+        postpartum = True if any(states_postpartum(text) for text in stated) else None
 
     vitals, labs = split_observations(observations)
     patient = Patient(
@@ -135,6 +143,7 @@ def load_json_form(data: Mapping[str, Any]) -> Patient:
         notes=notes,
         pregnant=pregnant,
         warnings=tuple(dict.fromkeys(warnings)),
+        postpartum=postpartum,
     )
     logger.debug(
         "patient form read: %d readings, %d labs, %d vitals, %d problems, %d warnings",

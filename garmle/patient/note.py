@@ -11,6 +11,8 @@ the text states plainly is extracted into structured fields:
   ``potassium 5.2``, ``BMI 31``, ``HR 88`` (values behind ``target``/``goal`` and
   comparisons such as ``eGFR < 60`` are not read as results);
 * pregnancy: ``pregnant``, ``24 weeks gestation``, ``G2P1 at 24 weeks``; ``not pregnant`` sets False.
+* the puerperium: ``3 days postpartum``, ``postnatal``, ``2 weeks after delivery``, ``delivered 10 days
+  ago`` (not ``history of postpartum depression``) set ``postpartum`` when the note says no pregnancy.
 
 Diagnoses are not extracted here: code prediction reads the note.
 
@@ -35,7 +37,7 @@ from garmle.patient.measurements import (
 )
 from garmle.types import BloodPressure, Observation, Patient
 
-__all__ = ["parse_note"]
+__all__ = ["parse_note", "states_postpartum"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,15 @@ _GESTATION = (
     re.compile(r"(?<![\d/.])(\d{1,2})(?:\+\d)?\s*/\s*40(?![\d/])"),
 )
 _PREGNANT = (re.compile(r"\bpregnant\b", _I), *_GESTATION[:3])
+# The weeks after a birth: "3 days postpartum", "postnatal check", "2 weeks after delivery", "delivered
+# 10 days ago". A past birth is not ("history of postpartum depression", "previous post-natal psychosis").
+_POSTPARTUM = re.compile(
+    r"\b(?:post-?partum|post-?natal|puerper\w*|(?:\d{1,2}|one|two|three|four|five|six)\s+(?:days?|weeks?)\s+"
+    r"(?:after|since)\s+(?:delivery|giving\s+birth|(?:the\s+)?birth|childbirth|caesarean|c-?section)|"
+    r"delivered\s+(?:\d{1,2}|one|two|three|four|five|six)\s+(?:days?|weeks?)\s+ago)\b",
+    _I,
+)
+_PAST_BIRTH = re.compile(r"\b(?:history\s+of|h/o|previous|prior|past|after\s+(?:her|each)\s+\w+)\s+$", _I)
 _ACUITY = re.compile(r"\b(?:vision|visual|acuity|va|snellen)\b[^.\n]{0,15}$", _I)
 _NEGATED = re.compile(r"\b(?:not|non|no\s+longer|never|denies(?:\s+being)?|isn't)\s*-?\s*$", _I)
 _NOT_PREGNANT = re.compile(
@@ -131,7 +142,8 @@ def parse_note(text: str) -> Patient:
     warnings: list[str] = []
     age = _age(text, warnings)
     pregnant = _pregnancy(text)
-    sex = _sex(text) or ("female" if pregnant else None)
+    postpartum = not pregnant and states_postpartum(text)
+    sex = _sex(text) or ("female" if pregnant or postpartum else None)
     measures = _measures(text, warnings)
     if pregnant:
         measures += _gestation(text, warnings)
@@ -146,6 +158,7 @@ def parse_note(text: str) -> Patient:
         notes=(text,),
         pregnant=pregnant,
         warnings=tuple(dict.fromkeys(warnings)),
+        postpartum=True if postpartum else None,
     )
     logger.debug(
         "note read: %d characters, %d readings, %d labs, %d vitals, %d warnings",
@@ -227,6 +240,18 @@ def _gestation(text: str, warnings: list[str]) -> list[Observation]:
             )
             return [obs] if obs is not None else []
     return []
+
+
+def states_postpartum(text: str) -> bool:
+    """True when the text is about the weeks after a birth (and not a past birth).
+
+    Example:
+        >>> states_postpartum("3 days postpartum."), states_postpartum("History of postnatal depression.")
+        (True, False)
+    """
+    return any(
+        not _PAST_BIRTH.search(text[max(0, m.start() - 25) : m.start()]) for m in _POSTPARTUM.finditer(text)
+    )
 
 
 def _pregnancy(text: str) -> bool | None:

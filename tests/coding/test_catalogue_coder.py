@@ -216,3 +216,9 @@ def test_immunizations_up_to_date_are_no_vaccination_encounter(coder: CatalogueC
     for note in ("Immunisations up to date.", "Immunizations: UTD.", "Immunisations (incl. PCV) complete."):
         assert "Z23" not in _codes(coder, note), note
     assert "Z23" in _codes(coder, "Seen for immunization.")
+
+
+def test_complications_of_the_puerperium_take_chapter_15_codes(coder: CatalogueCoder) -> None:
+    # chapter 15 covers childbirth and the puerperium as well as pregnancy
+    assert any(c.startswith("O72") for c in _codes(coder, "30F, 3 days postpartum, postpartum haemorrhage."))
+    assert not any(c.startswith("O") for c in _codes(coder, "45F with hypertension."))

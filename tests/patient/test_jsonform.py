@@ -86,6 +86,18 @@ def test_pregnancy_follows_an_active_pregnancy_problem() -> None:
     assert load_json_form({"sex": "female", "problems": ["Pregnant"], "pregnant": False}).pregnant is False
 
 
+def test_postpartum_is_stated_or_read_from_the_problems_and_notes() -> None:
+    assert load_json_form({"sex": "female", "postpartum": True}).postpartum is True
+    assert load_json_form({"sex": "female", "notes": ["Seen 10 days postpartum."]}).postpartum is True
+    assert load_json_form({"sex": "female", "problems": ["Postpartum haemorrhage"]}).postpartum is True
+    assert (
+        load_json_form({"sex": "female", "problems": ["History of postnatal depression"]}).postpartum is None
+    )
+    assert load_json_form({"sex": "female", "pregnant": True, "notes": ["postnatal plan"]}).postpartum is None
+    with pytest.raises(PatientError, match="'postpartum' must be true or false"):
+        load_json_form({"postpartum": "yes"})
+
+
 def test_impossible_values_unknown_units_and_unknown_keys_become_warnings() -> None:
     p = load_json_form(
         {

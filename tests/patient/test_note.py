@@ -140,6 +140,22 @@ def test_pregnancy_implies_female_when_sex_is_not_stated() -> None:
     assert parse_note("Pregnant, 24 weeks, BP 150/100").sex == "female"
 
 
+@pytest.mark.parametrize(
+    ("text", "postpartum"),
+    [
+        ("30F, 3 days postpartum, heavy bleeding.", True),
+        ("Postnatal check, 6 weeks after delivery.", True),
+        ("Delivered 10 days ago by caesarean; low mood.", True),
+        ("28F, history of postnatal depression, now well.", None),
+        ("32F G2P1 at 20 weeks, previous postpartum haemorrhage.", None),  # pregnant now
+    ],
+)
+def test_the_weeks_after_a_birth(text: str, postpartum: bool | None) -> None:
+    patient = parse_note(text)
+    assert patient.postpartum is postpartum
+    assert patient.sex == "female"
+
+
 def test_note_is_kept_whole_and_diagnoses_are_not_extracted() -> None:
     text = "Known hypertension and type 2 diabetes. BP 150/95."
     p = parse_note(text)
