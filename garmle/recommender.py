@@ -258,6 +258,7 @@ class Recommender:
         started = time.perf_counter()
         predictions, messages = self.predict(patient, codes, max_codes=max_codes)
         timings["predict"] = _ms(started)
+        patient = _obstetric_state(patient, predictions)
 
         started = time.perf_counter()
         queries = build_queries(
@@ -485,6 +486,37 @@ def _guideline_codes(
         else:
             kept.append(pred)
     return kept, skipped
+
+
+_PUERPERIUM = ("O85", "O86", "O87", "O88", "O89", "O90", "O91", "O92")
+
+
+def _obstetric_state(patient: Patient, predictions: Sequence[CodePrediction]) -> Patient:
+    """The patient with the pregnancy or puerperium that a chapter 15 code asserts, when unstated.
+
+    "Gestational diabetes on diet" says no "pregnant", yet O24.4- is a diagnosis of pregnancy: without
+    this, the pregnancy guidelines on it would be left out as written for another population. A
+    record that states the patient is not pregnant, or the weeks after a birth, is kept as it is.
+
+    Example:
+        >>> from garmle.types import CodePrediction, Patient
+        >>> gdm = [CodePrediction("O24.419", "Gestational diabetes mellitus in pregnancy", 0.9)]
+        >>> _obstetric_state(Patient("p", sex="female"), gdm).pregnant
+        True
+        >>> _obstetric_state(Patient("p", sex="female", pregnant=False), gdm).pregnant
+        False
+        >>> pph = [CodePrediction("O90.81", "Anemia of the puerperium", 0.9)]
+        >>> _obstetric_state(Patient("p", sex="female"), pph).postpartum
+        True
+    """
+    if patient.pregnant is not None or patient.postpartum:
+        return patient
+    obstetric = [p.code for p in predictions if p.code.startswith("O")]
+    if not obstetric:
+        return patient
+    if all(code.startswith(_PUERPERIUM) for code in obstetric):
+        return replace(patient, postpartum=True)
+    return replace(patient, pregnant=True)
 
 
 def _assign_once(ranked: Mapping[str, Sequence[Snippet]], top_k: int) -> dict[str, list[Snippet]]:

@@ -186,3 +186,11 @@ def test_a_written_problem_list_puts_its_first_problem_first(recommender: Recomm
         Patient("s", age=34, sex="male", problems=dated, medications=meds, labs=labs)
     )
     assert predictions[0].code.startswith("E11")
+
+
+def test_a_condition_of_pregnancy_puts_the_patient_in_the_pregnancy_population(
+    recommender: Recommender,
+) -> None:
+    report = recommender.recommend("28F, gestational diabetes on diet, glucose 8.2 mmol/L.", top_k=3)
+    assert report.predictions and report.predictions[0].code.startswith("O24.4")
+    assert report.patient.pregnant is True

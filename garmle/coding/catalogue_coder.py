@@ -183,6 +183,39 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
     return bool(_ROOM_AIR_BEFORE.search(note[max(0, mention.char_start - 20) : mention.char_start]))
 
 
+_OBSTETRIC = re.compile(
+    r"gestation|eclampsia|hyperemesis|gravid|pregnan|obstetric|antenatal|prenatal|placent|puerper|"
+    r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b",
+    re.I,
+)
+"""Wordings that name a condition of pregnancy or the puerperium, so need no other mention of it."""
+
+_EARLIER_PREGNANCY = re.compile(
+    r"(?:\b(?:19|20)\d\d\b[^.;\n]{0,6}|\b(?:previous|prior|last|earlier|past|other)\s+pregnanc\w*[^.;\n]{0,25})$",
+    re.I,
+)
+
+
+def _of_an_earlier_pregnancy(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a chapter 15 mention belongs to an earlier pregnancy ("First pregnancy 2021:
+    preeclampsia at 35 weeks", "in her last pregnancy, gestational diabetes").
+
+    Example:
+        >>> m = Mention("O14.90", 0, 22, 34, "preeclampsia", "present", 1.0, "", frozenset())
+        >>> _of_an_earlier_pregnancy(m, ["First pregnancy 2021: preeclampsia at 35 weeks."])
+        True
+        >>> _of_an_earlier_pregnancy(m, ["Now 34 weeks, new onset preeclampsia."])
+        False
+    """
+    note = _note_of(mention, notes)
+    if note is None or not mention.code.startswith("O"):
+        return False
+    before = note[max(0, mention.char_start - 40) : mention.char_start]
+    if mention.text.lower().startswith("pregnan"):  # the wording holds the word: "last [pregnancy, GDM]"
+        before += "pregnancy "
+    return bool(_EARLIER_PREGNANCY.search(before))
+
+
 _UP_TO_DATE = re.compile(
     r"\s*(?:\([^)]*\)\s*)?[:-]?\s*(?:are|is|were)?\s*(?:all\s+)?"
     r"(?:up[ -]to[ -]date|utd|complete[d]?|current|in date)\b",
@@ -655,10 +688,11 @@ class CatalogueCoder:
             m
             for m in mentions
             if m.assertion not in ("negated", "hypothetical")
-            and (pregnant or not m.code.startswith("O"))
+            and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
             and not _names_a_scale(m, patient.notes)
             and not _names_room_air(m, patient.notes)
             and not _names_a_status(m, patient.notes)
+            and not _of_an_earlier_pregnancy(m, patient.notes)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)

@@ -236,6 +236,7 @@ _PRE_UNCERTAIN = (
 )
 _PRE_HYPOTHETICAL = (
     "risk of",
+    "risk for",
     "at risk for",
     "at risk of",
     "screening for",

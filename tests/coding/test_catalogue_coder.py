@@ -222,3 +222,17 @@ def test_complications_of_the_puerperium_take_chapter_15_codes(coder: CatalogueC
     # chapter 15 covers childbirth and the puerperium as well as pregnancy
     assert any(c.startswith("O72") for c in _codes(coder, "30F, 3 days postpartum, postpartum haemorrhage."))
     assert not any(c.startswith("O") for c in _codes(coder, "45F with hypertension."))
+
+
+def test_a_condition_of_pregnancy_needs_no_other_word_for_pregnancy(coder: CatalogueCoder) -> None:
+    assert "O14.90" in _codes(coder, "32F at 34 weeks, new preeclampsia, BP 160/105.")
+    assert "O24.419" in _codes(coder, "28F, gestational diabetes on diet.")
+    assert any(c.startswith("O21") for c in _codes(coder, "Hyperemesis gravidarum at 9 weeks."))
+    # other conditions still take chapter 15 codes only in pregnancy
+    assert not any(c.startswith("O") for c in _codes(coder, "45F, essential hypertension."))
+    # an earlier pregnancy's complication is no diagnosis of this one
+    earlier = "G2P1 at 12 weeks. First pregnancy 2021: preeclampsia at 35 weeks, induced."
+    assert not any(c.startswith("O14") for c in _codes(coder, earlier))
+    assert not any(
+        c.startswith("O24") for c in _codes(coder, "Pregnant; in her last pregnancy, GDM on insulin.")
+    )
