@@ -346,7 +346,7 @@ _AGE_BOUNDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"\b{_N}{_TO}{_N}\s*months?\s+{_OLD}\b", "months"),
         # "aged 50 to 75 years", "ages 18-64", "40 to 75 years of age"
         (
-            rf"\b(?:aged?|ages)\s+(?:between\s+)?{_N}\s*(?:-|–|to|and)\s*{_N}\b(?!\s*(?:months?|weeks?|days?)\b)",
+            rf"\b(?:aged?|ages)\s+(?:between\s+)?{_N}\s*(?:-|–|to|and)\s*{_N}\b(?!\s*{_SHORT})",
             "range",
         ),
         (rf"\b{_N}{_TO}{_N}\s*years?\s+{_OLD}\b", "range"),
@@ -435,11 +435,11 @@ def passage_population_conflict(text: str, patient: Patient) -> str | None:
         >>> passage_population_conflict("Aged 60 or older: below 150; younger than 60: below 140.", young)
     """
     pregnancy, children, bounds = _addressed(text)
+    age = patient.age
     if pregnancy and not (patient.pregnant or patient.postpartum):
         return "addressed to pregnancy"
-    if children and patient.age is not None and patient.age >= 18:
+    if children and age is not None and age >= 18:
         return "addressed to children"
-    age = patient.age
     # whole years: a 1-year-old is 12 to 23 months old
     if age is not None and bounds and not any(lo < age + 1 and age < hi for lo, hi in bounds):
         return "addressed to another age group"
@@ -545,6 +545,7 @@ _SCOPE_EXCLUSION = re.compile(
 _SCOPE_ASIDE = re.compile(r"\((?:excluding|except|other than|not)\b[^()]*\)", re.I)
 
 
+@lru_cache(maxsize=4096)
 def covered_conditions(conditions: str) -> str:
     """A guideline's Disease/Condition(s) text without what its scope notes leave out.
 
@@ -552,6 +553,7 @@ def covered_conditions(conditions: str) -> str:
     guideline will not consider management of ... vascular headaches, and migraines"): the sinusitis
     guideline is not about migraine. Everything from the first exclusion (does not, not covered,
     excludes, except) is dropped, and so are asides such as "(excluding cutaneous T-cell lymphoma)".
+    Cached: the same guidelines come back for request after request.
 
     Example:
         >>> covered_conditions("Acute rhinosinusitis; Note: The guideline will not consider migraines.")
@@ -760,8 +762,12 @@ def rank_snippets(
         if off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id]):
             score *= w.off_topic_factor
         # the factor only lowers a score: passages already below the floor skip the check
-        checked = score >= w.min_score and w.population_filter and patient is not None
-        if checked and passage_population_conflict(chunk.text, patient):  # type: ignore[arg-type]
+        if (
+            patient is not None
+            and w.population_filter
+            and score >= w.min_score
+            and passage_population_conflict(chunk.text, patient)
+        ):
             score *= w.passage_population_factor
         if score < w.min_score:
             dropped["weak"] += 1

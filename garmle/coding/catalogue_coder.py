@@ -57,7 +57,7 @@ __all__ = [
     "PERSONAL_HISTORY_CODES",
     "CatalogueCoder",
     "Mention",
-    "in_assessment",
+    "assessment_spans",
     "load_synonyms",
     "presenting_first",
 ]
@@ -254,23 +254,27 @@ _ASSESSMENT_SECTIONS = (
 )
 
 
-def in_assessment(evidence: Evidence, notes: Sequence[str]) -> bool:
-    """True when a note span lies in the note's assessment (impression, diagnosis) section.
+def assessment_spans(notes: Sequence[str]) -> set[tuple[int, int, int]]:
+    """The (note index, start, end) spans of the sentences in each note's assessment (impression,
+    diagnosis) section, each note split once.
 
     Example:
-        >>> note = "PMH: T2DM.\\nImp: community-acquired pneumonia."
-        >>> in_assessment(Evidence("note", "pneumonia", 0, 35, 44), [note])
-        True
-        >>> in_assessment(Evidence("note", "T2DM", 0, 5, 9), [note])
-        False
+        >>> sorted(assessment_spans(["PMH: T2DM.\\nImp: community-acquired pneumonia."]))
+        [(0, 11, 45)]
     """
+    return {
+        (index, sentence.start, sentence.end)
+        for index, note in enumerate(notes)
+        for sentence in split_sentences(note, index)
+        if sentence.section.startswith(_ASSESSMENT_SECTIONS)
+    }
+
+
+def _in_spans(evidence: Evidence, spans: set[tuple[int, int, int]]) -> bool:
     index, start = evidence.note_index, evidence.char_start
-    if evidence.kind != "note" or index is None or start is None or not 0 <= index < len(notes):
+    if evidence.kind != "note" or index is None or start is None:
         return False
-    for sentence in split_sentences(notes[index], index):
-        if sentence.start <= start < sentence.end:
-            return sentence.section.startswith(_ASSESSMENT_SECTIONS)
-    return False
+    return any(i == index and a <= start < b for i, a, b in spans)
 
 
 def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) -> list[CodePrediction]:
@@ -289,7 +293,8 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
         >>> [p.code for p in presenting_first([dm, cap], Patient("p", notes=(note,)))]
         ['J18.9', 'E11.9']
     """
-    named = [p for p in predictions if any(in_assessment(e, patient.notes) for e in p.evidence)]
+    spans = assessment_spans(patient.notes)
+    named = [p for p in predictions if any(_in_spans(e, spans) for e in p.evidence)]
     active = [problem for problem in patient.problems if problem.active]
     if not named and active and all(problem.onset is None for problem in active):
         first = active[0].display  # the first problem listed
