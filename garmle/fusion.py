@@ -398,13 +398,31 @@ def passage_age_bounds(text: str) -> list[tuple[float, float]]:
     return sorted(set(bounds))
 
 
+_PREGNANCY_CUES = ("pregnan", "postpartum", "natal", "women")
+_CHILD_CUES = (
+    "child", "pediatric", "paediatric", "infant", "neonat", "newborn", "adolescent", "toddler", "preterm",
+    "school-age", "youth", "boys", "girls",
+)  # fmt: skip
+_AGE_CUES = ("age", "year", "yr", "month", "older than", "younger than")
+
+
 @lru_cache(maxsize=8192)
 def _addressed(text: str) -> tuple[bool, bool, tuple[tuple[float, float], ...]]:
     """Whether a passage speaks to pregnancy, to children only, and its age ranges (cached: the same
     passages come back for patient after patient, and the patterns cost about 0.4 ms a passage)."""
-    pregnancy = bool(_PASSAGE_PREGNANCY.search(text)) and not _PASSAGE_ALL_PREGNANCY.search(text)
-    children = bool(_PEDIATRIC.search(text)) and not _ADULT.search(text)
-    return pregnancy, children, tuple(passage_age_bounds(text))
+    # Each pattern's every match holds one of these words, so a passage without them skips it: the
+    # age patterns alone cost about 0.2 ms a passage and two passages in three name no age.
+    lower = text.lower()
+    pregnancy = (
+        any(cue in lower for cue in _PREGNANCY_CUES)
+        and bool(_PASSAGE_PREGNANCY.search(text))
+        and not _PASSAGE_ALL_PREGNANCY.search(text)
+    )
+    children = (
+        any(cue in lower for cue in _CHILD_CUES) and bool(_PEDIATRIC.search(text)) and not _ADULT.search(text)
+    )
+    ages = any(cue in lower for cue in _AGE_CUES)
+    return pregnancy, children, tuple(passage_age_bounds(text)) if ages else ()
 
 
 def passage_population_conflict(text: str, patient: Patient) -> str | None:
