@@ -192,8 +192,8 @@ def index_add(
                 raise GarmleError(f"{spec}: no ICD-10-CM codes in this range")
             with _Progress(len(docs), "ICD-10-CM categories") as bar:
                 indexer.add_documents(docs, total=len(docs), progress=lambda d, t, n: bar(d), report=summary)
-    if summary.added or summary.replaced:
-        _prepare_retrieval(store, embedder)
+    if summary.added or summary.replaced or summary.unchanged:
+        _prepare_retrieval(store, embedder)  # also mends an index whose caches are missing or older
     result = summary.to_dict()
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -210,11 +210,10 @@ def index_add(
 
 
 def _prepare_retrieval(store: Any, embedder: Any) -> None:
-    """Cache the retrieval table of an embedded index now, so the next `recommend` starts fast."""
-    from garmle.retrieval import HybridRetriever
+    """Cache what requests derive from an embedded index now, so the next `recommend` starts fast."""
+    from garmle.recommender import prepare_index
 
-    if store.local_dir() is not None:
-        HybridRetriever(store, embedder).prepare()
+    prepare_index(store, embedder)
 
 
 class _Progress:

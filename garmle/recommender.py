@@ -20,14 +20,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from garmle.cache import read_cache, write_cache
 from garmle.catalogue import IcdCatalogue, catalogue_documents
 from garmle.config import Settings, offline_environment
 from garmle.embedding import Embedder, make_embedder
 from garmle.errors import CatalogueError, GarmleError, PredictionError
 from garmle.fusion import (
     FusionWeights,
+    PassagePopulation,
     covered_conditions,
     match_facts,
+    passage_populations,
     population_conflict,
     rank_snippets,
     snippet_from_chunk,
@@ -46,7 +49,7 @@ from garmle.types import (
     Snippet,
 )
 
-__all__ = ["CATALOGUE_SOURCE", "Recommender"]
+__all__ = ["CATALOGUE_SOURCE", "Recommender", "prepare_index"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,8 @@ class Recommender:
         self._topics: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
+        self._populations: Mapping[str, PassagePopulation] | None = None
+        self._populations_key: tuple[int, str] | None = None
         # aspects whose dense text names only the condition and the aspect (no patient wording)
         self._shared_aspects = frozenset(a.id for a in self.templates.aspects if a.patient_independent_dense)
 
@@ -183,6 +188,18 @@ class Recommender:
             self._doc_meta = self.store.document_metadata()
             self._doc_meta_key = key
         return self._doc_meta
+
+    def _passage_populations(self) -> Mapping[str, PassagePopulation] | None:
+        """The index's passage readings kept by :func:`prepare_index`, or None (each passage is then
+        read when ranked: an index built before them, or a Chroma server)."""
+        key = self.store.version()
+        if key != self._populations_key:
+            path = self.store.cache_file(_POPULATIONS_CACHE)
+            saved = read_cache(path) if path is not None else None
+            ok = isinstance(saved, dict) and saved.get("key") == key
+            self._populations = saved["value"] if ok else None  # type: ignore[index]
+            self._populations_key = key
+        return self._populations
 
     def _topic(self, code: str) -> tuple[tuple[str, ...], ...]:
         """The condition's names as stems: catalogue titles, short inclusion terms, clinical synonyms."""
@@ -297,6 +314,7 @@ class Recommender:
         }
         all_ids = {h.chunk.chunk_id for per_query in hits for h in per_query}
         vectors = self.retriever.chunk_vectors(all_ids)
+        populations = self._passage_populations()
         ranked: dict[str, list[Snippet]] = {}
         catalogue_snippets: dict[str, tuple[Snippet, ...]] = {}
         documents: dict[str, Document] = {}
@@ -314,7 +332,7 @@ class Recommender:
                 aspect_weights=self.templates.aspect_weights(),
                 cross_aspects=self.templates.cross_guideline_aspects(),
                 related_topics=[self._topic(p.code) for p in predictions if p.code != pred.code],
-                patient=patient,
+                patient=patient, populations=populations,
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]
@@ -427,6 +445,31 @@ _ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z1
 # status and supplementary codes: weeks of gestation, exposures, long-term drug use, family history
 _SUPPLEMENTARY = ("Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84")
 _CODE_RANGE = re.compile(r"\b([A-Z]\d{2})(?:\.\w+)?(?:-([A-Z]\d{2})(?:\.\w+)?)?\b")
+
+
+_POPULATIONS_CACHE = "passages.pkl"
+
+
+def prepare_index(store: ChromaStore, embedder: Embedder) -> int:
+    """Keep what requests derive from a whole embedded index in its cache folder: the retrieval
+    table and each passage's population reading (:func:`~garmle.fusion.passage_populations`, about
+    0.1 ms a passage, so the first request for a new patient need not read its passages). Returns
+    the number of chunks; a Chroma server (no local folder) is left alone.
+
+    Example:
+        >>> prepare_index(ChromaStore.open("index/demo"), embedder)  # doctest: +SKIP
+        2912
+    """
+    path = store.cache_file(_POPULATIONS_CACHE)
+    if path is None:
+        return 0
+    retriever = HybridRetriever(store, embedder)
+    size = retriever.prepare()
+    key = store.version()
+    saved = read_cache(path)
+    if not (isinstance(saved, dict) and saved.get("key") == key):
+        write_cache(path, {"key": key, "value": passage_populations(retriever.passages())})
+    return size
 
 
 def _manifestation_of(code: str, others: Sequence[str], catalogue: IcdCatalogue) -> bool:

@@ -39,6 +39,8 @@ def test_index_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str], ind
     assert code == 0, out
     summary = json.loads(out)
     assert summary["added"] == 2 and summary["failed"] == []
+    # what requests derive from the whole index is kept beside it
+    assert (tmp_path / "idx" / ".garmle-cache" / "garmle-passages.pkl").is_file()
     code, out, _ = run(capsys, *index_args, "index", "add", str(guide), "--json")
     assert json.loads(out)["unchanged"] == 1
     code, out, _ = run(capsys, *index_args, "index", "stats", "--json")

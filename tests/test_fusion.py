@@ -284,3 +284,21 @@ def test_passages_for_another_age_group() -> None:
     # durations, intervals, risks and titres are no ages
     assert passage_age_bounds("Anticoagulate for 3 to 6 months; recheck every 1-3 months.") == []
     assert passage_age_bounds("Repeat every 5 to 10 years if the 10-year risk is under 7.5%.") == []
+
+
+def test_a_passage_reading_gives_the_same_verdict_as_its_text() -> None:
+    from garmle.fusion import ANYONE, passage_population, passage_population_conflict, passage_populations
+
+    texts = {
+        "a:0": "Treat all pregnant or postpartum women for tobacco use.",
+        "a:1": "In children aged 5 to 11, use a low-dose ICS.",
+        "a:2": "For patients 60 years and over, treat to a systolic below 150.",
+        "a:3": "Metformin is the preferred initial drug for type 2 diabetes.",
+    }
+    readings = passage_populations(texts.items())
+    assert set(readings) == {"a:0", "a:1", "a:2"}  # a passage for anyone is left out
+    for patient in (ADULT, Patient("c", age=8), Patient("p", age=30, sex="female", pregnant=True)):
+        for cid, text in texts.items():
+            reading = readings.get(cid, ANYONE)
+            assert reading == passage_population(text)
+            assert passage_population_conflict(reading, patient) == passage_population_conflict(text, patient)

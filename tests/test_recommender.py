@@ -194,3 +194,37 @@ def test_a_condition_of_pregnancy_puts_the_patient_in_the_pregnancy_population(
     report = recommender.recommend("28F, gestational diabetes on diet, glucose 8.2 mmol/L.", top_k=3)
     assert report.predictions and report.predictions[0].code.startswith("O24.4")
     assert report.patient.pregnant is True
+
+
+def test_the_index_keeps_each_passages_population_reading(small_index: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from garmle.cache import write_cache
+    from garmle.fusion import ANYONE, passage_population
+    from garmle.recommender import prepare_index
+
+    index = tmp_path / "index"
+    shutil.copytree(small_index, index)
+    patient = SAMPLES / "hypertension-diabetes-ckd.json"
+    unprepared = Recommender.open(index)
+    assert unprepared._passage_populations() is None  # read passage by passage
+    before = unprepared.recommend(patient, top_k=5)
+
+    assert prepare_index(unprepared.store, unprepared.embedder) > 0
+    prepared = Recommender.open(index)
+    readings = prepared._passage_populations()
+    assert readings is not None and ANYONE not in readings.values()
+    chunks = dict(prepared.retriever.passages())
+    assert any(r.pregnancy for r in readings.values())
+    for cid, text in chunks.items():
+        assert readings.get(cid, ANYONE) == passage_population(text)
+    after = prepared.recommend(patient, top_k=5)
+    assert [s.chunk_id for s in _all_snippets(after)] == [s.chunk_id for s in _all_snippets(before)]
+
+    # a damaged or stale file is ignored, never trusted
+    path = prepared.store.cache_file("passages.pkl")
+    assert path is not None and path.is_file()
+    write_cache(path, {"key": (0, "other index"), "value": {}})
+    assert Recommender.open(index)._passage_populations() is None
+    path.write_bytes(b"not a pickle")
+    assert Recommender.open(index)._passage_populations() is None
