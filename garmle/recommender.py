@@ -440,6 +440,12 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 
 
+_SYNDROMES = ("R15", "R29.6", "R32", "R54", "R55", "R65.2", "R73")
+"""Chapter R codes that name a condition with guidelines of its own (faecal and urinary incontinence,
+repeated falls, frailty, syncope, severe sepsis, raised blood glucose): searched beside a diagnosis,
+since no diagnosis explains them away."""
+
+
 _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsewhere", re.I)
 _ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z12", "Z13")
 # status and supplementary codes: weeks of gestation, exposures, long-term drug use, family history
@@ -500,8 +506,9 @@ def _guideline_codes(
 
     Status and supplementary codes (BMI, weeks of gestation, exposures, long-term drug use, family
     history) and encounter codes (examination, screening: Z00-Z13) add to a diagnosis rather than name
-    a condition to treat; symptom codes (chapter R, and the joint and
-    limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is predicted too;
+    a condition to treat; symptom codes (chapter R but the syndromes of :data:`_SYNDROMES`, and
+    the joint and limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is
+    predicted too;
     a manifestation code whose "code first" note names a predicted underlying disease (G46.0 beside
     I63.9) is covered by that disease's guidelines; a diagnosis inferred from medications alone (heart
     failure from a loop diuretic and an ACE inhibitor, which kidney disease explains too) is listed
@@ -523,7 +530,7 @@ def _guideline_codes(
             explained
             or (stated and pred.medication_only)
             or (has_diagnosis and pred.code.startswith(_ENCOUNTER + _SUPPLEMENTARY))
-            or (has_diagnosis and pred.code.startswith("R") and pred.code[:3] != "R73")
+            or (has_diagnosis and pred.code.startswith("R") and not pred.code.startswith(_SYNDROMES))
         ):
             skipped.append(pred.code)
         else:

@@ -137,6 +137,10 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     pcos = [CodePrediction(c, cat.title(c), 0.9) for c in ("E28.2", "L68.0", "L70.9", "L83", "E66.9")]
     kept, skipped = _guideline_codes(pcos, cat)
     assert [p.code for p in kept] == ["E28.2", "E66.9"] and skipped == ["L68.0", "L70.9", "L83"]
+    # repeated falls and incontinence have guidelines of their own: no diagnosis explains them away
+    falls = [CodePrediction(c, cat.title(c), 0.9) for c in ("R29.6", "I95.1", "R32", "R42")]
+    kept, skipped = _guideline_codes(falls, cat)
+    assert [p.code for p in kept] == ["R29.6", "I95.1", "R32"] and skipped == ["R42"]
 
 
 def test_a_diagnosis_inferred_from_medications_alone_is_not_searched_beside_a_stated_one() -> None:

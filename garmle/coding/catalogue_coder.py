@@ -216,6 +216,25 @@ def _of_an_earlier_pregnancy(mention: Mention, notes: Sequence[str]) -> bool:
     return bool(_EARLIER_PREGNANCY.search(before))
 
 
+_ASLEEP = re.compile(r"\W{0,3}(?:back\s+)?(?:asleep|to sleep)\b", re.I)
+
+
+def _names_falling_asleep(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a mention of falling is sleep onset ("difficulty falling asleep"), not a fall.
+
+    Example:
+        >>> m = Mention("R29.6", 0, 11, 18, "falling", "present", 1.0, "", frozenset())
+        >>> _names_falling_asleep(m, ["Difficulty falling asleep."])
+        True
+        >>> _names_falling_asleep(m, ["Recurrent falling."])
+        False
+    """
+    note = _note_of(mention, notes)
+    if note is None or not mention.text.lower().startswith("fall"):
+        return False
+    return bool(_ASLEEP.match(note, mention.char_end))
+
+
 _UP_TO_DATE = re.compile(
     r"\s*(?:\([^)]*\)\s*)?[:-]?\s*(?:are|is|were)?\s*(?:all\s+)?"
     r"(?:up[ -]to[ -]date|utd|complete[d]?|current|in date)\b",
@@ -285,6 +304,8 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
     condition the note's assessment (impression, diagnosis) names is why the patient is seen, and its
     guidance comes first. Without one, a problem list written in order (no onset dates, as in the
     JSON patient form) puts its first problem first; a record's dated problems are in no such order.
+    A note with neither puts first the condition it opens with, before any section header (the
+    complaint: "2 yrs of urine leakage with coughing ..." before "BMI 32.4").
 
     Example:
         >>> note = "PMH: T2DM on metformin.\\nImp: community-acquired pneumonia."
@@ -303,7 +324,23 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
             return any(e.kind == "problem" and e.text.startswith(first) for e in pred.evidence)
 
         named = [p for p in predictions if lists_first(p)][:1]
+    if not named and patient.notes and not active:
+        named = _opening_first(predictions, patient.notes)
     return named + [p for p in predictions if p not in named]
+
+
+def _opening_first(predictions: Sequence[CodePrediction], notes: Sequence[str]) -> list[CodePrediction]:
+    """The code the first note names first in its opening, before any section header: the complaint
+    a note without an assessment opens with ("2 yrs of urine leakage with coughing ...")."""
+    opening = {
+        (0, sentence.start, sentence.end) for sentence in split_sentences(notes[0], 0) if not sentence.section
+    }
+    first: dict[int, CodePrediction] = {}
+    for pred in predictions:
+        starts = [e.char_start for e in pred.evidence if _in_spans(e, opening) and e.char_start is not None]
+        if starts:
+            first.setdefault(min(starts), pred)
+    return [first[min(first)]] if first else []
 
 
 PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
@@ -697,6 +734,7 @@ class CatalogueCoder:
             and not _names_a_scale(m, patient.notes)
             and not _names_room_air(m, patient.notes)
             and not _names_a_status(m, patient.notes)
+            and not _names_falling_asleep(m, patient.notes)
             and not _of_an_earlier_pregnancy(m, patient.notes)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]

@@ -236,3 +236,37 @@ def test_a_condition_of_pregnancy_needs_no_other_word_for_pregnancy(coder: Catal
     assert not any(
         c.startswith("O24") for c in _codes(coder, "Pregnant; in her last pregnancy, GDM on insulin.")
     )
+
+
+def test_stress_incontinence_described_and_falling_asleep(coder: CatalogueCoder) -> None:
+    for note in (
+        "48F, 2 yrs of urine leakage with coughing, sneezing and laughing.",
+        "Leaks urine when coughing or running.",
+        "Pelvic exam: positive cough stress test.",
+    ):
+        assert "N39.3" in _codes(coder, note), note
+    assert "N39.3" not in _codes(coder, "Coughing for 3 weeks; no urine leakage.")
+    # sleep onset is no fall
+    assert "R29.6" not in _codes(coder, "Difficulty falling asleep and getting back to sleep.")
+    assert "R29.6" in _codes(coder, "Repeated falls, 3 in 6 months.")
+
+
+def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None:
+    from garmle.coding.catalogue_coder import presenting_first
+    from garmle.types import CodePrediction, Evidence
+
+    note = "48F. 2 yrs of urine leakage with coughing.\nPMH: nil. BMI 32.4."
+    obesity = CodePrediction("E66.9", "Obesity", 0.8, evidence=(Evidence("note", "BMI", 0, 54, 57),))
+    sui = CodePrediction("N39.3", "Stress incontinence", 0.7, evidence=(Evidence("note", "leak", 0, 19, 32),))
+    assert [p.code for p in presenting_first([obesity, sui], Patient("p", notes=(note,)))] == [
+        "N39.3",
+        "E66.9",
+    ]
+    # a mention after the first section header is no opening complaint
+    late = CodePrediction("E66.9", "Obesity", 0.8, evidence=(Evidence("note", "BMI", 0, 54, 57),))
+    other = CodePrediction("I10", "HTN", 0.7, evidence=(Evidence("note", "HTN", 0, 48, 51),))
+    headed = "48F. Routine review, no complaints today.\nPMH: HTN. BMI 32.4."
+    assert [p.code for p in presenting_first([late, other], Patient("p", notes=(headed,)))] == [
+        "E66.9",
+        "I10",
+    ]
