@@ -85,6 +85,7 @@ __all__ = [
     "PassagePopulation",
     "action_strength",
     "covered_conditions",
+    "is_title_only",
     "match_facts",
     "passage_age_bounds",
     "passage_population",
@@ -181,6 +182,26 @@ evidence summaries, background and practice considerations (0.5). In the 1,416 N
 largest of these are "Summary of Literature Review" (about 6,000 chunks), "Definitions", the imaging
 "Discussion of procedures by variant" and the USPSTF "Clinical Considerations"; the lowest prior of
 any heading below the top one applies."""
+
+
+def is_title_only(chunk: Chunk) -> bool:
+    """True when a passage is nothing but its document's title: it retrieves well for the condition
+    and tells the clinician nothing the citation does not.
+
+    Example:
+        >>> from garmle.types import Chunk
+        >>> title = "Management of obstructive sleep apnea in adults."
+        >>> is_title_only(Chunk("c:0", "c", title, 0, 48, metadata={"title": title}))
+        True
+        >>> is_title_only(Chunk("c:1", "c", "CPAP is first-line.", 49, 68, metadata={"title": title}))
+        False
+    """
+    title = chunk.metadata.get("title", "")
+    return bool(title) and _squash(chunk.text) == _squash(title)
+
+
+def _squash(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def action_strength(chunk: Chunk) -> float:
@@ -802,6 +823,9 @@ def rank_snippets(
         chunk = pool[cid].chunk
         if w.population_filter and chunk.doc_id in excluded_docs:
             dropped["population"] += 1
+            continue
+        if is_title_only(chunk):
+            dropped["weak"] += 1
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
         if chunk.doc_id not in doc_share:

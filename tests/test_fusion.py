@@ -302,3 +302,19 @@ def test_a_passage_reading_gives_the_same_verdict_as_its_text() -> None:
             reading = readings.get(cid, ANYONE)
             assert reading == passage_population(text)
             assert passage_population_conflict(reading, patient) == passage_population_conflict(text, patient)
+
+
+def test_a_passage_that_is_only_its_guidelines_title_is_left_out() -> None:
+    title = _chunk("osa", 0, "Guideline osa.")
+    cpap = _chunk("osa", 1, "ACP recommends CPAP as initial therapy for obstructive sleep apnea.")
+    snippets, dropped = rank_snippets(
+        CodePrediction("G47.33", "Obstructive sleep apnea (adult) (pediatric)", 0.9),
+        {"treatment": [Hit(title, 0.2), Hit(cpap, 0.1)]},
+        fact_terms={},
+        topic=topic_names("Obstructive sleep apnea"),
+        doc_topics={"osa": "Obstructive sleep apnea"},
+        vectors={},
+        excluded_docs={},
+        top_k=3,
+    )
+    assert [s.chunk_id for s in snippets] == ["osa:1"] and dropped["weak"] == 1
