@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["INDEX_CACHE_DIR", "cached", "read_cache", "write_cache"]
+__all__ = ["INDEX_CACHE_DIR", "cached", "kept", "read_cache", "write_cache"]
 
 INDEX_CACHE_DIR = ".garmle-cache"
 """Folder inside an embedded index for data derived from it (chunk table, version, document fields)."""
@@ -56,6 +56,24 @@ def write_cache(path: Path, obj: Any) -> None:
         log.debug("cannot write the cache %s: %s", path, exc)
 
 
+_MISSING = object()
+
+
+def kept(path: Path | None, key: Any, default: Any = None) -> Any:
+    """The value :func:`cached` keeps at ``path`` for ``key``, else ``default`` (nothing is built).
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "k.pkl"
+        >>> kept(path, 1), cached(path, 1, lambda: "built"), kept(path, 1), kept(path, 2)
+        (None, 'built', 'built', None)
+    """
+    saved = read_cache(path) if path is not None else None
+    if isinstance(saved, dict) and saved.get("key") == key and "value" in saved:
+        return saved["value"]
+    return default
+
+
 def cached(path: Path | None, key: Any, build: Callable[[], T]) -> T:
     """The value kept at ``path`` for ``key``, else ``build()``, kept there for next time.
 
@@ -69,9 +87,9 @@ def cached(path: Path | None, key: Any, build: Callable[[], T]) -> T:
     """
     if path is None or key is None:
         return build()
-    saved = read_cache(path)
-    if isinstance(saved, dict) and saved.get("key") == key and "value" in saved:
-        return saved["value"]  # type: ignore[no-any-return]
+    saved = kept(path, key, _MISSING)
+    if saved is not _MISSING:
+        return saved  # type: ignore[no-any-return]
     value = build()
     write_cache(path, {"key": key, "value": value})
     return value

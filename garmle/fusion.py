@@ -197,11 +197,15 @@ def is_title_only(chunk: Chunk) -> bool:
         False
     """
     title = chunk.metadata.get("title", "")
-    return bool(title) and _squash(chunk.text) == _squash(title)
+    return bool(title) and _title_words(title).fullmatch(chunk.text.lower()) is not None
 
 
-def _squash(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
+@lru_cache(maxsize=4096)
+def _title_words(title: str) -> re.Pattern[str]:
+    """A text whose words are the title's, in order, whatever lies between them (built once per
+    guideline; a passage that is not the title fails at its first other word, not after a full scan)."""
+    words = re.findall(r"\w+", title.lower())
+    return re.compile(r"\W*" + r"\W+".join(map(re.escape, words)) + r"\W*")
 
 
 def action_strength(chunk: Chunk) -> float:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from garmle.cache import read_cache, write_cache
+from garmle.cache import cached, kept
 from garmle.catalogue import IcdCatalogue, catalogue_documents
 from garmle.config import Settings, offline_environment
 from garmle.embedding import Embedder, make_embedder
@@ -194,10 +194,7 @@ class Recommender:
         read when ranked: an index built before them, or a Chroma server)."""
         key = self.store.version()
         if key != self._populations_key:
-            path = self.store.cache_file(_POPULATIONS_CACHE)
-            saved = read_cache(path) if path is not None else None
-            ok = isinstance(saved, dict) and saved.get("key") == key
-            self._populations = saved["value"] if ok else None  # type: ignore[index]
+            self._populations = kept(self.store.cache_file(_POPULATIONS_CACHE), key)
             self._populations_key = key
         return self._populations
 
@@ -471,10 +468,7 @@ def prepare_index(store: ChromaStore, embedder: Embedder) -> int:
         return 0
     retriever = HybridRetriever(store, embedder)
     size = retriever.prepare()
-    key = store.version()
-    saved = read_cache(path)
-    if not (isinstance(saved, dict) and saved.get("key") == key):
-        write_cache(path, {"key": key, "value": passage_populations(retriever.passages())})
+    cached(path, store.version(), lambda: passage_populations(retriever.passages()))
     return size
 
 
