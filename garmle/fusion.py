@@ -79,11 +79,14 @@ from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet, Verb
 
 __all__ = [
     "ANYONE",
+    "READING_VERSION",
     "SECTION_PRIORS",
     "SUBSECTION_PRIORS",
     "FusionWeights",
     "PassagePopulation",
     "action_strength",
+    "addressed_conditions",
+    "conditions_of",
     "covered_conditions",
     "is_title_only",
     "match_facts",
@@ -428,6 +431,124 @@ def passage_age_bounds(text: str) -> list[tuple[float, float]]:
     return sorted(set(bounds))
 
 
+# Conditions a passage can be addressed to ("For patients with diabetes, ..."): the words naming each
+# in the addressed phrase, and the ICD-10-CM codes (prefixes) of a patient who has it.
+_CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("diabetes", (r"diabet\w*", "t[12]dm", "dm"), ("E08", "E09", "E10", "E11", "E13", "O24")),
+    (
+        "chronic kidney disease",
+        ("ckd", "(?:chronic )?kidney disease", "(?:chronic )?renal (?:disease|impairment|insufficiency)",
+         "nephropathy"),
+        ("N18", "N03", "N04", "N05", "N08", "N11", "N19", "I12", "I13", "E08.2", "E09.2", "E10.2", "E11.2",
+         "E13.2", "Z99.2", "Z94.0"),
+    ),
+    (
+        "heart failure",
+        ("heart failure", "hf(?:r|p|mr)?ef", "hf", "(?:left ventricular|lv|systolic) dysfunction",
+         "reduced ejection fraction"),
+        ("I50", "I11.0", "I13.0", "I13.2", "I42", "I43"),
+    ),
+    (
+        "coronary heart disease",
+        ("coronary (?:artery |heart )?disease", "cad", "chd", "ihd", "isch[a]?emic heart disease", "angina",
+         "myocardial infarction", "acute coronary syndromes?", "acs"),
+        ("I20", "I21", "I22", "I23", "I24", "I25", "Z95.1", "Z95.5", "Z98.61"),
+    ),
+    (
+        "cardiovascular disease",
+        ("ascvd", "atherosclerotic cardiovascular disease", "cardiovascular disease", "cvd"),
+        ("I20", "I21", "I22", "I23", "I24", "I25", "I63", "I65", "I66", "I69.3", "I70", "I73.9", "I74", "G45",
+         "Z86.73", "Z95.1", "Z95.5", "Z98.61"),
+    ),
+    (
+        "stroke",
+        ("(?:isch[a]?emic |lacunar |cryptogenic )?stroke", "tia", "transient isch[a]?emic attacks?",
+         "cerebrovascular disease"),
+        ("I60", "I61", "I62", "I63", "I64", "I69", "G45", "Z86.73"),
+    ),
+    ("atrial fibrillation", ("atrial fibrillation", "atrial flutter", "af", "afib"), ("I48",)),
+    (
+        "copd",
+        ("copd", "chronic obstructive pulmonary disease", "emphysema", "chronic bronchitis"),
+        ("J41", "J42", "J43", "J44"),
+    ),
+    ("asthma", ("asthma",), ("J45",)),
+    (
+        "hypertension",
+        ("hypertension",),
+        ("I10", "I11", "I12", "I13", "I15", "I16", "O10", "O11", "O13", "O16"),
+    ),
+    ("obesity", ("obesity",), ("E66", "Z68.3", "Z68.4")),
+)  # fmt: skip
+_CONDITION_PATTERNS = tuple(
+    (name, re.compile(r"(?<![\w-])(?<!non-)(?:" + "|".join(words) + r")\b", re.I), codes)
+    for name, words, codes in _CONDITION_WORDS
+)
+_ADDRESSED = re.compile(  # capitalised: a statement that starts with it
+    r"\b(?:(?:For|In|Among)\s+(?:(?:adult|older|elderly|all|most|hospitali[sz]ed)\s+)?"
+    r"(?:patients|persons|people|adults|individuals|those|women|men)"
+    r"|(?<![A-Za-z] )(?:Patients|Adults|Individuals))"
+    r"\s+with\s+([^,;:()]{2,80}?)"
+    r"(?=[,;:()]|\s+(?:who|whose|should|is|are|be|may|can|in|at|but|we|it|the|a|an)\b|$)"
+)
+_NUMBERING = re.compile(r"(?:^|\s)(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]\s")
+_SENTENCE_END = re.compile(r"[.!?]\s")
+_LIST_ITEM = re.compile(r"\s[-•–]\s")
+_HEADING_WORDS = 6  # a heading before the statement is shorter
+
+
+def addressed_conditions(text: str) -> tuple[str, ...]:
+    """The conditions a passage's opening statement is addressed to ("For patients with diabetes
+    (all age groups), ...", "In adults with CKD, ...", "Patients with heart failure should ..."), from
+    the conditions garmle knows the codes of; () when it opens otherwise or names none of them.
+
+    Example:
+        >>> addressed_conditions("30. For patients with diabetes (all age groups), treat to <140/90.")
+        ('diabetes',)
+        >>> addressed_conditions("In adults with non-diabetic CKD and hypertension, offer an ACE inhibitor.")
+        ('chronic kidney disease', 'hypertension')
+        >>> addressed_conditions("Offer a thiazide. For patients with diabetes, add an ACE inhibitor.")
+        ()
+        >>> addressed_conditions("For patients with no contraindications, start aspirin.")
+        ()
+        >>> addressed_conditions("Screening of Patients with AF: In patients with stroke, ...")
+        ('stroke',)
+        >>> addressed_conditions("Goals - For patients without diabetes, aim below 140/90 - In those with DM")
+        ()
+        >>> addressed_conditions("In patients with COPD or asthma, offer ...")
+        ('copd', 'asthma')
+    """
+    phrases: list[str] = []
+    start = 0
+    for found in _ADDRESSED.finditer(text):
+        before = _NUMBERING.sub(" ", text[start : found.start()])
+        items = _LIST_ITEM.split(before)
+        # a sentence or a list item before it (a heading is shorter), or between two of them, ends
+        # the opening statement
+        if (
+            _SENTENCE_END.search(before)
+            or (phrases and len(items) > 1)
+            or any(len(item.split()) >= _HEADING_WORDS for item in items)
+        ):
+            break
+        phrases.append(found.group(1))
+        start = found.end()
+    return tuple(name for name, pattern, _ in _CONDITION_PATTERNS if any(map(pattern.search, phrases)))
+
+
+def conditions_of(codes: Iterable[str]) -> frozenset[str]:
+    """The conditions of :func:`addressed_conditions` that a patient with these ICD-10-CM codes has.
+
+    Example:
+        >>> sorted(conditions_of(["E11.22", "I10"]))
+        ['chronic kidney disease', 'diabetes', 'hypertension']
+    """
+    plain = [code.upper() for code in codes]
+    return frozenset(
+        name for name, _, prefixes in _CONDITION_PATTERNS if any(c.startswith(prefixes) for c in plain)
+    )
+
+
 _PREGNANCY_CUES = ("pregnan", "postpartum", "natal", "women")
 _CHILD_CUES = (
     "child", "pediatric", "paediatric", "infant", "neonat", "newborn", "adolescent", "toddler", "preterm",
@@ -445,10 +566,16 @@ class PassagePopulation(NamedTuple):
     """It is addressed to children and names no adults."""
     ages: tuple[tuple[float, float], ...]
     """The age ranges it addresses (:func:`passage_age_bounds`)."""
+    conditions: tuple[str, ...] = ()
+    """The conditions its opening statement is addressed to (:func:`addressed_conditions`)."""
 
 
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
+
+READING_VERSION = 2
+"""Changes whenever :func:`passage_population` reads passages differently, so readings an index
+kept from an earlier version are read again."""
 
 
 @lru_cache(maxsize=8192)
@@ -460,7 +587,7 @@ def passage_population(text: str) -> PassagePopulation:
 
     Example:
         >>> passage_population("In children aged 5 to 11, use a low-dose ICS.")
-        PassagePopulation(pregnancy=False, children=True, ages=((5.0, 12.0),))
+        PassagePopulation(pregnancy=False, children=True, ages=((5.0, 12.0),), conditions=())
         >>> passage_population("Metformin is the first-line drug.") == ANYONE
         True
     """
@@ -476,7 +603,8 @@ def passage_population(text: str) -> PassagePopulation:
         any(cue in lower for cue in _CHILD_CUES) and bool(_PEDIATRIC.search(text)) and not _ADULT.search(text)
     )
     ages = any(cue in lower for cue in _AGE_CUES)
-    return PassagePopulation(pregnancy, children, tuple(passage_age_bounds(text)) if ages else ())
+    conditions = addressed_conditions(text) if " with " in lower else ()
+    return PassagePopulation(pregnancy, children, tuple(passage_age_bounds(text)) if ages else (), conditions)
 
 
 def passage_populations(passages: Iterable[tuple[str, str]]) -> dict[str, PassagePopulation]:
@@ -484,7 +612,7 @@ def passage_populations(passages: Iterable[tuple[str, str]]) -> dict[str, Passag
 
     Example:
         >>> passage_populations([("a:0", "Metformin first."), ("a:1", "Treat all pregnant women.")])
-        {'a:1': PassagePopulation(pregnancy=True, children=False, ages=())}
+        {'a:1': PassagePopulation(pregnancy=True, children=False, ages=(), conditions=())}
     """
     found: dict[str, PassagePopulation] = {}
     for chunk_id, text in passages:
@@ -494,7 +622,9 @@ def passage_populations(passages: Iterable[tuple[str, str]]) -> dict[str, Passag
     return found
 
 
-def passage_population_conflict(text: str | PassagePopulation, patient: Patient) -> str | None:
+def passage_population_conflict(
+    text: str | PassagePopulation, patient: Patient, conditions: Collection[str] | None = None
+) -> str | None:
     """Why a passage (its text, or its :func:`passage_population`) is addressed to another
     population than ``patient``'s, or None.
 
@@ -504,7 +634,10 @@ def passage_population_conflict(text: str | PassagePopulation, patient: Patient)
     pregnancy, non-pregnant adults, including pregnant women) and one that names adults beside
     children speak to everyone. A passage whose age ranges (:func:`passage_age_bounds`: "60 years and
     over", "aged 6 to 23 months", "younger than 60") all leave the patient's age out is for another
-    age group; one range that admits the patient is enough.
+    age group; one range that admits the patient is enough. When the patient's ``conditions`` are known
+    (:func:`conditions_of` their codes), a passage that opens by addressing patients with conditions
+    the patient has none of ("For patients with diabetes, ..." for a patient without diabetes;
+    :func:`addressed_conditions`) is for another group of patients.
 
     Example:
         >>> from garmle.types import Patient
@@ -521,8 +654,13 @@ def passage_population_conflict(text: str | PassagePopulation, patient: Patient)
         >>> passage_population_conflict("For patients 60 years and over, treat to below 150.", young)
         'addressed to another age group'
         >>> passage_population_conflict("Aged 60 or older: below 150; younger than 60: below 140.", young)
+        >>> diabetes = "For patients with diabetes, treat to a systolic below 140."
+        >>> passage_population_conflict(diabetes, young, conditions_of(["I10"]))
+        'addressed to patients with another condition'
+        >>> passage_population_conflict(diabetes, young, conditions_of(["I10", "E11.9"])) is None
+        True
     """
-    pregnancy, children, bounds = text if isinstance(text, tuple) else passage_population(text)
+    pregnancy, children, bounds, addressed = text if isinstance(text, tuple) else passage_population(text)
     age = patient.age
     if pregnancy and not (patient.pregnant or patient.postpartum):
         return "addressed to pregnancy"
@@ -531,6 +669,8 @@ def passage_population_conflict(text: str | PassagePopulation, patient: Patient)
     # whole years: a 1-year-old is 12 to 23 months old
     if age is not None and bounds and not any(lo < age + 1 and age < hi for lo, hi in bounds):
         return "addressed to another age group"
+    if conditions is not None and addressed and not any(c in conditions for c in addressed):
+        return "addressed to patients with another condition"
     return None
 
 
@@ -779,6 +919,7 @@ def rank_snippets(
     related_topics: Sequence[Sequence[Sequence[str]]] = (),
     patient: Patient | None = None,
     populations: Mapping[str, PassagePopulation] | None = None,
+    patient_conditions: Collection[str] | None = None,
 ) -> tuple[list[Snippet], dict[str, int]]:
     """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
 
@@ -804,6 +945,9 @@ def rank_snippets(
             (:func:`passage_population_conflict`) is scaled by ``passage_population_factor``.
         populations: the index's readings of its passages (:func:`passage_populations`: chunk id ->
             reading, passages addressed to anyone left out); without it each passage is read here.
+        patient_conditions: the patient's conditions (:func:`conditions_of` their codes); a passage
+            addressed to patients with other conditions is scaled like one for another population.
+            None (unknown) skips that check.
     """
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
@@ -861,7 +1005,9 @@ def rank_snippets(
             and w.population_filter
             and score >= w.min_score
             and passage_population_conflict(
-                chunk.text if populations is None else populations.get(cid, ANYONE), patient
+                chunk.text if populations is None else populations.get(cid, ANYONE),
+                patient,
+                patient_conditions,
             )
         ):
             score *= w.passage_population_factor

@@ -26,8 +26,10 @@ from garmle.config import Settings, offline_environment
 from garmle.embedding import Embedder, make_embedder
 from garmle.errors import CatalogueError, GarmleError, PredictionError
 from garmle.fusion import (
+    READING_VERSION,
     FusionWeights,
     PassagePopulation,
+    conditions_of,
     covered_conditions,
     match_facts,
     passage_populations,
@@ -100,7 +102,7 @@ class Recommender:
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
         self._populations: Mapping[str, PassagePopulation] | None = None
-        self._populations_key: tuple[int, str] | None = None
+        self._populations_key: tuple[tuple[int, str], int] | None = None
         # aspects whose dense text names only the condition and the aspect (no patient wording)
         self._shared_aspects = frozenset(a.id for a in self.templates.aspects if a.patient_independent_dense)
 
@@ -192,7 +194,7 @@ class Recommender:
     def _passage_populations(self) -> Mapping[str, PassagePopulation] | None:
         """The index's passage readings kept by :func:`prepare_index`, or None (each passage is then
         read when ranked: an index built before them, or a Chroma server)."""
-        key = self.store.version()
+        key = (self.store.version(), READING_VERSION)
         if key != self._populations_key:
             self._populations = kept(self.store.cache_file(_POPULATIONS_CACHE), key)
             self._populations_key = key
@@ -316,6 +318,9 @@ class Recommender:
         catalogue_snippets: dict[str, tuple[Snippet, ...]] = {}
         documents: dict[str, Document] = {}
         population_dropped = off_topic = 0
+        conditions = conditions_of(
+            [p.code for p in predictions] + [c.icd10 for c in patient.problems if c.active and c.icd10]
+        )
         for pred in predictions:
             by_aspect: dict[str, list[Hit]] = {}
             for query, query_hits in zip(queries, hits, strict=True):
@@ -329,7 +334,7 @@ class Recommender:
                 aspect_weights=self.templates.aspect_weights(),
                 cross_aspects=self.templates.cross_guideline_aspects(),
                 related_topics=[self._topic(p.code) for p in predictions if p.code != pred.code],
-                patient=patient, populations=populations,
+                patient=patient, populations=populations, patient_conditions=conditions,
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]
@@ -468,7 +473,7 @@ def prepare_index(store: ChromaStore, embedder: Embedder) -> int:
         return 0
     retriever = HybridRetriever(store, embedder)
     size = retriever.prepare()
-    cached(path, store.version(), lambda: passage_populations(retriever.passages()))
+    cached(path, (store.version(), READING_VERSION), lambda: passage_populations(retriever.passages()))
     return size
 
 

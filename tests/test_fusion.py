@@ -318,3 +318,41 @@ def test_a_passage_that_is_only_its_guidelines_title_is_left_out() -> None:
         top_k=3,
     )
     assert [s.chunk_id for s in snippets] == ["osa:1"] and dropped["weak"] == 1
+
+
+def test_a_passage_for_patients_with_another_condition_ranks_below_one_for_this_patient() -> None:
+    from garmle.fusion import addressed_conditions, conditions_of, passage_population_conflict
+
+    diabetic = _chunk(
+        "htn", 0, "30. For patients with diabetes, the Work Group recommends a systolic below 150."
+    )
+    general = _chunk("htn", 1, "The Work Group recommends treating to a systolic below 140 mmHg.")
+    assert addressed_conditions(diabetic.text) == ("diabetes",)
+    assert addressed_conditions(general.text) == ()
+    # a condition named later, or only in a heading, or negated, does not address the passage
+    assert addressed_conditions("Offer a thiazide. For patients with diabetes, add an ACE inhibitor.") == ()
+    assert addressed_conditions("Management of Patients with Diabetes and Hypertension") == ()
+    assert addressed_conditions("In adults with non-diabetic kidney disease, offer ...") == (
+        "chronic kidney disease",
+    )
+
+    def ranked(codes: list[str] | None) -> list[str]:
+        snippets, _ = rank_snippets(
+            CodePrediction("I10", "Essential (primary) hypertension", 0.9),
+            {"targets": [Hit(diabetic, 0.2), Hit(general, 0.1)]},
+            fact_terms={},
+            topic=topic_names("Essential (primary) hypertension", "Hypertension"),
+            doc_topics={"htn": "Hypertension"},
+            vectors={},
+            excluded_docs={},
+            top_k=2,
+            patient=ADULT,
+            patient_conditions=None if codes is None else conditions_of(codes),
+        )
+        return [s.chunk_id for s in snippets]
+
+    assert ranked(["I10"]) == ["htn:1", "htn:0"]  # the patient has no diabetes
+    assert ranked(["I10", "E11.9"]) == ["htn:0", "htn:1"]
+    assert ranked(None) == ["htn:0", "htn:1"]  # conditions unknown: no check
+    assert passage_population_conflict(diabetic.text, ADULT, conditions_of(["I10"])) is not None
+    assert passage_population_conflict(diabetic.text, ADULT, conditions_of(["E11.65"])) is None

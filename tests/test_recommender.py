@@ -230,5 +230,10 @@ def test_the_index_keeps_each_passages_population_reading(small_index: Path, tmp
     assert path is not None and path.is_file()
     write_cache(path, {"key": (0, "other index"), "value": {}})
     assert Recommender.open(index)._passage_populations() is None
+    from garmle.fusion import READING_VERSION
+
+    # readings kept by an earlier version of the reading are read again
+    write_cache(path, {"key": (prepared.store.version(), READING_VERSION - 1), "value": {}})
+    assert Recommender.open(index)._passage_populations() is None
     path.write_bytes(b"not a pickle")
     assert Recommender.open(index)._passage_populations() is None
