@@ -155,12 +155,15 @@ def _note_of(mention: Mention, notes: Sequence[str]) -> str | None:
     return notes[mention.note_index]
 
 
+def _followed_by(mention: Mention, notes: Sequence[str], pattern: re.Pattern[str]) -> bool:
+    """True when ``pattern`` matches the mention's note right after the mention."""
+    note = _note_of(mention, notes)
+    return note is not None and pattern.match(note, mention.char_end) is not None
+
+
 def _names_a_scale(mention: Mention, notes: Sequence[str]) -> bool:
     """True when an abbreviation mention is the name of a rating scale followed by its score."""
-    note = _note_of(mention, notes)
-    if note is None or not mention.text.isupper():
-        return False
-    return bool(_SCALE_SCORE.match(note, mention.char_end))
+    return mention.text.isupper() and _followed_by(mention, notes, _SCALE_SCORE)
 
 
 # "SpO2 93% RA", "sats 95% on RA": room air, not rheumatoid arthritis
@@ -229,10 +232,7 @@ def _names_falling_asleep(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _names_falling_asleep(m, ["Recurrent falling."])
         False
     """
-    note = _note_of(mention, notes)
-    if note is None or not mention.text.lower().startswith("fall"):
-        return False
-    return bool(_ASLEEP.match(note, mention.char_end))
+    return mention.text.lower().startswith("fall") and _followed_by(mention, notes, _ASLEEP)
 
 
 _UP_TO_DATE = re.compile(
@@ -253,10 +253,7 @@ def _names_a_status(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _names_a_status(m, ["Immunisations up to date."]), _names_a_status(m, ["Immunisations today."])
         (True, False)
     """
-    note = _note_of(mention, notes)
-    if note is None or not mention.code.startswith("Z23"):
-        return False
-    return bool(_UP_TO_DATE.match(note, mention.char_end))
+    return mention.code.startswith("Z23") and _followed_by(mention, notes, _UP_TO_DATE)
 
 
 _ASSESSMENT_SECTIONS = (
@@ -281,12 +278,21 @@ def assessment_spans(notes: Sequence[str]) -> set[tuple[int, int, int]]:
         >>> sorted(assessment_spans(["PMH: T2DM.\\nImp: community-acquired pneumonia."]))
         [(0, 11, 45)]
     """
-    return {
-        (index, sentence.start, sentence.end)
-        for index, note in enumerate(notes)
-        for sentence in split_sentences(note, index)
-        if sentence.section.startswith(_ASSESSMENT_SECTIONS)
-    }
+    return _note_spans(notes)[0]
+
+
+def _note_spans(notes: Sequence[str]) -> tuple[set[tuple[int, int, int]], set[tuple[int, int, int]]]:
+    """The spans of :func:`assessment_spans`, and those of the first note's opening (its sentences
+    before any section header), each note split once."""
+    assessment: set[tuple[int, int, int]] = set()
+    opening: set[tuple[int, int, int]] = set()
+    for index, note in enumerate(notes):
+        for sentence in split_sentences(note, index):
+            if sentence.section.startswith(_ASSESSMENT_SECTIONS):
+                assessment.add((index, sentence.start, sentence.end))
+            elif index == 0 and not sentence.section:
+                opening.add((index, sentence.start, sentence.end))
+    return assessment, opening
 
 
 def _in_spans(evidence: Evidence, spans: set[tuple[int, int, int]]) -> bool:
@@ -314,7 +320,7 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
         >>> [p.code for p in presenting_first([dm, cap], Patient("p", notes=(note,)))]
         ['J18.9', 'E11.9']
     """
-    spans = assessment_spans(patient.notes)
+    spans, opening = _note_spans(patient.notes)
     named = [p for p in predictions if any(_in_spans(e, spans) for e in p.evidence)]
     active = [problem for problem in patient.problems if problem.active]
     if not named and active and all(problem.onset is None for problem in active):
@@ -325,16 +331,15 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
 
         named = [p for p in predictions if lists_first(p)][:1]
     if not named and patient.notes and not active:
-        named = _opening_first(predictions, patient.notes)
+        named = _opening_first(predictions, opening)
     return named + [p for p in predictions if p not in named]
 
 
-def _opening_first(predictions: Sequence[CodePrediction], notes: Sequence[str]) -> list[CodePrediction]:
-    """The code the first note names first in its opening, before any section header: the complaint
-    a note without an assessment opens with ("2 yrs of urine leakage with coughing ...")."""
-    opening = {
-        (0, sentence.start, sentence.end) for sentence in split_sentences(notes[0], 0) if not sentence.section
-    }
+def _opening_first(
+    predictions: Sequence[CodePrediction], opening: set[tuple[int, int, int]]
+) -> list[CodePrediction]:
+    """The code the first note names first in its ``opening`` spans, before any section header: the
+    complaint a note without an assessment opens with ("2 yrs of urine leakage with coughing ...")."""
     first: dict[int, CodePrediction] = {}
     for pred in predictions:
         starts = [e.char_start for e in pred.evidence if _in_spans(e, opening) and e.char_start is not None]
