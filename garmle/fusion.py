@@ -484,9 +484,9 @@ _CONDITION_PATTERNS = tuple(
     (name, re.compile(r"(?<![\w-])(?<!non-)(?:" + "|".join(words) + r")\b", re.I), codes)
     for name, words, codes in _CONDITION_WORDS
 )
-_ADDRESSED = re.compile(  # capitalised: a statement that starts with it
-    r"\b(?:(?:For|In|Among)\s+(?:(?:adult|older|elderly|all|most|hospitali[sz]ed)\s+)?"
-    r"(?:patients|persons|people|adults|individuals|those|women|men)"
+_ADDRESSED = re.compile(
+    r"\b(?:(?:[Ff]or|[Ii]n|[Aa]mong)\s+(?:(?:adult|older|elderly|all|most|hospitali[sz]ed)\s+)?"
+    r"(?i:patients|persons|people|adults|individuals|those|women|men)"
     r"|(?<![A-Za-z] )(?:Patients|Adults|Individuals))"
     r"\s+with\s+([^,;:()]{2,80}?)"
     r"(?=[,;:()]|\s+(?:who|whose|should|is|are|be|may|can|in|at|but|we|it|the|a|an)\b|$)"
@@ -511,6 +511,8 @@ def addressed_conditions(text: str) -> tuple[str, ...]:
         ()
         >>> addressed_conditions("For patients with no contraindications, start aspirin.")
         ()
+        >>> addressed_conditions("Primary Prevention in Individuals with Diabetes and LDL-C 70-189 1. ...")
+        ('diabetes',)
         >>> addressed_conditions("Screening of Patients with AF: In patients with stroke, ...")
         ('stroke',)
         >>> addressed_conditions("Goals - For patients without diabetes, aim below 140/90 - In those with DM")
