@@ -488,8 +488,8 @@ _ADDRESSED = re.compile(
     r"\b(?:(?:[Ff]or|[Ii]n|[Aa]mong)\s+(?:(?:adult|older|elderly|all|most|hospitali[sz]ed)\s+)?"
     r"(?i:patients|persons|people|adults|individuals|those|women|men)"
     r"|(?<![A-Za-z] )(?:Patients|Adults|Individuals))"
-    r"\s+with\s+([^,;:()]{2,80}?)"
-    r"(?=[,;:()]|\s+(?:who|whose|should|is|are|be|may|can|in|at|but|we|it|the|a|an)\b|$)"
+    r"\s+(with|without)\s+([^,;:()]{2,80}?)"
+    r"(?=[,;:()]|\.(?:\s|$)|\s+(?:who|whose|should|is|are|be|may|can|in|at|but|we|it|the|a|an)\b|$)"
 )
 _NUMBERING = re.compile(r"(?:^|\s)(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]\s")
 _SENTENCE_END = re.compile(r"[.!?]\s")
@@ -500,7 +500,9 @@ _HEADING_WORDS = 6  # a heading before the statement is shorter
 def addressed_conditions(text: str) -> tuple[str, ...]:
     """The conditions a passage's opening statement is addressed to ("For patients with diabetes
     (all age groups), ...", "In adults with CKD, ...", "Patients with heart failure should ..."), from
-    the conditions garmle knows the codes of; () when it opens otherwise or names none of them.
+    the conditions garmle knows the codes of, and those it is addressed to patients without ("For
+    patients without diabetes, ..." gives ``without diabetes``); () when it opens otherwise or names
+    none of them.
 
     Example:
         >>> addressed_conditions("30. For patients with diabetes (all age groups), treat to <140/90.")
@@ -516,11 +518,13 @@ def addressed_conditions(text: str) -> tuple[str, ...]:
         >>> addressed_conditions("Screening of Patients with AF: In patients with stroke, ...")
         ('stroke',)
         >>> addressed_conditions("Goals - For patients without diabetes, aim below 140/90 - In those with DM")
-        ()
+        ('without diabetes',)
+        >>> addressed_conditions("Primary Prevention in Individuals without Diabetes and LDL-C 70-189 1. The")
+        ('without diabetes',)
         >>> addressed_conditions("In patients with COPD or asthma, offer ...")
         ('copd', 'asthma')
     """
-    phrases: list[str] = []
+    phrases: list[tuple[str, str]] = []
     start = 0
     for found in _ADDRESSED.finditer(text):
         before = _NUMBERING.sub(" ", text[start : found.start()])
@@ -533,9 +537,14 @@ def addressed_conditions(text: str) -> tuple[str, ...]:
             or any(len(item.split()) >= _HEADING_WORDS for item in items)
         ):
             break
-        phrases.append(found.group(1))
+        phrases.append((found.group(1), found.group(2)))
         start = found.end()
-    return tuple(name for name, pattern, _ in _CONDITION_PATTERNS if any(map(pattern.search, phrases)))
+    return tuple(
+        name if kind == "with" else f"without {name}"
+        for kind in ("with", "without")
+        for name, pattern, _ in _CONDITION_PATTERNS
+        if any(k == kind and pattern.search(phrase) for k, phrase in phrases)
+    )
 
 
 def conditions_of(codes: Iterable[str]) -> frozenset[str]:
@@ -605,7 +614,7 @@ def passage_population(text: str) -> PassagePopulation:
         any(cue in lower for cue in _CHILD_CUES) and bool(_PEDIATRIC.search(text)) and not _ADULT.search(text)
     )
     ages = any(cue in lower for cue in _AGE_CUES)
-    conditions = addressed_conditions(text) if " with " in lower else ()
+    conditions = addressed_conditions(text) if " with" in lower else ()
     return PassagePopulation(pregnancy, children, tuple(passage_age_bounds(text)) if ages else (), conditions)
 
 
@@ -639,7 +648,8 @@ def passage_population_conflict(
     age group; one range that admits the patient is enough. When the patient's ``conditions`` are known
     (:func:`conditions_of` their codes), a passage that opens by addressing patients with conditions
     the patient has none of ("For patients with diabetes, ..." for a patient without diabetes;
-    :func:`addressed_conditions`) is for another group of patients.
+    :func:`addressed_conditions`), or patients without one the patient has, is for another group of
+    patients.
 
     Example:
         >>> from garmle.types import Patient
@@ -661,6 +671,11 @@ def passage_population_conflict(
         'addressed to patients with another condition'
         >>> passage_population_conflict(diabetes, young, conditions_of(["I10", "E11.9"])) is None
         True
+        >>> no_diabetes = "For patients without diabetes, treat to below 140/90."
+        >>> passage_population_conflict(no_diabetes, young, conditions_of(["I10", "E11.9"]))
+        'addressed to patients with another condition'
+        >>> passage_population_conflict(no_diabetes, young, conditions_of(["I10"])) is None
+        True
     """
     pregnancy, children, bounds, addressed = text if isinstance(text, tuple) else passage_population(text)
     age = patient.age
@@ -671,8 +686,11 @@ def passage_population_conflict(
     # whole years: a 1-year-old is 12 to 23 months old
     if age is not None and bounds and not any(lo < age + 1 and age < hi for lo, hi in bounds):
         return "addressed to another age group"
-    if conditions is not None and addressed and not any(c in conditions for c in addressed):
-        return "addressed to patients with another condition"
+    if conditions is not None and addressed:
+        present = [c for c in addressed if not c.startswith("without ")]
+        absent = [c.removeprefix("without ") for c in addressed if c.startswith("without ")]
+        if (present and not any(c in conditions for c in present)) or any(c in conditions for c in absent):
+            return "addressed to patients with another condition"
     return None
 
 

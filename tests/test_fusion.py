@@ -356,3 +356,8 @@ def test_a_passage_for_patients_with_another_condition_ranks_below_one_for_this_
     assert ranked(None) == ["htn:0", "htn:1"]  # conditions unknown: no check
     assert passage_population_conflict(diabetic.text, ADULT, conditions_of(["I10"])) is not None
     assert passage_population_conflict(diabetic.text, ADULT, conditions_of(["E11.65"])) is None
+    # and one addressed to patients without a condition this patient has
+    without = "For patients without diabetes or end organ damage, the target is below 140/90 mm Hg."
+    assert addressed_conditions(without) == ("without diabetes",)
+    assert passage_population_conflict(without, ADULT, conditions_of(["I10", "E11.9"])) is not None
+    assert passage_population_conflict(without, ADULT, conditions_of(["I10"])) is None
