@@ -397,19 +397,31 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+_ENCOUNTER = "Encounter for "
+
+
 def condition_phrase(code: str, catalogue: IcdCatalogue) -> str:
     """The code's title without coding qualifiers, with its category title and first short inclusion term.
 
     Clinical synonyms are left out of the query: on the held-out cases they diluted it (key
     recommendation recall 0.43 -> 0.30); they serve the topic feature instead (:func:`condition_names`).
 
+    An encounter code ("Encounter for ...") is named by its purpose and its first clinical synonym.
+
     Example:
         >>> from garmle.catalogue import IcdCatalogue
         >>> condition_phrase("I82.412", IcdCatalogue())
         'Acute embolism and thrombosis of femoral vein / Other venous embolism and thrombosis'
+        >>> condition_phrase("Z12.2", IcdCatalogue())
+        'screening for malignant neoplasm of respiratory organs / lung cancer screening'
     """
     entry = catalogue.lookup(code)
     parts = [clinical_title(entry.title)]
+    if entry.title.startswith(_ENCOUNTER):
+        # "Encounter for screening for malignant neoplasm of respiratory organs": the catalogue's
+        # wording of a visit's purpose, which guidelines name clinically ("lung cancer screening")
+        parts = [parts[0].removeprefix(_ENCOUNTER), *clinical_synonyms(code, catalogue)[:1]]
+        return " / ".join(parts)
     if entry.category != entry.code:
         category_title = catalogue.title(entry.category)
         if category_title.lower() not in entry.title.lower():

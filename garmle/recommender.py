@@ -449,7 +449,8 @@ since no diagnosis explains them away."""
 
 
 _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsewhere", re.I)
-_ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z12", "Z13")
+# Screening for a named cancer (Z12.-) has guidelines of its own, and is searched beside a diagnosis.
+_ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z13")
 # status and supplementary codes: weeks of gestation, exposures, long-term drug use, family history
 _SUPPLEMENTARY = ("Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84")
 _CODE_RANGE = re.compile(r"\b([A-Z]\d{2})(?:\.\w+)?(?:-([A-Z]\d{2})(?:\.\w+)?)?\b")
@@ -504,7 +505,8 @@ def _guideline_codes(
     """Predicted codes worth a guideline search, and those left out.
 
     Status and supplementary codes (BMI, weeks of gestation, exposures, long-term drug use, family
-    history) and encounter codes (examination, screening: Z00-Z13) add to a diagnosis rather than name
+    history) and encounter codes (examination, screening: Z00-Z13 but the cancer screening of Z12,
+    which its own guidelines cover) add to a diagnosis rather than name
     a condition to treat; symptom codes (chapter R but the syndromes of :data:`_SYNDROMES`, and
     the joint and limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is
     predicted too;

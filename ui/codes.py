@@ -17,6 +17,7 @@ SOURCE_NAMES = {
     "catalogue": "note text (catalogue terms)",
     "ehr": "structured record (EHR rules)",
     "transformers": "trained classifier",
+    "screening": "screening criteria (age, smoking history)",
 }
 
 

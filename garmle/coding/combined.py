@@ -113,7 +113,8 @@ class CombinedPredictor:
 def default_predictor(
     embedder: Embedder | None, catalogue: IcdCatalogue, *, use_recorded_problems: bool = True
 ) -> Predictor:
-    """The standard predictor: zero-shot note coding plus the structured-record rules.
+    """The standard predictor: zero-shot note coding plus the structured-record rules, then the
+    screening the record qualifies for (:mod:`garmle.coding.screening`).
 
     Args:
         embedder: re-ranks note matches (``None``: lexical matching alone).
@@ -124,16 +125,19 @@ def default_predictor(
     Example:
         >>> from garmle.catalogue import IcdCatalogue
         >>> default_predictor(None, IcdCatalogue()).name  # doctest: +SKIP
-        'catalogue+ehr'
+        'catalogue+ehr+screening'
     """
     from garmle.coding.catalogue_coder import CatalogueCoder
     from garmle.coding.ehr import EhrCoder
+    from garmle.coding.screening import ScreeningCoder
 
-    return CombinedPredictor(
-        [
-            CatalogueCoder(catalogue, embedder),
-            EhrCoder(catalogue, use_recorded_problems=use_recorded_problems),
-        ],
-        weights=[1.0, 1.0],
-        catalogue=catalogue,
+    return ScreeningCoder(
+        CombinedPredictor(
+            [
+                CatalogueCoder(catalogue, embedder),
+                EhrCoder(catalogue, use_recorded_problems=use_recorded_problems),
+            ],
+            weights=[1.0, 1.0],
+            catalogue=catalogue,
+        )
     )
