@@ -173,6 +173,8 @@ class Recommender:
             messages.append(f"predicted code {code} rejected: {reason}")
         # the condition the note's assessment names first: it is why the patient is seen
         ordered = presenting_first(sorted(kept, key=lambda p: -p.score), patient)
+        # screening the record qualifies for comes after the conditions it has
+        ordered.sort(key=lambda p: p.source == "screening")
         kept, skipped = _guideline_codes(ordered, self.catalogue)
         if skipped:
             messages.append(

@@ -133,11 +133,11 @@ class ScreeningCoder:
 
     Args:
         predictor: the predictor whose codes tell the patient's conditions and habits.
-        score: the confidence given to an added screening code (below the record's own conditions,
-            so its guidance comes after theirs).
+        score: the confidence given to an added screening code (the criteria are met; the
+            recommender still lists the screening after the record's own conditions).
     """
 
-    def __init__(self, predictor: Predictor, score: float = 0.5) -> None:
+    def __init__(self, predictor: Predictor, score: float = 0.8) -> None:
         self.predictor = predictor
         self.score = score
         self.name = f"{predictor.name}+screening"

@@ -45,7 +45,7 @@ def test_the_screening_code_is_added_with_the_criteria_and_the_facts_as_evidence
     predictions = ScreeningCoder(_Fixed("F17.210", "I10")).predict(patient)
     assert [p.code for p in predictions] == ["F17.210", "I10", LUNG_SCREENING_CODE]
     added = predictions[-1]
-    assert added.source == "screening" and added.score < 0.9
+    assert added.source == "screening"
     rule, span = added.evidence
     assert "USPSTF 2021" in rule.text and "45 pack-years" in rule.text
     assert note[span.char_start : span.char_end] == "45 pack-years"
