@@ -307,7 +307,7 @@ def patient_facts(
         facts.append(PatientFact("pregnant", ("pregnan", "gestation")))
     elif patient.postpartum:
         facts.append(PatientFact("postpartum", ("postpartum", "postnatal", "puerper", "after delivery")))
-    comorbid = [p.title for p in others if p.code[:3] != code[:3]][:4]
+    comorbid = [p.title for p in others if _comorbidity(p.code, code)][:4]
     if comorbid:
         terms = tuple(t for title in comorbid for t in _name_terms(title))
         facts.append(PatientFact("comorbidities: " + "; ".join(comorbid), terms))
@@ -398,6 +398,18 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
 
 
 _ENCOUNTER = "Encounter for "
+_ENCOUNTER_CODES = tuple(f"Z{n:02d}" for n in range(14))  # Z00-Z13: examinations, screening
+
+
+def _comorbidity(other: str, code: str) -> bool:
+    """True when the patient's code ``other`` is a comorbidity for ``code``: another category, and
+    a condition rather than the purpose of the visit (a screening encounter is no comorbidity).
+
+    Example:
+        >>> _comorbidity("E11.9", "I10"), _comorbidity("I10", "I10"), _comorbidity("Z12.2", "J44.9")
+        (True, False, False)
+    """
+    return other[:3] != code[:3] and not other.startswith(_ENCOUNTER_CODES)
 
 
 def condition_phrase(code: str, catalogue: IcdCatalogue) -> str:
@@ -471,7 +483,7 @@ def build_queries(
         condition = condition_phrase(pred.code, catalogue)
         group = templates.group_for(pred.code)
         facts = patient_facts(patient, pred.code, predictions, templates) if use_facts else []
-        comorbid = [p.title for p in predictions if p.code[:3] != pred.code[:3]][:3]
+        comorbid = [p.title for p in predictions if _comorbidity(p.code, pred.code)][:3]
         fact_text = "; ".join(f.text for f in facts)
         for aspect in templates.aspects:
             if aspects and aspect.id not in aspects:

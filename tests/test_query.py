@@ -136,3 +136,15 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert "deep vein thrombosis" in condition_names("I82.412", catalogue)
     # but not the names of a specified sibling: diverticulitis is not diverticulosis
     assert not any("diverticulitis" in n.lower() for n in condition_names("K57.30", catalogue))
+
+
+def test_a_screening_encounter_is_no_comorbidity() -> None:
+    from garmle.catalogue import IcdCatalogue
+    from garmle.query import patient_facts
+    from garmle.types import CodePrediction, Patient
+
+    cat = IcdCatalogue()
+    codes = [CodePrediction(c, cat.title(c), 0.9) for c in ("J44.9", "Z87.891", "Z12.2")]
+    facts = patient_facts(Patient("p", age=68, sex="male"), "J44.9", codes)
+    comorbid = next(f for f in facts if f.text.startswith("comorbidities"))
+    assert "nicotine" in comorbid.text and "screening" not in comorbid.text
