@@ -30,12 +30,14 @@ recommendation statements and for sections of unknown kind, and lower for the pa
 summary that describe methods, rating schemes or the scope rather than recommend
 (:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation; headings inside
 a recommendations section that hold evidence summaries, background or rating definitions lower it
-further (:data:`SUBSECTION_PRIORS`). A passage from a guideline that is not about the condition (no
-name of it in full) is scaled by ``off_topic_factor`` unless an aspect marked ``cross_guideline`` in
-the templates (cardiovascular risk, patients like this one) retrieved it *and* the guideline is about
-another of the patient's conditions or facts: statins for a patient with diabetes and a raised LDL
-sit in the cholesterol guideline; first-line asthma treatment does not sit in the COPD guideline, and
-an atrial fibrillation guideline says nothing to a patient without atrial fibrillation.
+further (:data:`SUBSECTION_PRIORS`); the clearinghouse's editorial note that opens many summaries'
+recommendations (:func:`is_editorial_note`) has it halved. A passage from a guideline that is not
+about the condition (no name of it in full) is scaled by ``off_topic_factor`` unless an aspect
+marked ``cross_guideline`` in the templates (cardiovascular risk, patients like this one) retrieved
+it *and* the guideline is about another of the patient's conditions or facts: statins for a patient
+with diabetes and a raised LDL sit in the cholesterol guideline; first-line asthma treatment does
+not sit in the COPD guideline, and an atrial fibrillation guideline says nothing to a patient
+without atrial fibrillation.
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`); in a guideline for several populations, a
@@ -88,6 +90,7 @@ __all__ = [
     "addressed_conditions",
     "conditions_of",
     "covered_conditions",
+    "is_editorial_note",
     "is_title_only",
     "match_facts",
     "passage_age_bounds",
@@ -209,6 +212,26 @@ def _title_words(title: str) -> re.Pattern[str]:
     guideline; a passage that is not the title fails at its first other word, not after a full scan)."""
     words = re.findall(r"\w+", title.lower())
     return re.compile(r"\W*" + r"\W+".join(map(re.escape, words)) + r"\W*")
+
+
+_EDITORIAL = (1.0, 0.5)  # the section prior's factor for an editorial note (is_editorial_note)
+_EDITORIAL_NOTE = re.compile(r"\bNote from the National Guideline Clearinghouse\b")
+
+
+def is_editorial_note(chunk: Chunk) -> bool:
+    """True when a passage opens with the clearinghouse's note on the guideline (who developed it,
+    how its wording reads: "the wording used in the recommendations (for example words such as
+    'offer' and 'consider') ..."), which begins the recommendations of 271 of the 54,822 NGC
+    passages and recommends nothing itself.
+
+    Example:
+        >>> from garmle.types import Chunk
+        >>> text = "Major Recommendations Note from the National Guideline Clearinghouse (NGC): ..."
+        >>> is_editorial_note(Chunk("c:0", "c", text, 0, len(text)))
+        True
+    """
+    found = _EDITORIAL_NOTE.search(chunk.text, 0, 400)
+    return found is not None and found.start() < 250
 
 
 def action_strength(chunk: Chunk) -> float:
@@ -1012,7 +1035,10 @@ def rank_snippets(
             + w.facts * fact_share
             + w.prediction * max(0.0, min(1.0, prediction.score))
             + w.action * action_strength(chunk)
-        ) * (w.section_floor + (1 - w.section_floor) * section_prior(chunk.section))
+        ) * (
+            w.section_floor
+            + (1 - w.section_floor) * section_prior(chunk.section) * _EDITORIAL[is_editorial_note(chunk)]
+        )
         if off_topic and chunk.doc_id not in doc_related:
             doc_related[chunk.doc_id] = any(
                 topic_coverage(names, doc_text) == 1.0 for names in related_topics

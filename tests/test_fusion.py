@@ -361,3 +361,28 @@ def test_a_passage_for_patients_with_another_condition_ranks_below_one_for_this_
     assert addressed_conditions(without) == ("without diabetes",)
     assert passage_population_conflict(without, ADULT, conditions_of(["I10", "E11.9"])) is not None
     assert passage_population_conflict(without, ADULT, conditions_of(["I10"])) is None
+
+
+def test_the_clearinghouse_note_ranks_below_the_recommendations_it_introduces() -> None:
+    from garmle.fusion import is_editorial_note
+
+    note = _chunk(
+        "cap",
+        0,
+        "Pneumonia in adults. Major Recommendations Note from the National Guideline Clearinghouse (NGC): "
+        "This guideline was developed by NICE. The wording used in the recommendations (for example words "
+        "such as 'offer' and 'consider') denotes the certainty with which each is made.",
+    )
+    crb65 = _chunk("cap", 1, "Use the CRB65 score to assess pneumonia severity in primary care.")
+    assert is_editorial_note(note) and not is_editorial_note(crb65)
+    snippets, _ = rank_snippets(
+        CodePrediction("J18.9", "Pneumonia, unspecified organism", 0.9),
+        {"diagnosis": [Hit(note, 0.2), Hit(crb65, 0.1)]},
+        fact_terms={},
+        topic=topic_names("Pneumonia"),
+        doc_topics={"cap": "Pneumonia"},
+        vectors={},
+        excluded_docs={},
+        top_k=2,
+    )
+    assert [s.chunk_id for s in snippets] == ["cap:1", "cap:0"]
