@@ -307,17 +307,25 @@ def test_a_passage_reading_gives_the_same_verdict_as_its_text() -> None:
 def test_a_passage_that_is_only_its_guidelines_title_is_left_out() -> None:
     title = _chunk("osa", 0, "Guideline osa.")
     cpap = _chunk("osa", 1, "ACP recommends CPAP as initial therapy for obstructive sleep apnea.")
-    snippets, dropped = rank_snippets(
-        CodePrediction("G47.33", "Obstructive sleep apnea (adult) (pediatric)", 0.9),
-        {"treatment": [Hit(title, 0.2), Hit(cpap, 0.1)]},
+    code = CodePrediction("G47.33", "Obstructive sleep apnea (adult) (pediatric)", 0.9)
+    snippets, dropped = _rank_one_guideline(code, "Obstructive sleep apnea", [title, cpap], top_k=3)
+    assert [s.chunk_id for s in snippets] == ["osa:1"] and dropped["weak"] == 1
+
+
+def _rank_one_guideline(
+    code: CodePrediction, condition: str, chunks: list[Chunk], top_k: int
+) -> tuple[list[Snippet], dict[str, int]]:
+    """Rank the passages of one guideline about ``condition``, best retrieved first."""
+    return rank_snippets(
+        code,
+        {"treatment": [Hit(c, 0.2 / (i + 1)) for i, c in enumerate(chunks)]},
         fact_terms={},
-        topic=topic_names("Obstructive sleep apnea"),
-        doc_topics={"osa": "Obstructive sleep apnea"},
+        topic=topic_names(condition),
+        doc_topics={c.doc_id: condition for c in chunks},
         vectors={},
         excluded_docs={},
-        top_k=3,
+        top_k=top_k,
     )
-    assert [s.chunk_id for s in snippets] == ["osa:1"] and dropped["weak"] == 1
 
 
 def test_a_passage_for_patients_with_another_condition_ranks_below_one_for_this_patient() -> None:
@@ -375,14 +383,6 @@ def test_the_clearinghouse_note_ranks_below_the_recommendations_it_introduces() 
     )
     crb65 = _chunk("cap", 1, "Use the CRB65 score to assess pneumonia severity in primary care.")
     assert is_editorial_note(note) and not is_editorial_note(crb65)
-    snippets, _ = rank_snippets(
-        CodePrediction("J18.9", "Pneumonia, unspecified organism", 0.9),
-        {"diagnosis": [Hit(note, 0.2), Hit(crb65, 0.1)]},
-        fact_terms={},
-        topic=topic_names("Pneumonia"),
-        doc_topics={"cap": "Pneumonia"},
-        vectors={},
-        excluded_docs={},
-        top_k=2,
-    )
+    code = CodePrediction("J18.9", "Pneumonia, unspecified organism", 0.9)
+    snippets, _ = _rank_one_guideline(code, "Pneumonia", [note, crb65], top_k=2)
     assert [s.chunk_id for s in snippets] == ["cap:1", "cap:0"]
