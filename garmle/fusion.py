@@ -214,15 +214,15 @@ def _title_words(title: str) -> re.Pattern[str]:
     return re.compile(r"\W*" + r"\W+".join(map(re.escape, words)) + r"\W*")
 
 
-_EDITORIAL = (1.0, 0.5)  # the section prior's factor for an editorial note (is_editorial_note)
+_EDITORIAL_FACTOR = 0.5  # the section prior's factor for an editorial note (is_editorial_note)
 _EDITORIAL_NOTE = re.compile(r"\bNote from the National Guideline Clearinghouse\b")
 
 
 def is_editorial_note(chunk: Chunk) -> bool:
     """True when a passage opens with the clearinghouse's note on the guideline (who developed it,
     how its wording reads: "the wording used in the recommendations (for example words such as
-    'offer' and 'consider') ..."), which begins the recommendations of 271 of the 54,822 NGC
-    passages and recommends nothing itself.
+    'offer' and 'consider') ..."), which opens 265 of the 54,822 NGC passages and recommends
+    nothing itself.
 
     Example:
         >>> from garmle.types import Chunk
@@ -1037,7 +1037,9 @@ def rank_snippets(
             + w.action * action_strength(chunk)
         ) * (
             w.section_floor
-            + (1 - w.section_floor) * section_prior(chunk.section) * _EDITORIAL[is_editorial_note(chunk)]
+            + (1 - w.section_floor)
+            * section_prior(chunk.section)
+            * (_EDITORIAL_FACTOR if is_editorial_note(chunk) else 1.0)
         )
         if off_topic and chunk.doc_id not in doc_related:
             doc_related[chunk.doc_id] = any(

@@ -162,6 +162,7 @@ class Recommender:
         """Predicted (or given) codes, validated against the catalogue, and messages for the user."""
         from garmle.coding import predictions_from_codes, validate_predictions
         from garmle.coding.catalogue_coder import presenting_first
+        from garmle.coding.screening import SCREENING_SOURCE
 
         messages: list[str] = []
         if codes:
@@ -174,7 +175,7 @@ class Recommender:
         # the condition the note's assessment names first: it is why the patient is seen
         ordered = presenting_first(sorted(kept, key=lambda p: -p.score), patient)
         # screening the record qualifies for comes after the conditions it has
-        ordered.sort(key=lambda p: p.source == "screening")
+        ordered.sort(key=lambda p: p.source == SCREENING_SOURCE)
         kept, skipped = _guideline_codes(ordered, self.catalogue)
         if skipped:
             messages.append(
@@ -196,7 +197,7 @@ class Recommender:
     def _passage_populations(self) -> Mapping[str, PassagePopulation] | None:
         """The index's passage readings kept by :func:`prepare_index`, or None (each passage is then
         read when ranked: an index built before them, or a Chroma server)."""
-        key = (self.store.version(), READING_VERSION)
+        key = _readings_key(self.store)
         if key != self._populations_key:
             self._populations = kept(self.store.cache_file(_POPULATIONS_CACHE), key)
             self._populations_key = key
@@ -461,6 +462,12 @@ _CODE_RANGE = re.compile(r"\b([A-Z]\d{2})(?:\.\w+)?(?:-([A-Z]\d{2})(?:\.\w+)?)?\
 _POPULATIONS_CACHE = "passages.pkl"
 
 
+def _readings_key(store: ChromaStore) -> tuple[tuple[int, str], int]:
+    """What the passage readings kept in an index's cache folder are valid for: that index's
+    version and the version of the reading (:data:`~garmle.fusion.READING_VERSION`)."""
+    return store.version(), READING_VERSION
+
+
 def prepare_index(store: ChromaStore, embedder: Embedder) -> int:
     """Keep what requests derive from a whole embedded index in its cache folder: the retrieval
     table and each passage's population reading (:func:`~garmle.fusion.passage_populations`, about
@@ -476,7 +483,7 @@ def prepare_index(store: ChromaStore, embedder: Embedder) -> int:
         return 0
     retriever = HybridRetriever(store, embedder)
     size = retriever.prepare()
-    cached(path, (store.version(), READING_VERSION), lambda: passage_populations(retriever.passages()))
+    cached(path, _readings_key(store), lambda: passage_populations(retriever.passages()))
     return size
 
 

@@ -34,6 +34,7 @@ from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = [
     "LUNG_SCREENING_CODE",
+    "SCREENING_SOURCE",
     "ScreeningCoder",
     "lung_screening_evidence",
     "pack_years",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 LUNG_SCREENING_CODE = "Z12.2"
+SCREENING_SOURCE = "screening"
+"""The ``source`` of the codes :class:`ScreeningCoder` adds."""
 _LUNG_SCREENING_TITLE = "Encounter for screening for malignant neoplasm of respiratory organs"
 _CURRENT = ("F17.2", "Z72.0")
 _FORMER = ("Z87.891",)
@@ -154,7 +157,7 @@ class ScreeningCoder:
                         LUNG_SCREENING_CODE,
                         _LUNG_SCREENING_TITLE,
                         self.score,
-                        source="screening",
+                        source=SCREENING_SOURCE,
                         evidence=evidence,
                     )
                 )
