@@ -14,6 +14,13 @@ package) and then read for what guideline retrieval needs:
 * ``MedicationRequest`` / ``MedicationStatement``: active ones only.
 * ``AllergyIntolerance``: active ones only.
 * ``DocumentReference`` / ``DiagnosticReport`` / ``Composition``: note text.
+* ``Procedure``: deliveries only, for the puerperium (below).
+
+A woman who is not pregnant is ``postpartum`` in the six weeks (42 days) after a
+birth: a delivery procedure or a delivery code (O80-O82, Z37) dated within 42
+days of the record's latest date, an active condition of the puerperium
+(O85-O92, Z39, SNOMED CT 86569001 "Postpartum state", or a display such as
+"Postpartum haemorrhage"), or a note that says so (as for a plain-text note).
 
 A whole life history keeps only the latest few values per measure and the
 recent blood pressure series. A resource that fails validation inside a
@@ -66,6 +73,7 @@ from garmle.patient.measurements import (
     sort_blood_pressures,
     split_observations,
 )
+from garmle.patient.note import states_postpartum
 from garmle.types import ACTIVE_STATUSES, BloodPressure, Medication, Observation, Patient, Problem
 
 __all__ = ["MAX_NOTES", "PREGNANCY_STATUS_CODES", "SUPPORTED_RESOURCES", "load_fhir"]
@@ -82,6 +90,7 @@ SUPPORTED_RESOURCES = (
     "DocumentReference",
     "DiagnosticReport",
     "Composition",
+    "Procedure",
 )
 """Resource types read from FHIR input (others in a bundle are ignored)."""
 
@@ -91,6 +100,18 @@ PREGNANCY_STATUS_CODES = frozenset({"82810-3", "11449-6"})
 MAX_NOTES = 20
 """Latest note texts kept from one FHIR input."""
 
+PUERPERIUM_DAYS = 42
+"""Days after a birth during which a woman counts as postpartum."""
+
+_DELIVERY_SNOMED = frozenset({"236973005", "11466000", "177184002"})
+_DELIVERY_WORDS = re.compile(
+    r"\b(?:deliver(?:y|ed)|childbirth|birth of|caesarean|cesarean|c-section|parturition)\b", re.I
+)
+# O80-O82: the delivery itself; Z37: its outcome, coded on the mother's record
+_DELIVERY_ICD10 = re.compile(r"^(?:O8[0-2]|Z37)")
+# O85-O92: complications of the puerperium; Z39: postpartum care and examination
+_PUERPERIUM_ICD10 = re.compile(r"^(?:O8[5-9]|O9[0-2]|Z39)")
+_PUERPERIUM_SNOMED = frozenset({"86569001"})
 _PREGNANT_ANSWERS = frozenset({"77386006", "LA15173-0"})
 _NOT_PREGNANT_ANSWERS = frozenset({"60001007", "LA26683-5"})
 _ACTIVE_CONDITION = ACTIVE_STATUSES
@@ -199,6 +220,14 @@ def _status_code(concept: object) -> str:
     return next((code for _, code, _ in _codings(concept) if code), "")
 
 
+def _is_delivery(concept: object) -> bool:
+    """Whether a procedure code names a birth (SNOMED CT delivery procedures, or by its wording)."""
+    return any(
+        (system == SNOMED_SYSTEM and code in _DELIVERY_SNOMED) or bool(_DELIVERY_WORDS.search(display))
+        for system, code, display in _codings(concept)
+    ) or bool(_DELIVERY_WORDS.search(_concept_text(concept)))
+
+
 def _loinc_codes(concept: object) -> list[str]:
     return [code for system, code, _ in _codings(concept) if system in ("", LOINC_SYSTEM) and code]
 
@@ -286,6 +315,7 @@ class _BundleReader:
         self.allergies: dict[str, str] = {}
         self.notes: list[tuple[dt.date | None, str]] = []
         self.pregnancy_status: list[tuple[dt.date | None, bool]] = []
+        self.deliveries: list[dt.date | None] = []
         self.patient_resource: Mapping[str, Any] | None = None
         self.subject = ""
 
@@ -300,6 +330,7 @@ class _BundleReader:
             "DocumentReference": self._document,
             "DiagnosticReport": self._document,
             "Composition": self._composition,
+            "Procedure": self._procedure,
         }
         for _, res in self.entries:
             self.record_dates.extend(_record_dates(res))
@@ -324,6 +355,8 @@ class _BundleReader:
 
     # Observations are most of a life history: only those with a code we read are validated.
     def _wanted(self, res: Mapping[str, Any]) -> bool:
+        if res["resourceType"] == "Procedure":
+            return _is_delivery(res.get("code"))
         if res["resourceType"] != "Observation":
             return True
         codes = set(_loinc_codes(res.get("code")))
@@ -368,10 +401,19 @@ class _BundleReader:
         problem = make_problem(
             display, icd10=icd10, snomed=snomed, onset=onset, warnings=self.warnings, where="Condition"
         )
+        if _DELIVERY_ICD10.match(problem.icd10 or ""):
+            # the birth is an event: its date matters, not whether the condition is still active
+            self.deliveries.append(onset)
+            return
         key = f"{problem.system}|{problem.code}" if problem.code else problem.display.lower()
         previous = self.problems.get(key)
         if previous is None or (onset or dt.date.min) >= (previous.onset or dt.date.min):
             self.problems[key] = problem
+
+    def _procedure(self, res: Mapping[str, Any]) -> None:
+        if res.get("status") in ("entered-in-error", "not-done", "preparation"):
+            return
+        self.deliveries.append(_first_date(res, ("performedDateTime", "performedPeriod")))
 
     def _observation(self, res: Mapping[str, Any]) -> None:
         if res.get("status") in _DROPPED_OBSERVATION:
@@ -556,6 +598,7 @@ class _BundleReader:
         elif self.pregnancy_status:
             pregnant = max(self.pregnancy_status, key=lambda item: item[0] or dt.date.min)[1]
         notes = sorted(self.notes, key=lambda item: item[0] or dt.date.min)[-MAX_NOTES:]
+        postpartum = None if pregnant else self._postpartum(problems, [text for _, text in notes])
         vitals, labs = split_observations(self.observations)
         unique_readings = {(r.date, r.systolic, r.diastolic): r for r in self.readings}
         patient_id = res.get("id") if isinstance(res.get("id"), str) else self.subject
@@ -572,5 +615,21 @@ class _BundleReader:
             allergies=tuple(self.allergies.values()),
             notes=tuple(text for _, text in notes),
             pregnant=pregnant,
+            postpartum=postpartum,
             warnings=tuple(dict.fromkeys(self.warnings)),
         )
+
+    def _postpartum(self, problems: Iterable[Problem], notes: Iterable[str]) -> bool | None:
+        """True in the puerperium (see the module docstring); None when nothing says so."""
+        latest = max(self.record_dates, default=None)
+        recent_birth = any(
+            date is not None and latest is not None and 0 <= (latest - date).days <= PUERPERIUM_DAYS
+            for date in self.deliveries
+        )
+        puerperal = any(
+            _PUERPERIUM_ICD10.match(p.icd10 or "")
+            or (p.system == SNOMED_SYSTEM and p.code in _PUERPERIUM_SNOMED)
+            or states_postpartum(p.display)
+            for p in problems
+        )
+        return True if recent_birth or puerperal or any(states_postpartum(n) for n in notes) else None

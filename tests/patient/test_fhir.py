@@ -359,6 +359,90 @@ def test_pregnancy_from_an_active_condition() -> None:
     assert miscarriage.pregnant is None
 
 
+def delivery(
+    when: str,
+    system: str = SNOMED,
+    code: str = "236973005",
+    display: str = "Delivery procedure",
+    status: str = "completed",
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "status": status,
+        "code": concept(system, code, display),
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": when,
+    }
+
+
+def test_postpartum_from_a_delivery_in_the_last_six_weeks() -> None:
+    woman = patient(gender="female", birthDate="1994-03-01")
+    visit = obs("8302-2", 165, "cm", "2026-03-20")
+    assert load_fhir(bundle(woman, delivery("2026-03-01"), visit)).postpartum is True
+    # a caesarean named only in words, 41 days before the latest record
+    caesarean = delivery(
+        "2026-02-07", system="http://example.org/proc", code="X1", display="Caesarean section"
+    )
+    assert load_fhir(bundle(woman, caesarean, visit)).postpartum is True
+    # a birth years before the latest record, or a procedure that was not done, is no puerperium
+    assert load_fhir(bundle(woman, delivery("2019-05-01"), visit)).postpartum is None
+    assert load_fhir(bundle(woman, delivery("2026-03-01", status="not-done"), visit)).postpartum is None
+    # other procedures are not read at all
+    other = delivery("2026-03-01", code="80146002", display="Appendectomy")
+    assert load_fhir(bundle(woman, other, visit)).postpartum is None
+
+
+def test_postpartum_from_a_delivery_code_or_a_condition_of_the_puerperium() -> None:
+    woman = patient(gender="female", birthDate="1994-03-01")
+    visit = obs("8302-2", 165, "cm", "2026-03-20")
+    outcome = condition(ICD10CM, "Z37.0", "Single live birth", onsetDateTime="2026-03-10")
+    p = load_fhir(bundle(woman, outcome, visit))
+    assert p.postpartum is True
+    assert p.problems == ()  # the birth is an event of the record, not a problem to search guidelines for
+    pph = condition(ICD10CM, "O72.1", "Other immediate postpartum hemorrhage")
+    assert load_fhir(bundle(woman, pph)).postpartum is True
+    state = condition(SNOMED, "86569001", "Postpartum state")
+    assert load_fhir(bundle(woman, state)).postpartum is True
+    thyroiditis = condition(ICD10CM, "O90.5", "Postpartum thyroiditis")
+    assert load_fhir(bundle(woman, thyroiditis)).postpartum is True
+    past = condition(ICD10CM, "O90.5", "Postpartum thyroiditis", "resolved")
+    assert load_fhir(bundle(woman, past)).postpartum is None
+
+
+def test_postpartum_from_a_note_but_not_in_a_new_pregnancy() -> None:
+    woman = patient(gender="female", birthDate="1994-03-01")
+    note = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "subject": {"reference": "Patient/p1"},
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain",
+                    "data": base64.b64encode(b"Seen 10 days postpartum, breastfeeding.").decode(),
+                }
+            }
+        ],
+    }
+    assert load_fhir(bundle(woman, note)).postpartum is True
+    history = dict(
+        note,
+        content=[
+            {
+                "attachment": {
+                    "contentType": "text/plain",
+                    "data": base64.b64encode(b"History of postnatal depression in 2015.").decode(),
+                }
+            }
+        ],
+    )
+    assert load_fhir(bundle(woman, history)).postpartum is None
+    pregnant = condition(SNOMED, "72892002", "Normal pregnancy")
+    both = load_fhir(bundle(woman, note, delivery("2026-03-01"), pregnant))
+    assert both.pregnant is True
+    assert both.postpartum is None
+
+
 def test_pregnancy_from_the_latest_status_observation() -> None:
     def status(code: str, when: str) -> dict[str, Any]:
         res = obs("82810-3", 0, "", when)
