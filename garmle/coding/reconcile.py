@@ -7,6 +7,13 @@ independently found codes should say:
   ("without complications", "..., unspecified") and a specific sibling
   (E11.9 and E11.22), the default code is folded into the specific one: its
   score and evidence move over and it leaves the list.
+* **With or without, not both.** Two codes of one category that differ in
+  whether a feature is present (N40.0 "Benign prostatic hyperplasia without
+  lower urinary tract symptoms" and N40.1 "... with lower urinary tract
+  symptoms", G43.009 migraine without aura and G43.109 with aura) contradict
+  each other: the code stating the feature stays when it has at least the
+  support a specific sibling needs to absorb a default code, the other
+  otherwise, with the evidence of both.
 * **Hypertension combinations** (guideline I.C.9.a). Hypertension with chronic
   kidney disease is coded I12.-, with heart failure I11.0, with both I13.-;
   the relationship is presumed. I10 is replaced by the combination code and
@@ -51,11 +58,21 @@ from garmle.coding.base import merge_evidence, rank
 from garmle.coding.catalogue_coder import is_default_title
 from garmle.types import CodePrediction, Evidence
 
-__all__ = ["PREGNANCY_CODES", "reconcile"]
+__all__ = ["PREGNANCY_CODES", "contradicts", "reconcile"]
 
 _RESIDUAL = re.compile(r"\bother\b", re.I)
 _SUPPORT = 0.75  # a specific sibling absorbs the default code only with at least this share of its score
 _CKD_ESRD = ("N18.5", "N18.6")
+
+
+def _fold_into(kept: CodePrediction, other: CodePrediction) -> CodePrediction:
+    """``kept`` with the better score of the two and the evidence and sources of both."""
+    return replace(
+        kept,
+        score=max(kept.score, other.score),
+        evidence=merge_evidence(kept.evidence, other.evidence),
+        source="+".join(dict.fromkeys(s for s in f"{kept.source}+{other.source}".split("+") if s)),
+    )
 
 
 def _fold_defaults(
@@ -78,14 +95,54 @@ def _fold_defaults(
         if not siblings or p.code not in by_code:
             continue
         target = max(siblings, key=lambda o: o.score)
-        current = by_code[target.code]
-        by_code[target.code] = replace(
-            current,
-            score=max(current.score, p.score),
-            evidence=merge_evidence(current.evidence, p.evidence),
-            source="+".join(dict.fromkeys(s for s in f"{current.source}+{p.source}".split("+") if s)),
-        )
+        by_code[target.code] = _fold_into(by_code[target.code], p)
         del by_code[p.code]
+    return [by_code[p.code] for p in preds if p.code in by_code]
+
+
+_WITH_CLAUSE = re.compile(r"\bwith(?:out)?\b.*?(?=,|\bwith(?:out)?\b|$)", re.I)
+_WITHOUT = re.compile(r"\bwithout\s+(.+?)\s*(?=,|\bwith(?:out)?\b|$)", re.I)
+
+
+def _condition_stem(title: str) -> str:
+    """The title without its with/without clauses, punctuation and case."""
+    return " ".join(re.sub(r"[^\w\s]", " ", _WITH_CLAUSE.sub(" ", title)).lower().split())
+
+
+def contradicts(without: str, with_: str) -> bool:
+    """Whether title ``with_`` states a feature that title ``without`` says is absent, same condition.
+
+    Example:
+        >>> contradicts("Benign prostatic hyperplasia without lower urinary tract symptoms",
+        ...             "Benign prostatic hyperplasia with lower urinary tract symptoms")
+        True
+        >>> contradicts("Diverticulosis of large intestine without perforation or abscess without bleeding",
+        ...             "Diverticulitis of large intestine without perforation or abscess with bleeding")
+        False
+    """
+    if _condition_stem(without) != _condition_stem(with_):
+        return False
+    return any(
+        re.search(rf"\bwith\s+(?:\(?\w+\)?\s+){{0,2}}{re.escape(m.group(1))}\b", with_, re.I)
+        for m in _WITHOUT.finditer(without)
+    )
+
+
+def _drop_contradictions(preds: list[CodePrediction]) -> list[CodePrediction]:
+    by_code = {p.code: p for p in preds}
+    for absent in preds:
+        for present in preds:
+            if (
+                absent.code in by_code
+                and present.code in by_code
+                and absent.code != present.code
+                and absent.code[:3] == present.code[:3]
+                and contradicts(absent.title, present.title)
+            ):
+                a, b = by_code[absent.code], by_code[present.code]
+                keep, drop = (b, a) if b.score >= _SUPPORT * a.score else (a, b)
+                by_code[keep.code] = _fold_into(keep, drop)
+                del by_code[drop.code]
     return [by_code[p.code] for p in preds if p.code in by_code]
 
 
@@ -271,7 +328,7 @@ def reconcile(
         >>> [p.code for p in reconcile(preds, cat, pregnant=True)]
         ['O10.011', 'Z3A.12']
     """
-    preds = _combination(_fold_defaults(list(predictions)), catalogue)
+    preds = _combination(_drop_contradictions(_fold_defaults(list(predictions))), catalogue)
     if any(p.code.startswith("O") for p in preds):
         # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code says
         # the pregnancy is not incidental, however often the note says "pregnancy"

@@ -50,6 +50,34 @@ def test_specific_siblings_are_not_merged(cat: IcdCatalogue) -> None:
 
 
 @pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        # the feature stated ("with ...") wins with enough support, and takes the other's evidence
+        ((("N40.1", 0.9), ("N40.0", 0.82)), ["N40.1"]),
+        ((("N40.0", 0.9), ("N40.1", 0.8)), ["N40.1"]),
+        ((("G43.009", 0.9), ("G43.109", 0.85)), ["G43.109"]),
+        ((("I25.10", 0.9), ("I25.110", 0.8)), ["I25.110"]),
+        ((("K80.20", 0.9), ("K80.21", 0.7)), ["K80.21"]),
+        # a weakly supported feature yields to the code saying it is absent
+        ((("N40.0", 0.9), ("N40.1", 0.5)), ["N40.0"]),
+    ],
+)
+def test_with_and_without_a_feature_are_not_reported_together(
+    cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
+) -> None:
+    out = reconcile(_preds(cat, *pairs), cat)
+    assert [p.code for p in out] == expected
+    assert {e.text for e in out[0].evidence} == {f"fact {c}" for c, _ in pairs}
+    assert out[0].score == max(s for _, s in pairs)
+
+
+def test_different_conditions_of_one_category_are_no_contradiction(cat: IcdCatalogue) -> None:
+    # diverticulosis with bleeding beside diverticulitis without: two conditions, not one said twice
+    out = reconcile(_preds(cat, ("K57.32", 0.9), ("K57.31", 0.8)), cat)
+    assert {p.code for p in out} == {"K57.32", "K57.31"}
+
+
+@pytest.mark.parametrize(
     ("others", "expected"),
     [
         (("N18.31",), "I12.9"),
