@@ -489,5 +489,17 @@ def _quit_after(words: list[str], last: int) -> bool:
             continue
         before = tail[i - 1] if i else ""
         after = tail[i + 1] if i + 1 < len(tail) else ""
-        return before not in _WANTS and not after.startswith(("attempt", "date", "line", "plan"))
+        return is_a_stop(before, after)
     return False
+
+
+def is_a_stop(before: str, after: str) -> bool:
+    """Whether "quit" (or "stopped", "gave up") between these two words says the habit stopped.
+
+    A wish, a try or a plan is no stop: "wants to quit", "trying to quit", "quit attempts", "quit date".
+
+    Example:
+        >>> is_a_stop("smoking", "2010"), is_a_stop("to", ""), is_a_stop("", "attempts")
+        (True, False, False)
+    """
+    return before.lower() not in _WANTS and not after.lower().startswith(("attempt", "date", "line", "plan"))

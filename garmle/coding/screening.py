@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 
 from garmle.coding.base import Predictor
+from garmle.coding.context import is_a_stop
 from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = [
@@ -51,9 +52,11 @@ _LUNG_CANCER = ("C34", "Z85.11")
 _MIN_AGE, _MAX_AGE, _MIN_PACK_YEARS, _MAX_YEARS_QUIT = 50, 80, 20.0, 15
 
 _PACK_YEARS = re.compile(r"\b(\d{1,3}(?:\.\d)?)\s*-?\s*(?:pack[- ]?(?:years?|yrs?)|pk[- ]?yrs?|PYH?)\b", re.I)
-_QUIT = r"\b(?:quit|stopped|gave up|ceased|ex-?smoker|former smoker|stopped smoking)\b"
-_QUIT_YEAR = re.compile(_QUIT + r"[^.;\n]{0,30}?\b((?:19|20)\d\d)\b", re.I)
-_QUIT_AGO = re.compile(_QUIT + r"[^.;\n]{0,30}?\b(\d{1,2})\s*(?:years?|yrs?|y)\s+ago\b", re.I)
+_QUIT = r"\b(?P<verb>quit|stopped|gave up|ceased|ex-?smoker|former smoker|stopped smoking)\b"
+_QUIT_YEAR = re.compile(_QUIT + r"[^.;\n]{0,30}?\b(?P<when>(?:19|20)\d\d)\b", re.I)
+_QUIT_AGO = re.compile(_QUIT + r"[^.;\n]{0,30}?\b(?P<when>\d{1,2})\s*(?:years?|yrs?|y)\s+ago\b", re.I)
+# between the stop and its date: a try or a plan, not the stop ("former smoker, quit attempts 2019")
+_NO_STOP = re.compile(r"\b(?:attempts?|plan\w*|date|wants?|trying|tried)\b", re.I)
 
 
 def pack_years(notes: Sequence[str]) -> tuple[float, Evidence] | None:
@@ -83,16 +86,27 @@ def years_since_quit(notes: Sequence[str], today: dt.date | None = None) -> int 
         11
         >>> years_since_quit(["Stopped smoking 20 years ago."]), years_since_quit(["Smokes daily."])
         (20, None)
+        >>> years_since_quit(["Former smoker, quit attempts 2019 and 2021, quit 2008."], dt.date(2026, 1, 1))
+        18
     """
     year = (today or dt.date.today()).year
     for note in notes:
-        found = _QUIT_YEAR.search(note)
-        if found and int(found.group(1)) <= year:
-            return year - int(found.group(1))
-        found = _QUIT_AGO.search(note)
-        if found:
-            return int(found.group(1))
+        for found in _QUIT_YEAR.finditer(note):
+            if _stopped(note, found) and int(found.group("when")) <= year:
+                return year - int(found.group("when"))
+        for found in _QUIT_AGO.finditer(note):
+            if _stopped(note, found):
+                return int(found.group("when"))
     return None
+
+
+def _stopped(note: str, found: re.Match[str]) -> bool:
+    """A quit the note reports, not a wish or a try ("wants to quit 2027", "quit attempts 2019")."""
+    before = re.findall(r"[\w-]+", note[max(0, found.start() - 30) : found.start()])
+    after = re.findall(r"[\w-]+", note[found.end("verb") : found.end("verb") + 30])
+    if _NO_STOP.search(note, found.end("verb"), found.start("when")):
+        return False
+    return is_a_stop(before[-1] if before else "", after[0] if after else "")
 
 
 def lung_screening_evidence(

@@ -39,6 +39,15 @@ def test_lung_cancer_screening_criteria() -> None:
     assert not _qualifies(63, "45 pack-years, lung adenocarcinoma.", "F17.210", "C34.11")
 
 
+def test_a_wish_or_a_try_to_quit_dates_no_stop() -> None:
+    # the same rule as the note coder's: "quit attempts", "wants to quit", "quit date" are no stop
+    assert not _qualifies(60, "Former smoker, 30 pack-years, quit attempts 2019.", "Z87.891")
+    assert not _qualifies(60, "Ex-smoker, 30 pack-years; wanted to quit 2020, did so later.", "Z87.891")
+    assert not _qualifies(60, "Former smoker, 30 pack-years, set a quit date 2021.", "Z87.891")
+    assert _qualifies(60, "Former smoker, 30 pack-years, quit attempts 2005 and 2009, quit 2016.", "Z87.891")
+    assert not _qualifies(60, "Former smoker, 30 pack-years, quit attempts 2019, quit 1999.", "Z87.891")
+
+
 def test_the_screening_code_is_added_with_the_criteria_and_the_facts_as_evidence() -> None:
     note = "Annual review. Smokes 20 cigarettes a day since age 18 (45 pack-years)."
     patient = Patient("p", age=63, notes=(note,))
