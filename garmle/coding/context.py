@@ -356,6 +356,13 @@ _PSEUDO = (
     "past several",
     "prior to",
 )
+# A checklist item answered no: "Diabetes: none", "Smoking: never", "Stroke/TIA - no." The answer ends
+# the item: "Asthma: no attacks this month" still says asthma.
+_ANSWERED_NO = re.compile(
+    r"\s*(?::|=|\s[-–]\s)\s*(?:none|no|nil|never|negative|neg|denie[sd]|absent|not present)"
+    r"(?:\s+(?:known|reported|documented))?\s*(?=[.,;)\n]|$)",
+    re.I,
+)
 _FAMILY_SECTIONS = ("family history", "fh", "family hx")
 _HISTORY_SECTIONS = ("past medical history", "pmh", "history", "medical history", "past history")
 _ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
@@ -426,7 +433,12 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     section = sentence.section
     if section in _FAMILY_SECTIONS or before(_PRE_FAMILY, 8):
         return "family"
-    if before(_PRE_NEGATION, 6) or after(_POST_NEGATION, 4) or after(_NEXT_NEGATION, 1):
+    if (
+        before(_PRE_NEGATION, 6)
+        or after(_POST_NEGATION, 4)
+        or after(_NEXT_NEGATION, 1)
+        or _ANSWERED_NO.match(sentence.text, end - sentence.start)
+    ):
         return "negated"
     if section in _ALLERGY_SECTIONS or before(_PRE_HYPOTHETICAL, 4) or after(_POST_HYPOTHETICAL, 3):
         return "hypothetical"

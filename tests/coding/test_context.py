@@ -37,6 +37,12 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Myocardial infarction was ruled out.", "Myocardial infarction", "negated"),
         ("Ruled out MI.", "MI", "negated"),
         ("HBsAg negative, HIV negative.", "HIV", "negated"),
+        # a checklist item answered no; an answer that goes on still says the condition
+        ("Diabetes: none. Smoker 10/day.", "Diabetes", "negated"),
+        ("Stroke/TIA - no, MI - no.", "TIA", "negated"),
+        ("Smoking: never", "Smoking", "negated"),
+        ("Asthma: no attacks this month.", "Asthma", "present"),
+        ("Diabetes: type 2, no retinopathy.", "Diabetes", "present"),
         ("Anti-HCV nonreactive; HBV DNA not detected.", "HCV", "negated"),
         ("Anti-HCV nonreactive; HBV DNA not detected.", "HBV DNA", "negated"),
         ("No fever, chills or cough.", "cough", "negated"),
