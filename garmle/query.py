@@ -394,7 +394,22 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     names = [entry.title, *(catalogue.title(a) for a in between), catalogue.title(entry.category)]
     names += [t for t in entry.inclusion_terms if len(t) <= 40]
     names += clinical_synonyms(code, catalogue)
+    if code.startswith(_RECURRENCE_HISTORY):
+        # a past stroke's or thrombosis's guidelines name the condition itself ("stroke", not "personal
+        # history of stroke NOS"): preventing its recurrence is what they recommend
+        for name in (entry.title, *entry.inclusion_terms):
+            if name.startswith(_HISTORY) and "classifiable" not in name:
+                past = name.removeprefix(_HISTORY).split(", and ")
+                names += [re.sub(r"\s+NOS\b", "", clinical_title(n)) for n in past]
     return tuple(dict.fromkeys(names))
+
+
+_HISTORY = "Personal history of "
+# Past conditions whose guidelines are about preventing a recurrence: endocrine and metabolic (gestational
+# diabetes) and circulatory (stroke and TIA, venous thrombosis, cardiac arrest). A past pneumonia or a
+# past habit (Z87) is not searched as the condition: its guidelines treat an episode the patient no
+# longer has.
+_RECURRENCE_HISTORY = ("Z86.3", "Z86.7")
 
 
 _ENCOUNTER = "Encounter for "
@@ -426,6 +441,8 @@ def condition_phrase(code: str, catalogue: IcdCatalogue) -> str:
         'Acute embolism and thrombosis of femoral vein / Other venous embolism and thrombosis'
         >>> condition_phrase("Z12.2", IcdCatalogue())
         'screening for malignant neoplasm of respiratory organs / lung cancer screening'
+        >>> condition_phrase("Z86.73", IcdCatalogue())[:67]
+        'history of transient ischemic attack (TIA) / cerebral infarction / '
     """
     entry = catalogue.lookup(code)
     parts = [clinical_title(entry.title)]
@@ -434,6 +451,13 @@ def condition_phrase(code: str, catalogue: IcdCatalogue) -> str:
         # wording of a visit's purpose, which guidelines name clinically ("lung cancer screening")
         parts = [parts[0].removeprefix(_ENCOUNTER), *clinical_synonyms(code, catalogue)[:1]]
         return " / ".join(parts)
+    if code.startswith(_RECURRENCE_HISTORY):
+        # "Personal history of ... stroke NOS": the past condition by its names, and why it matters now
+        past = [
+            n for n in condition_names(code, catalogue)[1:] if not n.startswith(_HISTORY) and len(n) <= 40
+        ]
+        if past:
+            return "history of " + " / ".join(past) + " (secondary prevention)"
     if entry.category != entry.code:
         category_title = catalogue.title(entry.category)
         if category_title.lower() not in entry.title.lower():

@@ -138,6 +138,20 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert not any("diverticulitis" in n.lower() for n in condition_names("K57.30", catalogue))
 
 
+def test_a_past_stroke_or_thrombosis_is_named_as_the_condition(catalogue: IcdCatalogue) -> None:
+    # guidelines on preventing a recurrence name the condition, not "personal history of stroke NOS"
+    names = condition_names("Z86.73", catalogue)
+    assert {"stroke", "cerebral infarction", "transient ischemic attack (TIA)"} <= set(names)
+    assert "pulmonary embolism" in condition_names("Z86.711", catalogue)
+    phrase = condition_phrase("Z86.73", catalogue)
+    assert phrase.startswith("history of transient ischemic attack") and "secondary prevention" in phrase
+    assert "Personal history" not in phrase and "NOS" not in phrase
+    # a past pneumonia or a past habit is not searched as the condition itself
+    assert "pneumonia (recurrent)" not in condition_names("Z87.01", catalogue)
+    assert "nicotine dependence" not in condition_names("Z87.891", catalogue)
+    assert condition_phrase("Z87.01", catalogue).startswith("Personal history of pneumonia")
+
+
 def test_a_screening_encounter_is_no_comorbidity() -> None:
     from garmle.catalogue import IcdCatalogue
     from garmle.query import patient_facts
