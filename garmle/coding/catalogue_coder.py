@@ -58,6 +58,7 @@ __all__ = [
     "CatalogueCoder",
     "Mention",
     "assessment_spans",
+    "contradicts",
     "load_synonyms",
     "presenting_first",
 ]
@@ -600,12 +601,18 @@ class CatalogueCoder:
             kids = self._children.get(current)
             if not kids:
                 break
-            # the plainest title wins; ICD-10-CM puts the unspecified code last, so then the highest code
+
+            # the plainest title wins; ICD-10-CM puts the unspecified code last, so then the highest code.
+            # A child stating a feature a sibling says is absent ("Unspecified dementia, mild, with
+            # anxiety" beside "..., without ... anxiety") is never the default, whatever its wording.
+            def asserts(kid: str, kids: list[str] = kids) -> bool:
+                return any(contradicts(self._titles[k], self._titles[kid]) for k in kids if k != kid)
+
             pick = min(
                 sorted(kids, reverse=True),
-                key=lambda k: (_default_rank(self._titles[k]), len(self._titles[k])),
+                key=lambda k: (asserts(k), _default_rank(self._titles[k]), len(self._titles[k])),
             )
-            if _default_rank(self._titles[pick]) >= len(_DEFAULT_TITLES):
+            if _default_rank(self._titles[pick]) >= len(_DEFAULT_TITLES) or asserts(pick):
                 break
             current = pick
         self._default_child[code] = current
@@ -833,6 +840,48 @@ def is_default_title(title: str) -> bool:
         (True, False)
     """
     return any(pattern.search(title) for pattern in _DEFAULT_TITLES[:2])
+
+
+# a with/without clause runs to the next comma, or over a list to its last item ("without behavioral
+# disturbance, psychotic disturbance, mood disturbance, and anxiety")
+_WITH_CLAUSE = re.compile(
+    r"\bwith(?:out)?\b(?:[^,]*(?:,[^,]*)*?,\s*(?:and|or)\s+.*?|.*?)(?=,|\bwith(?:out)?\b|$)", re.I
+)
+_WITHOUT_TAIL = re.compile(r"\bwithout\s+(.+?)\s*(?=\bwith(?:out)?\b|$)", re.I)
+_LIST_SEPARATOR = re.compile(r"\s*(?:,\s*and\s+|,\s*or\s+|,\s*|\s+and\s+|\s+or\s+)\s*", re.I)
+
+
+def _condition_stem(title: str) -> str:
+    """The title without its with/without clauses, "unspecified", punctuation and case."""
+    words = re.sub(r"[^\w\s]", " ", _WITH_CLAUSE.sub(" ", title)).lower().split()
+    return " ".join(w for w in words if w != "unspecified")
+
+
+def contradicts(without: str, with_: str) -> bool:
+    """Whether title ``with_`` states a feature that title ``without`` says is absent, same condition.
+
+    Example:
+        >>> contradicts("Benign prostatic hyperplasia without lower urinary tract symptoms",
+        ...             "Benign prostatic hyperplasia with lower urinary tract symptoms")
+        True
+        >>> contradicts("Unspecified dementia, mild, without behavioral disturbance, psychotic disturbance, "
+        ...             "mood disturbance, and anxiety", "Unspecified dementia, mild, with anxiety")
+        True
+        >>> contradicts("Diverticulosis of large intestine without perforation or abscess without bleeding",
+        ...             "Diverticulitis of large intestine without perforation or abscess with bleeding")
+        False
+    """
+    if _condition_stem(without) != _condition_stem(with_):
+        return False
+    absent = [
+        item
+        for m in _WITHOUT_TAIL.finditer(without)
+        for item in _LIST_SEPARATOR.split(m.group(1).strip(" ,"))
+        if item and not item.lower().startswith(("not ", "unspecified"))
+    ]
+    return any(
+        re.search(rf"\bwith\s+(?:\(?\w+\)?\s+){{0,2}}{re.escape(item)}\b", with_, re.I) for item in absent
+    )
 
 
 def _default_rank(title: str) -> int:

@@ -5,8 +5,10 @@ independently found codes should say:
 
 * **Specific over unspecified.** When a category holds both a default code
   ("without complications", "..., unspecified") and a specific sibling
-  (E11.9 and E11.22), the default code is folded into the specific one: its
-  score and evidence move over and it leaves the list.
+  (E11.9 and E11.22), or the default of a deeper subcategory (M54.9
+  "Dorsalgia, unspecified" and M54.50 "Low back pain, unspecified"), the
+  default code is folded into the specific one: its score and evidence move
+  over and it leaves the list.
 * **With or without, not both.** Two codes of one category that differ in
   whether a feature is present (N40.0 "Benign prostatic hyperplasia without
   lower urinary tract symptoms" and N40.1 "... with lower urinary tract
@@ -55,10 +57,10 @@ from dataclasses import replace
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.base import merge_evidence, rank
-from garmle.coding.catalogue_coder import is_default_title
+from garmle.coding.catalogue_coder import contradicts, is_default_title
 from garmle.types import CodePrediction, Evidence
 
-__all__ = ["PREGNANCY_CODES", "contradicts", "reconcile"]
+__all__ = ["PREGNANCY_CODES", "reconcile"]
 
 _RESIDUAL = re.compile(r"\bother\b", re.I)
 _SUPPORT = 0.75  # a specific sibling absorbs the default code only with at least this share of its score
@@ -88,7 +90,9 @@ def _fold_defaults(
             for o in preds
             if o.code != p.code
             and o.code[:3] == p.code[:3]
-            and not is_default(o.title)
+            # a subcategory's own default ("Low back pain, unspecified", M54.50) is more specific than
+            # the category's ("Dorsalgia, unspecified", M54.9)
+            and (not is_default(o.title) or len(o.code) > len(p.code))
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score
         ]
@@ -98,34 +102,6 @@ def _fold_defaults(
         by_code[target.code] = _fold_into(by_code[target.code], p)
         del by_code[p.code]
     return [by_code[p.code] for p in preds if p.code in by_code]
-
-
-_WITH_CLAUSE = re.compile(r"\bwith(?:out)?\b.*?(?=,|\bwith(?:out)?\b|$)", re.I)
-_WITHOUT = re.compile(r"\bwithout\s+(.+?)\s*(?=,|\bwith(?:out)?\b|$)", re.I)
-
-
-def _condition_stem(title: str) -> str:
-    """The title without its with/without clauses, punctuation and case."""
-    return " ".join(re.sub(r"[^\w\s]", " ", _WITH_CLAUSE.sub(" ", title)).lower().split())
-
-
-def contradicts(without: str, with_: str) -> bool:
-    """Whether title ``with_`` states a feature that title ``without`` says is absent, same condition.
-
-    Example:
-        >>> contradicts("Benign prostatic hyperplasia without lower urinary tract symptoms",
-        ...             "Benign prostatic hyperplasia with lower urinary tract symptoms")
-        True
-        >>> contradicts("Diverticulosis of large intestine without perforation or abscess without bleeding",
-        ...             "Diverticulitis of large intestine without perforation or abscess with bleeding")
-        False
-    """
-    if _condition_stem(without) != _condition_stem(with_):
-        return False
-    return any(
-        re.search(rf"\bwith\s+(?:\(?\w+\)?\s+){{0,2}}{re.escape(m.group(1))}\b", with_, re.I)
-        for m in _WITHOUT.finditer(without)
-    )
 
 
 def _drop_contradictions(preds: list[CodePrediction]) -> list[CodePrediction]:

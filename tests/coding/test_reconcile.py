@@ -31,6 +31,14 @@ def test_specific_code_absorbs_unspecified_sibling(cat: IcdCatalogue) -> None:
     assert {e.text for e in e11.evidence} == {"fact E11.9", "fact E11.22"}
 
 
+def test_a_subcategory_default_absorbs_the_category_default(cat: IcdCatalogue) -> None:
+    out = reconcile(_preds(cat, ("M54.50", 0.9), ("M54.9", 0.76)), cat)
+    assert [p.code for p in out] == ["M54.50"]
+    # two defaults at one depth are two readings, not one more specific than the other
+    same = reconcile(_preds(cat, ("I48.91", 0.9), ("I48.20", 0.8)), cat)
+    assert [p.code for p in same] == ["I48.91", "I48.20"]
+
+
 def test_weak_or_residual_siblings_do_not_absorb(cat: IcdCatalogue) -> None:
     weak = reconcile(_preds(cat, ("E11.9", 0.95), ("E11.22", 0.5)), cat)
     assert [p.code for p in weak] == ["E11.9", "E11.22"]
@@ -69,6 +77,21 @@ def test_with_and_without_a_feature_are_not_reported_together(
     assert [p.code for p in out] == expected
     assert {e.text for e in out[0].evidence} == {f"fact {c}" for c, _ in pairs}
     assert out[0].score == max(s for _, s in pairs)
+
+
+def test_the_default_code_of_a_mention_states_no_feature_a_sibling_denies(cat: IcdCatalogue) -> None:
+    from garmle.coding.catalogue_coder import CatalogueCoder
+
+    coder = CatalogueCoder(cat)
+    # "dementia, mild" is the code without behavioural, psychotic or mood disturbance and anxiety
+    assert coder.billable_default("F03.A") == "F03.A0"
+    assert coder.billable_default("F03") == "F03.A0"
+    assert coder.billable_default("N30") == "N30.90"  # cystitis, without haematuria
+    assert coder.billable_default("B19.2") == "B19.20"  # hepatitis C, without hepatic coma
+    assert coder.billable_default("E11.31") == "E11.319"  # retinopathy, without macular oedema
+    # a child restating its parent's feature more precisely is still its default
+    assert coder.billable_default("E11.4") == "E11.40"
+    assert coder.billable_default("I13.1") == "I13.10"
 
 
 def test_different_conditions_of_one_category_are_no_contradiction(cat: IcdCatalogue) -> None:
