@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -194,6 +195,7 @@ _PRE_NEGATION = (
     "rules out",
     "excluded",
     "never had",
+    "never",
     "resolved",
     "no further",
     "nor",
@@ -468,11 +470,18 @@ def _time_ago(words: list[str], last: int) -> bool:
 
 
 def _dated_in_past(words: list[str], last: int) -> bool:
-    """``myocardial infarction in 2019``: an event dated by a year right after its mention.
+    """``myocardial infarction in 2019``, ``MI 2020``: an event dated by a year right after its mention.
 
-    ``since 2019`` names an onset of something still present, so only ``in``/``during`` count.
+    ``since 2019`` names an onset of something still present, so only ``in``/``during`` or a bare
+    year before this one count.
+
+    Example:
+        >>> _dated_in_past(["mi", "2020"], 0), _dated_in_past(["diabetes", "since", "2019"], 0)
+        (True, False)
     """
     tail = words[last + 1 : last + 4]
+    if tail and re.fullmatch(r"(?:19|20)\d\d", tail[0]) and int(tail[0]) < dt.date.today().year:
+        return True
     return any(
         w in ("in", "during") and i + 1 < len(tail) and re.fullmatch(r"(?:19|20)\d\d", tail[i + 1])
         for i, w in enumerate(tail)

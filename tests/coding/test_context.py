@@ -39,6 +39,8 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("HBsAg negative, HIV negative.", "HIV", "negated"),
         # a checklist item answered no; an answer that goes on still says the condition
         ("Diabetes: none. Smoker 10/day.", "Diabetes", "negated"),
+        ("Never smoker. Childhood eczema.", "smoker", "negated"),
+        ("Smoker, never tried to quit.", "Smoker", "present"),
         ("Stroke/TIA - no, MI - no.", "TIA", "negated"),
         ("Smoking: never", "Smoking", "negated"),
         ("Asthma: no attacks this month.", "Asthma", "present"),
@@ -49,6 +51,8 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Possible pneumonia.", "pneumonia", "uncertain"),
         ("Admit to rule out MI.", "MI", "uncertain"),
         ("History of MI in 2015.", "MI", "historical"),
+        ("Known established CVD: MI 2020.", "MI", "historical"),
+        ("Hypertension since 2015, on ramipril.", "Hypertension", "present"),
         ("Former smoker.", "smoker", "historical"),
         ("Family history of breast cancer.", "breast cancer", "family"),
         ("Mother has type 2 diabetes.", "type 2 diabetes", "family"),
