@@ -88,6 +88,7 @@ __all__ = [
     "PassagePopulation",
     "action_strength",
     "addressed_conditions",
+    "addressed_ethnicity",
     "conditions_of",
     "covered_conditions",
     "is_editorial_note",
@@ -602,12 +603,15 @@ class PassagePopulation(NamedTuple):
     """The age ranges it addresses (:func:`passage_age_bounds`)."""
     conditions: tuple[str, ...] = ()
     """The conditions its opening statement is addressed to (:func:`addressed_conditions`)."""
+    ethnicity: str = ""
+    """The ethnic group its opening statement is addressed to ("black", or "not black" for "the
+    general nonblack population"; :func:`addressed_ethnicity`), "" for none."""
 
 
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 2
+READING_VERSION = 3
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
@@ -621,7 +625,7 @@ def passage_population(text: str) -> PassagePopulation:
 
     Example:
         >>> passage_population("In children aged 5 to 11, use a low-dose ICS.")
-        PassagePopulation(pregnancy=False, children=True, ages=((5.0, 12.0),), conditions=())
+        PassagePopulation(pregnancy=False, children=True, ages=((5.0, 12.0),), conditions=(), ethnicity='')
         >>> passage_population("Metformin is the first-line drug.") == ANYONE
         True
     """
@@ -638,7 +642,37 @@ def passage_population(text: str) -> PassagePopulation:
     )
     ages = any(cue in lower for cue in _AGE_CUES)
     conditions = addressed_conditions(text) if " with" in lower else ()
-    return PassagePopulation(pregnancy, children, tuple(passage_age_bounds(text)) if ages else (), conditions)
+    ethnicity = addressed_ethnicity(text) if "black" in lower or "african" in lower else ""
+    return PassagePopulation(
+        pregnancy, children, tuple(passage_age_bounds(text)) if ages else (), conditions, ethnicity
+    )
+
+
+_ADDRESSED_ETHNICITY = re.compile(
+    r"\b(?:in|for|among)\s+(?:the\s+)?(?:general\s+)?(non-?black|black|african[- ]americans?)"
+    r"(?:\s+(?:population|patients|adults|persons|people|individuals|men|women))?\b",
+    re.I,
+)
+
+
+def addressed_ethnicity(text: str) -> str:
+    """The ethnic group a passage's first sentence is addressed to: "black" ("In the general black
+    population, ...", "For African American patients ..."), "not black" ("In the general nonblack
+    population, ..."), or "" for none.
+
+    Example:
+        >>> addressed_ethnicity("Recommendation 7  In the general black population, start a thiazide or CCB.")
+        'black'
+        >>> addressed_ethnicity("In the general nonblack population, including those with diabetes, ...")
+        'not black'
+        >>> addressed_ethnicity("Start a thiazide. In black patients a CCB is an alternative.")
+        ''
+    """
+    first = _SENTENCE_END.split(text, maxsplit=1)[0]
+    found = _ADDRESSED_ETHNICITY.search(first)
+    if found is None:
+        return ""
+    return "not black" if found.group(1).lower().startswith("non") else "black"
 
 
 def passage_populations(passages: Iterable[tuple[str, str]]) -> dict[str, PassagePopulation]:
@@ -646,7 +680,7 @@ def passage_populations(passages: Iterable[tuple[str, str]]) -> dict[str, Passag
 
     Example:
         >>> passage_populations([("a:0", "Metformin first."), ("a:1", "Treat all pregnant women.")])
-        {'a:1': PassagePopulation(pregnancy=True, children=False, ages=(), conditions=())}
+        {'a:1': PassagePopulation(pregnancy=True, children=False, ages=(), conditions=(), ethnicity='')}
     """
     found: dict[str, PassagePopulation] = {}
     for chunk_id, text in passages:
@@ -672,7 +706,9 @@ def passage_population_conflict(
     (:func:`conditions_of` their codes), a passage that opens by addressing patients with conditions
     the patient has none of ("For patients with diabetes, ..." for a patient without diabetes;
     :func:`addressed_conditions`), or patients without one the patient has, is for another group of
-    patients.
+    patients. When the patient's ethnicity is stated, a passage opening "In the general nonblack
+    population" is not for a black patient, nor "In the general black population" for another
+    (:func:`addressed_ethnicity`).
 
     Example:
         >>> from garmle.types import Patient
@@ -699,8 +735,15 @@ def passage_population_conflict(
         'addressed to patients with another condition'
         >>> passage_population_conflict(no_diabetes, young, conditions_of(["I10"])) is None
         True
+        >>> nonblack = "In the general nonblack population, start a thiazide, CCB, ACEI or ARB."
+        >>> passage_population_conflict(nonblack, Patient("b", age=41, ethnicity="black"))
+        'addressed to another ethnic group'
+        >>> passage_population_conflict(nonblack, young) is None  # ethnicity not stated
+        True
     """
-    pregnancy, children, bounds, addressed = text if isinstance(text, tuple) else passage_population(text)
+    pregnancy, children, bounds, addressed, ethnicity = (
+        text if isinstance(text, tuple) else passage_population(text)
+    )
     age = patient.age
     if pregnancy and not (patient.pregnant or patient.postpartum):
         return "addressed to pregnancy"
@@ -714,6 +757,8 @@ def passage_population_conflict(
         absent = [c.removeprefix("without ") for c in addressed if c.startswith("without ")]
         if (present and not any(c in conditions for c in present)) or any(c in conditions for c in absent):
             return "addressed to patients with another condition"
+    if ethnicity and patient.ethnicity and (ethnicity == "black") != (patient.ethnicity == "black"):
+        return "addressed to another ethnic group"
     return None
 
 
@@ -907,14 +952,22 @@ def _stem_pattern(stem: str) -> re.Pattern[str]:
 
 
 def match_facts(text: str, fact_terms: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
-    """The facts (keys) whose terms occur in ``text``.
+    """The facts (keys) whose terms occur in ``text``, each at the start of a word ("black" is not in
+    "nonblack", nor "asian" in "Caucasian"; "statin" is in "statins").
 
     Example:
         >>> match_facts("Keep blood pressure below 130/80 mmHg.", {"BP 150/95 mmHg": ("blood pressure",)})
         ('BP 150/95 mmHg',)
+        >>> match_facts("In the general nonblack population, ...", {"ethnicity: black": ("black",)})
+        ()
     """
-    lowered = text.lower()
-    return tuple(fact for fact, terms in fact_terms.items() if any(t.lower() in lowered for t in terms if t))
+    return tuple(fact for fact, terms in fact_terms.items() if _terms_pattern(tuple(terms)).search(text))
+
+
+@lru_cache(maxsize=1024)
+def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(t) for t in terms if t) or r"(?!)"
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})", re.I)
 
 
 def snippet_from_chunk(

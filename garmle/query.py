@@ -30,6 +30,7 @@ from typing import Any
 
 from garmle.catalogue import IcdCatalogue
 from garmle.errors import ConfigError, GarmleError
+from garmle.patient.ethnicity import ETHNICITY_TERMS
 from garmle.types import CodePrediction, Patient, Query
 
 __all__ = [
@@ -303,6 +304,10 @@ def patient_facts(
         fact = _lab_fact(patient, name)
         if fact is not None:
             facts.append(fact)
+    terms = ETHNICITY_TERMS.get(patient.ethnicity or "", ())
+    if terms:
+        # passages written for the patient's group ("in the general black population, ...")
+        facts.append(PatientFact(f"ethnicity: {patient.ethnicity}", terms))
     if patient.pregnant:
         facts.append(PatientFact("pregnant", ("pregnan", "gestation")))
     elif patient.postpartum:

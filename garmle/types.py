@@ -272,6 +272,7 @@ class Patient(_Record):
     pregnant: bool | None = None
     warnings: tuple[str, ...] = ()
     postpartum: bool | None = None
+    ethnicity: str | None = None
 
     @property
     def latest_bp(self) -> BloodPressure | None:

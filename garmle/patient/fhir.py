@@ -56,6 +56,7 @@ from garmle.patient.crosswalk import (
     is_pregnancy_problem,
     make_problem,
 )
+from garmle.patient.ethnicity import ethnicity_in_fhir, ethnicity_in_text
 from garmle.patient.measurements import (
     BP_DIASTOLIC_CODES,
     BP_PANEL_CODES,
@@ -616,6 +617,8 @@ class _BundleReader:
             notes=tuple(text for _, text in notes),
             pregnant=pregnant,
             postpartum=postpartum,
+            ethnicity=ethnicity_in_fhir(res)
+            or next(filter(None, (ethnicity_in_text(t) for _, t in notes)), None),
             warnings=tuple(dict.fromkeys(self.warnings)),
         )
 

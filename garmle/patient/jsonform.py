@@ -33,6 +33,7 @@ from typing import Any
 
 from garmle.errors import PatientError
 from garmle.patient.crosswalk import RXNORM_SYSTEM, is_pregnancy_problem, make_problem, map_snomed
+from garmle.patient.ethnicity import ethnicity_in_text, normalise_ethnicity
 from garmle.patient.measurements import (
     age_problem,
     canonical_measure,
@@ -58,6 +59,7 @@ FORM_KEYS = (
     "sex",
     "pregnant",
     "postpartum",
+    "ethnicity",
     "blood_pressure",
     "labs",
     "vitals",
@@ -128,6 +130,15 @@ def load_json_form(data: Mapping[str, Any]) -> Patient:
         stated = [p.display for p in problems if p.active] + list(notes)
         postpartum = True if any(states_postpartum(text) for text in stated) else None
 
+    ethnicity = data.get("ethnicity")
+    if ethnicity is not None and not isinstance(ethnicity, str):
+        raise PatientError(f"patient form: 'ethnicity' must be text, not {_kind(ethnicity)}")
+    ethnicity_value = normalise_ethnicity(ethnicity) if ethnicity else None
+    if ethnicity and ethnicity_value is None:
+        warnings.append("ethnicity not recognised; ignored")
+    if ethnicity is None:
+        ethnicity_value = next(filter(None, map(ethnicity_in_text, notes)), None)
+
     vitals, labs = split_observations(observations)
     patient = Patient(
         patient_id=str(patient_id),
@@ -144,6 +155,7 @@ def load_json_form(data: Mapping[str, Any]) -> Patient:
         pregnant=pregnant,
         warnings=tuple(dict.fromkeys(warnings)),
         postpartum=postpartum,
+        ethnicity=ethnicity_value,
     )
     logger.debug(
         "patient form read: %d readings, %d labs, %d vitals, %d problems, %d warnings",

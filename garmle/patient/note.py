@@ -28,6 +28,7 @@ import hashlib
 import logging
 import re
 
+from garmle.patient.ethnicity import ethnicity_in_text
 from garmle.patient.measurements import (
     age_problem,
     make_blood_pressure,
@@ -159,6 +160,7 @@ def parse_note(text: str) -> Patient:
         pregnant=pregnant,
         warnings=tuple(dict.fromkeys(warnings)),
         postpartum=True if postpartum else None,
+        ethnicity=ethnicity_in_text(text),
     )
     logger.debug(
         "note read: %d characters, %d readings, %d labs, %d vitals, %d warnings",

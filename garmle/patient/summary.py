@@ -54,7 +54,7 @@ def patient_summary(patient: Patient) -> dict[str, Any]:
         patient: the patient.
 
     Returns:
-        ``patient_id``, ``age``, ``sex``, ``pregnant``, ``postpartum``, ``blood_pressure``
+        ``patient_id``, ``age``, ``sex``, ``pregnant``, ``postpartum``, ``ethnicity``, ``blood_pressure``
         (latest reading, recent readings and trend; None without readings),
         ``labs`` and ``vitals`` (latest value of each, with unit and date),
         ``problems`` (with ICD-10-CM), ``medications``, ``allergies``,
@@ -66,6 +66,7 @@ def patient_summary(patient: Patient) -> dict[str, Any]:
         "sex": patient.sex,
         "pregnant": patient.pregnant,
         "postpartum": patient.postpartum,
+        "ethnicity": patient.ethnicity,
         "blood_pressure": _blood_pressure(patient.blood_pressures),
         "labs": _latest(patient.labs, KEY_LABS),
         "vitals": _latest(patient.vitals, KEY_VITALS),
