@@ -195,12 +195,14 @@ _PRE_NEGATION = (
     "rules out",
     "excluded",
     "never had",
-    "never",
     "resolved",
     "no further",
     "nor",
     "neither",
 )
+# Negates only what it is close to: "never smoker", "has never been a smoker", but not "never been
+# admitted for his asthma" nor "never offered CBT for psychosis".
+_NEAR_NEGATION = ("never",)
 _POST_NEGATION = (
     "ruled out",
     "was ruled out",
@@ -437,6 +439,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "family"
     if (
         before(_PRE_NEGATION, 6)
+        or before(_NEAR_NEGATION, 2)
         or after(_POST_NEGATION, 4)
         or after(_NEXT_NEGATION, 1)
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)

@@ -41,6 +41,8 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Diabetes: none. Smoker 10/day.", "Diabetes", "negated"),
         ("Never smoker. Childhood eczema.", "smoker", "negated"),
         ("Smoker, never tried to quit.", "Smoker", "present"),
+        ("Has never been a smoker.", "smoker", "negated"),
+        ("He has never been admitted for his asthma.", "asthma", "present"),
         ("Stroke/TIA - no, MI - no.", "TIA", "negated"),
         ("Smoking: never", "Smoking", "negated"),
         ("Asthma: no attacks this month.", "Asthma", "present"),
