@@ -441,6 +441,11 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("L70", ("E28.2",)),
     ("L83", ("E28.2",)),
     ("N91", ("E28.2",)),
+    # redness of the skin, and the graze it started from: a skin infection, Lyme disease, dermatitis
+    ("L53", ("L00", "L01", "L02", "L03", "L04", "L08", "A46", "A69.2", "L20", "L23", "L24", "L25", "L30")),
+    ("T14", ("L00", "L01", "L02", "L03", "L04", "L08", "A46")),
+    # light sensitivity and other visual disturbances of a headache, an eye inflammation or meningitis
+    ("H53.1", ("G43", "G44", "G03", "H10", "H16", "H20")),
 )
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 

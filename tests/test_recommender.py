@@ -137,6 +137,12 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     pcos = [CodePrediction(c, cat.title(c), 0.9) for c in ("E28.2", "L68.0", "L70.9", "L83", "E66.9")]
     kept, skipped = _guideline_codes(pcos, cat)
     assert [p.code for p in kept] == ["E28.2", "E66.9"] and skipped == ["L68.0", "L70.9", "L83"]
+    # the redness and graze of a cellulitis, the light sensitivity of a migraine
+    skin = [CodePrediction(c, cat.title(c), 0.9) for c in ("L03.90", "E11.9", "L53.9", "T14.8XXA")]
+    kept, skipped = _guideline_codes(skin, cat)
+    assert [p.code for p in kept] == ["L03.90", "E11.9"] and skipped == ["L53.9", "T14.8XXA"]
+    migraine = [CodePrediction(c, cat.title(c), 0.9) for c in ("G43.109", "H53.149")]
+    assert [p.code for p in _guideline_codes(migraine, cat)[0]] == ["G43.109"]
     # repeated falls and incontinence have guidelines of their own: no diagnosis explains them away
     falls = [CodePrediction(c, cat.title(c), 0.9) for c in ("R29.6", "I95.1", "R32", "R42")]
     kept, skipped = _guideline_codes(falls, cat)
