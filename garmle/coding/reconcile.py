@@ -91,8 +91,9 @@ def _fold_defaults(
             if o.code != p.code
             and o.code[:3] == p.code[:3]
             # a subcategory's own default ("Low back pain, unspecified", M54.50) is more specific than
-            # the category's ("Dorsalgia, unspecified", M54.9)
-            and (not is_default(o.title) or len(o.code) > len(p.code))
+            # the category's ("Dorsalgia, unspecified", M54.9, a child of the category itself); code
+            # length alone says nothing (J45.909 "Unspecified asthma" is no more specific than J45.40)
+            and (not is_default(o.title) or (len(p.code) == 5 and len(o.code) > len(p.code)))
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score
         ]

@@ -37,6 +37,9 @@ def test_a_subcategory_default_absorbs_the_category_default(cat: IcdCatalogue) -
     # two defaults at one depth are two readings, not one more specific than the other
     same = reconcile(_preds(cat, ("I48.91", 0.9), ("I48.20", 0.8)), cat)
     assert [p.code for p in same] == ["I48.91", "I48.20"]
+    # a longer code is not a more specific one: moderate persistent asthma stays
+    asthma = reconcile(_preds(cat, ("J45.40", 0.9), ("J45.909", 0.9)), cat)
+    assert "J45.40" in [p.code for p in asthma]
 
 
 def test_weak_or_residual_siblings_do_not_absorb(cat: IcdCatalogue) -> None:
