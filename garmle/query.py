@@ -398,6 +398,13 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     between = [a for a in catalogue.ancestors(code) if len(a) > 3 and "-" not in a]
     names = [entry.title, *(catalogue.title(a) for a in between), catalogue.title(entry.category)]
     names += [t for t in entry.inclusion_terms if len(t) <= 40]
+    # and those of the subcategories above it ("Graves' disease" is listed under E05.0, not E05.00)
+    names += [
+        t
+        for a in between
+        for t in catalogue.lookup(a).inclusion_terms
+        if len(t) <= 40 and not t.startswith("Conditions ")  # "Conditions in D50-D64" names no condition
+    ]
     names += clinical_synonyms(code, catalogue)
     if code.startswith(_RECURRENCE_HISTORY):
         # a past stroke's or thrombosis's guidelines name the condition itself ("stroke", not "personal

@@ -134,6 +134,10 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert "Carpal tunnel syndrome" in condition_names("G56.01", catalogue)
     # clinical synonyms of the subcategory's unspecified code ("DVT" is listed for I82.409)
     assert "deep vein thrombosis" in condition_names("I82.412", catalogue)
+    # and the inclusion terms of the subcategories above it
+    assert "Graves' disease" in condition_names("E05.00", catalogue)
+    assert "Gallstone pancreatitis" in condition_names("K85.10", catalogue)
+    assert not any(n.startswith("Conditions ") for n in condition_names("O99.012", catalogue))
     # but not the names of a specified sibling: diverticulitis is not diverticulosis
     assert not any("diverticulitis" in n.lower() for n in condition_names("K57.30", catalogue))
 
