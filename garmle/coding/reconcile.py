@@ -23,6 +23,13 @@ independently found codes should say:
   from medications alone (a loop diuretic and an ACE inhibitor suggest heart
   failure but are given in kidney disease too) does not make a combination
   code, which would assert that diagnosis.
+* **Diabetes combinations** (guideline I.A.15, "with"). Diabetes without
+  complications beside chronic kidney disease is E1x.22 (the CKD stage stays
+  beside it), beside polyneuropathy E1x.42, retinopathy E1x.319, peripheral
+  angiopathy E1x.51, a foot ulcer E1x.621 (the ulcer's code stays) and
+  hypoglycaemia E1x.649; the link is presumed. A companion inferred from
+  medications alone makes no combination code; the first companion in that
+  order decides.
 * **Pregnancy first** (guideline I.C.15.a). In a pregnant patient a condition
   complicating the pregnancy takes a chapter 15 code, sequenced first, at the
   trimester the weeks of gestation (Z3A.-) give: iron deficiency anaemia at
@@ -149,6 +156,44 @@ def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[C
     )
     out = [combined if p is htn else p for p in preds if p.code != code or p is htn]
     return out
+
+
+# Diabetes "with" a complication (ICD-10-CM guideline I.A.15: the link is presumed): the companion's
+# code prefixes, the diabetes code's new final characters, and whether the companion's code stays
+# beside it (the CKD stage and the ulcer's site do; the combination code says the rest).
+_DIABETES_COMPLICATIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
+    (("N18",), "22", True),
+    (("G62.9", "G60.9", "G62.8"), "42", False),
+    (("H35.00", "H35.09"), "319", False),
+    (("I73.9",), "51", False),
+    (("L97",), "621", True),
+    (("E16.2",), "649", False),
+)
+_DIABETES_DEFAULTS = ("E10.9", "E11.9", "E13.9")
+
+
+def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    diabetes = next((p for p in preds if p.code in _DIABETES_DEFAULTS), None)
+    if diabetes is None:
+        return preds
+    for prefixes, suffix, keep in _DIABETES_COMPLICATIONS:
+        companion = next((p for p in preds if p.code.startswith(prefixes) and not p.medication_only), None)
+        code = f"{diabetes.code[:3]}.{suffix}"
+        if companion is None or not catalogue.is_valid(code):
+            continue
+        note = Evidence(
+            "rule", f"diabetes with {companion.code}: combination code (ICD-10-CM guideline I.A.15)"
+        )
+        combined = replace(
+            diabetes,
+            code=code,
+            title=catalogue.title(code),
+            billable=catalogue.lookup(code).billable,
+            score=max(diabetes.score, companion.score) if not keep else diabetes.score,
+            evidence=merge_evidence(diabetes.evidence, (note,), () if keep else companion.evidence),
+        )
+        return [combined if p is diabetes else p for p in preds if keep or p is not companion]
+    return preds
 
 
 _REFERENCE = re.compile(r"\(([^()]*)\)")
@@ -306,6 +351,7 @@ def reconcile(
         ['O10.011', 'Z3A.12']
     """
     preds = _combination(_drop_contradictions(_fold_defaults(list(predictions))), catalogue)
+    preds = _diabetes_combination(preds, catalogue)
     if any(p.code.startswith("O") for p in preds):
         # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code says
         # the pregnancy is not incidental, however often the note says "pregnancy"

@@ -97,6 +97,38 @@ def test_the_default_code_of_a_mention_states_no_feature_a_sibling_denies(cat: I
     assert coder.billable_default("I13.1") == "I13.10"
 
 
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        # the CKD stage and the ulcer's site stay beside the combination code
+        ((("E11.9", 0.9), ("N18.32", 0.8)), ["E11.22", "N18.32"]),
+        ((("E11.9", 0.9), ("L97.419", 0.8)), ["E11.621", "L97.419"]),
+        # the combination code says the rest
+        ((("E11.9", 0.9), ("G62.9", 0.8)), ["E11.42"]),
+        ((("E10.9", 0.9), ("I73.9", 0.8)), ["E10.51"]),
+        ((("E11.9", 0.9), ("E16.2", 0.8)), ["E11.649"]),
+        # a specific diabetes code is left as it is
+        ((("E11.65", 0.9), ("N18.32", 0.8)), ["E11.65", "N18.32"]),
+    ],
+)
+def test_diabetes_with_a_complication_takes_its_combination_code(
+    cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
+) -> None:
+    out = reconcile(_preds(cat, *pairs), cat)
+    assert [p.code for p in out] == expected
+
+
+def test_a_complication_inferred_from_medications_alone_makes_no_diabetes_combination(
+    cat: IcdCatalogue,
+) -> None:
+    diabetes, neuropathy = _preds(cat, ("E11.9", 0.9), ("G62.9", 0.6))
+    pregabalin = CodePrediction(
+        "G62.9", neuropathy.title, 0.6, "ehr", evidence=(Evidence("medication", "Pregabalin 75 mg bd"),)
+    )
+    assert [p.code for p in reconcile([diabetes, pregabalin], cat)] == ["E11.9", "G62.9"]
+    assert [p.code for p in reconcile([diabetes, neuropathy], cat)] == ["E11.42"]
+
+
 def test_different_conditions_of_one_category_are_no_contradiction(cat: IcdCatalogue) -> None:
     # diverticulosis with bleeding beside diverticulitis without: two conditions, not one said twice
     out = reconcile(_preds(cat, ("K57.32", 0.9), ("K57.31", 0.8)), cat)
