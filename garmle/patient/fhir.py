@@ -14,6 +14,8 @@ package) and then read for what guideline retrieval needs:
 * ``MedicationRequest`` / ``MedicationStatement``: active ones only.
 * ``AllergyIntolerance``: active ones only.
 * ``DocumentReference`` / ``DiagnosticReport`` / ``Composition``: note text.
+* ``Patient`` extensions: race and ethnicity (US Core), else a note's statement of them
+  (:mod:`garmle.patient.ethnicity`).
 * ``Procedure``: deliveries only, for the puerperium (below).
 
 A woman who is not pregnant is ``postpartum`` in the six weeks (42 days) after a

@@ -12,7 +12,9 @@ the text states plainly is extracted into structured fields:
   comparisons such as ``eGFR < 60`` are not read as results);
 * pregnancy: ``pregnant``, ``24 weeks gestation``, ``G2P1 at 24 weeks``; ``not pregnant`` sets False.
 * the puerperium: ``3 days postpartum``, ``postnatal``, ``2 weeks after delivery``, ``delivered 10 days
-  ago`` (not ``history of postpartum depression``) set ``postpartum`` when the note says no pregnancy.
+  ago`` (not ``history of postpartum depression``) set ``postpartum`` when the note says no pregnancy;
+* ethnicity: ``African American``, ``41 yo black M``, ``of South Asian origin``, ``Hispanic``
+  (:mod:`garmle.patient.ethnicity`; ``black stools`` says nothing).
 
 Diagnoses are not extracted here: code prediction reads the note.
 
