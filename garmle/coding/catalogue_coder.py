@@ -306,11 +306,12 @@ def _in_spans(evidence: Evidence, spans: set[tuple[int, int, int]]) -> bool:
 def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) -> list[CodePrediction]:
     """The codes of the condition the patient is seen for first, then the others, in the given order.
 
-    A code's score says how sure the coder is that the patient has the condition: a diabetes that
-    the record states, a drug and a lab confirm is surer than the pneumonia the note is about. The
-    condition the note's assessment (impression, diagnosis) names is why the patient is seen, and its
-    guidance comes first. Without one, a problem list written in order (no onset dates, as in the
-    JSON patient form) puts its first problem first; a record's dated problems are in no such order.
+    A code's score says how sure the coder is that the patient has the condition: a diabetes that the
+    record states, a drug and a lab confirm is surer than the pneumonia the note is about. The condition
+    the note's assessment (impression, diagnosis) names is why the patient is seen, and its guidance comes
+    first; when it names several, in the order it lists them. Without one, a problem list written in order
+    (no onset dates, as in the JSON patient form) puts its first problem first; a record's dated problems
+    are in no such order.
     A note with neither puts first the condition it opens with, before any section header (the
     complaint: "2 yrs of urine leakage with coughing ..." before "BMI 32.4").
 
@@ -323,6 +324,10 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
     """
     spans, opening = _note_spans(patient.notes)
     named = [p for p in predictions if any(_in_spans(e, spans) for e in p.evidence)]
+    # in the order the assessment lists them ("1. HFrEF ... 2. Hyperkalaemia ... 3. AF"), not by score
+    named.sort(
+        key=lambda p: min((e.note_index or 0, e.char_start or 0) for e in p.evidence if _in_spans(e, spans))
+    )
     active = [problem for problem in patient.problems if problem.active]
     if not named and active and all(problem.onset is None for problem in active):
         first = active[0].display  # the first problem listed

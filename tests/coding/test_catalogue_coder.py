@@ -270,3 +270,25 @@ def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None
         "E66.9",
         "I10",
     ]
+
+
+def test_an_assessment_listing_several_conditions_puts_them_in_its_order() -> None:
+    from garmle.coding.catalogue_coder import presenting_first
+    from garmle.types import CodePrediction, Evidence
+
+    note = (
+        "74M, HFrEF, AF.\nA/P: 1. HFrEF with volume overload. 2. Hyperkalemia, mild. 3. AF rate controlled."
+    )
+    start = note.index("A/P")
+
+    def found(code: str, words: str, score: float) -> CodePrediction:
+        at = note.index(words, start)
+        return CodePrediction(code, code, score, evidence=(Evidence("note", words, 0, at, at + len(words)),))
+
+    hf, k, af = (
+        found("I50.20", "HFrEF", 0.82),
+        found("E87.5", "Hyperkalemia", 0.9),
+        found("I48.91", "AF", 0.85),
+    )
+    ordered = presenting_first(sorted([hf, k, af], key=lambda p: -p.score), Patient("p", notes=(note,)))
+    assert [p.code for p in ordered] == ["I50.20", "E87.5", "I48.91"]
