@@ -27,9 +27,8 @@ independently found codes should say:
   complications beside chronic kidney disease is E1x.22 (the CKD stage stays
   beside it), beside polyneuropathy E1x.42, retinopathy E1x.319, peripheral
   angiopathy E1x.51, a foot ulcer E1x.621 (the ulcer's code stays) and
-  hypoglycaemia E1x.649; the link is presumed. A companion inferred from
-  medications alone makes no combination code; the first companion in that
-  order decides.
+  hypoglycaemia E1x.649, one code for each; the link is presumed. A
+  companion inferred from medications alone makes no combination code.
 * **Pregnancy first** (guideline I.C.15.a). In a pregnant patient a condition
   complicating the pregnancy takes a chapter 15 code, sequenced first, at the
   trimester the weeks of gestation (Z3A.-) give: iron deficiency anaemia at
@@ -176,6 +175,8 @@ def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) 
     diabetes = next((p for p in preds if p.code in _DIABETES_DEFAULTS), None)
     if diabetes is None:
         return preds
+    combined: list[CodePrediction] = []  # one code per complication (guideline I.A.15 allows several)
+    absorbed: list[CodePrediction] = []
     for prefixes, suffix, keep in _DIABETES_COMPLICATIONS:
         companion = next((p for p in preds if p.code.startswith(prefixes) and not p.medication_only), None)
         code = f"{diabetes.code[:3]}.{suffix}"
@@ -184,16 +185,27 @@ def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) 
         note = Evidence(
             "rule", f"diabetes with {companion.code}: combination code (ICD-10-CM guideline I.A.15)"
         )
-        combined = replace(
-            diabetes,
-            code=code,
-            title=catalogue.title(code),
-            billable=catalogue.lookup(code).billable,
-            score=max(diabetes.score, companion.score) if not keep else diabetes.score,
-            evidence=merge_evidence(diabetes.evidence, (note,), () if keep else companion.evidence),
+        combined.append(
+            replace(
+                diabetes,
+                code=code,
+                title=catalogue.title(code),
+                billable=catalogue.lookup(code).billable,
+                score=diabetes.score if keep else max(diabetes.score, companion.score),
+                evidence=merge_evidence(diabetes.evidence, (note,), () if keep else companion.evidence),
+            )
         )
-        return [combined if p is diabetes else p for p in preds if keep or p is not companion]
-    return preds
+        if not keep:
+            absorbed.append(companion)
+    if not combined:
+        return preds
+    out: list[CodePrediction] = []
+    for p in preds:
+        if p is diabetes:
+            out.extend(combined)
+        elif not any(p is a for a in absorbed):
+            out.append(p)
+    return out
 
 
 _REFERENCE = re.compile(r"\(([^()]*)\)")

@@ -107,6 +107,8 @@ def test_the_default_code_of_a_mention_states_no_feature_a_sibling_denies(cat: I
         ((("E11.9", 0.9), ("G62.9", 0.8)), ["E11.42"]),
         ((("E10.9", 0.9), ("I73.9", 0.8)), ["E10.51"]),
         ((("E11.9", 0.9), ("E16.2", 0.8)), ["E11.649"]),
+        # one combination code for each complication
+        ((("E11.9", 0.7), ("N18.32", 0.8), ("G62.9", 0.82)), ["E11.42", "N18.32", "E11.22"]),
         # a specific diabetes code is left as it is
         ((("E11.65", 0.9), ("N18.32", 0.8)), ["E11.65", "N18.32"]),
     ],
