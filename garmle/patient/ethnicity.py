@@ -119,9 +119,30 @@ def normalise_ethnicity(value: str) -> str | None:
     return "black" if text == "black" else "white" if text == "white" else None
 
 
+# somebody else's: "her African American husband", "his Hispanic partner", "Afro-Caribbean carer"
+_SOMEONE_ELSE_BEFORE = re.compile(r"\b(?:her|his|their|whose)\s+$", re.I)
+_SOMEONE_ELSE_AFTER = re.compile(
+    r"^,?\s*(?:husband|wife|partner|spouse|boyfriend|girlfriend|mother|father|parents?|son|daughter|"
+    r"brother|sister|friend|family|neighbou?r|carer|caregiver|colleague|nurse|doctor)s?\b",
+    re.I,
+)
+
+
 def ethnicity_in_text(text: str) -> str | None:
-    """The ethnicity a note states about its patient, or None. A group named before another wins."""
-    found = [(m.start(), name) for name, pattern in _PATTERNS for m in [pattern.search(text)] if m]
+    """The ethnicity a note states about its patient, or None. A group named before another wins;
+    one stated about somebody else ("her African American husband") does not count.
+
+    Example:
+        >>> ethnicity_in_text("68F, lives with her African American husband.") is None
+        True
+    """
+    found = [
+        (m.start(), name)
+        for name, pattern in _PATTERNS
+        for m in pattern.finditer(text)
+        if not _SOMEONE_ELSE_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
+        and not _SOMEONE_ELSE_AFTER.match(text[m.end() : m.end() + 30])
+    ]
     return min(found)[1] if found else None
 
 

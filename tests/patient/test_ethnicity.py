@@ -29,6 +29,9 @@ from garmle.patient.ethnicity import ethnicity_in_fhir, ethnicity_in_text, norma
         ("Fell and has a black eye.", None),
         ("White blood cell count 11.2.", None),
         ("No history of asthma.", None),
+        # somebody else's
+        ("68F, lives with her African American husband.", None),
+        ("Hispanic partner attends; patient is a 40 yo black man.", "black"),
     ],
 )
 def test_ethnicity_stated_in_a_note(text: str, expected: str | None) -> None:
