@@ -129,6 +129,19 @@ def _drop_contradictions(preds: list[CodePrediction]) -> list[CodePrediction]:
     return [by_code[p.code] for p in preds if p.code in by_code]
 
 
+def _recoded(
+    pred: CodePrediction, code: str, catalogue: IcdCatalogue, why: Evidence, *more: Sequence[Evidence]
+) -> CodePrediction:
+    """``pred`` as the combination ``code``, with the rule that made it (and ``more``) as evidence."""
+    return replace(
+        pred,
+        code=code,
+        title=catalogue.title(code),
+        billable=catalogue.lookup(code).billable,
+        evidence=merge_evidence(pred.evidence, (why,), *more),
+    )
+
+
 def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     htn = next((p for p in preds if p.code == "I10"), None)
     if htn is None:
@@ -146,13 +159,7 @@ def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[C
         code = "I11.0"
     companions = ", ".join(p.code for p in (*ckd, *hf))
     note = Evidence("rule", f"hypertension with {companions}: combination code (ICD-10-CM guideline I.C.9.a)")
-    combined = replace(
-        htn,
-        code=code,
-        title=catalogue.title(code),
-        billable=catalogue.lookup(code).billable,
-        evidence=merge_evidence(htn.evidence, (note,)),
-    )
+    combined = _recoded(htn, code, catalogue, note)
     out = [combined if p is htn else p for p in preds if p.code != code or p is htn]
     return out
 
@@ -185,17 +192,12 @@ def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) 
         note = Evidence(
             "rule", f"diabetes with {companion.code}: combination code (ICD-10-CM guideline I.A.15)"
         )
-        combined.append(
-            replace(
-                diabetes,
-                code=code,
-                title=catalogue.title(code),
-                billable=catalogue.lookup(code).billable,
-                score=diabetes.score if keep else max(diabetes.score, companion.score),
-                evidence=merge_evidence(diabetes.evidence, (note,), () if keep else companion.evidence),
-            )
-        )
-        if not keep:
+        if keep:
+            combined.append(_recoded(diabetes, code, catalogue, note))
+        else:
+            # the companion's code says no more than the combination code: its evidence moves over
+            recoded = _recoded(diabetes, code, catalogue, note, companion.evidence)
+            combined.append(replace(recoded, score=max(diabetes.score, companion.score)))
             absorbed.append(companion)
     if not combined:
         return preds

@@ -102,10 +102,10 @@ def years_since_quit(notes: Sequence[str], today: dt.date | None = None) -> int 
 
 def _stopped(note: str, found: re.Match[str]) -> bool:
     """A quit the note reports, not a wish or a try ("wants to quit 2027", "quit attempts 2019")."""
-    before = re.findall(r"[\w-]+", note[max(0, found.start() - 30) : found.start()])
-    after = re.findall(r"[\w-]+", note[found.end("verb") : found.end("verb") + 30])
     if _NO_STOP.search(note, found.end("verb"), found.start("when")):
         return False
+    before = re.findall(r"[\w-]+", note[max(0, found.start() - 30) : found.start()])
+    after = re.findall(r"[\w-]+", note[found.end("verb") : found.end("verb") + 30])
     return is_a_stop(before[-1] if before else "", after[0] if after else "")
 
 

@@ -20,10 +20,16 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["ETHNICITY_TERMS", "ethnicity_in_fhir", "ethnicity_in_text", "normalise_ethnicity"]
+__all__ = [
+    "ETHNICITY_TERMS",
+    "ethnicity_in_fhir",
+    "ethnicity_in_notes",
+    "ethnicity_in_text",
+    "normalise_ethnicity",
+]
 
 ETHNICITY_TERMS: Mapping[str, tuple[str, ...]] = {
     "black": (
@@ -116,7 +122,7 @@ def normalise_ethnicity(value: str) -> str | None:
     for name, pattern in _PATTERNS:
         if pattern.search(text) or (name != "white" and text in ETHNICITY_TERMS[name]):
             return name
-    return "black" if text == "black" else "white" if text == "white" else None
+    return None
 
 
 # somebody else's: "her African American husband", "his Hispanic partner", "Afro-Caribbean carer"
@@ -146,6 +152,11 @@ def ethnicity_in_text(text: str) -> str | None:
     return min(found)[1] if found else None
 
 
+def ethnicity_in_notes(notes: Iterable[str]) -> str | None:
+    """The ethnicity the first note that states one gives (:func:`ethnicity_in_text`), or None."""
+    return next(filter(None, map(ethnicity_in_text, notes)), None)
+
+
 def ethnicity_in_fhir(patient: Mapping[str, Any]) -> str | None:
     """The ethnicity a FHIR Patient's US Core extensions state: Hispanic or Latino first (it is the
     ethnicity; race is a separate extension), then the first race category."""
@@ -156,7 +167,7 @@ def ethnicity_in_fhir(patient: Mapping[str, Any]) -> str | None:
         kind = str(extension["url"]).removeprefix(_US_CORE)
         for part in extension.get("extension") or ():
             coding = part.get("valueCoding") if isinstance(part, Mapping) else None
-            if part.get("url") == "ombCategory" and isinstance(coding, Mapping):
+            if isinstance(coding, Mapping) and part.get("url") == "ombCategory":
                 name = _OMB.get(str(coding.get("code")))
                 if name is not None and (kind == "race") != (name == "hispanic"):
                     stated.setdefault(kind, name)

@@ -58,7 +58,7 @@ from garmle.patient.crosswalk import (
     is_pregnancy_problem,
     make_problem,
 )
-from garmle.patient.ethnicity import ethnicity_in_fhir, ethnicity_in_text
+from garmle.patient.ethnicity import ethnicity_in_fhir, ethnicity_in_notes
 from garmle.patient.measurements import (
     BP_DIASTOLIC_CODES,
     BP_PANEL_CODES,
@@ -121,6 +121,7 @@ _ACTIVE_CONDITION = ACTIVE_STATUSES
 _DROPPED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 _DROPPED_OBSERVATION = frozenset({"entered-in-error", "cancelled"})
 _DROPPED_DOCUMENT = frozenset({"entered-in-error", "superseded"})
+_DROPPED_PROCEDURE = frozenset({"entered-in-error", "not-done", "preparation"})
 _BP_CODES = BP_PANEL_CODES | BP_SYSTOLIC_CODES | BP_DIASTOLIC_CODES
 _READ_CODES = frozenset(LOINC_TO_NAME) | _BP_CODES | PREGNANCY_STATUS_CODES
 _SEMANTIC_TAG = re.compile(
@@ -414,7 +415,7 @@ class _BundleReader:
             self.problems[key] = problem
 
     def _procedure(self, res: Mapping[str, Any]) -> None:
-        if res.get("status") in ("entered-in-error", "not-done", "preparation"):
+        if res.get("status") in _DROPPED_PROCEDURE:
             return
         self.deliveries.append(_first_date(res, ("performedDateTime", "performedPeriod")))
 
@@ -619,8 +620,7 @@ class _BundleReader:
             notes=tuple(text for _, text in notes),
             pregnant=pregnant,
             postpartum=postpartum,
-            ethnicity=ethnicity_in_fhir(res)
-            or next(filter(None, (ethnicity_in_text(t) for _, t in notes)), None),
+            ethnicity=ethnicity_in_fhir(res) or ethnicity_in_notes(text for _, text in notes),
             warnings=tuple(dict.fromkeys(self.warnings)),
         )
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from garmle.errors import PatientError
 from garmle.patient.crosswalk import RXNORM_SYSTEM, is_pregnancy_problem, make_problem, map_snomed
-from garmle.patient.ethnicity import ethnicity_in_text, normalise_ethnicity
+from garmle.patient.ethnicity import ethnicity_in_notes, normalise_ethnicity
 from garmle.patient.measurements import (
     age_problem,
     canonical_measure,
@@ -137,7 +137,7 @@ def load_json_form(data: Mapping[str, Any]) -> Patient:
     if ethnicity and ethnicity_value is None:
         warnings.append("ethnicity not recognised; ignored")
     if ethnicity is None:
-        ethnicity_value = next(filter(None, map(ethnicity_in_text, notes)), None)
+        ethnicity_value = ethnicity_in_notes(notes)
 
     vitals, labs = split_observations(observations)
     patient = Patient(
