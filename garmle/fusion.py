@@ -42,8 +42,9 @@ without atrial fibrillation.
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`); in a guideline for several populations, a
 passage addressed to another one than the patient's ("Treat all pregnant or postpartum women ..." for
-a man, "In children aged 5-11 ..." for an adult; :func:`passage_population_conflict`) is scaled by
-``passage_population_factor``. Dropped too are passages for which neither the
+a man, "In children aged 5-11 ..." for an adult; :func:`passage_population_conflict`), or one under
+a heading for another one ("Interventions for Children and Young People"; :func:`heading_population`),
+is scaled by ``passage_population_factor``. Dropped too are passages for which neither the
 passage nor its guideline's title and conditions name the condition (one of its names in full), and
 passages scoring below ``min_score``, since no evidence is better than evidence about something else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
@@ -91,6 +92,7 @@ __all__ = [
     "addressed_ethnicity",
     "conditions_of",
     "covered_conditions",
+    "heading_population",
     "is_editorial_note",
     "is_title_only",
     "match_facts",
@@ -611,24 +613,35 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 3
+READING_VERSION = 4
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
 
-@lru_cache(maxsize=8192)
-def passage_population(text: str) -> PassagePopulation:
-    """Whether a passage speaks to pregnancy, to children only, and its age ranges.
+def passage_population(text: str, section: Sequence[str] = ()) -> PassagePopulation:
+    """Whether a passage speaks to pregnancy, to children only, and its age ranges, read from its text
+    and from the headings of its ``section`` (:func:`heading_population`).
 
-    The reading depends on the text alone, so an index keeps it per chunk
-    (:func:`passage_populations`); this cache serves passages read at request time.
+    The reading depends on the passage alone, so an index keeps it per chunk
+    (:func:`passage_populations`); a cache serves passages read at request time.
 
     Example:
         >>> passage_population("In children aged 5 to 11, use a low-dose ICS.")
         PassagePopulation(pregnancy=False, children=True, ages=((5.0, 12.0),), conditions=(), ethnicity='')
         >>> passage_population("Metformin is the first-line drug.") == ANYONE
         True
+        >>> heads = ("Major Recommendations", "Interventions for Children and Young People")
+        >>> passage_population("- Monitor treatment adherence.", heads).children
+        True
+        >>> passage_population("In adolescents and adults, monitor adherence.", heads).children
+        False
     """
+    reading = _text_population(text)
+    return _with_headings(reading, text, heading_population(tuple(section))) if section else reading
+
+
+@lru_cache(maxsize=8192)
+def _text_population(text: str) -> PassagePopulation:
     # Each pattern's every match holds one of these words, so a passage without them skips it: the
     # age patterns alone cost about 0.2 ms a passage and two passages in three name no age.
     lower = text.lower()
@@ -646,6 +659,63 @@ def passage_population(text: str) -> PassagePopulation:
     return PassagePopulation(
         pregnancy, children, tuple(passage_age_bounds(text)) if ages else (), conditions, ethnicity
     )
+
+
+@lru_cache(maxsize=4096)
+def heading_population(section: tuple[str, ...]) -> PassagePopulation:
+    """Whom the headings above a passage address: a passage under "Interventions for Children and
+    Young People" or "Women Aged 50-69 Years" speaks to them even when its own words do not say so
+    (a list item, a dosing detail). The headings are read as one text, so a path that names adults
+    anywhere is not for children only; the conditions are those any one heading addresses
+    ("Primary Prevention in Individuals with Diabetes").
+
+    Example:
+        >>> heading_population(("Major Recommendations", "Women Aged 50-69 Years")).ages
+        ((50.0, 70.0),)
+        >>> heading_population(("Children", "Transition to Adult Services")).children
+        False
+        >>> heading_population(("Treatment", "Patients with Stroke")).conditions
+        ('stroke',)
+    """
+    joined = _text_population(". ".join(section))
+    conditions = tuple(dict.fromkeys(c for head in section for c in _text_population(head).conditions))
+    return joined._replace(conditions=conditions)
+
+
+def _with_headings(reading: PassagePopulation, text: str, heads: PassagePopulation) -> PassagePopulation:
+    """A passage's own reading, completed by its headings' where its text says nothing of that kind;
+    its text still decides when it speaks to everyone ("including pregnant women", "adults")."""
+    if heads == ANYONE:
+        return reading
+    return PassagePopulation(
+        reading.pregnancy or (heads.pregnancy and not _PASSAGE_ALL_PREGNANCY.search(text)),
+        reading.children or (heads.children and not _ADULT.search(text)),
+        reading.ages or heads.ages,
+        reading.conditions or heads.conditions,
+        reading.ethnicity or heads.ethnicity,
+    )
+
+
+def passage_populations(
+    passages: Iterable[tuple[str, str] | tuple[str, str, Sequence[str]]],
+) -> dict[str, PassagePopulation]:
+    """The reading of each ``(chunk id, text[, section])`` addressed to a population; the others are
+    left out.
+
+    Example:
+        >>> passage_populations([("a:0", "Metformin first."), ("a:1", "Treat all pregnant women.")])
+        {'a:1': PassagePopulation(pregnancy=True, children=False, ages=(), conditions=(), ethnicity='')}
+    """
+    found: dict[str, PassagePopulation] = {}
+    for chunk_id, text, *section in passages:
+        heads = tuple(section[0]) if section else ()
+        # the whole index: bypass the request cache
+        reading = _text_population.__wrapped__(text)
+        if heads:
+            reading = _with_headings(reading, text, heading_population(heads))
+        if reading != ANYONE:
+            found[chunk_id] = reading
+    return found
 
 
 _ADDRESSED_ETHNICITY = re.compile(
@@ -673,21 +743,6 @@ def addressed_ethnicity(text: str) -> str:
     if found is None:
         return ""
     return "not black" if found.group(1).lower().startswith("non") else "black"
-
-
-def passage_populations(passages: Iterable[tuple[str, str]]) -> dict[str, PassagePopulation]:
-    """The reading of each ``(chunk id, text)`` addressed to a population; the others are left out.
-
-    Example:
-        >>> passage_populations([("a:0", "Metformin first."), ("a:1", "Treat all pregnant women.")])
-        {'a:1': PassagePopulation(pregnancy=True, children=False, ages=(), conditions=(), ethnicity='')}
-    """
-    found: dict[str, PassagePopulation] = {}
-    for chunk_id, text in passages:
-        reading = passage_population.__wrapped__(text)  # the whole index: bypass the request cache
-        if reading != ANYONE:
-            found[chunk_id] = reading
-    return found
 
 
 def passage_population_conflict(
@@ -1106,7 +1161,9 @@ def rank_snippets(
             and w.population_filter
             and score >= w.min_score
             and passage_population_conflict(
-                chunk.text if populations is None else populations.get(cid, ANYONE),
+                passage_population(chunk.text, chunk.section)
+                if populations is None
+                else populations.get(cid, ANYONE),
                 patient,
                 patient_conditions,
             )

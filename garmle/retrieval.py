@@ -569,9 +569,9 @@ class HybridRetriever:
         """Load (or build and cache) the chunk table now rather than at the first query; its size."""
         return len(self._chunk_table().chunks)
 
-    def passages(self) -> Iterator[tuple[str, str]]:
-        """The id and text of every chunk in the index (from the in-memory table)."""
-        return ((row[0], row[2]) for row in self._chunk_table().chunks.rows)
+    def passages(self) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+        """The id, text and section headings of every chunk in the index (from the in-memory table)."""
+        return ((row[0], row[2], row[6]) for row in self._chunk_table().chunks.rows)
 
     def _shared_file(self) -> Path | None:
         model = hashlib.sha1(self.embedder.model_id.encode("utf-8")).hexdigest()[:12]

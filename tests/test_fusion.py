@@ -136,6 +136,52 @@ def test_a_passage_for_another_population_ranks_below_one_for_the_patient() -> N
     assert [s.chunk_id for s in same] == ["tob:0", "tob:1"]
 
 
+def test_a_passage_under_a_heading_for_another_population_ranks_below_one_for_the_patient() -> None:
+    from dataclasses import replace
+
+    # a list item under a children's heading says nothing of age in its own words
+    kids = replace(
+        _chunk("sad", 0, "- Monitor treatment adherence and practitioner competence."),
+        section=("Major Recommendations", "Interventions for Children and Young People With Social Anxiety"),
+    )
+    adults = replace(
+        _chunk("sad", 1, "- Offer individual CBT and monitor treatment adherence."),
+        section=("Major Recommendations", "Interventions for Adults With Social Anxiety Disorder"),
+    )
+    hits = {"treatment": [Hit(kids, 0.1), Hit(adults, 0.09)]}
+    args = {
+        "fact_terms": {},
+        "topic": topic_names("Social phobia, unspecified"),
+        "doc_topics": {"sad": "Social anxiety disorder (social phobia)"},
+        "vectors": {h.chunk.chunk_id: np.eye(2)[i] for i, h in enumerate(hits["treatment"])},
+        "excluded_docs": {},
+        "top_k": 2,
+    }
+    pred = CodePrediction("F40.10", "Social phobia, unspecified", 0.9)
+    adult, _ = rank_snippets(pred, hits, **args, patient=ADULT)  # type: ignore[arg-type]
+    assert [s.chunk_id for s in adult] == ["sad:1", "sad:0"]
+    child, _ = rank_snippets(pred, hits, **args, patient=CHILD)  # type: ignore[arg-type]
+    scores = {s.chunk_id: s.score for s in child}
+    assert scores["sad:0"] > 1.2 * next(s.score for s in adult if s.chunk_id == "sad:0")
+
+
+def test_headings_complete_a_passages_reading_without_overruling_its_words() -> None:
+    from garmle.fusion import ANYONE, heading_population, passage_population
+
+    assert heading_population(("Major Recommendations", "Antenatal Care for Women with Diabetes")).pregnancy
+    assert heading_population(("Recommendations", "Management")) == ANYONE
+    under_pregnancy = ("Treatment", "Safety Considerations in Pregnant Patients")
+    assert passage_population("Use the lowest effective dose.", under_pregnancy).pregnancy
+    # the passage's own words say it is for everyone
+    assert not passage_population("Do not use warfarin unless planning care.", under_pregnancy).pregnancy
+    older = ("Screening", "Women Aged 50-69 Years")
+    assert passage_population("Offer mammography every 2 years.", older).ages == ((50.0, 70.0),)
+    # the passage's own age range comes first
+    assert passage_population("Offer it from age 40 to 49.", older).ages == ((40.0, 50.0),)
+    lipids = ("Statins", "Primary Prevention in Individuals with Diabetes and LDL-C 70-189 mg/dL")
+    assert passage_population("Use a moderate-intensity statin.", lipids).conditions == ("diabetes",)
+
+
 def test_verbatim_check_drops_altered_snippets() -> None:
     doc = Document("d", "T", "Offer metformin as first-line therapy.")
     good = Snippet("Offer metformin", "d", "d:0", "T", 0, 15, 1.0)

@@ -224,10 +224,10 @@ def test_the_index_keeps_each_passages_population_reading(small_index: Path, tmp
     prepared = Recommender.open(index)
     readings = prepared._passage_populations()
     assert readings is not None and ANYONE not in readings.values()
-    chunks = dict(prepared.retriever.passages())
+    passages = list(prepared.retriever.passages())
     assert any(r.pregnancy for r in readings.values())
-    for cid, text in chunks.items():
-        assert readings.get(cid, ANYONE) == passage_population(text)
+    for cid, text, section in passages:
+        assert readings.get(cid, ANYONE) == passage_population(text, section)
     after = prepared.recommend(patient, top_k=5)
     assert [s.chunk_id for s in _all_snippets(after)] == [s.chunk_id for s in _all_snippets(before)]
 
