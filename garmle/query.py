@@ -199,7 +199,7 @@ def _parse_templates(data: Mapping[str, Any]) -> TemplateSet:
         raise ConfigError(f"query templates: missing or malformed field {exc}") from exc
     for aspect in aspects:
         unknown = set(re.findall(r"{(\w+)}", aspect.template + aspect.dense_template)) - {
-            "condition", "population", "facts", "focus", "comorbidities",
+            "condition", "population", "facts", "focus", "comorbidities", "presentation",
         }  # fmt: skip
         if unknown:
             raise ConfigError(f"query template {aspect.id!r} uses unknown placeholders {sorted(unknown)}")
@@ -488,6 +488,23 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
     return re.sub(r"\(\s*\)", "", re.sub(r"\s+", " ", text)).strip()
 
 
+_PRESENTATION_WORDS = 120
+
+
+_LEFT_PUNCTUATION = re.compile(r"\s*[,;.](?:\s*[,;.])+")
+_NEGATED_FINDING = re.compile(r"\b(?:no|denies|denied|without|negative for)\b[^.;,()]*", re.I)
+
+
+def presentation_text(patient: Patient, max_words: int = _PRESENTATION_WORDS) -> str:
+    """The patient's notes, as the clinician wrote them, without the findings they deny ("no stroke,
+    no priapism"), cut at ``max_words`` words."""
+    kept = _NEGATED_FINDING.sub(" ", " ".join(patient.notes))
+    # the punctuation a denied finding leaves behind: "stroke, no priapism." -> "stroke."
+    kept = _LEFT_PUNCTUATION.sub(lambda m: m.group(0).strip()[-1], kept)
+    words = re.sub(r"\s+([,;.])", r"\1", re.sub(r"\(\s*\)", " ", kept)).split()
+    return " ".join(words[:max_words])
+
+
 def build_queries(
     patient: Patient,
     predictions: Sequence[CodePrediction],
@@ -514,6 +531,7 @@ def build_queries(
             f"unknown query aspects {sorted(unknown)}; known: {[a.id for a in templates.aspects]}"
         )
     population = population_phrase(patient) if use_facts else "adults"
+    presentation = presentation_text(patient) if use_facts else ""
     queries: list[Query] = []
     for pred in predictions:
         condition = condition_phrase(pred.code, catalogue)
@@ -526,12 +544,15 @@ def build_queries(
                 continue
             if aspect.needs == "comorbidities" and not (comorbid and use_facts):
                 continue
+            if aspect.needs == "presentation" and not (presentation and use_facts):
+                continue
             values = {
                 "condition": condition,
                 "population": population,
                 "facts": (fact_text[0].upper() + fact_text[1:] + ".") if fact_text else "",
                 "focus": (group.focus.get(aspect.id) if group else None) or aspect.focus,
                 "comorbidities": "; ".join(comorbid),
+                "presentation": presentation,
             }
             text = _fill(aspect.template, values)
             # the dense query never carries the patient's facts (see the templates file)
@@ -544,7 +565,8 @@ def build_queries(
                     aspect=aspect.id,
                     text=text,
                     dense_text=dense_text,
-                    facts=tuple(f.text for f in facts),
+                    # what went into this query: the presentation aspect reads the notes, not the facts
+                    facts=tuple(f.text for f in facts) if "{facts}" in aspect.template else (),
                     template_id=f"{templates.version}/{aspect.id}",
                 )
             )

@@ -98,6 +98,30 @@ def test_queries_per_aspect_record_their_facts(catalogue: IcdCatalogue) -> None:
             assert fact.split(" ")[0].lower() in q.text.lower()
 
 
+def test_the_presentation_query_reads_the_notes_without_denied_findings(catalogue: IcdCatalogue) -> None:
+    from garmle.query import presentation_text
+
+    note = (
+        "Four admissions in 12 months for vaso-occlusive pain crises. No stroke, no priapism; "
+        "denies leg ulcers. Never started hydroxyurea."
+    )
+    patient = _patient(notes=(note,))
+    text = presentation_text(patient)
+    assert "vaso-occlusive pain crises" in text and "Never started hydroxyurea" in text
+    assert not any(word in text for word in ("stroke", "priapism", "ulcers"))
+    assert len(presentation_text(_patient(notes=("word " * 500,))).split()) == 120
+
+    preds = [CodePrediction("D57.1", "Sickle-cell disease without crisis", 0.9)]
+    queries = build_queries(patient, preds, catalogue)
+    shown = next(q for q in queries if q.aspect == "presentation")
+    assert shown.text.startswith("Sickle-cell disease") and "hydroxyurea" in shown.text
+    assert shown.facts == ()  # the notes went in, not the structured facts
+    # no notes, or code-only queries: no presentation query
+    assert all(q.aspect != "presentation" for q in build_queries(_patient(), preds, catalogue))
+    code_only = build_queries(patient, preds, catalogue, use_facts=False)
+    assert all(q.aspect != "presentation" for q in code_only)
+
+
 def test_code_only_queries_have_no_patient_facts(catalogue: IcdCatalogue) -> None:
     preds = [CodePrediction("I10", "Essential (primary) hypertension", 0.8)]
     queries = build_queries(_patient(), preds, catalogue, use_facts=False)

@@ -243,3 +243,19 @@ def test_the_index_keeps_each_passages_population_reading(small_index: Path, tmp
     assert Recommender.open(index)._passage_populations() is None
     path.write_bytes(b"not a pickle")
     assert Recommender.open(index)._passage_populations() is None
+
+
+def test_the_notes_reach_retrieval_but_no_file_of_the_index(small_index: Path, tmp_path: Path) -> None:
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(small_index, index)
+    marker = "zanzibarite"  # a word of this patient's note, and of nothing else
+    patient = Patient(
+        "n1", age=64, sex="male", notes=(f"Hypertension, home readings 150/95; works with {marker} dust.",)
+    )
+    report = Recommender.open(index).recommend(patient, codes=["I10"], top_k=3)
+    assert any(q.aspect == "presentation" and marker in q.text for q in report.queries)
+    for path in index.rglob("*"):
+        if path.is_file():
+            assert marker.encode() not in path.read_bytes(), path
