@@ -491,8 +491,15 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
 _PRESENTATION_WORDS = 120
 
 
-_LEFT_PUNCTUATION = re.compile(r"\s*[,;.](?:\s*[,;.])+")
-_NEGATED_FINDING = re.compile(r"\b(?:no|denies|denied|without|negative for)\b[^.;,()]*", re.I)
+_LEFT_PUNCTUATION = re.compile(r"\s*[,;.:](?:\s*[,;.])+")
+# A denial runs to the end of its clause and on through a list of short findings ("denies fever,
+# weight loss, night sweats"), not into a longer one ("without fever, worse at night").
+_NEGATED_FINDING = re.compile(
+    r"\b(?:no|denies|denied|without|negative for)\b[^.;,()]*"
+    r"(?:,\s*(?!but\b|although\b)(?:and\s+|or\s+)?[\w-]+(?:\s+[\w-]+)?"
+    r"(?:\s+(?:and|or)\s+[\w-]+(?:\s+[\w-]+)?)?(?=\s*[,.;)]|\s*$))*",
+    re.I,
+)
 
 
 def presentation_text(patient: Patient, max_words: int = _PRESENTATION_WORDS) -> str:
@@ -502,7 +509,7 @@ def presentation_text(patient: Patient, max_words: int = _PRESENTATION_WORDS) ->
     # the punctuation a denied finding leaves behind: "stroke, no priapism." -> "stroke."
     kept = _LEFT_PUNCTUATION.sub(lambda m: m.group(0).strip()[-1], kept)
     words = re.sub(r"\s+([,;.])", r"\1", re.sub(r"\(\s*\)", " ", kept)).split()
-    return " ".join(words[:max_words])
+    return " ".join(words[:max_words]).lstrip(",;. ")
 
 
 def build_queries(

@@ -110,6 +110,15 @@ def test_the_presentation_query_reads_the_notes_without_denied_findings(catalogu
     assert "vaso-occlusive pain crises" in text and "Never started hydroxyurea" in text
     assert not any(word in text for word in ("stroke", "priapism", "ulcers"))
     assert len(presentation_text(_patient(notes=("word " * 500,))).split()) == 120
+    # a denial runs through a list of short findings, not past "but" or into a longer finding
+    listed = presentation_text(
+        _patient(notes=("Denies fever, weight loss, haematemesis or melaena; tired.",))
+    )
+    assert listed == "tired."
+    assert presentation_text(_patient(notes=("No chest pain, but dyspnoea.",))) == "but dyspnoea."
+    assert presentation_text(_patient(notes=("Wheeze without fever, worse at night.",))) == (
+        "Wheeze, worse at night."
+    )
 
     preds = [CodePrediction("D57.1", "Sickle-cell disease without crisis", 0.9)]
     queries = build_queries(patient, preds, catalogue)
