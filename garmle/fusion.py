@@ -69,7 +69,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -636,8 +636,7 @@ def passage_population(text: str, section: Sequence[str] = ()) -> PassagePopulat
         >>> passage_population("In adolescents and adults, monitor adherence.", heads).children
         False
     """
-    reading = _text_population(text)
-    return _with_headings(reading, text, heading_population(tuple(section))) if section else reading
+    return _reading(text, tuple(section), _text_population)
 
 
 @lru_cache(maxsize=8192)
@@ -682,9 +681,14 @@ def heading_population(section: tuple[str, ...]) -> PassagePopulation:
     return joined._replace(conditions=conditions)
 
 
-def _with_headings(reading: PassagePopulation, text: str, heads: PassagePopulation) -> PassagePopulation:
-    """A passage's own reading, completed by its headings' where its text says nothing of that kind;
-    its text still decides when it speaks to everyone ("including pregnant women", "adults")."""
+def _reading(
+    text: str, section: tuple[str, ...], read_text: Callable[[str], PassagePopulation]
+) -> PassagePopulation:
+    """A passage's own reading (``read_text``: cached per request, or not for a whole index),
+    completed by its headings' where its text says nothing of that kind; its text still decides when
+    it speaks to everyone ("including pregnant women", "adults")."""
+    reading = read_text(text)
+    heads = heading_population(section) if section else ANYONE
     if heads == ANYONE:
         return reading
     return PassagePopulation(
@@ -708,11 +712,8 @@ def passage_populations(
     """
     found: dict[str, PassagePopulation] = {}
     for chunk_id, text, *section in passages:
-        heads = tuple(section[0]) if section else ()
         # the whole index: bypass the request cache
-        reading = _text_population.__wrapped__(text)
-        if heads:
-            reading = _with_headings(reading, text, heading_population(heads))
+        reading = _reading(text, tuple(section[0]) if section else (), _text_population.__wrapped__)
         if reading != ANYONE:
             found[chunk_id] = reading
     return found

@@ -551,7 +551,7 @@ def build_queries(
                 continue
             if aspect.needs == "comorbidities" and not (comorbid and use_facts):
                 continue
-            if aspect.needs == "presentation" and not (presentation and use_facts):
+            if aspect.needs == "presentation" and not presentation:  # no notes, or code-only queries
                 continue
             values = {
                 "condition": condition,

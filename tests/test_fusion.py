@@ -109,6 +109,18 @@ def test_rank_snippets_drops_other_populations_and_caps_per_doc() -> None:
     assert snippets[0].aspect == "treatment"
 
 
+def _one_guideline_args(hits: dict[str, list[Hit]], condition: str, doc_topics: dict[str, str]) -> dict:
+    """rank_snippets' other arguments for two passages of one guideline, each its own direction."""
+    return {
+        "fact_terms": {},
+        "topic": topic_names(condition),
+        "doc_topics": doc_topics,
+        "vectors": {h.chunk.chunk_id: np.eye(2)[i] for i, h in enumerate(hits["treatment"])},
+        "excluded_docs": {},
+        "top_k": 2,
+    }
+
+
 def test_a_passage_for_another_population_ranks_below_one_for_the_patient() -> None:
     # one tobacco guideline for everyone, whose passages speak to one group in turn
     hits = {
@@ -117,14 +129,7 @@ def test_a_passage_for_another_population_ranks_below_one_for_the_patient() -> N
             Hit(_chunk("tob", 1, "Offer varenicline with counselling to adults who smoke."), 0.09),
         ]
     }
-    args = {
-        "fact_terms": {},
-        "topic": topic_names("Nicotine dependence"),
-        "doc_topics": {"tob": "Tobacco use and nicotine dependence"},
-        "vectors": {h.chunk.chunk_id: np.eye(2)[i] for i, h in enumerate(hits["treatment"])},
-        "excluded_docs": {},
-        "top_k": 2,
-    }
+    args = _one_guideline_args(hits, "Nicotine dependence", {"tob": "Tobacco use and nicotine dependence"})
     pred = CodePrediction("F17.210", "Nicotine dependence, cigarettes", 0.9)
     man, _ = rank_snippets(pred, hits, **args, patient=ADULT)  # type: ignore[arg-type]
     assert [s.chunk_id for s in man] == ["tob:1", "tob:0"]
@@ -149,14 +154,9 @@ def test_a_passage_under_a_heading_for_another_population_ranks_below_one_for_th
         section=("Major Recommendations", "Interventions for Adults With Social Anxiety Disorder"),
     )
     hits = {"treatment": [Hit(kids, 0.1), Hit(adults, 0.09)]}
-    args = {
-        "fact_terms": {},
-        "topic": topic_names("Social phobia, unspecified"),
-        "doc_topics": {"sad": "Social anxiety disorder (social phobia)"},
-        "vectors": {h.chunk.chunk_id: np.eye(2)[i] for i, h in enumerate(hits["treatment"])},
-        "excluded_docs": {},
-        "top_k": 2,
-    }
+    args = _one_guideline_args(
+        hits, "Social phobia, unspecified", {"sad": "Social anxiety disorder (social phobia)"}
+    )
     pred = CodePrediction("F40.10", "Social phobia, unspecified", 0.9)
     adult, _ = rank_snippets(pred, hits, **args, patient=ADULT)  # type: ignore[arg-type]
     assert [s.chunk_id for s in adult] == ["sad:1", "sad:0"]
