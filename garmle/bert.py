@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NumpyBertEncoder", "supports"]
+__all__ = ["NumpyBertEncoder", "length_batches", "supports"]
 
 _TRANSFORMER = "sentence_transformers.models.Transformer"
 _POOLING = "sentence_transformers.models.Pooling"
@@ -130,6 +130,46 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return centred / np.sqrt(var + eps) * weight + bias
 
 
+# A forward pass costs about as much as this many more token slots, whatever its size (the weights
+# are read once per pass): about 8 ms against 0.4 ms a token slot for MiniLM-L6 on one thread.
+_PASS_TOKENS = 20
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, *, pass_tokens: int = _PASS_TOKENS
+) -> list[list[int]]:
+    """Indices of texts grouped into forward passes, longest texts first, at the least cost.
+
+    A pass costs ``pass_tokens`` plus its texts' count times its longest text's token length
+    (each text is padded to the longest); the grouping of the texts, sorted by length, into
+    passes of at most ``batch_size`` that costs least is found by dynamic programming. A note of
+    a hundred tokens thus gets a pass of its own instead of padding ten short queries to its
+    length, and a handful of short queries share one pass.
+
+    Example:
+        >>> length_batches([12, 140, 10, 11, 9], batch_size=32)
+        [[1], [0, 3, 2, 4]]
+        >>> length_batches([186, 47, 29], batch_size=32)
+        [[0], [1, 2]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    n = len(order)
+    # best[j]: least cost of the first j texts in order; cut[j]: where the last pass starts
+    best = [0.0] + [float("inf")] * n
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - batch_size), j):
+            cost = best[i] + pass_tokens + (j - i) * lengths[order[i]]
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    batches: list[list[int]] = []
+    j = n
+    while j > 0:
+        batches.append(order[cut[j] : j])
+        j = cut[j]
+    return batches[::-1]
+
+
 class NumpyBertEncoder:
     """Sentence vectors of a BERT sentence-transformers model, computed in NumPy.
 
@@ -164,10 +204,17 @@ class NumpyBertEncoder:
         self.dimension = int(self._w["embeddings.word_embeddings.weight"].shape[1])
         self._tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         self._tok.enable_truncation(self.max_tokens)
-        self._tok.enable_padding(pad_id=int(config.get("pad_token_id", 0)))
+        # Each batch is padded to its own longest text in _encode_batch.
+        self._tok.no_padding()
+        self.pad_id = int(config.get("pad_token_id", 0))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """An ``(n, dimension)`` float32 array: one sentence vector per text.
+
+        Texts share a forward pass only with texts of similar token length (see
+        :func:`length_batches`): a pass is padded to its longest text, and a request's note
+        (a hundred or more tokens) padded into the pass of its ten-token queries would cost
+        several times what the two passes cost apart.
 
         The products run on one BLAS thread: for a request's few short texts a second thread gains
         little, and on a machine whose other core is busy its spin-waiting made them several times
@@ -176,12 +223,11 @@ class NumpyBertEncoder:
         from threadpoolctl import threadpool_limits
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        # Texts of similar length share a batch, so little of each batch is padding.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        encodings = self._tok.encode_batch(list(texts)) if texts else []
+        lengths = [len(e.ids) for e in encodings]
         with threadpool_limits(limits=1, user_api="blas"):
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
-                out[rows] = self._encode_batch([texts[i] for i in rows])
+            for rows in length_batches(lengths, self.batch_size):
+                out[rows] = self._encode_batch([encodings[i] for i in rows])
         return out
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
@@ -191,12 +237,15 @@ class NumpyBertEncoder:
         out += self._w[f"{name}.bias"]
         return out.reshape(*x.shape[:-1], weight.shape[1])
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tok.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
-        n, length = ids.shape
+    def _encode_batch(self, encodings: list[Any]) -> np.ndarray:
+        n, length = len(encodings), max(len(e.ids) for e in encodings)
+        ids = np.full((n, length), self.pad_id, dtype=np.int64)
+        types = np.zeros((n, length), dtype=np.int64)
+        mask = np.zeros((n, length), dtype=np.float32)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e.ids)] = e.ids
+            types[row, : len(e.ids)] = e.type_ids
+            mask[row, : len(e.ids)] = 1.0
         w = self._w
         x = (
             w["embeddings.word_embeddings.weight"][ids]

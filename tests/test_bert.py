@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from garmle.bert import NumpyBertEncoder, supports
+from garmle.bert import NumpyBertEncoder, length_batches, supports
 from garmle.config import bundled_model_path
 from garmle.embedding import LIGHT_LIMIT, SentenceTransformerEmbedder, embed_bulk
 
@@ -79,3 +80,50 @@ def test_light_path_can_be_switched_off_and_is_bounded() -> None:
     embedder = SentenceTransformerEmbedder(light=False)
     assert embedder._light_encoder() is None
     assert LIGHT_LIMIT >= 64
+
+
+def _cost(batches: list[list[int]], lengths: list[int]) -> int:
+    return sum(20 + len(b) * max(lengths[i] for i in b) for b in batches)
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [[], [7], [13, 10, 8, 7, 5, 4, 4, 3], [140, 12, 11, 10, 9, 150, 8, 100, 99, 98], list(range(1, 60))],
+)
+def test_passes_group_texts_at_the_least_padding_cost(lengths: list[int]) -> None:
+    batches = length_batches(lengths, batch_size=8)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert all(len(b) <= 8 for b in batches)
+    if not lengths:
+        return
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    # no cheaper than the brute-force best over every split of the sorted texts (small cases)
+    n = len(order)
+    if n <= 12:
+        import itertools
+
+        best = min(
+            _cost([order[a:b] for a, b in itertools.pairwise((0, *cuts, n))], lengths)
+            for r in range(n)
+            for cuts in itertools.combinations(range(1, n), r)
+            if all(b - a <= 8 for a, b in itertools.pairwise((0, *cuts, n)))
+        )
+        assert _cost(batches, lengths) == best
+    singles = _cost([[i] for i in order], lengths)
+    chunks = _cost([order[i : i + 8] for i in range(0, n, 8)], lengths)
+    assert _cost(batches, lengths) <= min(singles, chunks)
+
+
+def test_a_long_text_is_not_padded_into_the_short_texts_batch() -> None:
+    encoder = NumpyBertEncoder(bundled_model_path())
+    seen: list[list[int]] = []
+    original = encoder._encode_batch
+
+    def spy(encodings: list[Any]) -> np.ndarray:
+        seen.append([len(e.ids) for e in encodings])
+        return original(encodings)
+
+    encoder._encode_batch = spy  # type: ignore[method-assign]
+    vectors = encoder.encode([TEXTS[5], *TEXTS[:3]])
+    assert [256] in seen  # the truncated long text has a pass of its own
+    assert float(np.abs(vectors[1:] - encoder.encode(TEXTS[:3])).max()) < 1e-5
