@@ -37,7 +37,11 @@ marked ``cross_guideline`` in the templates (cardiovascular risk, patients like 
 it *and* the guideline is about another of the patient's conditions or facts: statins for a patient
 with diabetes and a raised LDL sit in the cholesterol guideline; first-line asthma treatment does
 not sit in the COPD guideline, and an atrial fibrillation guideline says nothing to a patient
-without atrial fibrillation.
+without atrial fibrillation. Names that differ from a sibling's by one letter or number
+(:func:`designators`: hepatitis B and C, type 1 and 2 diabetes, vitamin D and B12) are told apart:
+a guideline naming only a sibling is not about the condition, even where a broader name ("chronic
+viral hepatitis") is there in full, and in a guideline not about the condition alone a passage naming
+only a sibling counts as off topic (:func:`names_a_sibling`).
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`); in a guideline for several populations, a
@@ -85,6 +89,7 @@ __all__ = [
     "READING_VERSION",
     "SECTION_PRIORS",
     "SUBSECTION_PRIORS",
+    "Designator",
     "FusionWeights",
     "PassagePopulation",
     "action_strength",
@@ -92,10 +97,13 @@ __all__ = [
     "addressed_ethnicity",
     "conditions_of",
     "covered_conditions",
+    "designators",
     "heading_population",
     "is_editorial_note",
     "is_title_only",
     "match_facts",
+    "names_a_sibling",
+    "names_only_itself",
     "passage_age_bounds",
     "passage_population",
     "passage_population_conflict",
@@ -1007,6 +1015,114 @@ def _stem_pattern(stem: str) -> re.Pattern[str]:
     return re.compile(r"\b" + re.escape(stem), re.I)
 
 
+# Condition names told apart from their siblings by a letter or number after a head word: type 1
+# against type 2 diabetes, hepatitis B against hepatitis C, vitamin D against vitamin B12. "type" is
+# a designator only together with the word after it in the code's name ("type 2 diabetes", not "type
+# 1 error"); hepatitis letters also come as virus abbreviations (HBV, HCV).
+_MARK = r"(?:[A-Z](?:\d{1,2})?|\d)\b"
+_DESIGNATED = re.compile(
+    rf"\b(type|hepatitis|vitamin|hemophilia|haemophilia|influenza)[\s-]+({_MARK}"
+    rf"(?:(?:\s*(?:,|/|\band\b|\bor\b))+\s*(?:type\s+)?{_MARK})*)(?:[\s-]+([a-z]{{3,}}))?",
+    re.I,
+)
+_DESIGNATOR_TAIL = frozenset({"type"})  # heads whose designator needs the next word too
+
+
+class Designator(NamedTuple):
+    """A letter or number that tells a condition from its siblings (``type 2`` of type 2 diabetes)."""
+
+    head: str  # "type", "hepatitis", ...
+    mark: str  # "2", "B", "D" (upper case; a vitamin's number is dropped: D3 is D)
+    tail: str  # the stem of the next word when the head needs it ("diabet"), else ""
+
+
+def _mark(head: str, mark: str) -> str:
+    mark = mark.upper()
+    return mark.rstrip("0123456789") or mark if head == "vitamin" else mark
+
+
+def designators(*names: str) -> tuple[Designator, ...]:
+    """The sibling-telling designators in a condition's names (:func:`names_a_sibling` uses them).
+
+    Example:
+        >>> designators("Chronic viral hepatitis B without delta-agent", "chronic HBV")
+        (Designator(head='hepatitis', mark='B', tail=''),)
+        >>> designators("Type 2 diabetes mellitus", "T2DM")
+        (Designator(head='type', mark='2', tail='diabet'),)
+    """
+    out: list[Designator] = []
+    for name in names:
+        for d in _designated(name):
+            if (d.tail or d.head not in _DESIGNATOR_TAIL) and d not in out:
+                out.append(d)
+    return tuple(out)
+
+
+def _designated(text: str) -> list[Designator]:
+    """Each designator a text names: "hepatitis B and C" names two, "type 1 or type 2 diabetes" two."""
+    found = []
+    for m in _DESIGNATED.finditer(text):
+        head = m.group(1).lower().replace("haemo", "hemo")
+        tail = _stem(m.group(3).lower()) if head in _DESIGNATOR_TAIL and m.group(3) else ""
+        for mark in re.findall(r"\b" + _MARK, m.group(2), re.I):
+            found.append(Designator(head, _mark(head, mark), tail))
+    return found
+
+
+def _named_designators(text: str) -> set[Designator]:
+    found = set(_designated(text))
+    for letter in _VIRUS.findall(text):
+        found.add(Designator("hepatitis", letter.upper(), ""))
+    for number in _DIABETES_TYPE.findall(text):
+        found.add(Designator("type", number, "diabet"))
+    return found
+
+
+_VIRUS = re.compile(r"\bH([A-E])V\b")
+_DIABETES_TYPE = re.compile(r"\bT([12])D(?:M)?\b")
+
+
+def names_only_itself(own: Sequence[Designator], text: str) -> bool:
+    """True when ``text`` names the condition by its designator and no sibling: a guideline titled
+    so speaks of the siblings for its own patients ("test for HCV co-infection").
+
+    Example:
+        >>> own = designators("hepatitis B")
+        >>> names_only_itself(own, "Chronic hepatitis B"), names_only_itself(own, "Hepatitis B and C")
+        (True, False)
+    """
+    heads = {(d.head, d.tail) for d in own}
+    named = {d for d in _named_designators(text) if (d.head, d.tail) in heads}
+    return bool(named) and named <= set(own)
+
+
+def names_a_sibling(own: Sequence[Designator], text: str) -> bool:
+    """True when ``text`` names a sibling of the condition (hepatitis C for hepatitis B) and not the
+    condition itself, by the designators of :func:`designators`.
+
+    A text naming both ("hepatitis B and C co-infection"), or neither, is not a sibling's.
+
+    Example:
+        >>> own = designators("Chronic viral hepatitis B")
+        >>> names_a_sibling(own, "Treatment of Chronic Hepatitis C"), names_a_sibling(own, "HBV and HCV")
+        (True, False)
+        >>> names_a_sibling(designators("Type 2 diabetes"), "Insulin pumps in type 1 diabetes")
+        True
+        >>> names_a_sibling(designators("Type 2 diabetes"), "Type 1 error; diabetes in adults")
+        False
+        >>> t2 = designators("Type 2 diabetes")
+        >>> names_a_sibling(t2, "In T2DM, not type 1 diabetes"), names_a_sibling(t2, "type 1 or 2 diabetes")
+        (False, False)
+    """
+    if not own:
+        return False
+    named = _named_designators(text)
+    if not named or any(d in named for d in own):
+        return False
+    heads = {(d.head, d.tail) for d in own}
+    return any((d.head, d.tail) in heads for d in named)
+
+
 def match_facts(text: str, fact_terms: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     """The facts (keys) whose terms occur in ``text``, each at the start of a word ("black" is not in
     "nonblack", nor "asian" in "Caucasian"; "statin" is in "statins").
@@ -1072,6 +1188,7 @@ def rank_snippets(
     patient: Patient | None = None,
     populations: Mapping[str, PassagePopulation] | None = None,
     patient_conditions: Collection[str] | None = None,
+    siblings: Sequence[Designator] = (),
 ) -> tuple[list[Snippet], dict[str, int]]:
     """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
 
@@ -1100,6 +1217,11 @@ def rank_snippets(
         patient_conditions: the patient's conditions (:func:`conditions_of` their codes); a passage
             addressed to patients with other conditions is scaled like one for another population.
             None (unknown) skips that check.
+        siblings: the condition's designators (:func:`designators`). A guideline whose title and
+            conditions name a sibling condition and not this one (hepatitis C for hepatitis B, type
+            1 for type 2 diabetes) is not about it (topic 0, as above); in a guideline not about
+            this condition alone, a passage that names only a sibling is scaled by
+            ``off_topic_factor`` and counts as not naming the condition.
     """
     w = weights or FusionWeights()
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
@@ -1118,6 +1240,7 @@ def rank_snippets(
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
     top_fused = max(fused.values(), default=1.0)
     doc_share: dict[str, float] = {}  # per guideline, not per passage
+    doc_own: dict[str, bool] = {}  # guideline names this condition's designators, no sibling's
     doc_related: dict[str, bool] = {}
     for cid, rrf in fused.items():
         chunk = pool[cid].chunk
@@ -1129,10 +1252,17 @@ def rank_snippets(
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
         if chunk.doc_id not in doc_share:
-            doc_share[chunk.doc_id] = topic_coverage(topic, doc_text) if topic else 0.0
+            sibling_doc = names_a_sibling(siblings, doc_text)
+            doc_share[chunk.doc_id] = topic_coverage(topic, doc_text) if topic and not sibling_doc else 0.0
+            doc_own[chunk.doc_id] = names_only_itself(siblings, doc_text)
         topic_share = doc_share[chunk.doc_id]
         off_topic = bool(topic) and topic_share < w.topic_required
-        if w.require_topic and off_topic and topic_coverage(topic, chunk.text) < w.topic_required:
+        sibling_passage = not doc_own[chunk.doc_id] and names_a_sibling(siblings, chunk.text)
+        if (
+            w.require_topic
+            and off_topic
+            and (sibling_passage or topic_coverage(topic, chunk.text) < w.topic_required)
+        ):
             # Neither the guideline nor the passage names the condition: no evidence beats unrelated evidence.
             dropped["off_topic"] += 1
             continue
@@ -1154,7 +1284,7 @@ def rank_snippets(
             doc_related[chunk.doc_id] = any(
                 topic_coverage(names, doc_text) == 1.0 for names in related_topics
             ) or any(_names(t, doc_text) for t in fact_words)
-        if off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id]):
+        if (off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id])) or sibling_passage:
             score *= w.off_topic_factor
         # the factor only lowers a score: passages already below the floor skip the check
         if (

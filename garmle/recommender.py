@@ -27,10 +27,12 @@ from garmle.embedding import Embedder, make_embedder
 from garmle.errors import CatalogueError, GarmleError, PredictionError
 from garmle.fusion import (
     READING_VERSION,
+    Designator,
     FusionWeights,
     PassagePopulation,
     conditions_of,
     covered_conditions,
+    designators,
     match_facts,
     passage_populations,
     population_conflict,
@@ -99,6 +101,7 @@ class Recommender:
         self.weights = weights or FusionWeights()
         self._doc_meta: dict[str, dict[str, str]] | None = None
         self._topics: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._sibling_marks: dict[str, tuple[Designator, ...]] = {}
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
         self._populations: Mapping[str, PassagePopulation] | None = None
@@ -208,6 +211,12 @@ class Recommender:
         if code not in self._topics:
             self._topics[code] = topic_names(*condition_names(code, self.catalogue))
         return self._topics[code]
+
+    def _designators(self, code: str) -> tuple[Designator, ...]:
+        """What tells the condition from its siblings by name (type 2 diabetes, hepatitis B)."""
+        if code not in self._sibling_marks:
+            self._sibling_marks[code] = designators(*condition_names(code, self.catalogue))
+        return self._sibling_marks[code]
 
     def _catalogue_document(self, category: str) -> Document | None:
         if category not in self._catalogue_docs:
@@ -338,6 +347,7 @@ class Recommender:
                 cross_aspects=self.templates.cross_guideline_aspects(),
                 related_topics=[self._topic(p.code) for p in predictions if p.code != pred.code],
                 patient=patient, populations=populations, patient_conditions=conditions,
+                siblings=self._designators(pred.code),
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]

@@ -9,6 +9,7 @@ import numpy as np
 from garmle.fusion import (
     FusionWeights,
     covered_conditions,
+    designators,
     match_facts,
     population_conflict,
     rank_snippets,
@@ -432,3 +433,78 @@ def test_the_clearinghouse_note_ranks_below_the_recommendations_it_introduces() 
     code = CodePrediction("J18.9", "Pneumonia, unspecified organism", 0.9)
     snippets, _ = _rank_one_guideline(code, "Pneumonia", [note, crb65], top_k=2)
     assert [s.chunk_id for s in snippets] == ["cap:1", "cap:0"]
+
+
+def test_a_guideline_on_a_sibling_condition_is_not_about_the_code() -> None:
+    # "Chronic viral hepatitis" names hepatitis C in full; the designator tells them apart
+    names = (
+        "Chronic viral hepatitis B without delta-agent",
+        "Chronic viral hepatitis",
+        "chronic hepatitis B",
+    )
+    hits = {
+        "treatment": [
+            Hit(
+                _chunk(
+                    "hcv", 0, "All patients with chronic viral hepatitis C should be considered for therapy."
+                ),
+                0.1,
+            ),
+            Hit(
+                _chunk("hbv", 0, "Offer tenofovir to adults with chronic viral hepatitis and raised ALT."),
+                0.09,
+            ),
+            Hit(_chunk("hbv", 1, "Test people with chronic hepatitis B for HCV and HDV co-infection."), 0.08),
+        ]
+    }
+    args = {
+        "fact_terms": {},
+        "topic": topic_names(*names),
+        "doc_topics": {
+            "hcv": "Management of hepatitis C. Chronic viral hepatitis C",
+            "hbv": "Chronic hepatitis B",
+        },
+        "vectors": {h.chunk.chunk_id: np.eye(3)[i] for i, h in enumerate(hits["treatment"])},
+        "excluded_docs": {},
+        "top_k": 3,
+    }
+    pred = CodePrediction("B18.1", names[0], 0.9)
+    before, _ = rank_snippets(pred, hits, **args)  # type: ignore[arg-type]
+    assert before[0].chunk_id == "hcv:0"
+    after, dropped = rank_snippets(pred, hits, **args, siblings=designators(*names))  # type: ignore[arg-type]
+    # the hepatitis C guideline's passage names only hepatitis C: it no longer names the condition
+    assert [s.chunk_id for s in after] == ["hbv:0", "hbv:1"] and dropped["off_topic"] == 1
+
+
+def test_a_passage_on_a_sibling_ranks_below_its_neighbours_in_a_shared_guideline() -> None:
+    names = ("Type 2 diabetes mellitus without complications", "type 2 diabetes", "T2DM")
+    hits = {
+        "treatment": [
+            Hit(
+                _chunk(
+                    "dm",
+                    0,
+                    "People with type 1 diabetes should be offered multiple daily insulin injections.",
+                ),
+                0.1,
+            ),
+            Hit(
+                _chunk("dm", 1, "Offer metformin as the initial drug treatment for adults with diabetes."),
+                0.09,
+            ),
+        ]
+    }
+    args = _one_guideline_args(hits, names[0], {"dm": "Standards of medical care in diabetes"})
+    args["topic"] = topic_names(*names)
+    pred = CodePrediction("E11.9", names[0], 0.9)
+    plain, _ = rank_snippets(pred, hits, **args)  # type: ignore[arg-type]
+    assert plain[0].chunk_id == "dm:0"
+    marked, _ = rank_snippets(pred, hits, **args, siblings=designators(*names))  # type: ignore[arg-type]
+    assert [s.chunk_id for s in marked] == ["dm:1", "dm:0"]
+    args["doc_topics"] = {"dm": "Type 1 and type 2 diabetes in adults"}
+    both, _ = rank_snippets(pred, hits, **args, siblings=designators(*names))  # type: ignore[arg-type]
+    assert [s.chunk_id for s in both] == ["dm:1", "dm:0"]
+    # a guideline on type 2 diabetes alone speaks of type 1 for its own readers
+    args["doc_topics"] = {"dm": "Type 2 diabetes in adults: management"}
+    own, _ = rank_snippets(pred, hits, **args, siblings=designators(*names))  # type: ignore[arg-type]
+    assert own[0].chunk_id == "dm:0"
