@@ -219,8 +219,26 @@ _POST_NEGATION = (
     "not present",
     "resolved",
 )
-# A result word right after the finding ("HIV negative", "HBsAg nonreactive") negates it.
+# A result word right after the finding ("HIV negative", "HBsAg nonreactive") negates it, also after
+# the name of the test ("hepatitis A IgG negative", "HIV antibody not detected").
 _NEXT_NEGATION = ("negative", "neg", "nonreactive", "non reactive", "not detected", "undetectable")
+_TEST_WORDS = frozenset(
+    {
+        "igg",
+        "igm",
+        "antibody",
+        "antibodies",
+        "ab",
+        "antigen",
+        "ag",
+        "serology",
+        "pcr",
+        "rna",
+        "dna",
+        "test",
+        "screen",
+    }
+)
 _PRE_UNCERTAIN = (
     "possible",
     "possibly",
@@ -442,6 +460,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_NEAR_NEGATION, 2)
         or after(_POST_NEGATION, 4)
         or after(_NEXT_NEGATION, 1)
+        or (last + 1 < len(words) and words[last + 1] in _TEST_WORDS and after(_NEXT_NEGATION, 2))
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
     ):
         return "negated"

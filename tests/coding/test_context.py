@@ -37,6 +37,11 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Myocardial infarction was ruled out.", "Myocardial infarction", "negated"),
         ("Ruled out MI.", "MI", "negated"),
         ("HBsAg negative, HIV negative.", "HIV", "negated"),
+        # the test's name may stand between the finding and its result
+        ("Hepatitis A IgG negative; HIV antibody not detected.", "Hepatitis A", "negated"),
+        ("Hepatitis A IgG negative; HIV antibody not detected.", "HIV", "negated"),
+        ("Hepatitis A IgG positive (immune).", "Hepatitis A", "present"),
+        ("HIV test tomorrow; HCV negative.", "HIV", "present"),
         # a checklist item answered no; an answer that goes on still says the condition
         ("Diabetes: none. Smoker 10/day.", "Diabetes", "negated"),
         ("Never smoker. Childhood eczema.", "smoker", "negated"),
