@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 __all__ = [
@@ -460,7 +460,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_NEAR_NEGATION, 2)
         or after(_POST_NEGATION, 4)
         or after(_NEXT_NEGATION, 1)
-        or (last + 1 < len(words) and words[last + 1] in _TEST_WORDS and after(_NEXT_NEGATION, 2))
+        or _tested_negative(words, last, after)
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
     ):
         return "negated"
@@ -478,6 +478,12 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     ):
         return "historical"
     return "present"
+
+
+def _tested_negative(words: list[str], last: int, after: Callable[[tuple[str, ...], int], bool]) -> bool:
+    """``hepatitis A IgG negative``: a test's name within two words of the finding, then its result."""
+    test = next((i for i in range(last + 1, min(last + 3, len(words))) if words[i] in _TEST_WORDS), None)
+    return test is not None and after(_NEXT_NEGATION, test - last + 1)
 
 
 def _time_ago(words: list[str], last: int) -> bool:

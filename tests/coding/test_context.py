@@ -40,6 +40,7 @@ def test_sentences_point_into_the_note_exactly() -> None:
         # the test's name may stand between the finding and its result
         ("Hepatitis A IgG negative; HIV antibody not detected.", "Hepatitis A", "negated"),
         ("Hepatitis A IgG negative; HIV antibody not detected.", "HIV", "negated"),
+        ("Hepatitis A IgG negative.", "Hepatitis", "negated"),
         ("Hepatitis A IgG positive (immune).", "Hepatitis A", "present"),
         ("HIV test tomorrow; HCV negative.", "HIV", "present"),
         # a checklist item answered no; an answer that goes on still says the condition
