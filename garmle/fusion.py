@@ -1038,7 +1038,9 @@ class Designator(NamedTuple):
 
 def _mark(head: str, mark: str) -> str:
     mark = mark.upper()
-    return mark.rstrip("0123456789") or mark if head == "vitamin" else mark
+    if head == "vitamin":
+        return mark.rstrip("0123456789") or mark
+    return mark
 
 
 def designators(*names: str) -> tuple[Designator, ...]:
@@ -1069,17 +1071,17 @@ def _designated(text: str) -> list[Designator]:
     return found
 
 
-def _named_designators(text: str) -> set[Designator]:
-    found = set(_designated(text))
-    for letter in _VIRUS.findall(text):
-        found.add(Designator("hepatitis", letter.upper(), ""))
-    for number in _DIABETES_TYPE.findall(text):
-        found.add(Designator("type", number, "diabet"))
-    return found
-
-
 _VIRUS = re.compile(r"\bH([A-E])V\b")
 _DIABETES_TYPE = re.compile(r"\bT([12])D(?:M)?\b")
+
+
+def _named_like(own: Sequence[Designator], text: str) -> set[Designator]:
+    """The designators ``text`` names that share a head (and tail) with one of ``own``."""
+    heads = {(d.head, d.tail) for d in own}
+    found = set(_designated(text))
+    found.update(Designator("hepatitis", letter.upper(), "") for letter in _VIRUS.findall(text))
+    found.update(Designator("type", number, "diabet") for number in _DIABETES_TYPE.findall(text))
+    return {d for d in found if (d.head, d.tail) in heads}
 
 
 def names_only_itself(own: Sequence[Designator], text: str) -> bool:
@@ -1091,8 +1093,7 @@ def names_only_itself(own: Sequence[Designator], text: str) -> bool:
         >>> names_only_itself(own, "Chronic hepatitis B"), names_only_itself(own, "Hepatitis B and C")
         (True, False)
     """
-    heads = {(d.head, d.tail) for d in own}
-    named = {d for d in _named_designators(text) if (d.head, d.tail) in heads}
+    named = _named_like(own, text)
     return bool(named) and named <= set(own)
 
 
@@ -1116,11 +1117,8 @@ def names_a_sibling(own: Sequence[Designator], text: str) -> bool:
     """
     if not own:
         return False
-    named = _named_designators(text)
-    if not named or any(d in named for d in own):
-        return False
-    heads = {(d.head, d.tail) for d in own}
-    return any((d.head, d.tail) in heads for d in named)
+    named = _named_like(own, text)
+    return bool(named) and not named & set(own)
 
 
 def match_facts(text: str, fact_terms: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
