@@ -453,6 +453,9 @@ class Mention:
     matched: frozenset[int]
     curated: bool = False
     complete: bool = True  # every required word of the wording was found
+    words_at: frozenset[int] = frozenset()  # note offsets of the matched words
+    sided: frozenset[int] = frozenset()  # the matched words that only name a side ("right")
+    side: str | None = None  # the side the mention names, in its words or next to them
 
 
 def _required_words(text: str) -> tuple[str, ...]:
@@ -615,13 +618,39 @@ class CatalogueCoder:
 
             pick = min(
                 sorted(kids, reverse=True),
-                key=lambda k: (asserts(k), _default_rank(self._titles[k]), len(self._titles[k])),
+                key=lambda k: (
+                    asserts(k),
+                    _default_rank(self._titles[k]),
+                    -len(_UNSPECIFIED_WORD.findall(self._titles[k])),  # "... unspecified ligament of
+                    len(self._titles[k]),  # unspecified ankle", not the shorter "... of left ankle"
+                ),
             )
             if _default_rank(self._titles[pick]) >= len(_DEFAULT_TITLES) or asserts(pick):
                 break
             current = pick
         self._default_child[code] = current
         return current
+
+    def _sided(self, code: str, side: str) -> str:
+        """The sibling of an unspecified-side default that names ``side``, else ``code`` itself.
+
+        "Primary osteoarthritis of the right hip" reads as M16.1, whose default is M16.10 "...,
+        unspecified hip"; the note named the side, so M16.11 "..., right hip".
+        """
+        title = self._titles[code]
+        # any one "unspecified" may be the side's: "Sprain of unspecified ligament of unspecified ankle"
+        wanted = {
+            _title_key(title[: m.start()] + side + title[m.end() :])
+            for m in _UNSPECIFIED_WORD.finditer(title)
+        }
+        node: str | None = code
+        for _ in range(2):  # L89.601 "... unspecified heel, stage 1" has its right heel in L89.61-
+            node = self.catalogue.lookup(node).parent if node else None
+            kids = list(self._children.get(node, ())) if node else []
+            for near in kids + [k for kid in kids for k in self._children.get(kid, ())]:
+                if _title_key(self._titles[near]) in wanted:
+                    return near
+        return code
 
     # ------------------------------------------------------------------ matching
 
@@ -687,16 +716,25 @@ class CatalogueCoder:
         if self._titles[text.code].startswith("Other "):
             quality *= 0.97  # "other specified" codes are never the default reading
         start, end = toks[lo].start, toks[hi].end
+        text_ = sentence.text[start - sentence.start : end - sentence.start]
+        # the side may stand just outside the wording: "carpal tunnel syndrome, right", "R heel ulcer"
+        side = _side_of(text_) or next(
+            (_side_of(toks[i].raw) for i in (hi + 1, lo - 1) if 0 <= i < len(toks) and _side_of(toks[i].raw)),
+            None,
+        )
         return Mention(
             code=text.code,
             note_index=sentence.note_index,
             char_start=start,
             char_end=end,
-            text=sentence.text[start - sentence.start : end - sentence.start],
+            text=text_,
             assertion=assertion_of(sentence, start, end),
             quality=quality,
             section=sentence.section,
             matched=frozenset(matched),
+            words_at=frozenset(toks[i].start for i in matched),
+            sided=frozenset(i for i in matched if toks[i].norm in _SIDE_WORDS),
+            side=side,
             curated=text.synonym,
             complete=len({toks[i].norm for i in positions}) == len(wanted),
         )
@@ -767,8 +805,10 @@ class CatalogueCoder:
                 weight *= 0.8  # symptoms rank below the diagnoses that explain them
             scored[code].append((mention, min(1.0, quality * weight)))
         preds = []
+        best_of: dict[str, Mention] = {}
         for code, items in scored.items():
             best = max(s for _, s in items)
+            best_of[code] = max(items, key=lambda x: x[1])[0]
             spans = {(m.note_index, m.char_start, m.text) for m, _ in items}
             score = min(0.99, best * 0.9 + 0.05 * min(len(spans) - 1, 2))
             if score < self.min_score:
@@ -784,26 +824,26 @@ class CatalogueCoder:
             preds.append(
                 CodePrediction(code, self._titles[code], round(score, 4), self.name, True, evidence[:5])
             )
-        # One mention is one diagnosis: codes of one category read from overlapping words ("lumbar
+        # One mention is one diagnosis: codes of one category read from mostly the same words ("lumbar
         # spondylosis" matched five site codes; "24 weeks gestation, smoker 10" Z3A.24 and Z3A.10)
-        # leave only the best, the category default on a tie.
-        taken_spans: dict[tuple[str, int | None], list[tuple[int, int]]] = defaultdict(list)
+        # leave only the best, the category default on a tie. Sharing a head word is no such overlap:
+        # "stage 2 sacral pressure ulcer, stage 1 pressure injury R heel" names two ulcers.
+        taken_words: dict[tuple[str, object], list[tuple[int, int, frozenset[int]]]] = defaultdict(list)
         unique: list[CodePrediction] = []
-        unplaced: set[tuple[str, str]] = set()
         for p in sorted(preds, key=lambda q: (-q.score, not is_default_title(q.title), q.code)):
-            top = p.evidence[0] if p.evidence else None
-            if top is None or top.char_start is None or top.char_end is None:
-                key = (p.code[:3], top.text if top else p.code)
-                if key not in unplaced:
-                    unplaced.add(key)
-                    unique.append(p)
-                continue
-            taken = taken_spans[(p.code[:3], top.note_index)]
-            start, end = top.char_start, top.char_end
-            if any(a < end and start < b and not (start <= a and b <= end and (a, b) != (start, end))
-                   for a, b in taken):  # fmt: skip
+            read = best_of[p.code]
+            # a problem-list entry's offsets are those of its own text
+            place = read.note_index if read.note_index is not None else f"problem: {read.text}"
+            start, end, words = read.char_start, read.char_end, read.words_at
+            taken = taken_words[(p.code[:3], place)]
+            if any(
+                2 * len(words & w) >= len(words)
+                and not w < words
+                and not (start <= a and b <= end and (a, b) != (start, end))
+                for a, b, w in taken
+            ):
                 continue  # the words of a code already read; a wording that holds them and more stays
-            taken.append((start, end))
+            taken.append((start, end, words))
             unique.append(p)
         preds = unique
         out = rank(preds)[: self.max_codes]
@@ -820,7 +860,11 @@ class CatalogueCoder:
     def _resolve(self, mention: Mention) -> str | None:
         """The code a mention stands for once its assertion is taken into account."""
         code = self.billable_default(mention.code)
+        if mention.side:
+            code = self._sided(code, mention.side)
         if mention.assertion == "historical":
+            if code[0] in "ST":
+                return None  # a past injury is no initial encounter ("after a back injury in 2021")
             mapped = _lookup_prefix(PERSONAL_HISTORY_CODES, code)
             return mapped if mapped in self._titles else code
         if mention.assertion == "family":
@@ -900,6 +944,30 @@ def _as_parent(pred: CodePrediction) -> CodePrediction:
     return replace(pred, billable=False)
 
 
+_UNSPECIFIED_WORD = re.compile(r"\bunspecified\b", re.I)
+_SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})
+_SIDES = (
+    (re.compile(r"\b(?:[Bb]ilateral|BILATERAL|[Bb]oth)\b"), "bilateral"),
+    (re.compile(r"\b(?:[Rr]ight|RIGHT|[Rr]t|R)\b"), "right"),
+    (re.compile(r"\b(?:[Ll]eft|LEFT|[Ll]t|L)\b"), "left"),
+)
+
+
+def _side_of(text: str) -> str | None:
+    """The one side a mention names ("right", "left", "bilateral"), None for none or both.
+
+    Example:
+        >>> _side_of("osteoarthritis of the right hip"), _side_of("R heel"), _side_of("left and right knee")
+        ('right', 'right', None)
+    """
+    sides = {side for pattern, side in _SIDES if pattern.search(text)}
+    return sides.pop() if len(sides) == 1 else None
+
+
+def _title_key(title: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", title.lower()))
+
+
 def _lowered(words: frozenset[str]) -> set[str]:
     return {normalise_token(w) for w in words}
 
@@ -935,6 +1003,9 @@ def _most_specific(mentions: list[Mention]) -> list[Mention]:
             m.matched < o.matched
             or (m.matched == o.matched and o.curated and not m.curated)
             or (m.matched == o.matched and o.complete and not m.complete)
+            # short of a word and beyond a full reading by a side alone: "primary osteoarthritis of the
+            # right hip" is no "primary osteoarthritis, right hand" without its "hand"
+            or (not m.complete and o.complete and m.matched - o.matched <= m.sided and o.matched - m.matched)
             for o in mentions
         ):
             continue

@@ -468,7 +468,11 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "hypothetical"
     if before(_PRE_UNCERTAIN, 5) or after(_POST_UNCERTAIN, 4):
         return "uncertain"
-    current = before(_PRE_CURRENT, 3) or (first < len(words) and words[first] in _PRESENT_VERBS)
+    current = (
+        before(_PRE_CURRENT, 3)
+        or (first < len(words) and words[first] in _PRESENT_VERBS)
+        or _rate_after(words, last)
+    )
     if (
         before(_PRE_HISTORY, 6)
         or (section in _HISTORY_SECTIONS and not current)
@@ -495,6 +499,22 @@ def _time_ago(words: list[str], last: int) -> bool:
     """
     tail = words[last + 1 : last + 5]
     return "ago" in tail and any(w in ("year", "years", "month", "months", "decade", "decades") for w in tail)
+
+
+_PER = frozenset({"day", "d", "daily", "ppd", "pd", "cpd", "week", "wk", "weekly"})
+
+
+def _rate_after(words: list[str], last: int) -> bool:
+    """``Smoker 10/day``, ``smokes 1 ppd``, ``drinks 30 units/week``: a habit given a current rate.
+
+    Example:
+        >>> _rate_after(["smoker", "10", "day"], 0), _rate_after(["smokes", "20", "a", "day"], 0)
+        (True, True)
+        >>> _rate_after(["smoker", "40", "pack", "year"], 0)
+        False
+    """
+    tail = words[last + 1 : last + 6]
+    return bool(tail) and tail[0].isdigit() and any(w in _PER for w in tail[1:4])
 
 
 def _dated_in_past(words: list[str], last: int) -> bool:

@@ -9,6 +9,13 @@ independently found codes should say:
   "Dorsalgia, unspecified" and M54.50 "Low back pain, unspecified"), the
   default code is folded into the specific one: its score and evidence move
   over and it leaves the list.
+* **A block's residual category** (F29 "Unspecified psychosis ...", L30 "Other
+  and unspecified dermatitis") is what the block's other categories leave
+  open: its unspecified code folds into a code of those (eczema, L30.9,
+  beside atopic dermatitis, L20.9).
+* **Signs integral to a disease** (guideline I.B.5) are not coded beside it:
+  a joint's pain, stiffness or osteophyte beside that joint's arthropathy,
+  back pain beside a disorder of the spine at its level.
 * **With or without, not both.** Two codes of one category that differ in
   whether a feature is present (N40.0 "Benign prostatic hyperplasia without
   lower urinary tract symptoms" and N40.1 "... with lower urinary tract
@@ -69,6 +76,10 @@ from garmle.types import CodePrediction, Evidence
 __all__ = ["PREGNANCY_CODES", "reconcile"]
 
 _RESIDUAL = re.compile(r"\bother\b", re.I)
+_UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
+# a block's closing category for what the block's other categories do not specify: F29 "Unspecified
+# psychosis not due to a substance ..." after F20-F28, L30 "Other and unspecified dermatitis"
+_BLOCK_RESIDUAL = re.compile(r"^(?:other (?:specified )?and )?unspecified\b", re.I)
 _SUPPORT = 0.75  # a specific sibling absorbs the default code only with at least this share of its score
 _CKD_ESRD = ("N18.5", "N18.6")
 
@@ -83,12 +94,32 @@ def _fold_into(kept: CodePrediction, other: CodePrediction) -> CodePrediction:
     )
 
 
+def _fills_in(vague: str, specific: str) -> bool:
+    """Whether ``specific`` is ``vague`` with each "unspecified X" said (X one word or none).
+
+    Example:
+        >>> heel = "Pressure ulcer of unspecified heel, stage 1"
+        >>> _fills_in(heel, "Pressure ulcer of right heel, stage 1")
+        True
+        >>> _fills_in(heel, "Pressure ulcer of sacral region, stage 2")
+        False
+    """
+    if _UNSPECIFIED.search(specific) or not _UNSPECIFIED.search(vague):
+        return False
+    words = re.findall(r"[a-z0-9]+", vague.lower())
+    kept = [
+        w for i, w in enumerate(words) if w != "unspecified" and (i == 0 or words[i - 1] != "unspecified")
+    ]
+    return set(kept) <= set(re.findall(r"[a-z0-9]+", specific.lower()))
+
+
 def _fold_defaults(
     preds: list[CodePrediction], is_default: Callable[[str], bool] = is_default_title
 ) -> list[CodePrediction]:
     by_code = {p.code: p for p in preds}
     for p in preds:
-        if not is_default(p.title):
+        default = is_default(p.title)
+        if not default and not _UNSPECIFIED.search(p.title):
             continue
         # a residual "other ..." class or a weakly supported sibling does not make the default code wrong
         siblings = [
@@ -99,7 +130,16 @@ def _fold_defaults(
             # a subcategory's own default ("Low back pain, unspecified", M54.50) is more specific than
             # the category's ("Dorsalgia, unspecified", M54.9, a child of the category itself); code
             # length alone says nothing (J45.909 "Unspecified asthma" is no more specific than J45.40)
-            and (not is_default(o.title) or (len(p.code) == 5 and len(o.code) > len(p.code)))
+            and (
+                (default and not is_default(o.title))
+                or (default and len(p.code) == 5 and len(o.code) > len(p.code))
+                # both read "uncomplicated", but only one leaves its kind unspecified: F17.200 "Nicotine
+                # dependence, unspecified, uncomplicated" beside F17.210 "..., cigarettes, uncomplicated"
+                or (default and _UNSPECIFIED.search(p.title) is not None and not _UNSPECIFIED.search(o.title))
+                # the same title with what it leaves unspecified filled in: F01.50 "Vascular dementia,
+                # unspecified severity, without ..." beside F01.B0 "Vascular dementia, moderate, without ..."
+                or _fills_in(p.title, o.title)
+            )
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score
         ]
@@ -108,6 +148,108 @@ def _fold_defaults(
         target = max(siblings, key=lambda o: o.score)
         by_code[target.code] = _fold_into(by_code[target.code], p)
         del by_code[p.code]
+    return [by_code[p.code] for p in preds if p.code in by_code]
+
+
+def _block_of(code: str, catalogue: IcdCatalogue) -> str | None:
+    """The block ("F20-F29") holding ``code``'s category, if it has more than one category."""
+    return next((a for a in catalogue.ancestors(code) if "-" in a), None)
+
+
+def _fold_block_residuals(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """Fold the unspecified code of a block's residual category into a code of the block's others.
+
+    "Eczema" (L30.9 "Dermatitis, unspecified") beside atopic dermatitis (L20.9), "psychosis" (F29)
+    beside paranoid schizophrenia (F20.0): the specific category says what the residual one leaves
+    open.
+
+    Example:
+        >>> cat = IcdCatalogue()
+        >>> preds = [CodePrediction(c, cat.title(c), s) for c, s in [("L20.9", 0.9), ("L30.9", 0.8)]]
+        >>> [(p.code, len(p.evidence)) for p in _fold_block_residuals(preds, cat)]
+        [('L20.9', 0)]
+    """
+    by_code = {p.code: p for p in preds}
+    blocks = {p.code: _block_of(p.code, catalogue) for p in preds}
+    for p in preds:
+        block, category = blocks[p.code], catalogue.category(p.code)
+        if (
+            block is None
+            or block.split("-")[1] != category
+            or not _BLOCK_RESIDUAL.search(catalogue.title(category))
+            or not _UNSPECIFIED.search(p.title)
+        ):
+            continue
+        others = [
+            o
+            for o in preds
+            if o.code in by_code
+            and blocks[o.code] == block
+            and catalogue.category(o.code) != category
+            and not _RESIDUAL.search(o.title)
+            and o.score >= _SUPPORT * p.score
+        ]
+        if others and p.code in by_code:
+            target = max(others, key=lambda o: o.score)
+            by_code[target.code] = _fold_into(by_code[target.code], p)
+            del by_code[p.code]
+    return [by_code[p.code] for p in preds if p.code in by_code]
+
+
+_JOINTS = frozenset({"shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot"})
+_SIDE = frozenset({"right", "left"})
+_SPINE = {
+    "low back": "lumbar",
+    "lumbar": "lumbar",
+    "thoracic": "thoracic",
+    "cervical": "cervical",
+    "neck": "cervical",
+}
+
+
+def _integral_to(finding: str, finding_title: str, disease: str, disease_title: str) -> bool:
+    """Whether ``finding`` (a joint's pain, osteophyte, stiffness; back pain) is part of ``disease``.
+
+    Example:
+        >>> hip_oa = "Unilateral primary osteoarthritis, right hip"
+        >>> _integral_to("M25.751", "Osteophyte, right hip", "M16.11", hip_oa)
+        True
+        >>> _integral_to("M25.561", "Pain in right knee", "M16.11", hip_oa)
+        False
+        >>> _integral_to("M54.9", "Dorsalgia, unspecified", "M47.816", "Spondylosis without myelopathy or "
+        ...              "radiculopathy, lumbar region")
+        True
+    """
+    f_words = set(re.findall(r"[a-z]+", finding_title.lower()))
+    d_words = set(re.findall(r"[a-z]+", disease_title.lower()))
+    if finding[:3] == "M25" and "M00" <= disease[:3] <= "M19":  # a joint's sign beside its arthropathy
+        joints = f_words & _JOINTS
+        sides = f_words & _SIDE
+        return (
+            bool(joints)
+            and joints <= d_words
+            and not (sides and d_words & _SIDE and sides != d_words & _SIDE)
+        )
+    if finding[:3] == "M54" and "M40" <= disease[:3] <= "M53":  # back pain beside its spinal disorder
+        regions = {r for w, r in _SPINE.items() if w in finding_title.lower()}
+        return not regions or regions <= {r for w, r in _SPINE.items() if w in disease_title.lower()}
+    return False
+
+
+def _fold_integral_findings(preds: list[CodePrediction]) -> list[CodePrediction]:
+    """Fold a sign that is part of a coded disease into it (guideline I.B.5): "osteophytes" of the hip
+    beside its osteoarthritis, back pain beside lumbar spondylosis."""
+    by_code = {p.code: p for p in preds}
+    for p in preds:
+        hosts = [
+            o
+            for o in preds
+            if o.code in by_code and o.code != p.code and _integral_to(p.code, p.title, o.code, o.title)
+        ]
+        if hosts and p.code in by_code:
+            target = max(hosts, key=lambda o: o.score)
+            by_code[target.code] = _fold_into(by_code[target.code], p)
+            del by_code[p.code]
     return [by_code[p.code] for p in preds if p.code in by_code]
 
 
@@ -364,7 +506,8 @@ def reconcile(
         >>> [p.code for p in reconcile(preds, cat, pregnant=True)]
         ['O10.011', 'Z3A.12']
     """
-    preds = _combination(_drop_contradictions(_fold_defaults(list(predictions))), catalogue)
+    preds = _fold_integral_findings(_fold_block_residuals(_fold_defaults(list(predictions)), catalogue))
+    preds = _combination(_drop_contradictions(preds), catalogue)
     preds = _diabetes_combination(preds, catalogue)
     if any(p.code.startswith("O") for p in preds):
         # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code says

@@ -292,3 +292,43 @@ def test_an_assessment_listing_several_conditions_puts_them_in_its_order() -> No
     )
     ordered = presenting_first(sorted([hf, k, af], key=lambda p: -p.score), Patient("p", notes=(note,)))
     assert [p.code for p in ordered] == ["I50.20", "E87.5", "I48.91"]
+
+
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        ("Primary osteoarthritis of the right hip.", "M16.11"),
+        ("Carpal tunnel syndrome, right.", "G56.01"),
+        ("Right ankle sprain.", "S93.401A"),
+        ("Ankle sprain.", "S93.409A"),  # no side named: the unspecified one, not the shorter "left"
+    ],
+)
+def test_a_side_named_in_or_beside_the_mention_picks_that_sides_code(
+    coder: CatalogueCoder, note: str, code: str
+) -> None:
+    assert code in _codes(coder, note)
+
+
+def test_a_mention_short_of_its_site_word_is_no_other_joints_code(coder: CatalogueCoder) -> None:
+    # "primary osteoarthritis of the right" is all of "Primary osteoarthritis, right hand" but "hand"
+    assert not any(c.startswith("M19") for c in _codes(coder, "Primary osteoarthritis of the right hip."))
+
+
+def test_two_findings_sharing_a_head_word_are_both_coded(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "Assessment: stage 2 sacral pressure ulcer, stage 1 pressure injury R heel.")
+    assert {"L89.152", "L89.611"} <= set(codes)
+
+
+def test_a_past_injury_is_no_initial_encounter(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "Started oxycodone after a work back injury 2021.")
+    assert not any(c.startswith(("S", "T")) for c in codes)
+
+
+def test_a_smoking_rate_under_a_history_header_is_current_smoking(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "PMH: asthma. Smoker 10/day.")
+    assert "F17.210" in codes and "Z87.891" not in codes
+    assert "Z87.891" in _codes(coder, "PMH: asthma. Smoker, quit 2010.")
+
+
+def test_protein_energy_malnutrition_takes_its_grade(coder: CatalogueCoder) -> None:
+    assert _codes(coder, "Moderate protein-energy malnutrition, BMI 17.6.")[0] == "E44.0"

@@ -88,7 +88,8 @@ def test_the_default_code_of_a_mention_states_no_feature_a_sibling_denies(cat: I
     coder = CatalogueCoder(cat)
     # "dementia, mild" is the code without behavioural, psychotic or mood disturbance and anxiety
     assert coder.billable_default("F03.A") == "F03.A0"
-    assert coder.billable_default("F03") == "F03.A0"
+    # plain "dementia" leaves its severity open, as "Unspecified dementia, unspecified severity" does
+    assert coder.billable_default("F03") == "F03.90"
     assert coder.billable_default("N30") == "N30.90"  # cystitis, without haematuria
     assert coder.billable_default("B19.2") == "B19.20"  # hepatitis C, without hepatic coma
     assert coder.billable_default("E11.31") == "E11.319"  # retinopathy, without macular oedema
@@ -268,3 +269,44 @@ def test_a_complication_of_pregnancy_is_not_an_incidental_pregnancy(cat: IcdCata
     preds = _preds(cat, ("Z33.1", 0.95), ("O24.419", 0.9), ("Z3A.27", 0.7))
     assert [p.code for p in reconcile(preds, cat, pregnant=True)] == ["O24.419", "Z3A.27"]
     assert [p.code for p in reconcile(_preds(cat, ("Z33.1", 0.9)), cat, pregnant=True)] == ["Z33.1"]
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        # both "uncomplicated"; only one leaves the product unspecified
+        ((("F17.200", 0.9), ("F17.210", 0.86)), ["F17.210"]),
+        # both "without complications"; only one leaves the extent unspecified
+        ((("K51.90", 0.88), ("K51.50", 0.83)), ["K51.50"]),
+        # the same title with its severity said
+        ((("F01.50", 0.79), ("F01.B0", 0.79)), ["F01.B0"]),
+        # a block's residual category beside a specific one of its block
+        ((("L20.9", 0.9), ("L30.9", 0.77)), ["L20.9"]),
+        ((("F20.0", 0.9), ("F29", 0.82)), ["F20.0"]),
+        ((("N20.0", 0.9), ("N23", 0.8)), ["N20.0"]),
+        # a sign of the joint beside its osteoarthritis; back pain beside lumbar spondylosis
+        ((("M16.11", 0.9), ("M25.751", 0.82)), ["M16.11"]),
+        ((("M47.816", 0.78), ("M54.9", 0.68)), ["M47.816"]),
+    ],
+)
+def test_vaguer_codes_fold_into_the_code_that_says_more(
+    cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
+) -> None:
+    out = reconcile(_preds(cat, *pairs), cat)
+    assert [p.code for p in out] == expected
+    assert {e.text for e in out[0].evidence} == {f"fact {c}" for c, _ in pairs}
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        (("L89.601", 0.9), ("L89.152", 0.8)),  # two ulcers at two sites
+        (("J18.9", 0.9), ("J11.1", 0.8)),  # pneumonia is no residual of influenza
+        (("M25.561", 0.8), ("M16.11", 0.9)),  # knee pain beside hip osteoarthritis
+        (("I16.9", 0.8), ("I10", 0.9)),  # a hypertensive crisis beside its hypertension
+    ],
+)
+def test_codes_that_say_different_things_both_stay(
+    cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...]
+) -> None:
+    assert {p.code for p in reconcile(_preds(cat, *pairs), cat)} == {c for c, _ in pairs}
