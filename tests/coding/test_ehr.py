@@ -51,7 +51,10 @@ def test_egfr_needs_two_low_readings_90_days_apart_and_stages_by_the_latest(cata
 
 def test_bmi_gives_obesity_and_the_z68_band_for_adults_only(catalogue: IcdCatalogue) -> None:
     out = _predict(catalogue, vitals=(Observation("bmi", 42.3),))
-    assert {"E66.01", "Z68.41"} <= set(out) and "E66.9" not in out
+    assert {"E66.813", "Z68.41"} <= set(out) and "E66.9" not in out
+    # the class the BMI gives (ICD-10-CM since 2025): 30-34.9 class 1, 35-39.9 class 2
+    assert {"E66.811", "Z68.33"} <= set(_predict(catalogue, vitals=(Observation("bmi", 33.0),)))
+    assert "E66.812" in _predict(catalogue, vitals=(Observation("bmi", 36.2),))
     child = EhrCoder(catalogue).predict(Patient("c", age=10, vitals=(Observation("bmi", 42.3),)))
     assert child == []
 
