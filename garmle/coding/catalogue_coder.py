@@ -620,6 +620,9 @@ class CatalogueCoder:
                 sorted(kids, reverse=True),
                 key=lambda k: (
                     asserts(k),
+                    _default_rank(self._titles[k]) >= len(_DEFAULT_TITLES),
+                    # "Chronic or unspecified duodenal ulcer with hemorrhage" states a complication
+                    _WITH_WORD.search(self._titles[k]) is not None,
                     _default_rank(self._titles[k]),
                     -len(_UNSPECIFIED_WORD.findall(self._titles[k])),  # "... unspecified ligament of
                     len(self._titles[k]),  # unspecified ankle", not the shorter "... of left ankle"
@@ -945,6 +948,7 @@ def _as_parent(pred: CodePrediction) -> CodePrediction:
 
 
 _UNSPECIFIED_WORD = re.compile(r"\bunspecified\b", re.I)
+_WITH_WORD = re.compile(r"\bwith\b(?! unspecified)", re.I)
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})
 _SIDES = (
     (re.compile(r"\b(?:[Bb]ilateral|BILATERAL|[Bb]oth)\b"), "bilateral"),

@@ -35,6 +35,10 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Hyperemesis at 10 weeks pregnant.", "O21.0"),
         ("R knee OA, uses paracetamol.", "M17.9"),
         ("Hx of breast ca 2015, s/p lumpectomy.", "Z85.3"),
+        ("81M, permanent AF, on warfarin.", "I48.21"),
+        ("Imp: IBS with diarrhoea.", "K58.0"),
+        # a plain ulcer is the code without bleeding, not the shorter "... with hemorrhage"
+        ("Duodenal ulcer, H. pylori positive.", "K26.9"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
