@@ -406,6 +406,11 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
         if len(t) <= 40 and not t.startswith("Conditions ")  # "Conditions in D50-D64" names no condition
     ]
     names += clinical_synonyms(code, catalogue)
+    # an arthropathy of one joint is the condition a guideline for every joint covers: "Osteoarthritis
+    # of hip" is osteoarthritis ("Osteoarthritis: care and management in adults")
+    site = _AT_A_JOINT.fullmatch(catalogue.title(entry.category))
+    if "M00" <= entry.category <= "M19" and site:
+        names.append(site.group(1))
     if code.startswith(_RECURRENCE_HISTORY):
         # a past stroke's or thrombosis's guidelines name the condition itself ("stroke", not "personal
         # history of stroke NOS"): preventing its recurrence is what they recommend
@@ -416,6 +421,9 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+_AT_A_JOINT = re.compile(
+    r"(.+?) of (?:the )?(?:hip|knee|hand|shoulder|elbow|wrist|ankle|foot|first carpometacarpal joint)"
+)
 _HISTORY = "Personal history of "
 # Past conditions whose guidelines are about preventing a recurrence: endocrine and metabolic (gestational
 # diabetes) and circulatory (stroke and TIA, venous thrombosis, cardiac arrest). A past pneumonia or a

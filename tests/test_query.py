@@ -173,6 +173,9 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert not any(n.startswith("Conditions ") for n in condition_names("O99.012", catalogue))
     # but not the names of a specified sibling: diverticulitis is not diverticulosis
     assert not any("diverticulitis" in n.lower() for n in condition_names("K57.30", catalogue))
+    # an arthropathy of one joint is also the condition itself, which guidelines cover for every joint
+    assert "Osteoarthritis" in condition_names("M16.11", catalogue)
+    assert "Pain" not in condition_names("M25.551", catalogue)  # pain in the hip is no "pain" guideline
 
 
 def test_a_past_stroke_or_thrombosis_is_named_as_the_condition(catalogue: IcdCatalogue) -> None:
