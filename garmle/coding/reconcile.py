@@ -126,6 +126,7 @@ def _fold_defaults(
             o
             for o in preds
             if o.code != p.code
+            and o.code in by_code  # not one already folded into another
             and o.code[:3] == p.code[:3]
             # a subcategory's own default ("Low back pain, unspecified", M54.50) is more specific than
             # the category's ("Dorsalgia, unspecified", M54.9, a child of the category itself); code

@@ -54,6 +54,13 @@ def test_two_unspecified_codes_of_different_categories_stay(cat: IcdCatalogue) -
     assert [p.code for p in out] == ["E11.9", "E66.9", "I48.91"]
 
 
+def test_a_default_folds_past_a_sibling_already_folded(cat: IcdCatalogue) -> None:
+    # M16.10 folds into M16.11 first; M16.9 then folds into M16.11, not into the M16.10 now gone
+    out = reconcile(_preds(cat, ("M16.10", 0.9), ("M16.9", 0.85), ("M16.11", 0.8)), cat)
+    assert [p.code for p in out] == ["M16.11"]
+    assert {e.text for e in out[0].evidence} == {"fact M16.10", "fact M16.9", "fact M16.11"}
+
+
 def test_specific_siblings_are_not_merged(cat: IcdCatalogue) -> None:
     # old MI and coronary atherosclerosis are different facts of one category
     out = reconcile(_preds(cat, ("I25.10", 0.9), ("I25.2", 0.8)), cat)
