@@ -55,6 +55,7 @@ from garmle.types import CodePrediction, Evidence, Patient
 __all__ = [
     "FAMILY_HISTORY_CODES",
     "PERSONAL_HISTORY_CODES",
+    "UNSPECIFIED",
     "CatalogueCoder",
     "Mention",
     "assessment_spans",
@@ -624,7 +625,7 @@ class CatalogueCoder:
                     # "Chronic or unspecified duodenal ulcer with hemorrhage" states a complication
                     _WITH_WORD.search(self._titles[k]) is not None,
                     _default_rank(self._titles[k]),
-                    -len(_UNSPECIFIED_WORD.findall(self._titles[k])),  # "... unspecified ligament of
+                    -len(UNSPECIFIED.findall(self._titles[k])),  # "... unspecified ligament of
                     len(self._titles[k]),  # unspecified ankle", not the shorter "... of left ankle"
                 ),
             )
@@ -643,8 +644,7 @@ class CatalogueCoder:
         title = self._titles[code]
         # any one "unspecified" may be the side's: "Sprain of unspecified ligament of unspecified ankle"
         wanted = {
-            _title_key(title[: m.start()] + side + title[m.end() :])
-            for m in _UNSPECIFIED_WORD.finditer(title)
+            _title_key(title[: m.start()] + side + title[m.end() :]) for m in UNSPECIFIED.finditer(title)
         }
         node: str | None = code
         for _ in range(2):  # L89.601 "... unspecified heel, stage 1" has its right heel in L89.61-
@@ -876,10 +876,13 @@ class CatalogueCoder:
         return code
 
 
+UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
+"""The word "unspecified" in a catalogue title."""
+
 _DEFAULT_TITLES = (
     re.compile(r"without complications|uncomplicated", re.I),
     re.compile(r"(, unspecified|unspecified [a-z ]*)$|^unspecified", re.I),
-    re.compile(r"\bunspecified\b", re.I),
+    UNSPECIFIED,
     re.compile(r"\bwithout\b", re.I),
 )
 
@@ -947,7 +950,6 @@ def _as_parent(pred: CodePrediction) -> CodePrediction:
     return replace(pred, billable=False)
 
 
-_UNSPECIFIED_WORD = re.compile(r"\bunspecified\b", re.I)
 _WITH_WORD = re.compile(r"\bwith\b(?! unspecified)", re.I)
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})
 _SIDES = (

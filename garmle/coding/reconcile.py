@@ -70,13 +70,12 @@ from dataclasses import replace
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.base import merge_evidence, rank
-from garmle.coding.catalogue_coder import contradicts, is_default_title
+from garmle.coding.catalogue_coder import UNSPECIFIED, contradicts, is_default_title
 from garmle.types import CodePrediction, Evidence
 
 __all__ = ["PREGNANCY_CODES", "reconcile"]
 
 _RESIDUAL = re.compile(r"\bother\b", re.I)
-_UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
 # a block's closing category for what the block's other categories do not specify: F29 "Unspecified
 # psychosis not due to a substance ..." after F20-F28, L30 "Other and unspecified dermatitis"
 _BLOCK_RESIDUAL = re.compile(r"^(?:other (?:specified )?and )?unspecified\b", re.I)
@@ -104,7 +103,7 @@ def _fills_in(vague: str, specific: str) -> bool:
         >>> _fills_in(heel, "Pressure ulcer of sacral region, stage 2")
         False
     """
-    if _UNSPECIFIED.search(specific) or not _UNSPECIFIED.search(vague):
+    if UNSPECIFIED.search(specific) or not UNSPECIFIED.search(vague):
         return False
     words = re.findall(r"[a-z0-9]+", vague.lower())
     kept = [
@@ -113,21 +112,29 @@ def _fills_in(vague: str, specific: str) -> bool:
     return set(kept) <= set(re.findall(r"[a-z0-9]+", specific.lower()))
 
 
+def _fold_each(
+    preds: list[CodePrediction], hosts: Callable[[CodePrediction, CodePrediction], bool]
+) -> list[CodePrediction]:
+    """Fold each prediction into the best-scored other one that ``hosts(p, other)`` accepts, among those
+    still in the list; the list keeps its order."""
+    by_code = {p.code: p for p in preds}
+    for p in preds:
+        targets = [o for o in preds if o.code != p.code and o.code in by_code and hosts(p, o)]
+        if targets and p.code in by_code:
+            target = max(targets, key=lambda o: o.score)
+            by_code[target.code] = _fold_into(by_code[target.code], p)
+            del by_code[p.code]
+    return [by_code[p.code] for p in preds if p.code in by_code]
+
+
 def _fold_defaults(
     preds: list[CodePrediction], is_default: Callable[[str], bool] = is_default_title
 ) -> list[CodePrediction]:
-    by_code = {p.code: p for p in preds}
-    for p in preds:
+    def says_more(p: CodePrediction, o: CodePrediction) -> bool:
         default = is_default(p.title)
-        if not default and not _UNSPECIFIED.search(p.title):
-            continue
         # a residual "other ..." class or a weakly supported sibling does not make the default code wrong
-        siblings = [
-            o
-            for o in preds
-            if o.code != p.code
-            and o.code in by_code  # not one already folded into another
-            and o.code[:3] == p.code[:3]
+        return (
+            o.code[:3] == p.code[:3]
             # a subcategory's own default ("Low back pain, unspecified", M54.50) is more specific than
             # the category's ("Dorsalgia, unspecified", M54.9, a child of the category itself); code
             # length alone says nothing (J45.909 "Unspecified asthma" is no more specific than J45.40)
@@ -136,20 +143,16 @@ def _fold_defaults(
                 or (default and len(p.code) == 5 and len(o.code) > len(p.code))
                 # both read "uncomplicated", but only one leaves its kind unspecified: F17.200 "Nicotine
                 # dependence, unspecified, uncomplicated" beside F17.210 "..., cigarettes, uncomplicated"
-                or (default and _UNSPECIFIED.search(p.title) is not None and not _UNSPECIFIED.search(o.title))
+                or (default and UNSPECIFIED.search(p.title) is not None and not UNSPECIFIED.search(o.title))
                 # the same title with what it leaves unspecified filled in: F01.50 "Vascular dementia,
                 # unspecified severity, without ..." beside F01.B0 "Vascular dementia, moderate, without ..."
                 or _fills_in(p.title, o.title)
             )
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score
-        ]
-        if not siblings or p.code not in by_code:
-            continue
-        target = max(siblings, key=lambda o: o.score)
-        by_code[target.code] = _fold_into(by_code[target.code], p)
-        del by_code[p.code]
-    return [by_code[p.code] for p in preds if p.code in by_code]
+        )
+
+    return _fold_each(preds, says_more)
 
 
 def _block_of(code: str, catalogue: IcdCatalogue) -> str | None:
@@ -170,31 +173,28 @@ def _fold_block_residuals(preds: list[CodePrediction], catalogue: IcdCatalogue) 
         >>> [(p.code, len(p.evidence)) for p in _fold_block_residuals(preds, cat)]
         [('L20.9', 0)]
     """
-    by_code = {p.code: p for p in preds}
     blocks = {p.code: _block_of(p.code, catalogue) for p in preds}
-    for p in preds:
+
+    def residual(p: CodePrediction) -> bool:
         block, category = blocks[p.code], catalogue.category(p.code)
-        if (
-            block is None
-            or block.split("-")[1] != category
-            or not _BLOCK_RESIDUAL.search(catalogue.title(category))
-            or not _UNSPECIFIED.search(p.title)
-        ):
-            continue
-        others = [
-            o
-            for o in preds
-            if o.code in by_code
-            and blocks[o.code] == block
-            and catalogue.category(o.code) != category
+        return (
+            block is not None
+            and block.split("-")[1] == category
+            and _BLOCK_RESIDUAL.search(catalogue.title(category)) is not None
+            and UNSPECIFIED.search(p.title) is not None
+        )
+
+    residuals = {p.code for p in preds if residual(p)}
+    return _fold_each(
+        preds,
+        lambda p, o: (
+            p.code in residuals
+            and blocks[o.code] == blocks[p.code]
+            and catalogue.category(o.code) != catalogue.category(p.code)
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score
-        ]
-        if others and p.code in by_code:
-            target = max(others, key=lambda o: o.score)
-            by_code[target.code] = _fold_into(by_code[target.code], p)
-            del by_code[p.code]
-    return [by_code[p.code] for p in preds if p.code in by_code]
+        ),
+    )
 
 
 _JOINTS = frozenset({"shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot"})
@@ -240,18 +240,7 @@ def _integral_to(finding: str, finding_title: str, disease: str, disease_title: 
 def _fold_integral_findings(preds: list[CodePrediction]) -> list[CodePrediction]:
     """Fold a sign that is part of a coded disease into it (guideline I.B.5): "osteophytes" of the hip
     beside its osteoarthritis, back pain beside lumbar spondylosis."""
-    by_code = {p.code: p for p in preds}
-    for p in preds:
-        hosts = [
-            o
-            for o in preds
-            if o.code in by_code and o.code != p.code and _integral_to(p.code, p.title, o.code, o.title)
-        ]
-        if hosts and p.code in by_code:
-            target = max(hosts, key=lambda o: o.score)
-            by_code[target.code] = _fold_into(by_code[target.code], p)
-            del by_code[p.code]
-    return [by_code[p.code] for p in preds if p.code in by_code]
+    return _fold_each(preds, lambda p, o: _integral_to(p.code, p.title, o.code, o.title))
 
 
 def _drop_contradictions(preds: list[CodePrediction]) -> list[CodePrediction]:

@@ -23,6 +23,16 @@ def _preds(cat: IcdCatalogue, *pairs: tuple[str, float]) -> list[CodePrediction]
     ]
 
 
+def _merged(
+    cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
+) -> list[CodePrediction]:
+    """Reconcile ``pairs``, check the codes left are ``expected`` and the first holds every evidence."""
+    out = reconcile(_preds(cat, *pairs), cat)
+    assert [p.code for p in out] == expected
+    assert {e.text for e in out[0].evidence} == {f"fact {c}" for c, _ in pairs}
+    return out
+
+
 def test_specific_code_absorbs_unspecified_sibling(cat: IcdCatalogue) -> None:
     out = reconcile(_preds(cat, ("E11.9", 0.95), ("E11.22", 0.8), ("E66.9", 0.7)), cat)
     assert [p.code for p in out] == ["E11.22", "E66.9"]
@@ -83,9 +93,7 @@ def test_specific_siblings_are_not_merged(cat: IcdCatalogue) -> None:
 def test_with_and_without_a_feature_are_not_reported_together(
     cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
 ) -> None:
-    out = reconcile(_preds(cat, *pairs), cat)
-    assert [p.code for p in out] == expected
-    assert {e.text for e in out[0].evidence} == {f"fact {c}" for c, _ in pairs}
+    out = _merged(cat, pairs, expected)
     assert out[0].score == max(s for _, s in pairs)
 
 
@@ -299,9 +307,7 @@ def test_a_complication_of_pregnancy_is_not_an_incidental_pregnancy(cat: IcdCata
 def test_vaguer_codes_fold_into_the_code_that_says_more(
     cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
 ) -> None:
-    out = reconcile(_preds(cat, *pairs), cat)
-    assert [p.code for p in out] == expected
-    assert {e.text for e in out[0].evidence} == {f"fact {c}" for c, _ in pairs}
+    _merged(cat, pairs, expected)
 
 
 @pytest.mark.parametrize(
