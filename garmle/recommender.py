@@ -100,8 +100,7 @@ class Recommender:
         self.retriever = retriever or HybridRetriever(store, embedder)
         self.weights = weights or FusionWeights()
         self._doc_meta: dict[str, dict[str, str]] | None = None
-        self._topics: dict[str, tuple[tuple[str, ...], ...]] = {}
-        self._sibling_marks: dict[str, tuple[Designator, ...]] = {}
+        self._conditions: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...]]] = {}
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
         self._populations: Mapping[str, PassagePopulation] | None = None
@@ -206,17 +205,21 @@ class Recommender:
             self._populations_key = key
         return self._populations
 
+    def _condition(self, code: str) -> tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...]]:
+        """A code's condition names read once: as topic stems, and as the designators that tell it
+        from its siblings."""
+        if code not in self._conditions:
+            names = condition_names(code, self.catalogue)
+            self._conditions[code] = (topic_names(*names), designators(*names))
+        return self._conditions[code]
+
     def _topic(self, code: str) -> tuple[tuple[str, ...], ...]:
         """The condition's names as stems: catalogue titles, short inclusion terms, clinical synonyms."""
-        if code not in self._topics:
-            self._topics[code] = topic_names(*condition_names(code, self.catalogue))
-        return self._topics[code]
+        return self._condition(code)[0]
 
     def _designators(self, code: str) -> tuple[Designator, ...]:
         """What tells the condition from its siblings by name (type 2 diabetes, hepatitis B)."""
-        if code not in self._sibling_marks:
-            self._sibling_marks[code] = designators(*condition_names(code, self.catalogue))
-        return self._sibling_marks[code]
+        return self._condition(code)[1]
 
     def _catalogue_document(self, category: str) -> Document | None:
         if category not in self._catalogue_docs:

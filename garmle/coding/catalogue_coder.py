@@ -619,15 +619,7 @@ class CatalogueCoder:
 
             pick = min(
                 sorted(kids, reverse=True),
-                key=lambda k: (
-                    asserts(k),
-                    _default_rank(self._titles[k]) >= len(_DEFAULT_TITLES),
-                    # "Chronic or unspecified duodenal ulcer with hemorrhage" states a complication
-                    _WITH_WORD.search(self._titles[k]) is not None,
-                    _default_rank(self._titles[k]),
-                    -len(UNSPECIFIED.findall(self._titles[k])),  # "... unspecified ligament of
-                    len(self._titles[k]),  # unspecified ankle", not the shorter "... of left ankle"
-                ),
+                key=lambda k: (asserts(k), *_plainness(self._titles[k])),
             )
             if _default_rank(self._titles[pick]) >= len(_DEFAULT_TITLES) or asserts(pick):
                 break
@@ -721,10 +713,8 @@ class CatalogueCoder:
         start, end = toks[lo].start, toks[hi].end
         text_ = sentence.text[start - sentence.start : end - sentence.start]
         # the side may stand just outside the wording: "carpal tunnel syndrome, right", "R heel ulcer"
-        side = _side_of(text_) or next(
-            (_side_of(toks[i].raw) for i in (hi + 1, lo - 1) if 0 <= i < len(toks) and _side_of(toks[i].raw)),
-            None,
-        )
+        beside = (_side_of(toks[i].raw) for i in (hi + 1, lo - 1) if 0 <= i < len(toks))
+        side = _side_of(text_) or next((s for s in beside if s), None)
         return Mention(
             code=text.code,
             note_index=sentence.note_index,
@@ -810,8 +800,7 @@ class CatalogueCoder:
         preds = []
         best_of: dict[str, Mention] = {}
         for code, items in scored.items():
-            best = max(s for _, s in items)
-            best_of[code] = max(items, key=lambda x: x[1])[0]
+            best_of[code], best = max(items, key=lambda x: x[1])
             spans = {(m.note_index, m.char_start, m.text) for m, _ in items}
             score = min(0.99, best * 0.9 + 0.05 * min(len(spans) - 1, 2))
             if score < self.min_score:
@@ -944,6 +933,21 @@ def _default_rank(title: str) -> int:
     if re.search(r"with unspecified complications", title, re.I):
         return len(_DEFAULT_TITLES)
     return next((i for i, pat in enumerate(_DEFAULT_TITLES) if pat.search(title)), len(_DEFAULT_TITLES))
+
+
+def _plainness(title: str) -> tuple[bool, bool, int, int, int]:
+    """How plainly a child title reads as its parent's default (lower is plainer): a default wording
+    at all, then no complication stated ("Chronic or unspecified duodenal ulcer with hemorrhage" is
+    not plain), the kind of default wording, more "unspecified" ("... unspecified ligament of
+    unspecified ankle", not the shorter "... of left ankle"), then the shorter title."""
+    rank = _default_rank(title)
+    return (
+        rank >= len(_DEFAULT_TITLES),
+        _WITH_WORD.search(title) is not None,
+        rank,
+        -len(UNSPECIFIED.findall(title)),
+        len(title),
+    )
 
 
 def _as_parent(pred: CodePrediction) -> CodePrediction:
