@@ -82,7 +82,7 @@ import numpy as np
 
 from garmle.ingest.ngc import includes_pregnancy_alongside
 from garmle.retrieval import Hit, mmr_select, rrf_fuse
-from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet, VerbatimCheck
+from garmle.types import Chunk, CodePrediction, Document, Patient, Recommendation, Snippet, VerbatimCheck
 
 __all__ = [
     "ANYONE",
@@ -1353,3 +1353,49 @@ def verify_snippets(
             dropped.append(snip.chunk_id)
             log.warning("dropped snippet %s: it does not match its source span", snip.chunk_id)
     return kept, VerbatimCheck(checked=len(snippets), failed=len(dropped), dropped=tuple(dropped))
+
+
+PRESENTING_SHARE = 2
+"""Places the presenting condition's guidance takes in the leading list for each place of any other
+code's (:func:`leading_snippets`)."""
+
+
+def leading_snippets(
+    recommendations: Sequence[Recommendation], k: int, *, presenting_share: int = PRESENTING_SHARE
+) -> list[tuple[str, Snippet]]:
+    """The patient's ``k`` leading snippets across codes, each with its code, best first.
+
+    The codes take turns in their report order, each giving its next snippet not already listed; the
+    first code, the condition the patient is seen for (the one the note's assessment names first),
+    gives ``presenting_share`` snippets per turn, every other code one. A comorbidity such as
+    hypertension or prediabetes beside the presenting problem keeps a place near the top, but no
+    longer halves the presenting problem's places: with five codes, round-robin would leave the
+    reason for the visit two of ten. Snippet scores are not compared across codes, since each code's
+    scores are scaled to its own best candidate.
+
+    Example:
+        >>> def rec(code):
+        ...     snippets = tuple(Snippet(f"{code}{i}", "d", f"{code}{i}", "T", 0, 1, 1.0) for i in range(4))
+        ...     return Recommendation(code.upper(), code, 0.9, snippets=snippets)
+        >>> a, b = rec("a"), rec("b")
+        >>> [f"{code}:{s.chunk_id}" for code, s in leading_snippets([a, b], 5)]
+        ['A:a0', 'A:a1', 'B:b0', 'A:a2', 'A:a3']
+    """
+    if k <= 0:
+        return []
+    queues = [(rec.code, list(rec.snippets)) for rec in recommendations]
+    shares = [max(1, presenting_share) if i == 0 else 1 for i in range(len(queues))]
+    taken = [0] * len(queues)
+    out: list[tuple[str, Snippet]] = []
+    seen: set[str] = set()
+    while len(out) < k and any(taken[i] < len(q) for i, (_, q) in enumerate(queues)):
+        for i, (code, queue) in enumerate(queues):
+            for _ in range(shares[i]):
+                while taken[i] < len(queue) and queue[taken[i]].chunk_id in seen:
+                    taken[i] += 1
+                if taken[i] < len(queue):
+                    snippet = queue[taken[i]]
+                    seen.add(snippet.chunk_id)
+                    out.append((code, snippet))
+                    taken[i] += 1
+    return out[:k]

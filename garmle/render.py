@@ -14,7 +14,10 @@ import textwrap
 
 from garmle.types import Report, Snippet
 
-__all__ = ["citation", "report_html", "report_json", "report_text"]
+__all__ = ["LEADING", "citation", "report_html", "report_json", "report_text"]
+
+LEADING = 10
+"""How many leading snippets across codes a report lists first (:meth:`Report.leading`)."""
 
 
 def citation(snippet: Snippet) -> str:
@@ -41,6 +44,7 @@ def citation(snippet: Snippet) -> str:
 def report_json(report: Report, *, include_patient: bool = True, indent: int | None = 2) -> str:
     """The report as JSON (``predictions``, ``recommendations``, ``verbatim_check``, ``timings_ms``...)."""
     data = report.to_dict()
+    data["leading"] = [{"code": code, "chunk_id": snip.chunk_id} for code, snip in report.leading(LEADING)]
     if not include_patient:
         data.pop("patient", None)
     return json.dumps(data, indent=indent, ensure_ascii=False, default=str)
@@ -61,6 +65,12 @@ def report_text(report: Report, *, width: int = 100) -> str:
         for pred in report.predictions:
             flag = "" if pred.billable else " (category, not billable)"
             lines.append(f"  {pred.code:<8} {pred.score:.2f}  {pred.title}{flag}  [{pred.source}]")
+    leading = report.leading(LEADING)
+    if len(report.recommendations) > 1 and leading:
+        lines.append("")
+        lines.append("Leading evidence (the presenting condition first; full text under each code):")
+        for number, (code, snip) in enumerate(leading, start=1):
+            lines.append(f"  {number:>2}. {code:<8} {citation(snip)}")
     for rec in report.recommendations:
         lines.append("")
         lines.append(f"== {rec.code} {rec.title}")
@@ -122,6 +132,12 @@ def report_html(report: Report, *, standalone: bool = False) -> str:
                 f"<td>{esc(pred.source)}</td></tr>"
             )
         out.append("</table>")
+    leading = report.leading(LEADING)
+    if len(report.recommendations) > 1 and leading:
+        out.append("<h2>Leading evidence</h2><ol>")
+        for code, snip in leading:
+            out.append(f"<li><b>{esc(code)}</b> {esc(citation(snip))}</li>")
+        out.append("</ol>")
     for rec in report.recommendations:
         out.append(f"<h2>{esc(rec.code)} {esc(rec.title)}</h2>")
         for snip in rec.catalogue:

@@ -401,6 +401,14 @@ class Report(_Record):
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     messages: tuple[str, ...] = ()
 
+    def leading(self, k: int = 10) -> tuple[tuple[str, Snippet], ...]:
+        """The ``k`` leading guideline snippets across codes, each with its code: the presenting
+        condition's guidance takes two places for each one of every other code
+        (:func:`garmle.fusion.leading_snippets`)."""
+        from garmle.fusion import leading_snippets
+
+        return tuple(leading_snippets(self.recommendations, k))
+
     def to_json(self, *, include_patient: bool = True, indent: int | None = 2) -> str:
         """The report as JSON text."""
         from garmle.render import report_json

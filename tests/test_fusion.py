@@ -10,6 +10,7 @@ from garmle.fusion import (
     FusionWeights,
     covered_conditions,
     designators,
+    leading_snippets,
     match_facts,
     population_conflict,
     rank_snippets,
@@ -19,8 +20,9 @@ from garmle.fusion import (
     verify_snippets,
 )
 from garmle.ingest.ngc import load_ngc
+from garmle.render import report_html, report_json, report_text
 from garmle.retrieval import Hit, mmr_select, rrf_fuse, tokenize
-from garmle.types import Chunk, CodePrediction, Document, Patient, Snippet
+from garmle.types import Chunk, CodePrediction, Document, Patient, Recommendation, Report, Snippet
 
 ADULT = Patient("a", age=58, sex="male")
 PREGNANT = Patient("b", age=29, sex="female", pregnant=True)
@@ -508,3 +510,45 @@ def test_a_passage_on_a_sibling_ranks_below_its_neighbours_in_a_shared_guideline
     args["doc_topics"] = {"dm": "Type 2 diabetes in adults: management"}
     own, _ = rank_snippets(pred, hits, **args, siblings=designators(*names))  # type: ignore[arg-type]
     assert own[0].chunk_id == "dm:0"
+
+
+def _rec(code: str, *ids: str) -> Recommendation:
+    return Recommendation(code, code, 0.9, snippets=tuple(Snippet(i, "d", i, "T", 0, 1, 1.0) for i in ids))
+
+
+def test_leading_snippets_give_the_presenting_code_two_places_per_turn() -> None:
+    recs = [_rec("A", "a0", "a1", "a2", "a3"), _rec("B", "b0", "b1"), _rec("C", "c0", "shared", "c2")]
+    ranked = [(code, s.chunk_id) for code, s in leading_snippets(recs, 8)]
+    assert ranked == [
+        ("A", "a0"),
+        ("A", "a1"),
+        ("B", "b0"),
+        ("C", "c0"),
+        ("A", "a2"),
+        ("A", "a3"),
+        ("B", "b1"),
+        ("C", "shared"),
+    ]
+    # a passage two codes share is listed once, under the code that reaches it first
+    recs = [_rec("A", "a0", "shared"), _rec("B", "shared", "b1")]
+    assert [(c, s.chunk_id) for c, s in leading_snippets(recs, 10)] == [
+        ("A", "a0"),
+        ("A", "shared"),
+        ("B", "b1"),
+    ]
+    # round-robin is the share of one; nothing for k 0 or no codes
+    assert [s.chunk_id for _, s in leading_snippets(recs, 2, presenting_share=1)] == ["a0", "shared"]
+    assert leading_snippets(recs, 0) == [] and leading_snippets([], 5) == []
+
+
+def test_reports_list_the_leading_evidence_first() -> None:
+    report = Report(patient=Patient("p"), recommendations=(_rec("A", "a0", "a1"), _rec("B", "b0")))
+    assert [(c, s.chunk_id) for c, s in report.leading(2)] == [("A", "a0"), ("A", "a1")]
+    text = report_text(report)
+    assert "Leading evidence" in text and text.index("Leading evidence") < text.index("== A")
+    assert "<h2>Leading evidence</h2><ol><li><b>A</b>" in report_html(report)
+    assert '"leading": [{"code": "A", "chunk_id": "a0"}' in report_json(report, indent=None)
+    # one code: its own list is the leading list, so none is printed twice
+    assert "Leading evidence" not in report_text(
+        Report(patient=Patient("p"), recommendations=(_rec("A", "a0"),))
+    )

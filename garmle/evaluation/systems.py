@@ -1,9 +1,9 @@
 """The systems an evaluation compares: garmle, its baselines and ablations, all on one index.
 
 Every system maps a case's patient to a ranked list of guideline snippets (best first) and, where it
-predicts codes, its code predictions. garmle's report holds snippets per code; its ranked list
-interleaves the codes by rank (the first snippet of every code, in code order, then the second, ...),
-which is the order a clinician reads the report's top items in.
+predicts codes, its code predictions. garmle's report holds snippets per code; its ranked list is the
+report's leading list (:meth:`garmle.types.Report.leading`): the codes take turns in report order,
+the presenting condition giving two snippets per turn and every other code one.
 
 Baselines (same index, same embedder):
 
@@ -78,21 +78,13 @@ class System(Protocol):
 
 
 def interleave(report: Report, k: int) -> list[Snippet]:
-    """The report's guideline snippets as one list: rank 1 of every code in code order, then rank 2, ...
+    """The report's ``k`` leading guideline snippets as one list (:meth:`Report.leading`).
 
     Example:
         >>> interleave(Report(patient=Patient("p")), 10)
         []
     """
-    lists = [list(rec.snippets) for rec in report.recommendations]
-    out: list[Snippet] = []
-    seen: set[str] = set()
-    for depth in range(max((len(x) for x in lists), default=0)):
-        for snippets in lists:
-            if depth < len(snippets) and snippets[depth].chunk_id not in seen:
-                seen.add(snippets[depth].chunk_id)
-                out.append(snippets[depth])
-    return out[:k]
+    return [snippet for _, snippet in report.leading(k)]
 
 
 def record_text(patient: Patient) -> str:

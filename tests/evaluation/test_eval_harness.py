@@ -81,14 +81,15 @@ def test_run_evaluation_scores_and_writes_the_report(tmp_path: Path, hash_recomm
     assert len(table[0].split("|")) == len(HEADLINE) + 3
 
 
-def test_garmle_snippets_are_interleaved_across_codes(hash_recommender: Recommender) -> None:
+def test_garmle_snippets_take_turns_presenting_code_first(hash_recommender: Recommender) -> None:
     report = hash_recommender.recommend(
         "60-year-old man with hypertension and type 2 diabetes.", codes=["I10", "E11.9"], top_k=3
     )
-    ranked = interleave(report, 4)
-    firsts = [rec.snippets[0].chunk_id for rec in report.recommendations if rec.snippets]
-    assert [s.chunk_id for s in ranked[: len(firsts)]] == firsts
-    assert len(ranked) <= 4
+    first = [s.chunk_id for s in report.recommendations[0].snippets]
+    assert len(first) == 3
+    ranked = [s.chunk_id for s in interleave(report, 4)]
+    assert len(ranked) == 4 and ranked[:2] == first[:2]
+    assert [s.chunk_id for _, s in report.leading(4)] == ranked
 
 
 def test_default_systems_cover_every_baseline(hash_recommender: Recommender) -> None:
