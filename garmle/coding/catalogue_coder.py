@@ -45,7 +45,14 @@ from garmle.catalogue import IcdCatalogue
 from garmle.catalogue.icd10cm import catalogue_release
 from garmle.coding import context as _context_module
 from garmle.coding.base import rank, recorded_code
-from garmle.coding.context import Sentence, Token, assertion_of, normalise_token, split_sentences
+from garmle.coding.context import (
+    HISTORY_SECTIONS,
+    Sentence,
+    Token,
+    assertion_of,
+    normalise_token,
+    split_sentences,
+)
 from garmle.config import cache_dir
 from garmle.embedding import Embedder
 from garmle.errors import ConfigError
@@ -283,18 +290,25 @@ def assessment_spans(notes: Sequence[str]) -> set[tuple[int, int, int]]:
     return _note_spans(notes)[0]
 
 
-def _note_spans(notes: Sequence[str]) -> tuple[set[tuple[int, int, int]], set[tuple[int, int, int]]]:
-    """The spans of :func:`assessment_spans`, and those of the first note's opening (its sentences
-    before any section header), each note split once."""
-    assessment: set[tuple[int, int, int]] = set()
-    opening: set[tuple[int, int, int]] = set()
+_Spans = set[tuple[int, int, int]]
+
+
+def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
+    """The spans of :func:`assessment_spans`, those of the first note's opening (its sentences before
+    any section header), and those of history sections ("PMH:", "History:"), each note split once."""
+    assessment: _Spans = set()
+    opening: _Spans = set()
+    history: _Spans = set()
     for index, note in enumerate(notes):
         for sentence in split_sentences(note, index):
+            span = (index, sentence.start, sentence.end)
             if sentence.section.startswith(_ASSESSMENT_SECTIONS):
-                assessment.add((index, sentence.start, sentence.end))
+                assessment.add(span)
+            elif sentence.section in HISTORY_SECTIONS:
+                history.add(span)
             elif index == 0 and not sentence.section:
-                opening.add((index, sentence.start, sentence.end))
-    return assessment, opening
+                opening.add(span)
+    return assessment, opening, history
 
 
 def _in_spans(evidence: Evidence, spans: set[tuple[int, int, int]]) -> bool:
@@ -314,7 +328,9 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
     (no onset dates, as in the JSON patient form) puts its first problem first; a record's dated problems
     are in no such order.
     A note with neither puts first the condition it opens with, before any section header (the
-    complaint: "2 yrs of urine leakage with coughing ..." before "BMI 32.4").
+    complaint: "2 yrs of urine leakage with coughing ..." before "BMI 32.4"). After these, a condition
+    the notes name only in a history section ("PMH: hypothyroidism") comes after the others: it is a
+    comorbidity, while a finding of this visit ("CTPA: acute segmental PE") is why the patient is seen.
 
     Example:
         >>> note = "PMH: T2DM on metformin.\\nImp: community-acquired pneumonia."
@@ -323,7 +339,7 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
         >>> [p.code for p in presenting_first([dm, cap], Patient("p", notes=(note,)))]
         ['J18.9', 'E11.9']
     """
-    spans, opening = _note_spans(patient.notes)
+    spans, opening, history = _note_spans(patient.notes)
     named = [p for p in predictions if any(_in_spans(e, spans) for e in p.evidence)]
     # in the order the assessment lists them ("1. HFrEF ... 2. Hyperkalaemia ... 3. AF"), not by score
     named.sort(
@@ -339,7 +355,17 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
         named = [p for p in predictions if lists_first(p)][:1]
     if not named and patient.notes and not active:
         named = _opening_first(predictions, opening)
-    return named + [p for p in predictions if p not in named]
+    rest = [p for p in predictions if p not in named]
+    # a condition the notes name only in a history section is a comorbidity, not why the patient is
+    # seen: "PMH: hypothyroidism" comes after the "CTPA: acute segmental PE" the note goes on to
+    in_history = [p for p in rest if _only_in(p, history)]
+    return named + [p for p in rest if p not in in_history] + in_history
+
+
+def _only_in(prediction: CodePrediction, spans: set[tuple[int, int, int]]) -> bool:
+    """Whether the prediction's note evidence lies in ``spans`` only (False without note evidence)."""
+    notes = [e for e in prediction.evidence if e.kind == "note"]
+    return bool(notes) and all(_in_spans(e, spans) for e in notes)
 
 
 def _opening_first(

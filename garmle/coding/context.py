@@ -386,7 +386,7 @@ _ANSWERED_NO = re.compile(
     re.I,
 )
 _FAMILY_SECTIONS = ("family history", "fh", "family hx")
-_HISTORY_SECTIONS = ("past medical history", "pmh", "history", "medical history", "past history")
+HISTORY_SECTIONS = ("past medical history", "pmh", "history", "medical history", "past history")
 _ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
 # Under a history header, these still say the condition is the patient's now ("PMH: ... Smokes 10/day").
 # A gerund does not ("PMH: smoking, quit 2010" is a past habit).
@@ -475,7 +475,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     )
     if (
         before(_PRE_HISTORY, 6)
-        or (section in _HISTORY_SECTIONS and not current)
+        or (section in HISTORY_SECTIONS and not current)
         or _dated_in_past(words, last)
         or _time_ago(words, last)
         or _quit_after(words, last)

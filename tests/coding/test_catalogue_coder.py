@@ -276,6 +276,27 @@ def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None
     ]
 
 
+def test_a_condition_named_only_in_the_history_comes_after_the_new_finding() -> None:
+    from garmle.coding.catalogue_coder import presenting_first
+    from garmle.types import CodePrediction, Evidence
+
+    note = "72F, 3 days of palpitations.\nHistory: type 2 diabetes.\nECG: atrial fibrillation, new."
+
+    def found(code: str, words: str, score: float) -> CodePrediction:
+        at = note.index(words)
+        return CodePrediction(code, code, score, evidence=(Evidence("note", words, 0, at, at + len(words)),))
+
+    dm, af = found("E11.9", "type 2 diabetes", 0.97), found("I48.91", "atrial fibrillation", 0.88)
+    assert [p.code for p in presenting_first([dm, af], Patient("p", notes=(note,)))] == ["I48.91", "E11.9"]
+    # named outside the history too, it keeps its place by score
+    again = note + " Diet for type 2 diabetes."
+    at = again.rindex("type 2 diabetes")
+    both = CodePrediction(
+        "E11.9", "E11.9", 0.97, evidence=(*dm.evidence, Evidence("note", "type 2 diabetes", 0, at, at + 15))
+    )
+    assert [p.code for p in presenting_first([both, af], Patient("p", notes=(again,)))] == ["E11.9", "I48.91"]
+
+
 def test_an_assessment_listing_several_conditions_puts_them_in_its_order() -> None:
     from garmle.coding.catalogue_coder import presenting_first
     from garmle.types import CodePrediction, Evidence
