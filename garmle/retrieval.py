@@ -612,7 +612,10 @@ class HybridRetriever:
         missing = [t for t in dict.fromkeys(texts) if t not in self._query_vectors]
         if missing:
             if len(self._query_vectors) + len(missing) > _QUERY_CACHE_SIZE:
+                # start afresh, but keep the vectors this request reads
+                kept = {t: self._query_vectors[t] for t in texts if t in self._query_vectors}
                 self._query_vectors.clear()
+                self._query_vectors.update(kept)
             for text, vec in zip(missing, self.embedder.embed(missing), strict=True):
                 self._query_vectors[text] = np.asarray(vec, dtype=np.float32)
             if shared:

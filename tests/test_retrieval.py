@@ -150,6 +150,21 @@ def test_only_patient_independent_query_vectors_are_kept(tmp_path: Path) -> None
     assert calls == [[private]]
 
 
+def test_a_full_query_cache_keeps_the_vectors_of_the_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import garmle.retrieval as retrieval_module
+
+    monkeypatch.setattr(retrieval_module, "_QUERY_CACHE_SIZE", 3)
+    retriever = HybridRetriever(_index(tmp_path, ["htn.md"]), HashEmbedder(64))
+    retriever.embed_queries(["a", "b"])
+    # "b" is cached and "c", "d" overflow the cache: the request still gets all three vectors
+    vectors = retriever.embed_queries(["b", "c", "d"])
+    assert vectors.shape == (3, 64)
+    assert np.allclose(vectors, HashEmbedder(64).embed(["b", "c", "d"]))
+    assert retriever.retrieve(["thiazide"], k=1, dense_queries=["e"])[0]
+
+
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     store = _index(tmp_path, ["htn.md"])
     HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)
