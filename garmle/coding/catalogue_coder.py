@@ -32,7 +32,7 @@ import io
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -109,6 +109,7 @@ _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # "without ..." names what is absent, up to a qualifier that still applies ("... in remission")
 _WITHOUT = re.compile(r"\bwithout\b.*?(?=\bin remission\b|$)", re.IGNORECASE)
 _EXTERNAL_CAUSES = frozenset("VWXY")
+_TEXT_VECTORS = 4096  # note wordings whose vectors the coder keeps between requests
 _POISONING = ("T36", "T65")  # poisoning by, adverse effect of and underdosing of drugs; toxic effects
 # Words inside a wording that do not part it: "OA of both knees" is knee OA, "osteoarthritis in the
 # right hip" hip osteoarthritis.
@@ -546,7 +547,8 @@ class CatalogueCoder:
         self.min_score = min_score
         self.max_codes = max_codes
         self.dense_weight = dense_weight if embedder is not None else 0.0
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors: dict[str, np.ndarray] = {}  # catalogue titles
+        self._text_vectors: dict[str, np.ndarray] = {}  # note wordings, bounded
         self._default_child: dict[str, str] = {}
         self._build(code_range, load_synonyms() if synonyms is None else synonyms)
 
@@ -760,19 +762,27 @@ class CatalogueCoder:
 
     # ------------------------------------------------------------------ dense
 
-    def _embed_cached(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+    def _embed_cached(self, titles: Sequence[str], texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors of catalogue ``titles`` (all kept) and of note ``texts`` (the latest
+        :data:`_TEXT_VECTORS` kept, so a long-running service does not keep every note's wording)."""
         assert self.embedder is not None
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        wanted = list(dict.fromkeys([*titles, *texts]))
+        vectors = {t: v for t in wanted if (v := self._vectors.get(t, self._text_vectors.get(t))) is not None}
+        missing = [t for t in wanted if t not in vectors]
         if missing:
+            if len(self._text_vectors) + len(missing) > _TEXT_VECTORS:
+                self._text_vectors.clear()
+            titled = set(titles)
             for t, v in zip(missing, self.embedder.embed(missing), strict=True):
-                self._vectors[t] = v
-        return self._vectors
+                vectors[t] = v
+                (self._vectors if t in titled else self._text_vectors)[t] = v
+        return vectors
 
     def _rerank(self, mentions: list[Mention]) -> list[tuple[Mention, float]]:
         if not mentions or self.embedder is None or self.dense_weight == 0.0:
             return [(m, m.quality) for m in mentions]
         titles = [self._titles[m.code] for m in mentions]
-        vectors = self._embed_cached([*titles, *(m.text for m in mentions)])
+        vectors = self._embed_cached(titles, [m.text for m in mentions])
         out = []
         for m, title in zip(mentions, titles, strict=True):
             cos = float(np.clip(vectors[title] @ vectors[m.text], 0.0, 1.0))

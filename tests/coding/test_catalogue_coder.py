@@ -357,3 +357,17 @@ def test_a_smoking_rate_under_a_history_header_is_current_smoking(coder: Catalog
 
 def test_protein_energy_malnutrition_takes_its_grade(coder: CatalogueCoder) -> None:
     assert _codes(coder, "Moderate protein-energy malnutrition, BMI 17.6.")[0] == "E44.0"
+
+
+def test_note_wordings_kept_for_reranking_are_bounded(
+    catalogue: IcdCatalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import garmle.coding.catalogue_coder as coder_module
+    from garmle.embedding import HashEmbedder
+
+    monkeypatch.setattr(coder_module, "_TEXT_VECTORS", 3)
+    coder = CatalogueCoder(catalogue, HashEmbedder(64), code_range="E00-I99")
+    notes = ["Known HTN.", "Hypertension, on ramipril.", "T2DM, HTN.", "Type 2 diabetes and high BP."]
+    first = [_codes(coder, note) for note in notes]
+    assert len(coder._text_vectors) <= 3 and len(coder._vectors) >= 2  # titles stay
+    assert [_codes(coder, note) for note in notes] == first
