@@ -178,7 +178,9 @@ SUBSECTION_PRIORS: tuple[tuple[re.Pattern[str], float], ...] = (
             r"^(definitions?|abbreviations|footnotes?)\b|strength of (the )?recommendations?|"
             r"(levels?|quality|grad\w*|classification) of (the )?(evidence|certainty|recommendations?)|"
             r"levels? of certainty|rating (scheme|system)|grades? of recommendations?|criteria for "
-            r"recommendation|rules for classification|assigning a level|relative radiation level",
+            r"recommendation|rules for classification|assigning a level|relative radiation level|"
+            r"(table of )?evidence levels|grading (table|system)|^target population|"
+            r"^gaps in (knowledge|evidence)",
             re.I,
         ),
         0.0,

@@ -287,6 +287,13 @@ def test_headings_inside_recommendations_that_hold_no_statement_rank_lower() -> 
     assert section_prior((*top, "Summary of Literature Review")) == 0.5
     assert section_prior((*top, "Clinical Considerations", "Assessment of Risk")) == 0.5
     assert section_prior((*top, "Definitions")) == 0.0
+    for table in (
+        "Table of Evidence Levels",
+        "Conclusion Grading Table",
+        "Target Population",
+        "Gaps in Knowledge",
+    ):
+        assert section_prior((*top, table)) == 0.0, table
     assert section_prior((*top, "Diagnosis", "Strength of Recommendations")) == 0.0
     # a statement section keeps its own (lower) prior when a heading below it is neutral
     assert section_prior(("Qualifying Statements", "Treatment")) == 0.4
