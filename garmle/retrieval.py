@@ -585,42 +585,45 @@ class HybridRetriever:
         saved = read_cache(path) if path is not None else None
         mine = isinstance(saved, dict) and saved.get("model") == self.embedder.model_id
         self._shared = dict(saved["vectors"]) if mine else {}  # type: ignore[index]
-        for text, vec in self._shared.items():
-            self._query_vectors.setdefault(text, vec)
 
-    def _keep_shared(self, texts: Sequence[str]) -> None:
-        """Add the vectors of these patient-independent texts to the ones kept on disk."""
+    def _keep_shared(self, vectors: Mapping[str, np.ndarray]) -> bool:
+        """Add the vectors of these patient-independent texts to the ones kept on disk (False when
+        the limit of :data:`_SHARED_QUERY_LIMIT` leaves no room for them)."""
         assert self._shared is not None
-        # after the in-process cache overflowed, kept texts are embedded again: write each once
-        new = [t for t in texts if t not in self._shared]
-        if not new or len(self._shared) + len(new) > _SHARED_QUERY_LIMIT:
-            return
-        self._shared.update((t, self._query_vectors[t]) for t in new)
+        if len(self._shared) + len(vectors) > _SHARED_QUERY_LIMIT:
+            return False
+        self._shared.update(vectors)
         path = self._shared_file()
         if path is not None:
             write_cache(path, {"model": self.embedder.model_id, "vectors": self._shared})
+        return True
 
     def embed_queries(self, texts: Sequence[str], *, shared: Collection[str] = ()) -> np.ndarray:
         """Query vectors, embedding only the texts not seen before.
 
         Vectors of the texts in ``shared`` (patient-independent wording such as "type 2 diabetes:
         recommended treatment (...)") are also kept in the index's cache folder, so later processes
-        do not embed them again; no other text is written anywhere.
+        do not embed them again; no other text is written anywhere. Other texts' vectors are kept in
+        memory, the latest :data:`_QUERY_CACHE_SIZE` of them.
         """
         if shared:
             self._load_shared()
-        missing = [t for t in dict.fromkeys(texts) if t not in self._query_vectors]
+        kept = self._shared or {}
+        found = {t: v for t in texts if (v := kept.get(t, self._query_vectors.get(t))) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            if len(self._query_vectors) + len(missing) > _QUERY_CACHE_SIZE:
-                # start afresh, but keep the vectors this request reads
-                kept = {t: self._query_vectors[t] for t in texts if t in self._query_vectors}
+            new = {
+                text: np.asarray(vec, dtype=np.float32)
+                for text, vec in zip(missing, self.embedder.embed(missing), strict=True)
+            }
+            found.update(new)
+            to_disk = {t: v for t, v in new.items() if t in shared}
+            if to_disk and self._keep_shared(to_disk):
+                new = {t: v for t, v in new.items() if t not in to_disk}
+            if len(self._query_vectors) + len(new) > _QUERY_CACHE_SIZE:
                 self._query_vectors.clear()
-                self._query_vectors.update(kept)
-            for text, vec in zip(missing, self.embedder.embed(missing), strict=True):
-                self._query_vectors[text] = np.asarray(vec, dtype=np.float32)
-            if shared:
-                self._keep_shared([t for t in missing if t in shared])
-        return np.stack([self._query_vectors[t] for t in texts])
+            self._query_vectors.update(new)
+        return np.stack([found[t] for t in texts])
 
     def _dense_rankings(
         self, table: _Table, vectors: np.ndarray, flt: SearchFilter

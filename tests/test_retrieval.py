@@ -165,6 +165,32 @@ def test_a_full_query_cache_keeps_the_vectors_of_the_request(
     assert retriever.retrieve(["thiazide"], k=1, dense_queries=["e"])[0]
 
 
+def test_kept_patient_independent_vectors_outlast_a_full_query_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import garmle.retrieval as retrieval_module
+
+    store = _index(tmp_path, ["htn.md"])
+    shared = ["Hypertension: treatment", "Hypertension: targets", "Hypertension: monitoring"]
+    HybridRetriever(store, HashEmbedder(64)).embed_queries(shared, shared=set(shared))
+    monkeypatch.setattr(retrieval_module, "_QUERY_CACHE_SIZE", 2)
+    embedder = HashEmbedder(64)
+    calls: list[list[str]] = []
+    original = embedder.embed
+
+    def counting(texts: list[str], **kwargs: object) -> np.ndarray:
+        calls.append(list(texts))
+        return original(texts)
+
+    embedder.embed = counting  # type: ignore[method-assign]
+    retriever = HybridRetriever(ChromaStore.open(tmp_path / "index"), embedder)
+    for text, note in zip(shared, ("68-year-old man", "54-year-old woman", "71-year-old man"), strict=True):
+        retriever.embed_queries([text, note], shared={text})
+    # the kept vectors are read from disk each time, never evicted; only each request's own text is
+    # embedded
+    assert calls == [["68-year-old man"], ["54-year-old woman"], ["71-year-old man"]]
+
+
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     store = _index(tmp_path, ["htn.md"])
     HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)
