@@ -126,6 +126,20 @@ def test_table_rows_become_the_stores_chunks(tmp_path: Path) -> None:
     assert table.chunks[0] is table.chunks[0] and table.chunks[-2:] == list(table.chunks)[-2:]
 
 
+def _counting_embedder() -> tuple[HashEmbedder, list[list[str]]]:
+    """A HashEmbedder that records the texts of each call."""
+    embedder = HashEmbedder(64)
+    calls: list[list[str]] = []
+    original = embedder.embed
+
+    def counting(texts: list[str], **kwargs: object) -> np.ndarray:
+        calls.append(list(texts))
+        return original(texts)
+
+    embedder.embed = counting  # type: ignore[method-assign]
+    return embedder, calls
+
+
 def test_only_patient_independent_query_vectors_are_kept(tmp_path: Path) -> None:
     store = _index(tmp_path, ["htn.md", "dm.md"])
     shared, private = "Hypertension: recommended treatment", "68-year-old man, BP 162/98"
@@ -136,15 +150,7 @@ def test_only_patient_independent_query_vectors_are_kept(tmp_path: Path) -> None
     kept = files[0].read_bytes()
     assert shared.encode() in kept and private.encode() not in kept
     # a new process reuses the kept vector instead of embedding the text again
-    embedder = HashEmbedder(64)
-    calls: list[list[str]] = []
-    original = embedder.embed
-
-    def counting(texts: list[str], **kwargs: object) -> np.ndarray:
-        calls.append(list(texts))
-        return original(texts)
-
-    embedder.embed = counting  # type: ignore[method-assign]
+    embedder, calls = _counting_embedder()
     second = HybridRetriever(ChromaStore.open(tmp_path / "index"), embedder)
     second.retrieve(["thiazide", "metformin"], dense_queries=[shared, private], shared={shared})
     assert calls == [[private]]
@@ -174,15 +180,7 @@ def test_kept_patient_independent_vectors_outlast_a_full_query_cache(
     shared = ["Hypertension: treatment", "Hypertension: targets", "Hypertension: monitoring"]
     HybridRetriever(store, HashEmbedder(64)).embed_queries(shared, shared=set(shared))
     monkeypatch.setattr(retrieval_module, "_QUERY_CACHE_SIZE", 2)
-    embedder = HashEmbedder(64)
-    calls: list[list[str]] = []
-    original = embedder.embed
-
-    def counting(texts: list[str], **kwargs: object) -> np.ndarray:
-        calls.append(list(texts))
-        return original(texts)
-
-    embedder.embed = counting  # type: ignore[method-assign]
+    embedder, calls = _counting_embedder()
     retriever = HybridRetriever(ChromaStore.open(tmp_path / "index"), embedder)
     for text, note in zip(shared, ("68-year-old man", "54-year-old woman", "71-year-old man"), strict=True):
         retriever.embed_queries([text, note], shared={text})
