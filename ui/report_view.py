@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from garmle.errors import GarmleError
+from garmle.render import LEADING, citation
 from garmle.types import Document, Recommendation, Report, Snippet
 from ui.markup import badge, escape_markdown, highlight_terms, source_view
 
@@ -47,6 +48,15 @@ def render_recommendations(report: Report, open_document: Callable[[str], Docume
     if not report.recommendations:
         st.info("No codes were kept, so there are no recommendations. Keep or add a code above.")
         return
+    leading = report.leading(LEADING)
+    if len(report.recommendations) > 1 and leading:
+        with st.expander("Leading evidence across codes (the presenting condition first)"):
+            st.markdown(
+                "\n".join(
+                    f"{rank}. `{code}` {escape_markdown(citation(snip))}"
+                    for rank, (code, snip) in enumerate(leading, start=1)
+                )
+            )
     for number, rec in enumerate(report.recommendations):
         terms = fact_terms(report.patient, rec.code, list(report.predictions))
         with st.container(border=True):

@@ -97,6 +97,13 @@ def test_sample_patient_shows_summary_codes_and_cited_verbatim_recommendations(o
     assert "eGFR" in set(table["Measure"])
     assert not at.json
 
+    # The leading evidence across codes comes first, the presenting condition's twice per turn.
+    leading = [e for e in at.expander if e.label.startswith("Leading evidence")]
+    assert len(leading) == 1
+    listed = leading[0].markdown[0].value.splitlines()
+    assert [line.split("`")[1] for line in listed] == [code for code, _ in report.leading(10)]
+    assert listed[0].startswith(f"1. `{codes[0]}`") and listed[1].startswith(f"2. `{codes[0]}`")
+
     # One block per code, each passage verbatim and cited.
     headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert [h.split("`")[1] for h in headings] == codes
