@@ -49,8 +49,10 @@ passage addressed to another one than the patient's ("Treat all pregnant or post
 a man, "In children aged 5-11 ..." for an adult; :func:`passage_population_conflict`), or one under
 a heading for another one ("Interventions for Children and Young People"; :func:`heading_population`),
 is scaled by ``passage_population_factor``. Dropped too are passages for which neither the
-passage nor its guideline's title and conditions name the condition (one of its names in full), and
-passages scoring below ``min_score``, since no evidence is better than evidence about something else.
+passage nor its guideline's title and conditions name the condition (one of its names in full),
+passages that are the guideline's title alone (:func:`is_title_only`) or headings and a placeholder
+("Potential Harms Not stated", "Definitions:"; :func:`is_empty_passage`), and passages scoring below
+``min_score``, since no evidence is better than evidence about something else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
 less, and at most ``max_per_doc`` passages of one guideline are shown, so one guideline does not fill
 every slot. ``doc_decay`` (1.0, off, by default) can further scale each further passage of a
@@ -100,6 +102,7 @@ __all__ = [
     "designators",
     "heading_population",
     "is_editorial_note",
+    "is_empty_passage",
     "is_title_only",
     "match_facts",
     "names_a_sibling",
@@ -225,6 +228,37 @@ def _title_words(title: str) -> re.Pattern[str]:
     guideline; a passage that is not the title fails at its first other word, not after a full scan)."""
     words = re.findall(r"\w+", title.lower())
     return re.compile(r"\W*" + r"\W+".join(map(re.escape, words)) + r"\W*")
+
+
+_PLACEHOLDER = re.compile(
+    r"(?:differences? of opinions?\s*)?(?:none(?: provided| available| stated| identified)?|"
+    r"not (?:stated|provided|available|applicable)|n/?a|definitions?)",
+    re.I,
+)
+
+
+def is_empty_passage(chunk: Chunk) -> bool:
+    """True when a passage holds nothing but its headings and a placeholder ("Clinical Algorithm(s)
+    None provided", "Potential Harms Not stated", "Definitions:") or fewer than three words besides its
+    headings ("Medical Therapy", "Disease/Condition(s) Hypertension"): 2,180 of the 54,822 NGC passages,
+    which say nothing to a clinician that the citation does not.
+
+    Example:
+        >>> from garmle.types import Chunk
+        >>> text = "Clinical Algorithm(s)\\n\\nNone provided"
+        >>> is_empty_passage(Chunk("c:9", "c", text, 0, len(text), section=("Clinical Algorithm(s)",)))
+        True
+        >>> text = "Potential Harms\\n\\nHypoglycaemia with sulfonylureas"
+        >>> is_empty_passage(Chunk("c:8", "c", text, 0, len(text), section=("Potential Harms",)))
+        False
+    """
+    if len(chunk.text) > 160:
+        return False
+    rest = chunk.text
+    for heading in chunk.section:
+        rest = rest.replace(heading, " ", 1)
+    words = re.findall(r"[\w/]+", rest)
+    return len(words) < 3 or _PLACEHOLDER.fullmatch(" ".join(words)) is not None
 
 
 _EDITORIAL_FACTOR = 0.5  # the section prior's factor for an editorial note (is_editorial_note)
@@ -1247,7 +1281,7 @@ def rank_snippets(
         if w.population_filter and chunk.doc_id in excluded_docs:
             dropped["population"] += 1
             continue
-        if is_title_only(chunk):
+        if is_title_only(chunk) or is_empty_passage(chunk):
             dropped["weak"] += 1
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))

@@ -10,6 +10,7 @@ from garmle.fusion import (
     FusionWeights,
     covered_conditions,
     designators,
+    is_empty_passage,
     leading_snippets,
     match_facts,
     population_conflict,
@@ -559,3 +560,23 @@ def test_reports_list_the_leading_evidence_first() -> None:
     assert "Leading evidence" not in report_text(
         Report(patient=Patient("p"), recommendations=(_rec("A", "a0"),))
     )
+
+
+def test_passages_with_nothing_but_headings_and_a_placeholder_are_empty() -> None:
+    def chunk(text: str, *section: str) -> Chunk:
+        return Chunk("d:1", "d", text, 0, len(text), section=section)
+
+    for text, section in [
+        ("Definitions:", ("Major Recommendations",)),
+        ("- Differences of opinion: None", ("Action Statement Profile",)),
+        ("Potential Harms\n\nNot stated", ("Potential Harms",)),
+        ("Clinical Algorithm(s)\n\nNone available", ("Clinical Algorithm(s)",)),
+        ("Medical Therapy", ("Major Recommendations", "Class I")),
+    ]:
+        assert is_empty_passage(chunk(text, *section)), text
+    for text, section in [
+        ("Offer CPAP to adults with moderate OSA.", ("Major Recommendations",)),
+        ("Potential Harms\n\nHypoglycaemia with sulfonylureas", ("Potential Harms",)),
+        ("None of the trials enrolled adults older than 80 years, so no recommendation is made.", ()),
+    ]:
+        assert not is_empty_passage(chunk(text, *section)), text
