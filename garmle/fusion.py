@@ -237,11 +237,21 @@ _PLACEHOLDER = re.compile(
 )
 
 
+# one sentence sending the reader elsewhere: "See Table 8 in the original guideline document for ..."
+_POINTER = re.compile(
+    r"(?:see|refer to)\b[^.]*\b(?:original guideline|full version|table|figure|appendix|annex|section|"
+    r"field)\b[^.]*\.?",
+    re.I,
+)
+
+
 def is_empty_passage(chunk: Chunk) -> bool:
     """True when a passage holds nothing but its headings and a placeholder ("Clinical Algorithm(s)
-    None provided", "Potential Harms Not stated", "Definitions:") or fewer than three words besides its
-    headings ("Medical Therapy", "Disease/Condition(s) Hypertension"): 2,180 of the 54,822 NGC passages,
-    which say nothing to a clinician that the citation does not.
+    None provided", "Potential Harms Not stated", "Definitions:"), one sentence sending the reader
+    elsewhere ("See Table 8 in the original guideline document for the stages of valvular AS."), or
+    fewer than three words besides its headings ("Medical Therapy", "Disease/Condition(s)
+    Hypertension"): 2,378 of the 54,822 NGC passages, which say nothing to a clinician that the
+    citation does not.
 
     Example:
         >>> from garmle.types import Chunk
@@ -252,13 +262,17 @@ def is_empty_passage(chunk: Chunk) -> bool:
         >>> is_empty_passage(Chunk("c:8", "c", text, 0, len(text), section=("Potential Harms",)))
         False
     """
-    if len(chunk.text) > 160:
+    if len(chunk.text) > 300:
         return False
     rest = chunk.text
     for heading in chunk.section:
         rest = rest.replace(heading, " ", 1)
     words = re.findall(r"[\w/]+", rest)
-    return len(words) < 3 or _PLACEHOLDER.fullmatch(" ".join(words)) is not None
+    return (
+        len(words) < 3
+        or _PLACEHOLDER.fullmatch(" ".join(words)) is not None
+        or _POINTER.fullmatch(rest.strip()) is not None
+    )
 
 
 _EDITORIAL_FACTOR = 0.5  # the section prior's factor for an editorial note (is_editorial_note)

@@ -572,11 +572,14 @@ def test_passages_with_nothing_but_headings_and_a_placeholder_are_empty() -> Non
         ("Potential Harms\n\nNot stated", ("Potential Harms",)),
         ("Clinical Algorithm(s)\n\nNone available", ("Clinical Algorithm(s)",)),
         ("Medical Therapy", ("Major Recommendations", "Class I")),
+        ("See Table 5 in the original guideline document for high-intensity statin therapies.", ()),
+        ("Potential Harms\n\nRefer to Appendix B in the original guideline document.", ("Potential Harms",)),
     ]:
         assert is_empty_passage(chunk(text, *section)), text
     for text, section in [
         ("Offer CPAP to adults with moderate OSA.", ("Major Recommendations",)),
         ("Potential Harms\n\nHypoglycaemia with sulfonylureas", ("Potential Harms",)),
         ("None of the trials enrolled adults older than 80 years, so no recommendation is made.", ()),
+        ("Offer a high-intensity statin (see Table 5). Review adherence at 3 months.", ()),
     ]:
         assert not is_empty_passage(chunk(text, *section)), text
