@@ -1,6 +1,8 @@
 """A :class:`~garmle.types.Report` -> CDS Hooks 2.0 cards, with no generated text.
 
-One card per (code, guideline) pair, in the report's ranking order:
+One card per (code, guideline) pair, in the order of the report's leading list
+(:meth:`~garmle.types.Report.leading`: the presenting condition's guidance two places per turn, each
+other code's one), a pair's card where its first snippet is listed:
 
 * ``summary``: the code's catalogue title and the guideline's title, cut to
   the 140 characters CDS Hooks allows.
@@ -112,27 +114,32 @@ def report_cards(
         ``source``, and ``links`` when the guideline has a URL).
     """
     documents = documents or {}
-    cards: list[dict[str, Any]] = []
+    titles = {rec.code: rec.title for rec in report.recommendations}
+    # each code's snippets per guideline, in the code's rank order
+    groups: dict[tuple[str, str], list[Snippet]] = {}
     for rec in report.recommendations:
-        by_doc: dict[str, list[Snippet]] = {}
         for snippet in rec.snippets:
-            by_doc.setdefault(snippet.doc_id, []).append(snippet)
-        for doc_id, snippets in by_doc.items():
-            meta = documents.get(doc_id, {})
-            title = snippets[0].title or meta.get("title", "") or doc_id
-            url = meta.get("url", "") or ""
-            source: dict[str, Any] = {"label": snippets[0].publisher or meta.get("publisher", "") or title}
-            card: dict[str, Any] = {
-                "uuid": str(uuid.uuid4()),
-                "summary": summary_line(rec.code, rec.title, title),
-                "indicator": "info",
-                "detail": "\n\n".join(_quote(s) for s in snippets),
-                "source": source,
-            }
-            if url.startswith(("http://", "https://")):
-                source["url"] = url
-                card["links"] = [{"label": fit_summary(title), "url": url, "type": "absolute"}]
-            cards.append(card)
-            if len(cards) >= max_cards:
-                return cards
+            groups.setdefault((rec.code, snippet.doc_id), []).append(snippet)
+    # the cards in the order of the report's leading list: a pair's card comes where its first
+    # snippet is listed (the presenting condition two turns in three, each other code one)
+    total = sum(len(rec.snippets) for rec in report.recommendations)
+    order = dict.fromkeys((code, s.doc_id) for code, s in report.leading(total))
+    cards: list[dict[str, Any]] = []
+    for code, doc_id in [*order, *(key for key in groups if key not in order)][:max_cards]:
+        snippets = groups[(code, doc_id)]
+        meta = documents.get(doc_id, {})
+        title = snippets[0].title or meta.get("title", "") or doc_id
+        url = meta.get("url", "") or ""
+        source: dict[str, Any] = {"label": snippets[0].publisher or meta.get("publisher", "") or title}
+        card: dict[str, Any] = {
+            "uuid": str(uuid.uuid4()),
+            "summary": summary_line(code, titles[code], title),
+            "indicator": "info",
+            "detail": "\n\n".join(_quote(s) for s in snippets),
+            "source": source,
+        }
+        if url.startswith(("http://", "https://")):
+            source["url"] = url
+            card["links"] = [{"label": fit_summary(title), "url": url, "type": "absolute"}]
+        cards.append(card)
     return cards

@@ -95,6 +95,24 @@ def test_one_card_per_code_and_guideline_with_verbatim_detail() -> None:
     assert len({c["uuid"] for c in cards}) == 2
 
 
+def test_cards_follow_the_reports_leading_list() -> None:
+    def rec(code: str, *docs: str) -> Recommendation:
+        snips = tuple(snippet(d, f"{code} passage {i}.", 10 * i) for i, d in enumerate(docs))
+        return Recommendation(code, code, 0.9, snippets=snips)
+
+    report = Report(
+        patient=Patient("p"),
+        recommendations=(rec("I48.91", "af1", "af2", "af3", "af1"), rec("I10", "htn1"), rec("E11.9", "dm1")),
+    )
+    cards = report_cards(report, max_cards=4)
+    # turn 1: AF gives two (af1, af2), then I10 and E11.9 one each; af3 comes on turn 2
+    assert [c["summary"].rsplit("Guideline ", 1)[1] for c in cards] == ["af1", "af2", "htn1", "dm1"]
+    # a guideline's card holds all of that code's passages from it, in rank order
+    first = [line[2:] for line in rendered(cards[0]["detail"]).split("\n") if line.startswith("> ")]
+    assert first == ["I48.91 passage 0.", "I48.91 passage 3."]
+    assert len(report_cards(report)) == 5
+
+
 def test_card_limit() -> None:
     snips = tuple(snippet(f"d{i}", f"Passage {i}.") for i in range(8))
     report = Report(
