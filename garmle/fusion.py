@@ -933,7 +933,6 @@ _TOPIC_STOP = frozenset(
         "bilateral",
         "unilateral",
         "localized",
-        "generalized",
         "multiple",
         "sites",
         "secondary",

@@ -9,6 +9,7 @@ import pytest
 
 from garmle.catalogue import IcdCatalogue
 from garmle.errors import ConfigError
+from garmle.fusion import topic_coverage, topic_names
 from garmle.query import (
     build_queries,
     clinical_title,
@@ -176,6 +177,12 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # an arthropathy of one joint is also the condition itself, which guidelines cover for every joint
     assert "Osteoarthritis" in condition_names("M16.11", catalogue)
     assert "Pain" not in condition_names("M25.551", catalogue)  # pain in the hip is no "pain" guideline
+    # a residual class above the code names the other conditions of its kind: a social anxiety
+    # disorder guideline is not about generalized anxiety disorder
+    gad = condition_names("F41.1", catalogue)
+    assert "Generalized anxiety disorder" in gad and not any(n.startswith("Other ") for n in gad)
+    assert topic_coverage(topic_names(*gad), "Social anxiety disorder: recognition, assessment") < 1.0
+    assert topic_coverage(topic_names(*gad), "Generalised anxiety disorder in adults") == 1.0
 
 
 def test_a_past_stroke_or_thrombosis_is_named_as_the_condition(catalogue: IcdCatalogue) -> None:
