@@ -1430,21 +1430,21 @@ def leading_snippets(
         >>> [f"{code}:{s.chunk_id}" for code, s in leading_snippets([a, b], 5)]
         ['A:a0', 'A:a1', 'B:b0', 'A:a2', 'A:a3']
     """
-    if k <= 0:
-        return []
-    queues = [(rec.code, list(rec.snippets)) for rec in recommendations]
-    shares = [max(1, presenting_share) if i == 0 else 1 for i in range(len(queues))]
-    taken = [0] * len(queues)
+    # each code's snippets still to give, and how many it gives per turn
+    pending = [
+        (rec.code, iter(rec.snippets), max(1, presenting_share) if i == 0 else 1)
+        for i, rec in enumerate(recommendations)
+    ]
     out: list[tuple[str, Snippet]] = []
     seen: set[str] = set()
-    while len(out) < k and any(taken[i] < len(q) for i, (_, q) in enumerate(queues)):
-        for i, (code, queue) in enumerate(queues):
-            for _ in range(shares[i]):
-                while taken[i] < len(queue) and queue[taken[i]].chunk_id in seen:
-                    taken[i] += 1
-                if taken[i] < len(queue):
-                    snippet = queue[taken[i]]
-                    seen.add(snippet.chunk_id)
-                    out.append((code, snippet))
-                    taken[i] += 1
+    while pending and len(out) < k:
+        for turn in list(pending):
+            code, snippets, share = turn
+            for _ in range(share):
+                snippet = next((s for s in snippets if s.chunk_id not in seen), None)
+                if snippet is None:
+                    pending.remove(turn)
+                    break
+                seen.add(snippet.chunk_id)
+                out.append((code, snippet))
     return out[:k]

@@ -398,14 +398,8 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     between = [a for a in catalogue.ancestors(code) if len(a) > 3 and "-" not in a]
     # a residual class above the code ("Other anxiety disorders" above generalized anxiety disorder,
     # "Other diseases of liver" above fatty liver) names the other conditions of its kind, not this one
-    names = [
-        entry.title,
-        *(
-            title
-            for title in (*(catalogue.title(a) for a in between), catalogue.title(entry.category))
-            if not title.startswith("Other ")
-        ),
-    ]
+    above = [catalogue.title(a) for a in (*between, entry.category)]
+    names = [entry.title, *(title for title in above if not title.startswith("Other "))]
     names += [t for t in entry.inclusion_terms if len(t) <= 40]
     # and those of the subcategories above it ("Graves' disease" is listed under E05.0, not E05.00)
     names += [

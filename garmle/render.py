@@ -14,10 +14,22 @@ import textwrap
 
 from garmle.types import Report, Snippet
 
-__all__ = ["LEADING", "citation", "report_html", "report_json", "report_text"]
+__all__ = ["LEADING", "citation", "leading_shown", "report_html", "report_json", "report_text"]
 
 LEADING = 10
 """How many leading snippets across codes a report lists first (:meth:`Report.leading`)."""
+
+
+def leading_shown(report: Report) -> tuple[tuple[str, Snippet], ...]:
+    """The leading evidence a rendering lists before the codes: none with one code, whose own list
+    already is it.
+
+    Example:
+        >>> from garmle.types import Patient
+        >>> leading_shown(Report(patient=Patient("p")))
+        ()
+    """
+    return report.leading(LEADING) if len(report.recommendations) > 1 else ()
 
 
 def citation(snippet: Snippet) -> str:
@@ -65,8 +77,8 @@ def report_text(report: Report, *, width: int = 100) -> str:
         for pred in report.predictions:
             flag = "" if pred.billable else " (category, not billable)"
             lines.append(f"  {pred.code:<8} {pred.score:.2f}  {pred.title}{flag}  [{pred.source}]")
-    leading = report.leading(LEADING)
-    if len(report.recommendations) > 1 and leading:
+    leading = leading_shown(report)
+    if leading:
         lines.append("")
         lines.append("Leading evidence (the presenting condition first; full text under each code):")
         for number, (code, snip) in enumerate(leading, start=1):
@@ -132,8 +144,8 @@ def report_html(report: Report, *, standalone: bool = False) -> str:
                 f"<td>{esc(pred.source)}</td></tr>"
             )
         out.append("</table>")
-    leading = report.leading(LEADING)
-    if len(report.recommendations) > 1 and leading:
+    leading = leading_shown(report)
+    if leading:
         out.append("<h2>Leading evidence</h2><ol>")
         for code, snip in leading:
             out.append(f"<li><b>{esc(code)}</b> {esc(citation(snip))}</li>")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from garmle.errors import GarmleError
-from garmle.render import LEADING, citation
+from garmle.render import citation, leading_shown
 from garmle.types import Document, Recommendation, Report, Snippet
 from ui.markup import badge, escape_markdown, highlight_terms, source_view
 
@@ -48,8 +48,8 @@ def render_recommendations(report: Report, open_document: Callable[[str], Docume
     if not report.recommendations:
         st.info("No codes were kept, so there are no recommendations. Keep or add a code above.")
         return
-    leading = report.leading(LEADING)
-    if len(report.recommendations) > 1 and leading:
+    leading = leading_shown(report)
+    if leading:
         with st.expander("Leading evidence across codes (the presenting condition first)"):
             st.markdown(
                 "\n".join(

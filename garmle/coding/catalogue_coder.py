@@ -280,7 +280,10 @@ _ASSESSMENT_SECTIONS = (
 )
 
 
-def assessment_spans(notes: Sequence[str]) -> set[tuple[int, int, int]]:
+_Spans = set[tuple[int, int, int]]
+
+
+def assessment_spans(notes: Sequence[str]) -> _Spans:
     """The (note index, start, end) spans of the sentences in each note's assessment (impression,
     diagnosis) section, each note split once.
 
@@ -289,9 +292,6 @@ def assessment_spans(notes: Sequence[str]) -> set[tuple[int, int, int]]:
         [(0, 11, 45)]
     """
     return _note_spans(notes)[0]
-
-
-_Spans = set[tuple[int, int, int]]
 
 
 def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
@@ -312,7 +312,7 @@ def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
     return assessment, opening, history
 
 
-def _in_spans(evidence: Evidence, spans: set[tuple[int, int, int]]) -> bool:
+def _in_spans(evidence: Evidence, spans: _Spans) -> bool:
     index, start = evidence.note_index, evidence.char_start
     if evidence.kind != "note" or index is None or start is None:
         return False
@@ -363,15 +363,13 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
     return named + [p for p in rest if p not in in_history] + in_history
 
 
-def _only_in(prediction: CodePrediction, spans: set[tuple[int, int, int]]) -> bool:
+def _only_in(prediction: CodePrediction, spans: _Spans) -> bool:
     """Whether the prediction's note evidence lies in ``spans`` only (False without note evidence)."""
     notes = [e for e in prediction.evidence if e.kind == "note"]
     return bool(notes) and all(_in_spans(e, spans) for e in notes)
 
 
-def _opening_first(
-    predictions: Sequence[CodePrediction], opening: set[tuple[int, int, int]]
-) -> list[CodePrediction]:
+def _opening_first(predictions: Sequence[CodePrediction], opening: _Spans) -> list[CodePrediction]:
     """The code the first note names first in its ``opening`` spans, before any section header: the
     complaint a note without an assessment opens with ("2 yrs of urine leakage with coughing ...")."""
     first: dict[int, CodePrediction] = {}

@@ -119,8 +119,10 @@ def _fold_each(
     still in the list; the list keeps its order."""
     by_code = {p.code: p for p in preds}
     for p in preds:
+        if p.code not in by_code:
+            continue  # already folded into another
         targets = [o for o in preds if o.code != p.code and o.code in by_code and hosts(p, o)]
-        if targets and p.code in by_code:
+        if targets:
             target = max(targets, key=lambda o: o.score)
             by_code[target.code] = _fold_into(by_code[target.code], p)
             del by_code[p.code]
@@ -131,19 +133,25 @@ def _fold_defaults(
     preds: list[CodePrediction], is_default: Callable[[str], bool] = is_default_title
 ) -> list[CodePrediction]:
     def says_more(p: CodePrediction, o: CodePrediction) -> bool:
-        default = is_default(p.title)
         # a residual "other ..." class or a weakly supported sibling does not make the default code wrong
         return (
             o.code[:3] == p.code[:3]
-            # a subcategory's own default ("Low back pain, unspecified", M54.50) is more specific than
-            # the category's ("Dorsalgia, unspecified", M54.9, a child of the category itself); code
-            # length alone says nothing (J45.909 "Unspecified asthma" is no more specific than J45.40)
             and (
-                (default and not is_default(o.title))
-                or (default and len(p.code) == 5 and len(o.code) > len(p.code))
-                # both read "uncomplicated", but only one leaves its kind unspecified: F17.200 "Nicotine
-                # dependence, unspecified, uncomplicated" beside F17.210 "..., cigarettes, uncomplicated"
-                or (default and UNSPECIFIED.search(p.title) is not None and not UNSPECIFIED.search(o.title))
+                (
+                    is_default(p.title)
+                    and (
+                        not is_default(o.title)
+                        # a subcategory's own default ("Low back pain, unspecified", M54.50) is more
+                        # specific than the category's ("Dorsalgia, unspecified", M54.9, a child of the
+                        # category itself); code length alone says nothing (J45.909 "Unspecified
+                        # asthma" is no more specific than J45.40)
+                        or (len(p.code) == 5 and len(o.code) > len(p.code))
+                        # both read "uncomplicated", but only one leaves its kind unspecified: F17.200
+                        # "Nicotine dependence, unspecified, uncomplicated" beside F17.210 "...,
+                        # cigarettes, uncomplicated"
+                        or (UNSPECIFIED.search(p.title) is not None and not UNSPECIFIED.search(o.title))
+                    )
+                )
                 # the same title with what it leaves unspecified filled in: F01.50 "Vascular dementia,
                 # unspecified severity, without ..." beside F01.B0 "Vascular dementia, moderate, without ..."
                 or _fills_in(p.title, o.title)
