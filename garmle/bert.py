@@ -20,13 +20,15 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["NumpyBertEncoder", "length_batches", "supports"]
+__all__ = ["NumpyBertEncoder", "length_batches", "one_blas_thread", "supports"]
 
 _TRANSFORMER = "sentence_transformers.models.Transformer"
 _POOLING = "sentence_transformers.models.Pooling"
@@ -83,6 +85,44 @@ def supports(model_dir: Path | str) -> bool:
         False
     """
     return _layout(Path(model_dir)) is not None
+
+
+_BLAS_LOCK = threading.Lock()
+_blas_users = 0
+_blas_saved: Any = None
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block with one BLAS thread, also when several threads encode at once.
+
+    ``threadpoolctl``'s limits are process-wide: two overlapping ``threadpool_limits`` blocks each
+    restore what they found on leaving, so the later one to leave would keep BLAS at one thread for
+    the rest of the process (or the earlier one would lift the limit under the other). Here the first
+    thread in sets the limit and the last one out restores it.
+
+    Example:
+        >>> with one_blas_thread():
+        ...     with one_blas_thread():
+        ...         pass
+        >>> _blas_users
+        0
+    """
+    global _blas_users, _blas_saved
+    from threadpoolctl import threadpool_limits
+
+    with _BLAS_LOCK:
+        if _blas_users == 0:
+            _blas_saved = threadpool_limits(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_saved.restore_original_limits()
+                _blas_saved = None
 
 
 _BLOCK = 1 << 15  # elements per GELU block: the temporaries stay in the CPU cache
@@ -220,12 +260,10 @@ class NumpyBertEncoder:
         little, and on a machine whose other core is busy its spin-waiting made them several times
         slower.
         """
-        from threadpoolctl import threadpool_limits
-
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         encodings = self._tok.encode_batch(list(texts)) if texts else []
         lengths = [len(e.ids) for e in encodings]
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             for rows in length_batches(lengths, self.batch_size):
                 out[rows] = self._encode_batch([encodings[i] for i in rows])
         return out

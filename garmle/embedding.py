@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -195,6 +196,7 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._light: Any = None
         self._light_usable = light
+        self._light_lock = threading.Lock()
         self._name = _model_name(self.model_dir)
         self._dimension: int | None = self._declared_dimension()
 
@@ -246,15 +248,16 @@ class SentenceTransformerEmbedder:
 
     def _light_encoder(self) -> Any:
         """The NumPy encoder for this model, or None when it does not support it (or is disabled)."""
-        if self._light is None and self._light_usable:
-            from garmle import bert
+        with self._light_lock:  # a request may embed from two threads (Recommender.recommend)
+            if self._light is None and self._light_usable:
+                from garmle import bert
 
-            if bert.supports(self.model_dir):
-                self._light = bert.NumpyBertEncoder(self.model_dir)
-                log.info("embedding small requests with the NumPy encoder of %s", self._name)
-            else:
-                self._light_usable = False
-        return self._light
+                if bert.supports(self.model_dir):
+                    self._light = bert.NumpyBertEncoder(self.model_dir)
+                    log.info("embedding small requests with the NumPy encoder of %s", self._name)
+                else:
+                    self._light_usable = False
+            return self._light
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed ``texts``; a small request before the model is loaded goes through NumPy."""

@@ -1048,6 +1048,13 @@ def topic_coverage(names: Sequence[Sequence[str]], text: str) -> float:
     return best
 
 
+@lru_cache(maxsize=1 << 16)
+def _coverage(names: tuple[tuple[str, ...], ...], text: str) -> float:
+    """:func:`topic_coverage`, kept for the guidelines and passages that come back request after
+    request (a service sees the same conditions' guidelines again and again)."""
+    return topic_coverage(names, text)
+
+
 def _names(stem: str, text: str) -> bool:
     """True when a word of ``text`` starts with ``stem`` (so "aura" is not found in "restaurant").
 
@@ -1271,6 +1278,8 @@ def rank_snippets(
             ``off_topic_factor`` and counts as not naming the condition.
     """
     w = weights or FusionWeights()
+    names = tuple(tuple(n) for n in topic)  # hashable, for the kept coverages (_coverage)
+    related_names = [tuple(tuple(n) for n in r) for r in related_topics]
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
     combine = "max" if w.aspect_fusion == "max" else "sum"
     fused = rrf_fuse(rankings, k=w.aspect_rank_k, weights=aspect_weights, combine=combine)
@@ -1300,7 +1309,7 @@ def rank_snippets(
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
         if chunk.doc_id not in doc_share:
             sibling_doc = names_a_sibling(siblings, doc_text)
-            doc_share[chunk.doc_id] = topic_coverage(topic, doc_text) if topic and not sibling_doc else 0.0
+            doc_share[chunk.doc_id] = _coverage(names, doc_text) if topic and not sibling_doc else 0.0
             doc_own[chunk.doc_id] = names_only_itself(siblings, doc_text)
         topic_share = doc_share[chunk.doc_id]
         off_topic = bool(topic) and topic_share < w.topic_required
@@ -1308,7 +1317,7 @@ def rank_snippets(
         if (
             w.require_topic
             and off_topic
-            and (sibling_passage or topic_coverage(topic, chunk.text) < w.topic_required)
+            and (sibling_passage or _coverage(names, chunk.text) < w.topic_required)
         ):
             # Neither the guideline nor the passage names the condition: no evidence beats unrelated evidence.
             dropped["off_topic"] += 1
@@ -1329,7 +1338,7 @@ def rank_snippets(
         )
         if off_topic and chunk.doc_id not in doc_related:
             doc_related[chunk.doc_id] = any(
-                topic_coverage(names, doc_text) == 1.0 for names in related_topics
+                _coverage(other, doc_text) == 1.0 for other in related_names
             ) or any(_names(t, doc_text) for t in fact_words)
         if (off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id])) or sibling_passage:
             score *= w.off_topic_factor

@@ -44,6 +44,7 @@ __all__ = [
     "condition_names",
     "condition_phrase",
     "load_templates",
+    "patient_dense_texts",
     "patient_facts",
     "population_phrase",
 ]
@@ -521,6 +522,35 @@ def presentation_text(patient: Patient, max_words: int = _PRESENTATION_WORDS) ->
     kept = _LEFT_PUNCTUATION.sub(lambda m: m.group(0).strip()[-1], kept)
     words = re.sub(r"\s+([,;.])", r"\1", re.sub(r"\(\s*\)", " ", kept)).split()
     return " ".join(words[:max_words]).lstrip(",;. ")
+
+
+def patient_dense_texts(
+    patient: Patient,
+    templates: TemplateSet | None = None,
+    *,
+    aspects: Sequence[str] | None = None,
+    use_facts: bool = True,
+) -> list[str]:
+    """The dense query texts :func:`build_queries` will give this patient whatever its codes: those
+    of aspects whose dense template reads only the patient's notes (the presentation aspect), so
+    they can be embedded while the codes are still being predicted.
+
+    Example:
+        >>> from garmle.types import Patient
+        >>> patient_dense_texts(Patient(patient_id="p", notes=("Cough for 3 weeks.",)))
+        ['Cough for 3 weeks.']
+        >>> patient_dense_texts(Patient(patient_id="p"))
+        []
+    """
+    templates = templates or _default_templates()
+    presentation = presentation_text(patient) if use_facts else ""
+    texts = []
+    for aspect in templates.aspects:
+        if (aspects and aspect.id not in aspects) or not aspect.dense_template:
+            continue
+        if set(re.findall(r"{(\w+)}", aspect.dense_template)) == {"presentation"} and presentation:
+            texts.append(_fill(aspect.dense_template, {"presentation": presentation}))
+    return list(dict.fromkeys(texts))
 
 
 def build_queries(

@@ -41,7 +41,14 @@ from garmle.fusion import (
     topic_names,
     verify_snippets,
 )
-from garmle.query import TemplateSet, build_queries, condition_names, fact_terms, load_templates
+from garmle.query import (
+    TemplateSet,
+    build_queries,
+    condition_names,
+    fact_terms,
+    load_templates,
+    patient_dense_texts,
+)
 from garmle.retrieval import CrossEncoderReranker, Hit, HybridRetriever, SearchFilter
 from garmle.store import ChromaStore
 from garmle.types import (
@@ -286,6 +293,10 @@ class Recommender:
         patient = self.load_patient(patient_or_path)
         timings["load"] = _ms(started)
 
+        # The notes' query does not depend on the codes: embed it while they are predicted.
+        self.retriever.embed_ahead(
+            patient_dense_texts(patient, self.templates, aspects=aspects, use_facts=use_facts)
+        )
         started = time.perf_counter()
         predictions, messages = self.predict(patient, codes, max_codes=max_codes)
         timings["predict"] = _ms(started)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, overload
@@ -382,6 +384,9 @@ EXACT_SEARCH_LIMIT = 250_000
 """Indexes up to this many chunks are searched exactly from memory; larger ones through the store's HNSW."""
 
 _QUERY_CACHE_SIZE = 4096
+# cores this process may run on: with two or more, a request's notes' query is embedded on a second
+# thread (HybridRetriever.embed_ahead)
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 _SHARED_QUERY_LIMIT = 20_000  # patient-independent query vectors kept on disk (about 30 MB at 384-d)
 
 
@@ -511,6 +516,8 @@ class HybridRetriever:
         self._lock = threading.Lock()
         self._query_vectors: dict[str, np.ndarray] = {}
         self._shared: dict[str, np.ndarray] | None = None
+        self._ahead: list[tuple[tuple[str, ...], Future[Any]]] = []  # embed_ahead's jobs
+        self._background: ThreadPoolExecutor | None = None
 
     def _cache_file(self) -> Path | None:
         """Where the in-memory table of an embedded index is kept between processes."""
@@ -598,6 +605,53 @@ class HybridRetriever:
             write_cache(path, {"model": self.embedder.model_id, "vectors": self._shared})
         return True
 
+    def embed_ahead(self, texts: Sequence[str]) -> None:
+        """Start embedding these query texts on a second thread; a later :meth:`embed_queries` or
+        :meth:`retrieve` that needs them waits for that instead of embedding them again.
+
+        A request's notes' query does not depend on its codes, so it is embedded while the codes
+        are predicted and BM25 runs (one core each).
+        """
+        if not self.dense or _CORES < 2:
+            return
+        self._harvest()
+        with self._lock:
+            busy = {t for job, _ in self._ahead for t in job}
+            kept = self._shared or {}
+            todo = tuple(
+                t
+                for t in dict.fromkeys(texts)
+                if t not in busy and t not in self._query_vectors and t not in kept
+            )
+        if not todo:
+            return
+        future = self._executor().submit(self.embedder.embed, list(todo))
+        with self._lock:
+            self._ahead.append((todo, future))
+
+    def _harvest(self, needed: Collection[str] = ()) -> None:
+        """Keep the vectors of the finished :meth:`embed_ahead` jobs, first waiting for the jobs that
+        hold a ``needed`` text."""
+        with self._lock:
+            jobs = list(self._ahead)
+        for job in jobs:
+            texts, future = job
+            if not future.done() and not any(t in needed for t in texts):
+                continue
+            try:
+                vectors: np.ndarray | None = np.asarray(future.result(), dtype=np.float32)
+            except Exception:  # the texts are embedded again when needed
+                log.debug("embedding queries ahead failed", exc_info=True)
+                vectors = None
+            with self._lock:
+                if job not in self._ahead:  # another thread kept them
+                    continue
+                self._ahead.remove(job)
+                if vectors is not None:
+                    if len(self._query_vectors) + len(texts) > _QUERY_CACHE_SIZE:
+                        self._query_vectors.clear()
+                    self._query_vectors.update(zip(texts, vectors, strict=True))
+
     def embed_queries(self, texts: Sequence[str], *, shared: Collection[str] = ()) -> np.ndarray:
         """Query vectors, embedding only the texts not seen before.
 
@@ -608,6 +662,8 @@ class HybridRetriever:
         """
         if shared:
             self._load_shared()
+        if self._ahead:
+            self._harvest(set(texts))
         kept = self._shared or {}
         found = {t: v for t in texts if (v := kept.get(t, self._query_vectors.get(t))) is not None}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
@@ -624,6 +680,12 @@ class HybridRetriever:
                 self._query_vectors.clear()
             self._query_vectors.update(new)
         return np.stack([found[t] for t in texts])
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._background is None:
+                self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="garmle-embed")
+            return self._background
 
     def _dense_rankings(
         self, table: _Table, vectors: np.ndarray, flt: SearchFilter
@@ -674,6 +736,19 @@ class HybridRetriever:
         if dense_queries is not None and len(dense_queries) != len(queries):
             raise ConfigError(f"got {len(dense_queries)} dense queries for {len(queries)} queries")
         table = self._chunk_table()
+        # BM25 first: a text embedded ahead (embed_ahead) has the time to finish meanwhile.
+        lexical: list[list[int]] = []
+        if self.lexical:
+            for query in queries:
+                ranked_rows = []
+                for idx, _score in table.lexical.search(query, self.candidates * 3):
+                    chunk = table.chunks[idx]
+                    if not flt.accepts(chunk.metadata, chunk.doc_id):
+                        continue
+                    ranked_rows.append(idx)
+                    if len(ranked_rows) >= self.candidates:
+                        break
+                lexical.append(ranked_rows)
         dense: list[list[tuple[Chunk, float]]] | None = None
         if self.dense:
             vectors = self.embed_queries(list(dense_queries or queries), shared=shared)
@@ -691,14 +766,10 @@ class HybridRetriever:
                 rankings["dense"] = ranked[: self.candidates]
             if self.lexical:
                 ranked = []
-                for idx, _score in table.lexical.search(query, self.candidates * 3):
+                for idx in lexical[qi]:
                     chunk = table.chunks[idx]
-                    if not flt.accepts(chunk.metadata, chunk.doc_id):
-                        continue
                     pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
                     ranked.append(chunk.chunk_id)
-                    if len(ranked) >= self.candidates:
-                        break
                 rankings["bm25"] = ranked
             fused = rrf_fuse(rankings)
             for name, ranking in rankings.items():

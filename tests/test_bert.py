@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from garmle.bert import NumpyBertEncoder, length_batches, supports
+from garmle.bert import NumpyBertEncoder, length_batches, one_blas_thread, supports
 from garmle.config import bundled_model_path
 from garmle.embedding import LIGHT_LIMIT, SentenceTransformerEmbedder, embed_bulk
 
@@ -127,3 +127,29 @@ def test_a_long_text_is_not_padded_into_the_short_texts_batch() -> None:
     vectors = encoder.encode([TEXTS[5], *TEXTS[:3]])
     assert [256] in seen  # the truncated long text has a pass of its own
     assert float(np.abs(vectors[1:] - encoder.encode(TEXTS[:3])).max()) < 1e-5
+
+
+def test_overlapping_threads_restore_the_blas_threads_when_the_last_leaves() -> None:
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    import garmle.bert as bert
+
+    def blas_threads() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+
+    def other() -> None:
+        with one_blas_thread():
+            pass
+
+    with one_blas_thread():
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join(5)
+        # the other thread came and went: the limit still holds here
+        assert all(n == 1 for n in blas_threads())
+    assert bert._blas_users == 0
+    assert blas_threads() == before

@@ -132,6 +132,20 @@ def test_the_presentation_query_reads_the_notes_without_denied_findings(catalogu
     assert all(q.aspect != "presentation" for q in code_only)
 
 
+def test_the_notes_dense_text_is_known_before_the_codes(catalogue: IcdCatalogue) -> None:
+    from garmle.query import patient_dense_texts
+
+    patient = _patient(notes=("Four admissions in 12 months for pain crises. Never started hydroxyurea.",))
+    early = patient_dense_texts(patient)
+    # whatever the codes, the presentation query embeds exactly that text
+    for code, title in (("D57.1", "Sickle-cell disease without crisis"), ("I10", "Essential hypertension")):
+        queries = build_queries(patient, [CodePrediction(code, title, 0.9)], catalogue)
+        assert [q.dense_text for q in queries if q.aspect == "presentation"] == early
+    assert patient_dense_texts(patient, aspects=["treatment"]) == []
+    assert patient_dense_texts(patient, use_facts=False) == []
+    assert patient_dense_texts(_patient()) == []
+
+
 def test_code_only_queries_have_no_patient_facts(catalogue: IcdCatalogue) -> None:
     preds = [CodePrediction("I10", "Essential (primary) hypertension", 0.8)]
     queries = build_queries(_patient(), preds, catalogue, use_facts=False)

@@ -189,6 +189,60 @@ def test_kept_patient_independent_vectors_outlast_a_full_query_cache(
     assert calls == [["68-year-old man"], ["54-year-old woman"], ["71-year-old man"]]
 
 
+def test_a_text_embedded_ahead_is_not_embedded_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import garmle.retrieval as retrieval_module
+
+    monkeypatch.setattr(retrieval_module, "_CORES", 2)
+    store = _index(tmp_path, ["htn.md", "dm.md"])
+    embedder, calls = _counting_embedder()
+    retriever = HybridRetriever(store, embedder)
+    note = "68-year-old man, BP 162/98 on two readings"
+    retriever.embed_ahead([note])
+    hits = retriever.retrieve(["thiazide", "metformin"], dense_queries=[note, "type 2 diabetes"])
+    assert calls == [[note], ["type 2 diabetes"]]
+    # the same hits as a retriever that embeds everything when asked
+    plain = HybridRetriever(store, HashEmbedder(64)).retrieve(
+        ["thiazide", "metformin"], dense_queries=[note, "type 2 diabetes"]
+    )
+    assert [[h.chunk.chunk_id for h in q] for q in hits] == [[h.chunk.chunk_id for h in q] for q in plain]
+    retriever.embed_ahead([note])  # known now: nothing to do
+    assert len(calls) == 2
+
+
+def test_a_failed_embedding_ahead_is_done_again_when_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import garmle.retrieval as retrieval_module
+
+    monkeypatch.setattr(retrieval_module, "_CORES", 2)
+    embedder = HashEmbedder(64)
+    original = embedder.embed
+    failures = [RuntimeError("out of memory")]
+
+    def flaky(texts: list[str], **kwargs: object) -> np.ndarray:
+        if failures:
+            raise failures.pop()
+        return original(texts)
+
+    embedder.embed = flaky  # type: ignore[method-assign]
+    retriever = HybridRetriever(_index(tmp_path, ["htn.md"]), embedder)
+    retriever.embed_ahead(["a note"])
+    vectors = retriever.embed_queries(["a note"])
+    assert np.allclose(vectors, HashEmbedder(64).embed(["a note"]))
+
+
+def test_one_core_embeds_nothing_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import garmle.retrieval as retrieval_module
+
+    monkeypatch.setattr(retrieval_module, "_CORES", 1)
+    embedder, calls = _counting_embedder()
+    retriever = HybridRetriever(_index(tmp_path, ["htn.md"]), embedder)
+    retriever.embed_ahead(["a note"])
+    assert calls == []
+    retriever.embed_queries(["a note"])
+    assert calls == [["a note"]]
+
+
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     store = _index(tmp_path, ["htn.md"])
     HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)
