@@ -29,6 +29,7 @@ from garmle.config import (
     offline_environment,
 )
 from garmle.errors import GarmleError
+from garmle.ingest.ngc import POPULATION_GROUPS
 
 __all__ = ["main"]
 
@@ -433,6 +434,14 @@ def _patient_source(patient: str) -> Any:
 )
 @click.option("--min-year", type=int, default=None, help="Only guidelines published in or after this year.")
 @click.option(
+    "--population",
+    "populations",
+    multiple=True,
+    type=click.Choice(POPULATION_GROUPS),
+    help="Only guidelines whose stated target population includes this group (repeatable); "
+    "guidelines that state none are kept.",
+)
+@click.option(
     "--reranker",
     type=click.Path(exists=True, file_okay=False),
     default=None,
@@ -450,6 +459,7 @@ def recommend(
     sources: tuple[str, ...],
     publishers: tuple[str, ...],
     min_year: int | None,
+    populations: tuple[str, ...],
     reranker: str | None,
     output: str | None,
 ) -> None:
@@ -461,8 +471,8 @@ def recommend(
     source = _patient_source(patient)
     rec = Recommender.open(settings=obj.settings, reranker_dir=reranker, collection=obj.collection)
     flt = (
-        SearchFilter(sources=sources, publishers=publishers, min_year=min_year)
-        if (sources or publishers or min_year)
+        SearchFilter(sources=sources, publishers=publishers, min_year=min_year, populations=populations)
+        if (sources or publishers or min_year or populations)
         else None
     )
     report = rec.recommend(source, _codes(codes), top_k=top_k, max_codes=max_codes, search_filter=flt)

@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, overload
 
@@ -25,6 +25,7 @@ import numpy as np
 from garmle.cache import read_cache, write_cache
 from garmle.embedding import Embedder
 from garmle.errors import ConfigError
+from garmle.ingest.ngc import POPULATION_GROUPS
 from garmle.store import ChromaStore
 from garmle.types import Chunk
 
@@ -132,6 +133,64 @@ class SearchFilter:
     max_year: int | None = None
     doc_ids: frozenset[str] | None = None
     exclude_doc_ids: frozenset[str] = frozenset()
+    populations: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.populations) - set(POPULATION_GROUPS))
+        if unknown:
+            raise ConfigError(f"unknown guideline population {unknown}; known: {list(POPULATION_GROUPS)}")
+
+    def describe(self) -> str:
+        """The filters in words, for a report ("" when nothing is filtered).
+
+        Example:
+            >>> SearchFilter(publishers=("NICE",), min_year=2012, populations=("children",)).describe()
+            'publisher NICE; published 2012 or later; population children'
+        """
+        parts = []
+        if self.sources:
+            parts.append("source " + ", ".join(self.sources))
+        if self.exclude_sources:
+            parts.append("not source " + ", ".join(self.exclude_sources))
+        if self.publishers:
+            parts.append("publisher " + ", ".join(self.publishers))
+        if self.min_year is not None and self.max_year is not None:
+            parts.append(f"published {self.min_year}-{self.max_year}")
+        elif self.min_year is not None:
+            parts.append(f"published {self.min_year} or later")
+        elif self.max_year is not None:
+            parts.append(f"published {self.max_year} or earlier")
+        if self.populations:
+            parts.append("population " + ", ".join(self.populations))
+        if self.doc_ids is not None:
+            parts.append(f"{len(self.doc_ids)} chosen documents")
+        if self.exclude_doc_ids:
+            parts.append(f"{len(self.exclude_doc_ids)} documents left out")
+        return "; ".join(parts)
+
+    def for_documents(self, documents: Mapping[str, Mapping[str, str]]) -> SearchFilter:
+        """This filter with its ``populations`` turned into the guidelines they leave out.
+
+        A guideline is kept when the groups its target population names (the ``population_groups``
+        the NGC reader takes from "Target Population") include one of ``populations``, or when it
+        names none (most documents other than NGC summaries); a guideline for adults also serves
+        "older adults".
+
+        Example:
+            >>> docs = {"a": {"population_groups": "children"}, "b": {"population_groups": "adults"},
+            ...         "c": {}}
+            >>> sorted(SearchFilter(populations=("older adults",)).for_documents(docs).exclude_doc_ids)
+            ['a']
+        """
+        if not self.populations:
+            return self
+        wanted = set(self.populations) | ({"adults"} if "older adults" in self.populations else set())
+        left_out = set()
+        for doc_id, meta in documents.items():
+            groups = {g.strip() for g in meta.get("population_groups", "").split(";") if g.strip()}
+            if groups and not groups & wanted:
+                left_out.add(doc_id)
+        return replace(self, populations=(), exclude_doc_ids=self.exclude_doc_ids | frozenset(left_out))
 
     def chroma_where(self) -> dict[str, Any] | None:
         """The source inclusion filter as a Chroma ``where`` clause, so the dense pool is not wasted."""
@@ -516,6 +575,7 @@ class HybridRetriever:
         self._lock = threading.Lock()
         self._query_vectors: dict[str, np.ndarray] = {}
         self._shared: dict[str, np.ndarray] | None = None
+        self._filters: dict[tuple[SearchFilter, tuple[int, str]], SearchFilter] = {}
         self._ahead: list[tuple[tuple[str, ...], Future[Any]]] = []  # embed_ahead's jobs
         self._background: ThreadPoolExecutor | None = None
 
@@ -681,6 +741,17 @@ class HybridRetriever:
             self._query_vectors.update(new)
         return np.stack([found[t] for t in texts])
 
+    def _resolved(self, flt: SearchFilter) -> SearchFilter:
+        """``flt`` with its guideline populations turned into documents (kept per index version)."""
+        if not flt.populations:
+            return flt
+        key = (flt, self.store.version())
+        if key not in self._filters:
+            if len(self._filters) > 64:
+                self._filters.clear()
+            self._filters[key] = flt.for_documents(self.store.document_metadata())
+        return self._filters[key]
+
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._background is None:
@@ -730,7 +801,7 @@ class HybridRetriever:
         instead of ``queries``; BM25 always reads ``queries``. ``shared`` names the dense texts
         that carry nothing of a patient, whose vectors may be kept between processes.
         """
-        flt = search_filter or SearchFilter()
+        flt = self._resolved(search_filter or SearchFilter())
         if not queries:
             return []
         if dense_queries is not None and len(dense_queries) != len(queries):

@@ -83,6 +83,29 @@ def test_filters_restrict_sources(recommender: Recommender) -> None:
     assert "no guideline evidence" in report.recommendations[0].note
 
 
+def test_population_filter_keeps_guidelines_for_that_group(recommender: Recommender) -> None:
+    meta = recommender.store.document_metadata()
+
+    def groups(doc_id: str) -> set[str]:
+        return {g.strip() for g in meta[doc_id].get("population_groups", "").split(";") if g.strip()}
+
+    plain = recommender.recommend(SAMPLES / "pregnancy-hypertension.json", codes=["O10.011", "I10"], top_k=8)
+    report = recommender.recommend(
+        SAMPLES / "pregnancy-hypertension.json",
+        codes=["O10.011", "I10"],
+        top_k=8,
+        search_filter=SearchFilter(populations=("pregnancy",)),
+    )
+    shown = {s.doc_id for rec in report.recommendations for s in rec.snippets}
+    assert shown and all("pregnancy" in groups(d) or not groups(d) for d in shown)
+    # the unfiltered report cites guidelines for other groups, which the filter left out
+    before = {s.doc_id for rec in plain.recommendations for s in rec.snippets}
+    assert any(groups(d) and "pregnancy" not in groups(d) for d in before)
+    assert any("population pregnancy" in m for m in report.messages)
+    with pytest.raises(GarmleError, match="unknown guideline population"):
+        SearchFilter(populations=("kids",))
+
+
 def test_bad_codes_and_missing_index_are_clear_errors(recommender: Recommender, tmp_path: Path) -> None:
     with pytest.raises((CatalogueError, GarmleError), match=r"Q99\.999|not"):
         recommender.recommend(SAMPLES / "hypertension-diabetes-ckd.json", codes=["Q99.999"])

@@ -22,6 +22,8 @@ import streamlit as st  # noqa: E402
 
 from garmle.config import offline_environment  # noqa: E402
 from garmle.errors import GarmleError  # noqa: E402
+from garmle.ingest.ngc import POPULATION_GROUPS  # noqa: E402
+from garmle.retrieval import SearchFilter  # noqa: E402
 from ui import state  # noqa: E402
 from ui.markup import escape_markdown  # noqa: E402
 from ui.theme import STYLE  # noqa: E402
@@ -56,7 +58,7 @@ def main() -> None:
     recommender, problem = _recommender(settings)
     # Streamlit forgets the state of widgets a run does not draw; keep the report options
     # while the index page is shown.
-    for key in ("top_k", "max_codes"):
+    for key in ("top_k", "max_codes", "populations", "publisher", "min_year"):
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     with st.sidebar:
@@ -73,6 +75,23 @@ def main() -> None:
                 help="Applies to the next run: load a patient or update the recommendations.",
             )
             st.slider("Predicted codes to keep", 1, 10, 5, key="max_codes")  # fmt: skip
+            with st.expander("Which guidelines", icon=":material/filter_alt:"):
+                st.multiselect(
+                    "Target population",
+                    POPULATION_GROUPS,
+                    key="populations",
+                    help="Only guidelines whose stated target population includes one of these groups; "
+                    "guidelines that state none are kept.",
+                )
+                st.text_input("Publisher contains", key="publisher")
+                st.number_input(
+                    "Published in or after",
+                    min_value=1950,
+                    max_value=2100,
+                    value=None,
+                    step=1,
+                    key="min_year",
+                )
     if page == INDEX_PAGE:
         _index_page(settings, recommender)
     else:
@@ -171,7 +190,9 @@ def _run(recommender: Recommender, review: state.Review, *, given: bool) -> bool
     codes = json.dumps([{"code": p.code, "score": p.score} for p in review.chosen()]) if given else None
     try:
         with st.spinner("Finding guideline evidence for this patient…"):
-            report = recommender.recommend(review.patient, codes, top_k=top_k, max_codes=max_codes)
+            report = recommender.recommend(
+                review.patient, codes, top_k=top_k, max_codes=max_codes, search_filter=_search_filter()
+            )
     except GarmleError as exc:
         st.error(f"Recommendations could not be made: {exc}")
         return False
@@ -179,6 +200,20 @@ def _run(recommender: Recommender, review: state.Review, *, given: bool) -> bool
         review.predicted = list(report.predictions)
     review.take_report(report, [p.code for p in report.predictions])
     return True
+
+
+def _search_filter() -> SearchFilter | None:
+    """The sidebar's guideline filters (None when none is set)."""
+    populations = tuple(st.session_state.get("populations") or ())
+    publisher = str(st.session_state.get("publisher") or "").strip()
+    year = st.session_state.get("min_year")
+    if not (populations or publisher or year):
+        return None
+    return SearchFilter(
+        publishers=(publisher,) if publisher else (),
+        min_year=int(year) if year else None,
+        populations=populations,
+    )
 
 
 def _clear_code_boxes() -> None:

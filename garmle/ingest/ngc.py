@@ -120,6 +120,9 @@ _POPULATION_GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("men", re.compile(r"\b(?:men|man|males?)\b", re.I)),
 )
 
+POPULATION_GROUPS: tuple[str, ...] = tuple(name for name, _ in _POPULATION_GROUPS)
+"""The population groups a guideline's target population is read into (``population_groups``)."""
+
 _EXCLUSION = re.compile(r"\bNote:|\b(?:not|exclud\w*|except)\b", re.I)
 
 NgcSummary = dict[str, list[str]]

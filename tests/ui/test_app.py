@@ -324,6 +324,16 @@ def test_index_page_creates_an_index_from_uploads_lists_and_removes(
     assert any("holds no documents yet" in i.value for i in at.info)
 
 
+def test_guideline_filters_reach_the_report(on_hash_index: Path) -> None:
+    at = _app()
+    at.multiselect(key="populations").set_value(["pregnancy"]).run()
+    at.number_input(key="min_year").set_value(2010).run()
+    _load_sample(at)
+    assert not at.exception
+    notes = _report(at).messages
+    assert any("published 2010 or later; population pregnancy" in m for m in notes), notes
+
+
 def test_report_options_apply_and_survive_a_visit_to_the_index_page(on_hash_index: Path) -> None:
     at = _app()
     at.slider(key="top_k").set_value(2).run()
