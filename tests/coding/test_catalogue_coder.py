@@ -39,6 +39,9 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Imp: IBS with diarrhoea.", "K58.0"),
         # a plain ulcer is the code without bleeding, not the shorter "... with hemorrhage"
         ("Duodenal ulcer, H. pylori positive.", "K26.9"),
+        # ICD-10-CM I.C.1.a: asymptomatic HIV infection is the status code, AIDS is HIV disease
+        ("Asymptomatic HIV infection, CD4 650.", "Z21"),
+        ("AIDS with Pneumocystis pneumonia, CD4 45.", "B20"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
@@ -142,6 +145,8 @@ def test_catalogue_index_is_cached_between_processes(
         ("Calf pain on walking.", "G89"),  # a residual "not elsewhere classified" class
         ("On a combined oral contraceptive.", "T38.4X1"),  # a drug named is not a poisoning
         ("Venous ulcer above the left medial malleolus.", "S82.5"),  # a site named is not a fracture
+        ("Asymptomatic HIV infection.", "B20"),  # the status code, not HIV disease
+        ("Uses hearing aids.", "B20"),  # "AIDS" is the syndrome only in capitals
     ],
 )
 def test_everyday_words_and_drug_names_are_not_diagnoses(
