@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from garmle.catalogue import IcdCatalogue
+from garmle.catalogue.icd10cm import lay_wordings
 from garmle.errors import ConfigError, GarmleError
 from garmle.patient.ethnicity import ETHNICITY_TERMS
 from garmle.types import CodePrediction, Patient, Query
@@ -375,7 +376,8 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
                 title = catalogue.title(target).lower()
             except GarmleError:
                 continue
-            if "unspecified" not in title or " with " in title:
+            # "... with hemorrhage" is a specified sibling; "... with unspecified severity" is not
+            if "unspecified" not in title or re.search(r" with (?!unspecified)", title):
                 continue
             if len(code) > 4 and target[:depth] == code[:depth]:
                 ranked.append((1, phrase))
@@ -422,7 +424,7 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
             if name.startswith(_HISTORY) and "classifiable" not in name:
                 past = name.removeprefix(_HISTORY).split(", and ")
                 names += [re.sub(r"\s+NOS\b", "", clinical_title(n)) for n in past]
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(lay_wordings(names)))
 
 
 _AT_A_JOINT = re.compile(

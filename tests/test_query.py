@@ -223,3 +223,14 @@ def test_a_screening_encounter_is_no_comorbidity() -> None:
     facts = patient_facts(Patient("p", age=68, sex="male"), "J44.9", codes)
     comorbid = next(f for f in facts if f.text.startswith("comorbidities"))
     assert "nicotine" in comorbid.text and "screening" not in comorbid.text
+
+
+def test_limb_codes_are_named_as_guidelines_and_notes_name_them(catalogue: IcdCatalogue) -> None:
+    from garmle.query import clinical_synonyms, condition_names
+
+    # "Varicose veins in the legs" is about varicose veins of a lower extremity
+    names = condition_names("I83.013", catalogue)
+    assert "Varicose veins of leg with ulcer" in names or "Varicose veins of leg" in " | ".join(names)
+    assert topic_coverage(topic_names(*names), "Varicose veins in the legs") == 1.0
+    # the unspecified code's name serves its siblings when what it leaves unspecified is a severity
+    assert "leg ulcer" in clinical_synonyms("L97.312", catalogue)

@@ -30,7 +30,14 @@ from typing import Any
 from garmle.errors import CatalogueError
 from garmle.types import Document, Section
 
-__all__ = ["IcdCatalogue", "IcdEntry", "catalogue_documents", "catalogue_release", "parse_code_range"]
+__all__ = [
+    "IcdCatalogue",
+    "IcdEntry",
+    "catalogue_documents",
+    "catalogue_release",
+    "lay_wordings",
+    "parse_code_range",
+]
 
 # Letter, digit, letter-or-digit, then an optional dot and up to four more characters.
 _CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
@@ -41,6 +48,32 @@ CATALOGUE_PUBLISHER = "CDC National Center for Health Statistics"
 
 log = logging.getLogger(__name__)
 _SNAPSHOT_FORMAT = 1
+
+_LIMBS = (
+    (re.compile(r"\blower (?:extremity|extremities|limb|limbs)\b", re.I), "leg"),
+    (re.compile(r"\bupper (?:extremity|extremities|limb|limbs)\b", re.I), "arm"),
+)
+
+
+def lay_wordings(wordings: Iterable[str]) -> list[str]:
+    """The wordings, each followed by its lay form where it names a limb as the catalogue does
+    ("Varicose veins of right lower extremity with ulcer of ankle" -> "... of right leg with ulcer of
+    ankle"; "Cellulitis of left upper limb" -> "... of left arm"): notes and guideline titles say leg
+    and arm ("Varicose veins in the legs").
+
+    Example:
+        >>> lay_wordings(["Cellulitis of left lower limb", "Gout"])
+        ['Cellulitis of left lower limb', 'Cellulitis of left leg', 'Gout']
+    """
+    out = []
+    for wording in wordings:
+        out.append(wording)
+        lay = wording
+        for pattern, word in _LIMBS:
+            lay = pattern.sub(word, lay)
+        if lay != wording:
+            out.append(lay)
+    return out
 
 
 @lru_cache(maxsize=1)

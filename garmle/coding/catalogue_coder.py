@@ -42,11 +42,12 @@ import numpy as np
 
 from garmle.cache import read_cache, write_cache
 from garmle.catalogue import IcdCatalogue
-from garmle.catalogue.icd10cm import catalogue_release
+from garmle.catalogue.icd10cm import catalogue_release, lay_wordings
 from garmle.coding import context as _context_module
 from garmle.coding.base import rank, recorded_code
 from garmle.coding.context import (
     HISTORY_SECTIONS,
+    WORD,
     Sentence,
     Token,
     assertion_of,
@@ -484,9 +485,21 @@ class Mention:
     side: str | None = None  # the side the mention names, in its words or next to them
 
 
+@lru_cache(maxsize=1 << 14)
+def _with_clause(wording: str) -> frozenset[str]:
+    """The words of a wording's "with ..." clause, the feature that sets it apart from its siblings.
+
+    Example:
+        >>> sorted(_with_clause("Varicose veins of right lower extremity with ulcer of ankle"))
+        ['ankle', 'ulcer']
+    """
+    found = re.search(r"\bwith\b(.*)", _WITHOUT.sub("", _PAREN.sub(" ", wording)), re.I)
+    return frozenset(_required_words(found.group(1))) if found else frozenset()
+
+
 def _required_words(text: str) -> tuple[str, ...]:
     core = _WITHOUT.sub("", _PAREN.sub(" ", text))
-    words = [normalise_token(w) for w in re.findall(r"[A-Za-z0-9]+", core)]
+    words = [normalise_token(w) for w in WORD.findall(core)]
     return tuple(dict.fromkeys(w for w in words if w not in _STOP))
 
 
@@ -592,7 +605,7 @@ class CatalogueCoder:
                 children[entry.parent].append(entry.code)
             # "Other X" titles are residual classes, never the reading of a plain mention of X
             title = () if entry.title.startswith("Other ") else (entry.title,)
-            for wording in (*title, *entry.inclusion_terms, *entry.includes):
+            for wording in lay_wordings((*title, *entry.inclusion_terms, *entry.includes)):
                 req = _required_words(wording)
                 # a lone short token ("HR+" -> "hr") is an abbreviation with many readings ("HR 76" is a
                 # heart rate); only the curated synonyms map abbreviations
@@ -606,7 +619,7 @@ class CatalogueCoder:
             norm = self.catalogue.validate(code)
             if norm not in self._titles:
                 continue
-            words = re.findall(r"[A-Za-z0-9]+", phrase)
+            words = WORD.findall(phrase)
             exact = frozenset(w for w in words if w.isupper() and sum(c.isalpha() for c in w) >= 2)
             req = tuple(dict.fromkeys(normalise_token(w) for w in words))
             texts.append(_CodeText(norm, phrase, req, exact, True))
@@ -687,6 +700,13 @@ class CatalogueCoder:
         if not toks:
             return []
         absent = {i for i, t in enumerate(toks) for i in (i + 1, i + 2) if t.norm in _ABSENCE}
+        # "non-blanching erythema" names no erythema, but "non-pressure ulcer" is a catalogue name
+        absent |= {
+            j
+            for i, t in enumerate(toks)
+            if "-" in t.raw and t.norm.startswith("non") and t.norm not in self._postings
+            for j in (i, i + 1)
+        }
         toks = [t if i not in absent else Token("", t.start, t.end, t.raw) for i, t in enumerate(toks)]
         acc = np.zeros(len(self._texts), dtype=np.float32)
         hits = np.zeros(len(self._texts), dtype=np.int32)
@@ -724,6 +744,9 @@ class CatalogueCoder:
             return None
         if exact and not any(_says(toks[i].raw, exact) for i in positions):
             return None
+        said = {toks[i].norm for i in positions}
+        if len(said) < len(wanted) and _with_clause(text.text) & (wanted - said):
+            return None  # the feature after "with" is what sets the code apart: it must be said
         window = _smallest_window(toks, positions, wanted)
         if window is None:
             return None

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ASSERTIONS",
+    "WORD",
     "Sentence",
     "Token",
     "assertion_of",
@@ -36,7 +37,11 @@ __all__ = [
 
 ASSERTIONS = ("present", "negated", "uncertain", "hypothetical", "historical", "family")
 
-_WORD = re.compile(r"[A-Za-z0-9]+")
+# A word; "non-" joined to the word after it is one word ("non-pressure" reads "nonpressure"), as the
+# catalogue writes most such compounds ("Nondisplaced", "Nontraumatic"): "Non-pressure chronic ulcer"
+# is then a name, not an absent pressure, and a note's "non-smoker" names no smoking.
+WORD = re.compile(r"\b(?i:non)-[A-Za-z]+|[A-Za-z0-9]+")
+_WORD = WORD
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
 _SENT_END = re.compile(r"(?<!\d)[.!?](?!\d)|(?<=\d)\.(?=\s)|[;\n]")
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&]{1,40}):")
@@ -97,12 +102,12 @@ def normalise_token(word: str) -> str:
         ('hemoptysis', 'hypoglycemia', 'celiac')
         >>> normalise_token("generalised"), normalise_token("hospitalisation"), normalise_token("crisis")
         ('generalized', 'hospitalization', 'crisis')
-        >>> normalise_token("UTIs"), normalise_token("utis")
-        ('uti', 'utis')
+        >>> normalise_token("UTIs"), normalise_token("utis"), normalise_token("Non-pressure")
+        ('uti', 'utis', 'nonpressure')
     """
     if len(word) > 2 and word.endswith("s") and word[:-1].isupper():
         word = word[:-1]  # the plural of an abbreviation: "UTIs", "MIs"
-    w = word.lower()
+    w = word.lower().replace("-", "")
     w = _SPELLING.get(w, w)
     if "ae" in w or "oe" in w:
         for pattern, repl in _BRITISH:

@@ -42,6 +42,11 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         # ICD-10-CM I.C.1.a: asymptomatic HIV infection is the status code, AIDS is HIV disease
         ("Asymptomatic HIV infection, CD4 650.", "Z21"),
         ("AIDS with Pneumocystis pneumonia, CD4 45.", "B20"),
+        # "non-" joined to its word is a catalogue name; notes say leg and arm where titles say limb
+        ("Non-pressure chronic ulcer of right ankle, fat layer exposed.", "L97.312"),
+        ("Varicose veins of right leg with ulcer of medial ankle.", "I83.013"),
+        ("Cellulitis of left leg.", "L03.116"),
+        ("Left arm cellulitis.", "L03.114"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
@@ -147,6 +152,10 @@ def test_catalogue_index_is_cached_between_processes(
         ("Venous ulcer above the left medial malleolus.", "S82.5"),  # a site named is not a fracture
         ("Asymptomatic HIV infection.", "B20"),  # the status code, not HIV disease
         ("Uses hearing aids.", "B20"),  # "AIDS" is the syndrome only in capitals
+        ("Non-blanching erythema of both heels.", "L53"),  # "non-" still negates what follows it
+        ("Non-smoker.", "F17"),
+        # the feature after "with" sets a code apart and must be said: no ulcer named, no ulcer code
+        ("Varicose veins, right leg, symptomatic with aching.", "I83.01"),
     ],
 )
 def test_everyday_words_and_drug_names_are_not_diagnoses(
