@@ -565,7 +565,7 @@ class CatalogueCoder:
 
     # ------------------------------------------------------------------ index
 
-    _STATE = ("_titles", "_texts", "_children", "_idf", "_postings", "_mass", "_sizes")
+    _STATE = ("_titles", "_texts", "_children", "_idf", "_postings", "_mass", "_sizes", "_nos")
 
     def _build(self, code_range: str, synonyms: Sequence[tuple[str, str]]) -> None:
         """Index the catalogue's wordings, or load that index from the cache (see ``cache_dir``).
@@ -591,8 +591,12 @@ class CatalogueCoder:
         texts: list[_CodeText] = []
         self._titles: dict[str, str] = {}
         children: dict[str, list[str]] = defaultdict(list)
+        self._nos: dict[str, str] = {}  # "parkinson s disease" -> G20.A1, from "Parkinson's disease NOS"
         for entry in self.catalogue.codes(code_range):
             self._titles[entry.code] = entry.title
+            for term in entry.inclusion_terms:
+                if term.endswith(" NOS"):
+                    self._nos.setdefault(_title_key(term[:-4]), entry.code)
             if entry.code[0] in _EXTERNAL_CAUSES or _POISONING[0] <= entry.code[:3] <= _POISONING[1]:
                 # how an injury happened is not a diagnosis a note coder should offer; a drug named in a
                 # note is not a poisoning (the titles name the drug, and "poisoning" is a weak word there)
@@ -644,7 +648,10 @@ class CatalogueCoder:
         """The default billable code below ``code`` ("unspecified" / "without complications" child)."""
         if code in self._default_child:
             return self._default_child[code]
-        current = code
+        # the tabular list names a condition's default where it lists "<condition> NOS": G20 "Parkinson's
+        # disease" is G20.A1 ("Parkinson's disease NOS"), not G20.C "Parkinsonism, unspecified"
+        named = self._nos.get(_title_key(self._titles[code]))
+        current = named if named is not None and named.startswith(code) else code
         for _ in range(4):
             kids = self._children.get(current)
             if not kids:
@@ -723,6 +730,8 @@ class CatalogueCoder:
         found: list[Mention] = []
         for idx in candidates:
             text = _CodeText(*self._texts[int(idx)])
+            if text.synonym and hits[idx] < self._sizes[idx]:
+                continue  # a curated wording is said whole: "type 2 diabetes" is not "... in pregnancy"
             if not _NATURE.intersection(text.required) <= present:
                 continue  # "medial malleolus" (an ulcer's site) is not a fracture of it
             mention = self._locate(sentence, toks, text, float(coverage[idx]))

@@ -503,7 +503,26 @@ def _time_ago(words: list[str], last: int) -> bool:
         (True, False)
     """
     tail = words[last + 1 : last + 5]
+    if _dates_the_diagnosis(tail):
+        return False
     return "ago" in tail and any(w in ("year", "years", "month", "months", "decade", "decades") for w in tail)
+
+
+# "Parkinson's disease diagnosed 6 months ago", "type 2 diabetes diagnosed in 2019": the date is when the
+# condition was found, which the patient still has
+_DIAGNOSED = frozenset({"diagnosed", "dx", "detected", "identified", "confirmed"})
+
+
+def _dates_the_diagnosis(tail: list[str]) -> bool:
+    """True when the words after a mention date its diagnosis, not a past episode.
+
+    Example:
+        >>> _dates_the_diagnosis(["diagnosed", "6", "month", "ago"])
+        True
+        >>> _dates_the_diagnosis(["5", "years", "ago"])
+        False
+    """
+    return bool(tail) and (tail[0] in _DIAGNOSED or (tail[0] == "first" and tail[1:2] == ["diagnosed"]))
 
 
 _PER = frozenset({"day", "d", "daily", "ppd", "pd", "cpd", "week", "wk", "weekly"})
@@ -531,8 +550,12 @@ def _dated_in_past(words: list[str], last: int) -> bool:
     Example:
         >>> _dated_in_past(["mi", "2020"], 0), _dated_in_past(["diabetes", "since", "2019"], 0)
         (True, False)
+        >>> _dated_in_past(["diabetes", "diagnosed", "in", "2019"], 0)
+        False
     """
     tail = words[last + 1 : last + 4]
+    if _dates_the_diagnosis(tail):
+        return False
     if tail and re.fullmatch(r"(?:19|20)\d\d", tail[0]) and int(tail[0]) < dt.date.today().year:
         return True
     return any(

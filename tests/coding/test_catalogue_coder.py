@@ -47,6 +47,11 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Varicose veins of right leg with ulcer of medial ankle.", "I83.013"),
         ("Cellulitis of left leg.", "L03.116"),
         ("Left arm cellulitis.", "L03.114"),
+        # the tabular list's "Parkinson's disease NOS" is the default, not "Parkinsonism, unspecified";
+        # a date of diagnosis does not make a condition past
+        ("Parkinson's disease diagnosed 6 months ago, tremor right hand.", "G20.A1"),
+        # a curated wording is said whole: not "type 2 diabetes in pregnancy"
+        ("Type 2 diabetes diagnosed in 2019, on metformin.", "E11.9"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
