@@ -52,6 +52,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Parkinson's disease diagnosed 6 months ago, tremor right hand.", "G20.A1"),
         # a curated wording is said whole: not "type 2 diabetes in pregnancy"
         ("Type 2 diabetes diagnosed in 2019, on metformin.", "E11.9"),
+        # ICD-10-CM index: uncontrolled diabetes means hyperglycemia
+        ("T2DM, uncontrolled.", "E11.65"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
