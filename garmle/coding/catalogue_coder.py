@@ -503,6 +503,11 @@ def _required_words(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in words if w not in _STOP))
 
 
+# Codes whose one-word wordings mean something else in a clinical note: the social circumstances of
+# Z55-Z65, where "Arrest" (Z65.3, legal circumstances) is a cardiac or respiratory arrest
+_AMBIGUOUS_ALONE = re.compile(r"^(?:Z5[5-9]|Z6[0-5])")
+
+
 def _generic_wording(entry_title: str, wording: str, required: tuple[str, ...]) -> bool:
     """One everyday word standing for a residual class, a lay term or a phrase whose meaning sat in its
     "without" clause, never a diagnosis on its own: "Pain, not elsewhere classified", "'growth' NOS",
@@ -617,6 +622,7 @@ class CatalogueCoder:
                     req
                     and not (len(req) == 1 and len(req[0]) <= 3)
                     and not _generic_wording(entry.title, wording, req)
+                    and not (len(req) == 1 and _AMBIGUOUS_ALONE.search(f"{entry.code} {entry.title}"))
                 ):
                     texts.append(_CodeText(entry.code, wording, req, frozenset(), False))
         for phrase, code in synonyms:

@@ -161,6 +161,7 @@ def test_catalogue_index_is_cached_between_processes(
         ("Uses hearing aids.", "B20"),  # "AIDS" is the syndrome only in capitals
         ("Non-blanching erythema of both heels.", "L53"),  # "non-" still negates what follows it
         ("Non-smoker.", "F17"),
+        ("She had a cardiorespiratory arrest.", "Z65"),  # not "Arrest", the legal circumstance
         # the feature after "with" sets a code apart and must be said: no ulcer named, no ulcer code
         ("Varicose veins, right leg, symptomatic with aching.", "I83.01"),
     ],
