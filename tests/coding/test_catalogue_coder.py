@@ -54,6 +54,9 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Type 2 diabetes diagnosed in 2019, on metformin.", "E11.9"),
         # ICD-10-CM index: uncontrolled diabetes means hyperglycemia
         ("T2DM, uncontrolled.", "E11.65"),
+        # an eponym said alone names its disease
+        ("Addison's on hydrocortisone.", "E27.1"),
+        ("Crohn's, on azathioprine.", "K50.90"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
