@@ -1225,6 +1225,27 @@ def snippet_from_chunk(
     )
 
 
+_TRAITS: dict[tuple[str, int, int], tuple[bool, float, float]] = {}
+_TRAITS_SIZE = 200_000
+
+
+def _traits(chunk: Chunk) -> tuple[bool, float, float]:
+    """A passage's own traits, kept between requests (the same guidelines' passages come back for
+    patient after patient): whether it is no snippet (:func:`is_title_only`, :func:`is_empty_passage`),
+    its :func:`action_strength`, and its section prior with the editorial note's factor."""
+    key = (chunk.chunk_id, chunk.char_start, chunk.char_end)
+    found = _TRAITS.get(key)
+    if found is None:
+        if len(_TRAITS) >= _TRAITS_SIZE:
+            _TRAITS.clear()
+        found = _TRAITS[key] = (
+            is_title_only(chunk) or is_empty_passage(chunk),
+            action_strength(chunk),
+            section_prior(chunk.section) * (_EDITORIAL_FACTOR if is_editorial_note(chunk) else 1.0),
+        )
+    return found
+
+
 def rank_snippets(
     prediction: CodePrediction,
     hits_by_aspect: Mapping[str, Sequence[Hit]],
@@ -1303,7 +1324,8 @@ def rank_snippets(
         if w.population_filter and chunk.doc_id in excluded_docs:
             dropped["population"] += 1
             continue
-        if is_title_only(chunk) or is_empty_passage(chunk):
+        weak, action, prior = _traits(chunk)
+        if weak:
             dropped["weak"] += 1
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
@@ -1329,13 +1351,8 @@ def rank_snippets(
             + w.topic * topic_share
             + w.facts * fact_share
             + w.prediction * max(0.0, min(1.0, prediction.score))
-            + w.action * action_strength(chunk)
-        ) * (
-            w.section_floor
-            + (1 - w.section_floor)
-            * section_prior(chunk.section)
-            * (_EDITORIAL_FACTOR if is_editorial_note(chunk) else 1.0)
-        )
+            + w.action * action
+        ) * (w.section_floor + (1 - w.section_floor) * prior)
         if off_topic and chunk.doc_id not in doc_related:
             doc_related[chunk.doc_id] = any(
                 _coverage(other, doc_text) == 1.0 for other in related_names

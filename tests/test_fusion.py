@@ -583,3 +583,15 @@ def test_passages_with_nothing_but_headings_and_a_placeholder_are_empty() -> Non
         ("Offer a high-intensity statin (see Table 5). Review adherence at 3 months.", ()),
     ]:
         assert not is_empty_passage(chunk(text, *section)), text
+
+
+def test_a_passages_traits_are_kept_per_span() -> None:
+    from garmle.fusion import _traits, action_strength, is_empty_passage, section_prior
+    from garmle.types import Chunk
+
+    text = "Treatment\n\nWe recommend metformin as first-line therapy."
+    chunk = Chunk("kept:0", "kept", text, 0, len(text), section=("Major Recommendations", "Treatment"))
+    assert _traits(chunk) == (False, action_strength(chunk), section_prior(chunk.section))
+    # the same id over another span (another chunking of the document) is read again
+    empty = Chunk("kept:0", "kept", "Definitions:", 0, 12, section=("Major Recommendations",))
+    assert is_empty_passage(empty) and _traits(empty)[0] is True
