@@ -443,6 +443,7 @@ EXACT_SEARCH_LIMIT = 250_000
 """Indexes up to this many chunks are searched exactly from memory; larger ones through the store's HNSW."""
 
 _QUERY_CACHE_SIZE = 4096
+_RANKINGS_KEPT = 4096  # dense rankings of patient-independent query texts kept in memory
 # cores this process may run on: with two or more, a request's notes' query is embedded on a second
 # thread (HybridRetriever.embed_ahead)
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -576,6 +577,8 @@ class HybridRetriever:
         self._query_vectors: dict[str, np.ndarray] = {}
         self._shared: dict[str, np.ndarray] | None = None
         self._filters: dict[tuple[SearchFilter, tuple[int, str]], SearchFilter] = {}
+        self._rankings: dict[tuple[str, SearchFilter], list[tuple[Chunk, float]]] = {}
+        self._rankings_table: _Table | None = None
         self._ahead: list[tuple[tuple[str, ...], Future[Any]]] = []  # embed_ahead's jobs
         self._background: ThreadPoolExecutor | None = None
 
@@ -758,6 +761,28 @@ class HybridRetriever:
                 self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="garmle-embed")
             return self._background
 
+    def _dense_for(
+        self, table: _Table, texts: list[str], flt: SearchFilter, shared: Collection[str]
+    ) -> list[list[tuple[Chunk, float]]]:
+        """Each text's dense ranking. A text repeated in a request is searched once, and the rankings
+        of patient-independent texts (``shared``) are kept in memory for this table and filter: a
+        code's aspect queries read the same passages for every patient with that code."""
+        if self._rankings_table is not table:
+            self._rankings.clear()
+            self._rankings_table = table
+        unique = list(dict.fromkeys(texts))
+        found = {t: got for t in unique if (got := self._rankings.get((t, flt))) is not None}
+        todo = [t for t in unique if t not in found]
+        if todo:
+            vectors = self.embed_queries(todo, shared=shared)
+            for text, ranking in zip(todo, self._dense_rankings(table, vectors, flt), strict=True):
+                found[text] = ranking
+                if text in shared:
+                    if len(self._rankings) >= _RANKINGS_KEPT:
+                        self._rankings.clear()
+                    self._rankings[(text, flt)] = ranking
+        return [found[t] for t in texts]
+
     def _dense_rankings(
         self, table: _Table, vectors: np.ndarray, flt: SearchFilter
     ) -> list[list[tuple[Chunk, float]]]:
@@ -822,8 +847,7 @@ class HybridRetriever:
                 lexical.append(ranked_rows)
         dense: list[list[tuple[Chunk, float]]] | None = None
         if self.dense:
-            vectors = self.embed_queries(list(dense_queries or queries), shared=shared)
-            dense = self._dense_rankings(table, vectors, flt)
+            dense = self._dense_for(table, list(dense_queries or queries), flt, shared)
         results: list[list[Hit]] = []
         for qi, query in enumerate(queries):
             pool: dict[str, Hit] = {}

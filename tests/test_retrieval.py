@@ -243,6 +243,30 @@ def test_one_core_embeds_nothing_ahead(tmp_path: Path, monkeypatch: pytest.Monke
     assert calls == [["a note"]]
 
 
+def test_rankings_of_patient_independent_texts_are_kept_until_the_index_changes(tmp_path: Path) -> None:
+    store = _index(tmp_path, ["htn.md"])
+    retriever = HybridRetriever(store, HashEmbedder(64))
+    searched: list[int] = []
+    original = retriever._dense_rankings
+
+    def counting(table, vectors, flt):  # type: ignore[no-untyped-def]
+        searched.append(len(vectors))
+        return original(table, vectors, flt)
+
+    retriever._dense_rankings = counting  # type: ignore[method-assign]
+    shared, note = "Hypertension: recommended treatment", "68-year-old man, BP 162/98"
+    first = retriever.retrieve(["thiazide", "x", "y"], dense_queries=[shared, note, note], shared={shared})
+    assert searched == [2]  # the note's text once, though two queries carry it
+    again = retriever.retrieve(["thiazide", "x"], dense_queries=[shared, note], shared={shared})
+    assert searched == [2, 1]  # the kept ranking serves the shared text; the note is searched again
+    assert [h.chunk.chunk_id for h in again[0]] == [h.chunk.chunk_id for h in first[0]]
+    (tmp_path / "dm.md").write_text(TEXTS["dm.md"], encoding="utf-8")
+    with Indexer(store, HashEmbedder(64), max_words=30) as indexer:
+        indexer.add_files([(tmp_path / "dm.md", "local", {})])
+    retriever.retrieve(["thiazide"], dense_queries=[shared], shared={shared})
+    assert searched == [2, 1, 1]  # a changed index is searched afresh
+
+
 def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     store = _index(tmp_path, ["htn.md"])
     HybridRetriever(store, HashEmbedder(64)).retrieve(["thiazide"], k=1)
