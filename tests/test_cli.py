@@ -43,6 +43,15 @@ def test_index_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str], ind
     assert (tmp_path / "idx" / ".garmle-cache" / "garmle-passages.pkl").is_file()
     code, out, _ = run(capsys, *index_args, "index", "add", str(guide), "--json")
     assert json.loads(out)["unchanged"] == 1
+    note = tmp_path / "note.txt"
+    note.write_text("72-year-old woman with atrial fibrillation, CHA2DS2-VASc 4.", encoding="utf-8")
+    code, out, err = run(
+        capsys, *index_args, "recommend", str(note), "--population", "older adults", "--format", "json"
+    )
+    assert code == 0, err
+    assert any("population older adults" in m for m in json.loads(out)["messages"])
+    code, _, err = run(capsys, *index_args, "recommend", str(note), "--population", "kids")
+    assert code != 0 and "kids" in err
     code, out, _ = run(capsys, *index_args, "index", "stats", "--json")
     stats = json.loads(out)
     assert stats["documents"] == 2 and stats["embedding_model"] == "hash-64" and stats["dimension"] == 64
