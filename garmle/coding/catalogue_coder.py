@@ -601,7 +601,9 @@ class CatalogueCoder:
             self._titles[entry.code] = entry.title
             for term in entry.inclusion_terms:
                 if term.endswith(" NOS"):
-                    self._nos.setdefault(_title_key(term[:-4]), entry.code)
+                    self._nos[_title_key(term[:-4])] = entry.code
+                else:  # a child listing its parent's title ("Varicose veins of lower extremities")
+                    self._nos.setdefault(_title_key(term), entry.code)
             if entry.code[0] in _EXTERNAL_CAUSES or _POISONING[0] <= entry.code[:3] <= _POISONING[1]:
                 # how an injury happened is not a diagnosis a note coder should offer; a drug named in a
                 # note is not a poisoning (the titles name the drug, and "poisoning" is a weak word there)
@@ -676,6 +678,11 @@ class CatalogueCoder:
             if _default_rank(self._titles[pick]) >= len(_DEFAULT_TITLES) or asserts(pick):
                 break
             current = pick
+        # a code whose children are its encounter characters (T68 -> T68.XXXA, ...D, ...S): a
+        # mention is the initial encounter, as for injuries
+        initial = [k for k in self._children.get(current, ()) if len(k) == 8 and k.endswith("A")]
+        if len(initial) == 1 and initial[0].startswith(current):
+            current = initial[0]
         self._default_child[code] = current
         return current
 

@@ -57,6 +57,9 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         # an eponym said alone names its disease
         ("Addison's on hydrocortisone.", "E27.1"),
         ("Crohn's, on azathioprine.", "K50.90"),
+        # a category's default is a billable code: the child listing its title, the initial encounter
+        ("Varicose veins, right leg, aching by evening.", "I83.91"),
+        ("Hypothermia after immersion in a river.", "T68.XXXA"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
