@@ -570,7 +570,7 @@ class CatalogueCoder:
 
     # ------------------------------------------------------------------ index
 
-    _STATE = ("_titles", "_texts", "_children", "_idf", "_postings", "_mass", "_sizes", "_nos")
+    _STATE = ("_titles", "_texts", "_children", "_idf", "_postings", "_mass", "_sizes", "_named_defaults")
 
     def _build(self, code_range: str, synonyms: Sequence[tuple[str, str]]) -> None:
         """Index the catalogue's wordings, or load that index from the cache (see ``cache_dir``).
@@ -596,14 +596,16 @@ class CatalogueCoder:
         texts: list[_CodeText] = []
         self._titles: dict[str, str] = {}
         children: dict[str, list[str]] = defaultdict(list)
-        self._nos: dict[str, str] = {}  # "parkinson s disease" -> G20.A1, from "Parkinson's disease NOS"
+        # a condition's wording -> the code the tabular list names for it: "Parkinson's disease NOS"
+        # under G20.A1, or a child that lists its parent's title ("Varicose veins of lower extremities")
+        self._named_defaults: dict[str, str] = {}
         for entry in self.catalogue.codes(code_range):
             self._titles[entry.code] = entry.title
             for term in entry.inclusion_terms:
                 if term.endswith(" NOS"):
-                    self._nos[_title_key(term[:-4])] = entry.code
-                else:  # a child listing its parent's title ("Varicose veins of lower extremities")
-                    self._nos.setdefault(_title_key(term), entry.code)
+                    self._named_defaults[_title_key(term[:-4])] = entry.code
+                else:
+                    self._named_defaults.setdefault(_title_key(term), entry.code)
             if entry.code[0] in _EXTERNAL_CAUSES or _POISONING[0] <= entry.code[:3] <= _POISONING[1]:
                 # how an injury happened is not a diagnosis a note coder should offer; a drug named in a
                 # note is not a poisoning (the titles name the drug, and "poisoning" is a weak word there)
@@ -658,7 +660,7 @@ class CatalogueCoder:
             return self._default_child[code]
         # the tabular list names a condition's default where it lists "<condition> NOS": G20 "Parkinson's
         # disease" is G20.A1 ("Parkinson's disease NOS"), not G20.C "Parkinsonism, unspecified"
-        named = self._nos.get(_title_key(self._titles[code]))
+        named = self._named_defaults.get(_title_key(self._titles[code]))
         current = named if named is not None and named.startswith(code) else code
         for _ in range(4):
             kids = self._children.get(current)
