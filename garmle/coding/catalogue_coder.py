@@ -872,6 +872,8 @@ class CatalogueCoder:
             code = self._resolve(mention)
             if code is None:
                 continue
+            if code == "B20" and _says_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
+                code = "Z21"  # ICD-10-CM I.C.1.a.2.d: HIV infection without symptoms is the status code
             weight = _ASSERTION_WEIGHT[mention.assertion]
             if mention.section.startswith(_ASSESSMENT_SECTIONS):
                 weight *= 1.1
@@ -944,6 +946,27 @@ class CatalogueCoder:
             mapped = _lookup_prefix(FAMILY_HISTORY_CODES, code)
             return mapped if mapped in self._titles else None
         return code
+
+
+_ASYMPTOMATIC = re.compile(r"\basymptomatic\b", re.I)
+
+
+def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when the sentence (or problem-list entry) of a mention calls the condition asymptomatic.
+
+    Example:
+        >>> m = Mention("B20", 0, 0, 15, "HIV-1 infection", "present", 1.0, "", frozenset())
+        >>> _says_asymptomatic(m, ["HIV-1 infection, newly diagnosed, asymptomatic. On no drugs."])
+        True
+        >>> _says_asymptomatic(m, ["HIV-1 infection with oral thrush. Asymptomatic bacteriuria."])
+        False
+    """
+    if mention.note_index is None or not 0 <= mention.note_index < len(notes):
+        return _ASYMPTOMATIC.search(mention.text) is not None
+    note = notes[mention.note_index]
+    start = max(note.rfind(end, 0, mention.char_start) for end in (".", ";", "\n")) + 1
+    ends = [i for i in (note.find(end, mention.char_end) for end in (".", ";", "\n")) if i >= 0]
+    return _ASYMPTOMATIC.search(note, start, min(ends, default=len(note))) is not None
 
 
 UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)

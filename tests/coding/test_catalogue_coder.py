@@ -41,6 +41,7 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Duodenal ulcer, H. pylori positive.", "K26.9"),
         # ICD-10-CM I.C.1.a: asymptomatic HIV infection is the status code, AIDS is HIV disease
         ("Asymptomatic HIV infection, CD4 650.", "Z21"),
+        ("HIV-1 infection, newly diagnosed, asymptomatic. CD4 540.", "Z21"),
         ("AIDS with Pneumocystis pneumonia, CD4 45.", "B20"),
         # "non-" joined to its word is a catalogue name; notes say leg and arm where titles say limb
         ("Non-pressure chronic ulcer of right ankle, fat layer exposed.", "L97.312"),
@@ -164,6 +165,7 @@ def test_catalogue_index_is_cached_between_processes(
         ("On a combined oral contraceptive.", "T38.4X1"),  # a drug named is not a poisoning
         ("Venous ulcer above the left medial malleolus.", "S82.5"),  # a site named is not a fracture
         ("Asymptomatic HIV infection.", "B20"),  # the status code, not HIV disease
+        ("HIV-1 infection, newly diagnosed, asymptomatic.", "B20"),
         ("Uses hearing aids.", "B20"),  # "AIDS" is the syndrome only in capitals
         ("Non-blanching erythema of both heels.", "L53"),  # "non-" still negates what follows it
         ("Non-smoker.", "F17"),
