@@ -952,20 +952,14 @@ _ASYMPTOMATIC = re.compile(r"\basymptomatic\b", re.I)
 
 
 def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
-    """True when the sentence (or problem-list entry) of a mention calls the condition asymptomatic.
-
-    Example:
-        >>> m = Mention("B20", 0, 0, 15, "HIV-1 infection", "present", 1.0, "", frozenset())
-        >>> _says_asymptomatic(m, ["HIV-1 infection, newly diagnosed, asymptomatic. On no drugs."])
-        True
-        >>> _says_asymptomatic(m, ["HIV-1 infection with oral thrush. Asymptomatic bacteriuria."])
-        False
-    """
-    if mention.note_index is None or not 0 <= mention.note_index < len(notes):
+    """True when the sentence (or problem-list entry) of a mention calls the condition asymptomatic:
+    "HIV-1 infection, newly diagnosed, asymptomatic" is, "HIV-1 infection with oral thrush.
+    Asymptomatic bacteriuria." is not."""
+    note = _note_of(mention, notes)
+    if note is None:
         return _ASYMPTOMATIC.search(mention.text) is not None
-    note = notes[mention.note_index]
-    start = max(note.rfind(end, 0, mention.char_start) for end in (".", ";", "\n")) + 1
-    ends = [i for i in (note.find(end, mention.char_end) for end in (".", ";", "\n")) if i >= 0]
+    start = max(note.rfind(end, 0, mention.char_start) for end in ".;\n") + 1
+    ends = [i for i in (note.find(end, mention.char_end) for end in ".;\n") if i >= 0]
     return _ASYMPTOMATIC.search(note, start, min(ends, default=len(note))) is not None
 
 
