@@ -102,10 +102,14 @@ class Aspect:
     cross_guideline: bool = False  # its evidence may come from guidelines about other conditions
 
     @property
+    def dense_fields(self) -> frozenset[str]:
+        """The placeholders the dense template fills."""
+        return frozenset(re.findall(r"{(\w+)}", self.dense_template))
+
+    @property
     def patient_independent_dense(self) -> bool:
         """True when the dense text names only the condition and the aspect, nothing of the patient."""
-        used = set(re.findall(r"{(\w+)}", self.dense_template))
-        return bool(self.dense_template) and used <= {"condition", "focus"}
+        return bool(self.dense_template) and self.dense_fields <= {"condition", "focus"}
 
 
 @dataclass(frozen=True)
@@ -548,9 +552,9 @@ def patient_dense_texts(
     presentation = presentation_text(patient) if use_facts else ""
     texts = []
     for aspect in templates.aspects:
-        if (aspects and aspect.id not in aspects) or not aspect.dense_template:
+        if aspects and aspect.id not in aspects:
             continue
-        if set(re.findall(r"{(\w+)}", aspect.dense_template)) == {"presentation"} and presentation:
+        if aspect.dense_fields == {"presentation"} and presentation:
             texts.append(_fill(aspect.dense_template, {"presentation": presentation}))
     return list(dict.fromkeys(texts))
 

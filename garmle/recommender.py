@@ -413,11 +413,11 @@ class Recommender:
             )
         if check.failed:
             messages.append(f"{check.failed} snippets failed the verbatim check and were dropped")
-        if search_filter is not None and search_filter.describe():
-            limited = f"guidelines searched: {search_filter.describe()}"
+        described = search_filter.describe() if search_filter is not None else ""
+        if search_filter is not None and described:
             if search_filter.populations:
-                limited += " (guidelines that state no target population are kept)"
-            messages.append(limited)
+                described += " (guidelines that state no target population are kept)"
+            messages.append(f"guidelines searched: {described}")
         timings["total"] = round(sum(timings.values()), 1)
         return Report(
             patient=patient,

@@ -626,7 +626,7 @@ class CatalogueCoder:
                     req
                     and not (len(req) == 1 and len(req[0]) <= 3)
                     and not _generic_wording(entry.title, wording, req)
-                    and not (len(req) == 1 and _AMBIGUOUS_ALONE.search(f"{entry.code} {entry.title}"))
+                    and not (len(req) == 1 and _AMBIGUOUS_ALONE.match(entry.code))
                 ):
                     texts.append(_CodeText(entry.code, wording, req, frozenset(), False))
         for phrase, code in synonyms:
@@ -958,9 +958,11 @@ def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
     note = _note_of(mention, notes)
     if note is None:
         return _ASYMPTOMATIC.search(mention.text) is not None
-    start = max(note.rfind(end, 0, mention.char_start) for end in ".;\n") + 1
-    ends = [i for i in (note.find(end, mention.char_end) for end in ".;\n") if i >= 0]
-    return _ASYMPTOMATIC.search(note, start, min(ends, default=len(note))) is not None
+    return any(
+        _ASYMPTOMATIC.search(sentence.text) is not None
+        for sentence in split_sentences(note)
+        if sentence.start <= mention.char_start < sentence.end
+    )
 
 
 UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)

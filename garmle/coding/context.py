@@ -41,7 +41,6 @@ ASSERTIONS = ("present", "negated", "uncertain", "hypothetical", "historical", "
 # catalogue writes most such compounds ("Nondisplaced", "Nontraumatic"): "Non-pressure chronic ulcer"
 # is then a name, not an absent pressure, and a note's "non-smoker" names no smoking.
 WORD = re.compile(r"\b(?i:non)-[A-Za-z]+|[A-Za-z0-9]+")
-_WORD = WORD
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
 _SENT_END = re.compile(r"(?<!\d)[.!?](?!\d)|(?<=\d)\.(?=\s)|[;\n]")
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&]{1,40}):")
@@ -147,7 +146,7 @@ class Sentence:
 
 def tokens_of(text: str, offset: int = 0) -> Iterator[Token]:
     """Yield the normalised words of ``text`` with char offsets shifted by ``offset``."""
-    for m in _WORD.finditer(text):
+    for m in WORD.finditer(text):
         yield Token(normalise_token(m.group()), offset + m.start(), offset + m.end(), m.group())
 
 
