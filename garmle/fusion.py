@@ -31,7 +31,11 @@ summary that describe methods, rating schemes or the scope rather than recommend
 (:data:`SECTION_PRIORS`), so a rating-scheme table never outranks a recommendation; headings inside
 a recommendations section that hold evidence summaries, background or rating definitions lower it
 further (:data:`SUBSECTION_PRIORS`); the clearinghouse's editorial note that opens many summaries'
-recommendations (:func:`is_editorial_note`) has it halved. A passage from a guideline that is not
+recommendations (:func:`is_editorial_note`) has it halved. For a diagnosis the patient carries (any
+code outside the symptom and encounter chapters, :data:`WORKUP_CHAPTERS`), a passage under a heading
+about finding the condition ("Home Sleep Apnea Testing for the Diagnosis of OSA", "Screening",
+:func:`is_diagnostic_heading`) has it scaled by ``diagnostic_factor``: the diagnosis is made, and
+what to do now matters more than how it was found. A passage from a guideline that is not
 about the condition (no name of it in full) is scaled by ``off_topic_factor`` unless an aspect
 marked ``cross_guideline`` in the templates (cardiovascular risk, patients like this one) retrieved
 it *and* the guideline is about another of the patient's conditions or facts: statins for a patient
@@ -88,9 +92,11 @@ from garmle.types import Chunk, CodePrediction, Document, Patient, Recommendatio
 
 __all__ = [
     "ANYONE",
+    "DIAGNOSTIC_HEADING",
     "READING_VERSION",
     "SECTION_PRIORS",
     "SUBSECTION_PRIORS",
+    "WORKUP_CHAPTERS",
     "Designator",
     "FusionWeights",
     "PassagePopulation",
@@ -101,6 +107,7 @@ __all__ = [
     "covered_conditions",
     "designators",
     "heading_population",
+    "is_diagnostic_heading",
     "is_editorial_note",
     "is_empty_passage",
     "is_title_only",
@@ -317,6 +324,33 @@ def action_strength(chunk: Chunk) -> float:
     return 0.0
 
 
+DIAGNOSTIC_HEADING = re.compile(r"diagnos|screening|case finding|detection|\bsuspected\b", re.I)
+"""A heading about finding a condition: diagnosis, screening, case finding, detection, suspicion."""
+
+_TREATMENT_HEADING = re.compile(r"treat|manag|therap", re.I)
+
+WORKUP_CHAPTERS = ("R", "Z")
+"""ICD-10-CM chapters whose codes are no diagnosis the patient carries: symptoms, signs and abnormal
+findings (R), whose guidance on finding the cause is the point, and encounters, screening and status
+(Z)."""
+
+
+def is_diagnostic_heading(section: Sequence[str]) -> bool:
+    """Whether a heading below the top one is about finding a condition (:data:`DIAGNOSTIC_HEADING`)
+    and none of them about treating it ("Diagnosis and Management" is about both).
+
+    Example:
+        >>> is_diagnostic_heading(("Major Recommendations", "Home Testing for the Diagnosis of OSA"))
+        True
+        >>> is_diagnostic_heading(("Major Recommendations", "Diagnosis and Management"))
+        False
+        >>> is_diagnostic_heading(("Diagnosis",))  # the top heading is the summary's own section
+        False
+    """
+    headings = " / ".join(section[1:])
+    return bool(DIAGNOSTIC_HEADING.search(headings)) and not _TREATMENT_HEADING.search(headings)
+
+
 def section_prior(section: Sequence[str]) -> float:
     """How much a section of a guideline recommends (1.0 for statements and unknown sections).
 
@@ -370,6 +404,7 @@ class FusionWeights:
     off_topic_factor: float = 0.75
     topic_required: float = 1.0
     passage_population_factor: float = 0.7
+    diagnostic_factor: float = 0.7
 
 
 def population_conflict(
@@ -1225,14 +1260,15 @@ def snippet_from_chunk(
     )
 
 
-_TRAITS: dict[tuple[str, int, int], tuple[bool, float, float]] = {}
+_TRAITS: dict[tuple[str, int, int], tuple[bool, float, float, bool]] = {}
 _TRAITS_SIZE = 200_000
 
 
-def _traits(chunk: Chunk) -> tuple[bool, float, float]:
+def _traits(chunk: Chunk) -> tuple[bool, float, float, bool]:
     """A passage's own traits, kept between requests (the same guidelines' passages come back for
     patient after patient): whether it is no snippet (:func:`is_title_only`, :func:`is_empty_passage`),
-    its :func:`action_strength`, and its section prior with the editorial note's factor."""
+    its :func:`action_strength`, its section prior with the editorial note's factor, and whether it
+    sits under a heading about finding a condition (:func:`is_diagnostic_heading`)."""
     key = (chunk.chunk_id, chunk.char_start, chunk.char_end)
     found = _TRAITS.get(key)
     if found is None:
@@ -1242,6 +1278,7 @@ def _traits(chunk: Chunk) -> tuple[bool, float, float]:
             is_title_only(chunk) or is_empty_passage(chunk),
             action_strength(chunk),
             section_prior(chunk.section) * (_EDITORIAL_FACTOR if is_editorial_note(chunk) else 1.0),
+            is_diagnostic_heading(chunk.section),
         )
     return found
 
@@ -1299,6 +1336,7 @@ def rank_snippets(
             ``off_topic_factor`` and counts as not naming the condition.
     """
     w = weights or FusionWeights()
+    carried = not prediction.code.upper().startswith(WORKUP_CHAPTERS)
     names = tuple(tuple(n) for n in topic)  # hashable, for the kept coverages (_coverage)
     related_names = [tuple(tuple(n) for n in r) for r in related_topics]
     rankings = {aspect: [h.chunk.chunk_id for h in hits] for aspect, hits in hits_by_aspect.items()}
@@ -1324,7 +1362,9 @@ def rank_snippets(
         if w.population_filter and chunk.doc_id in excluded_docs:
             dropped["population"] += 1
             continue
-        weak, action, prior = _traits(chunk)
+        weak, action, prior, diagnostic = _traits(chunk)
+        if diagnostic and carried:
+            prior *= w.diagnostic_factor
         if weak:
             dropped["weak"] += 1
             continue

@@ -74,9 +74,15 @@ def test_rrf_mmr_and_tokenize() -> None:
     assert tokenize("Statins for adults") == ["statin", "adult"]
 
 
-def _chunk(doc: str, i: int, text: str) -> Chunk:
+def _chunk(doc: str, i: int, text: str, *section: str) -> Chunk:
     return Chunk(
-        f"{doc}:{i}", doc, text, 0, len(text), metadata={"title": f"Guideline {doc}", "source": "ngc"}
+        f"{doc}:{i}",
+        doc,
+        text,
+        0,
+        len(text),
+        section=section,
+        metadata={"title": f"Guideline {doc}", "source": "ngc"},
     )
 
 
@@ -146,16 +152,20 @@ def test_a_passage_for_another_population_ranks_below_one_for_the_patient() -> N
 
 
 def test_a_passage_under_a_heading_for_another_population_ranks_below_one_for_the_patient() -> None:
-    from dataclasses import replace
-
     # a list item under a children's heading says nothing of age in its own words
-    kids = replace(
-        _chunk("sad", 0, "- Monitor treatment adherence and practitioner competence."),
-        section=("Major Recommendations", "Interventions for Children and Young People With Social Anxiety"),
+    kids = _chunk(
+        "sad",
+        0,
+        "- Monitor treatment adherence and practitioner competence.",
+        "Major Recommendations",
+        "Interventions for Children and Young People With Social Anxiety",
     )
-    adults = replace(
-        _chunk("sad", 1, "- Offer individual CBT and monitor treatment adherence."),
-        section=("Major Recommendations", "Interventions for Adults With Social Anxiety Disorder"),
+    adults = _chunk(
+        "sad",
+        1,
+        "- Offer individual CBT and monitor treatment adherence.",
+        "Major Recommendations",
+        "Interventions for Adults With Social Anxiety Disorder",
     )
     hits = {"treatment": [Hit(kids, 0.1), Hit(adults, 0.09)]}
     args = _one_guideline_args(
@@ -167,6 +177,39 @@ def test_a_passage_under_a_heading_for_another_population_ranks_below_one_for_th
     child, _ = rank_snippets(pred, hits, **args, patient=CHILD)  # type: ignore[arg-type]
     scores = {s.chunk_id: s.score for s in child}
     assert scores["sad:0"] > 1.2 * next(s.score for s in adult if s.chunk_id == "sad:0")
+
+
+def test_for_a_diagnosis_the_patient_carries_finding_it_ranks_below_treating_it() -> None:
+    from garmle.fusion import is_diagnostic_heading
+
+    testing = _chunk(
+        "osa",
+        0,
+        "Recommendation 2: Use polysomnography or home testing in uncomplicated adults.",
+        "Major Recommendations",
+        "Home Sleep Apnea Testing for the Diagnosis of OSA in Adults",
+    )
+    treating = _chunk(
+        "osa",
+        1,
+        "Recommendation 3: Offer positive airway pressure to adults with OSA.",
+        "Major Recommendations",
+        "Positive Airway Pressure Therapy",
+    )
+    hits = {"treatment": [Hit(testing, 0.1), Hit(treating, 0.09)]}
+    args = _one_guideline_args(hits, "Obstructive sleep apnea", {"osa": "Obstructive sleep apnea in adults"})
+    apnea = CodePrediction("G47.33", "Obstructive sleep apnea (adult) (pediatric)", 0.9)
+    carried, _ = rank_snippets(apnea, hits, **args)  # type: ignore[arg-type]
+    assert [s.chunk_id for s in carried] == ["osa:1", "osa:0"]
+    off = FusionWeights(diagnostic_factor=1.0)
+    assert [s.chunk_id for s in rank_snippets(apnea, hits, **args, weights=off)[0]] == ["osa:0", "osa:1"]
+    # a symptom (R) or an encounter (Z) is there to be worked up: finding the cause keeps its place
+    snoring = CodePrediction("R06.83", "Snoring", 0.9)
+    workup, _ = rank_snippets(snoring, hits, **args)  # type: ignore[arg-type]
+    assert [s.chunk_id for s in workup] == ["osa:0", "osa:1"]
+    assert is_diagnostic_heading(("Major Recommendations", "Screening for Hepatitis C"))
+    assert not is_diagnostic_heading(("Major Recommendations", "Diagnosis and Treatment of Hepatitis C"))
+    assert not is_diagnostic_heading(("Major Recommendations", "Pharmacologic Therapy"))
 
 
 def test_headings_complete_a_passages_reading_without_overruling_its_words() -> None:
@@ -591,7 +634,7 @@ def test_a_passages_traits_are_kept_per_span() -> None:
 
     text = "Treatment\n\nWe recommend metformin as first-line therapy."
     chunk = Chunk("kept:0", "kept", text, 0, len(text), section=("Major Recommendations", "Treatment"))
-    assert _traits(chunk) == (False, action_strength(chunk), section_prior(chunk.section))
+    assert _traits(chunk) == (False, action_strength(chunk), section_prior(chunk.section), False)
     # the same id over another span (another chunking of the document) is read again
     empty = Chunk("kept:0", "kept", "Definitions:", 0, 12, section=("Major Recommendations",))
     assert is_empty_passage(empty) and _traits(empty)[0] is True
