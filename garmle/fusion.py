@@ -32,10 +32,12 @@ summary that describe methods, rating schemes or the scope rather than recommend
 a recommendations section that hold evidence summaries, background or rating definitions lower it
 further (:data:`SUBSECTION_PRIORS`); the clearinghouse's editorial note that opens many summaries'
 recommendations (:func:`is_editorial_note`) has it halved. For a diagnosis the patient carries (any
-code outside the symptom and encounter chapters, :data:`WORKUP_CHAPTERS`), a passage under a heading
-about finding the condition ("Home Sleep Apnea Testing for the Diagnosis of OSA", "Screening",
-:func:`is_diagnostic_heading`) has it scaled by ``diagnostic_factor``: the diagnosis is made, and
-what to do now matters more than how it was found. A passage from a guideline that is not
+code outside the symptom and encounter chapters, :data:`WORKUP_CHAPTERS`), a passage about finding
+the condition, under a heading such as "Home Sleep Apnea Testing for the Diagnosis of OSA" or from a
+screening or diagnosis guideline (:func:`is_diagnostic`), has its score scaled by
+``diagnostic_factor`` after the ``min_score`` check below: the diagnosis is made, and what to do now
+matters more than how it was found, yet where a screening guideline is all the index has on a
+condition its passages are still shown. A passage from a guideline that is not
 about the condition (no name of it in full) is scaled by ``off_topic_factor`` unless an aspect
 marked ``cross_guideline`` in the templates (cardiovascular risk, patients like this one) retrieved
 it *and* the guideline is about another of the patient's conditions or facts: statins for a patient
@@ -107,7 +109,8 @@ __all__ = [
     "covered_conditions",
     "designators",
     "heading_population",
-    "is_diagnostic_heading",
+    "is_about_finding",
+    "is_diagnostic",
     "is_editorial_note",
     "is_empty_passage",
     "is_title_only",
@@ -325,7 +328,8 @@ def action_strength(chunk: Chunk) -> float:
 
 
 DIAGNOSTIC_HEADING = re.compile(r"diagnos|screening|case finding|detection|\bsuspected\b", re.I)
-"""A heading about finding a condition: diagnosis, screening, case finding, detection, suspicion."""
+"""Words of a heading or title about finding a condition: diagnosis, screening, case finding,
+detection, suspicion."""
 
 _TREATMENT_HEADING = re.compile(r"treat|manag|therap", re.I)
 
@@ -335,20 +339,37 @@ findings (R), whose guidance on finding the cause is the point, and encounters, 
 (Z)."""
 
 
-def is_diagnostic_heading(section: Sequence[str]) -> bool:
-    """Whether a heading below the top one is about finding a condition (:data:`DIAGNOSTIC_HEADING`)
-    and none of them about treating it ("Diagnosis and Management" is about both).
+def is_about_finding(heading: str) -> bool:
+    """Whether a heading or title is about finding a condition (:data:`DIAGNOSTIC_HEADING`) and not
+    also about treating it ("Diagnosis and Management" is about both).
 
     Example:
-        >>> is_diagnostic_heading(("Major Recommendations", "Home Testing for the Diagnosis of OSA"))
+        >>> is_about_finding("Home Sleep Apnea Testing for the Diagnosis of OSA")
         True
-        >>> is_diagnostic_heading(("Major Recommendations", "Diagnosis and Management"))
-        False
-        >>> is_diagnostic_heading(("Diagnosis",))  # the top heading is the summary's own section
+        >>> is_about_finding("Screening for hepatitis C virus infection in adults")
+        True
+        >>> is_about_finding("Diagnosis and management of asthma"), is_about_finding("Pharmacologic Therapy")
+        (False, False)
+    """
+    return bool(DIAGNOSTIC_HEADING.search(heading)) and not _TREATMENT_HEADING.search(heading)
+
+
+def is_diagnostic(chunk: Chunk) -> bool:
+    """Whether a passage is about finding its condition: its headings below the top one, or else its
+    guideline's title (a screening or diagnosis guideline), are (:func:`is_about_finding`).
+
+    Example:
+        >>> from garmle.types import Chunk
+        >>> under = lambda *section: Chunk("c:0", "c", "Use polysomnography.", 0, 20, section=section)
+        >>> is_diagnostic(under("Major Recommendations", "Home Testing for the Diagnosis of OSA"))
+        True
+        >>> is_diagnostic(under("Diagnosis",))  # the top heading is the summary's own section
         False
     """
-    headings = " / ".join(section[1:])
-    return bool(DIAGNOSTIC_HEADING.search(headings)) and not _TREATMENT_HEADING.search(headings)
+    headings = " / ".join(chunk.section[1:])
+    return is_about_finding(headings) or (
+        not _TREATMENT_HEADING.search(headings) and is_about_finding(chunk.metadata.get("title", ""))
+    )
 
 
 def section_prior(section: Sequence[str]) -> float:
@@ -404,7 +425,7 @@ class FusionWeights:
     off_topic_factor: float = 0.75
     topic_required: float = 1.0
     passage_population_factor: float = 0.7
-    diagnostic_factor: float = 0.7
+    diagnostic_factor: float = 0.8
 
 
 def population_conflict(
@@ -1267,8 +1288,8 @@ _TRAITS_SIZE = 200_000
 def _traits(chunk: Chunk) -> tuple[bool, float, float, bool]:
     """A passage's own traits, kept between requests (the same guidelines' passages come back for
     patient after patient): whether it is no snippet (:func:`is_title_only`, :func:`is_empty_passage`),
-    its :func:`action_strength`, its section prior with the editorial note's factor, and whether it
-    sits under a heading about finding a condition (:func:`is_diagnostic_heading`)."""
+    its :func:`action_strength`, its section prior with the editorial note's factor, and whether it is
+    about finding its condition (:func:`is_diagnostic`)."""
     key = (chunk.chunk_id, chunk.char_start, chunk.char_end)
     found = _TRAITS.get(key)
     if found is None:
@@ -1278,7 +1299,7 @@ def _traits(chunk: Chunk) -> tuple[bool, float, float, bool]:
             is_title_only(chunk) or is_empty_passage(chunk),
             action_strength(chunk),
             section_prior(chunk.section) * (_EDITORIAL_FACTOR if is_editorial_note(chunk) else 1.0),
-            is_diagnostic_heading(chunk.section),
+            is_diagnostic(chunk),
         )
     return found
 
@@ -1363,8 +1384,6 @@ def rank_snippets(
             dropped["population"] += 1
             continue
         weak, action, prior, diagnostic = _traits(chunk)
-        if diagnostic and carried:
-            prior *= w.diagnostic_factor
         if weak:
             dropped["weak"] += 1
             continue
@@ -1416,6 +1435,9 @@ def rank_snippets(
         if score < w.min_score:
             dropped["weak"] += 1
             continue
+        if diagnostic and carried:
+            # ranks below what to do now, yet stays evidence: a screening guideline may be all there is
+            score *= w.diagnostic_factor
         candidates.append((cid, score, matched))
     candidates.sort(key=lambda c: -c[1])
     candidates = candidates[: max(top_k * 6, 30)]

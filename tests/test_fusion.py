@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from garmle.fusion import (
     FusionWeights,
@@ -180,7 +182,7 @@ def test_a_passage_under_a_heading_for_another_population_ranks_below_one_for_th
 
 
 def test_for_a_diagnosis_the_patient_carries_finding_it_ranks_below_treating_it() -> None:
-    from garmle.fusion import is_diagnostic_heading
+    from garmle.fusion import is_about_finding, is_diagnostic
 
     testing = _chunk(
         "osa",
@@ -207,9 +209,26 @@ def test_for_a_diagnosis_the_patient_carries_finding_it_ranks_below_treating_it(
     snoring = CodePrediction("R06.83", "Snoring", 0.9)
     workup, _ = rank_snippets(snoring, hits, **args)  # type: ignore[arg-type]
     assert [s.chunk_id for s in workup] == ["osa:0", "osa:1"]
-    assert is_diagnostic_heading(("Major Recommendations", "Screening for Hepatitis C"))
-    assert not is_diagnostic_heading(("Major Recommendations", "Diagnosis and Treatment of Hepatitis C"))
-    assert not is_diagnostic_heading(("Major Recommendations", "Pharmacologic Therapy"))
+    assert is_about_finding("Screening for Hepatitis C")
+    assert not is_about_finding("Diagnosis and Treatment of Hepatitis C")
+    # a screening guideline's passages are about finding, except those under a treatment heading
+    screening = Chunk("s:0", "s", "Offer one-time testing.", 0, 23, metadata={"title": "Screening for HCV"})
+    assert is_diagnostic(screening)
+    assert not is_diagnostic(replace(screening, section=("Major Recommendations", "Treatment of HCV")))
+
+
+def test_a_screening_guideline_that_is_all_the_index_has_is_still_shown() -> None:
+    only = _chunk("tsh", 0, "The USPSTF recommends levothyroxine for overt hypothyroidism.")
+    only = replace(only, metadata={"title": "Screening for thyroid dysfunction"})
+    hits = {"treatment": [Hit(only, 0.1)]}
+    args = _one_guideline_args(
+        hits, "Hypothyroidism", {"tsh": "Screening for thyroid dysfunction hypothyroidism"}
+    )
+    thyroid = CodePrediction("E03.9", "Hypothyroidism, unspecified", 0.9)
+    shown, _ = rank_snippets(thyroid, hits, **args)  # type: ignore[arg-type]
+    kept, _ = rank_snippets(thyroid, hits, **args, weights=FusionWeights(diagnostic_factor=1.0))  # type: ignore[arg-type]
+    assert [s.chunk_id for s in shown] == ["tsh:0"]
+    assert shown[0].score == pytest.approx(0.8 * kept[0].score, abs=1e-3)
 
 
 def test_headings_complete_a_passages_reading_without_overruling_its_words() -> None:
