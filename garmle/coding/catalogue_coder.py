@@ -32,7 +32,7 @@ import io
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -874,6 +874,7 @@ class CatalogueCoder:
                 continue
             if code == "B20" and _says_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
                 code = "Z21"  # ICD-10-CM I.C.1.a.2.d: HIV infection without symptoms is the status code
+            code = _with_hyperglycemia(code, mention, patient.notes, self._titles)
             weight = _ASSERTION_WEIGHT[mention.assertion]
             if mention.section.startswith(_ASSESSMENT_SECTIONS):
                 weight *= 1.1
@@ -951,18 +952,48 @@ class CatalogueCoder:
 _ASYMPTOMATIC = re.compile(r"\basymptomatic\b", re.I)
 
 
+def _sentence_around(mention: Mention, notes: Sequence[str], reach: int | None = None) -> str:
+    """The sentence of a mention (its problem-list entry for one), or only the part of it within
+    ``reach`` characters either side of the mention."""
+    note = _note_of(mention, notes)
+    if note is None:
+        return mention.text
+    for sentence in split_sentences(note):
+        if sentence.start <= mention.char_start < sentence.end:
+            if reach is None:
+                return sentence.text
+            return note[
+                max(sentence.start, mention.char_start - reach) : min(sentence.end, mention.char_end + reach)
+            ]
+    return mention.text
+
+
 def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
     """True when the sentence (or problem-list entry) of a mention calls the condition asymptomatic:
     "HIV-1 infection, newly diagnosed, asymptomatic" is, "HIV-1 infection with oral thrush.
     Asymptomatic bacteriuria." is not."""
-    note = _note_of(mention, notes)
-    if note is None:
-        return _ASYMPTOMATIC.search(mention.text) is not None
-    return any(
-        _ASYMPTOMATIC.search(sentence.text) is not None
-        for sentence in split_sentences(note)
-        if sentence.start <= mention.char_start < sentence.end
-    )
+    return _ASYMPTOMATIC.search(_sentence_around(mention, notes)) is not None
+
+
+_POOR_CONTROL = re.compile(
+    r"\b(?:poorly|inadequately|sub-?optimally|not well|badly)[ -]controlled\b|\buncontrolled\b|"
+    r"\bout of control\b",
+    re.I,
+)
+_DIABETES_CATEGORIES = ("E08", "E09", "E10", "E11", "E13")
+
+
+def _with_hyperglycemia(code: str, mention: Mention, notes: Sequence[str], titles: Mapping[str, str]) -> str:
+    """A diabetes code without complications read as its "with hyperglycemia" code (E11.9 -> E11.65)
+    when the words next to the mention say the diabetes is poorly, inadequately or not controlled:
+    the ICD-10-CM index codes "Diabetes, inadequately controlled / out of control / poorly
+    controlled" to "Diabetes, by type, with hyperglycemia"."""
+    if not code.startswith(_DIABETES_CATEGORIES) or not code.endswith(".9"):
+        return code
+    controlled = f"{code[:3]}.65"
+    if controlled in titles and _POOR_CONTROL.search(_sentence_around(mention, notes, reach=40)):
+        return controlled
+    return code
 
 
 UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)

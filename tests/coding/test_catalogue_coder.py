@@ -55,6 +55,9 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Type 2 diabetes diagnosed in 2019, on metformin.", "E11.9"),
         # ICD-10-CM index: uncontrolled diabetes means hyperglycemia
         ("T2DM, uncontrolled.", "E11.65"),
+        # and so do inadequately and poorly controlled, said next to the diabetes in any wording
+        ("Type 2 diabetes mellitus, inadequately controlled on metformin.", "E11.65"),
+        ("Type 1 diabetes, poorly controlled, HbA1c 9.8%.", "E10.65"),
         # an eponym said alone names its disease
         ("Addison's on hydrocortisone.", "E27.1"),
         ("Crohn's, on azathioprine.", "K50.90"),
@@ -65,6 +68,14 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
     assert code in _codes(coder, note)[:2]
+
+
+def test_control_said_of_another_condition_leaves_diabetes_without_complications(
+    coder: CatalogueCoder,
+) -> None:
+    note = "Type 2 diabetes on metformin, HbA1c 6.8%, at goal. Asthma poorly controlled since the winter."
+    codes = _codes(coder, note)
+    assert "E11.9" in codes and "E11.65" not in codes
 
 
 def test_negated_mentions_are_not_predicted(coder: CatalogueCoder) -> None:
