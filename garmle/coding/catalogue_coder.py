@@ -566,6 +566,7 @@ class CatalogueCoder:
         self._vectors: dict[str, np.ndarray] = {}  # catalogue titles
         self._text_vectors: dict[str, np.ndarray] = {}  # note wordings, bounded
         self._default_child: dict[str, str] = {}
+        self._below: dict[str, tuple[str, ...]] = {}  # billable codes under a code head (_billable_below)
         self._build(code_range, load_synonyms() if synonyms is None else synonyms)
 
     # ------------------------------------------------------------------ index
@@ -875,6 +876,7 @@ class CatalogueCoder:
             if code == "B20" and _says_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
                 code = "Z21"  # ICD-10-CM I.C.1.a.2.d: HIV infection without symptoms is the status code
             code = _with_hyperglycemia(code, mention, patient.notes, self._titles)
+            code = self._narrower(code, mention, patient.notes)
             weight = _ASSERTION_WEIGHT[mention.assertion]
             if mention.section.startswith(_ASSESSMENT_SECTIONS):
                 weight *= 1.1
@@ -933,6 +935,44 @@ class CatalogueCoder:
                 out.append(problem.display.strip())
         return list(dict.fromkeys(out))
 
+    def _narrower(self, code: str, mention: Mention, notes: Sequence[str]) -> str:
+        """For an unspecified code (:func:`is_default_title`), a billable code of the same subcategory
+        whose title adds one or two words (and a side) that are all said next to the mention (within 40
+        characters, in its sentence or problem-list entry, none right after "no" or "without") and
+        drops none that are: the one adding the most, none on a tie. "DVT of the left
+        femoral vein" is I82.412, acute thrombosis of the left femoral vein, not the DVT default
+        I82.409."""
+        if len(code) < 5 or code[3] != "." or not is_default_title(self._titles[code]):
+            return code
+        said = _affirmed_words(_sentence_around(mention, notes, reach=40))
+        own = _title_words(self._titles[code])
+        best, most, tie = code, 0, False
+        # the subcategory (I82.4 for I82.409), or the category for a code right below it (J44 for J44.9)
+        for other in self._billable_below(code[:5] if len(code) > 5 else code[:3]):
+            words = _title_words(self._titles[other])
+            added = words - own
+            # a sibling that trades a word said next to the mention ("stage 2" for "stage 1") is no narrower;
+            # a side alone is the side rule's (_sided)
+            # numbers ("class 4", "stage 2") are left to the wordings that say them next to their noun
+            if not 0 < len(added - _SIDE_WORDS) <= 2 or not all(w.isalpha() for w in added):
+                continue
+            if not added <= said or (own - words) & said:
+                continue
+            if len(added) > most:
+                best, most, tie = other, len(added), False
+            elif len(added) == most:
+                tie = True
+        return code if tie else best
+
+    def _billable_below(self, head: str) -> tuple[str, ...]:
+        """The billable codes whose code starts with ``head`` (kept per head)."""
+        found = self._below.get(head)
+        if found is None:
+            found = self._below[head] = tuple(
+                c for c in self._titles if c.startswith(head) and not self._children.get(c)
+            )
+        return found
+
     def _resolve(self, mention: Mention) -> str | None:
         """The code a mention stands for once its assertion is taken into account."""
         code = self.billable_default(mention.code)
@@ -973,6 +1013,31 @@ def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
     "HIV-1 infection, newly diagnosed, asymptomatic" is, "HIV-1 infection with oral thrush.
     Asymptomatic bacteriuria." is not."""
     return _ASYMPTOMATIC.search(_sentence_around(mention, notes)) is not None
+
+
+@lru_cache(maxsize=1 << 14)
+def _title_words(title: str) -> frozenset[str]:
+    """A title's words that say what it is: not its nonessential (parenthesized) modifiers, nor what
+    it says is absent ("without esophagitis")."""
+    return (
+        frozenset(normalise_token(w) for w in WORD.findall(_WITHOUT.sub(" ", _PAREN.sub(" ", title)))) - _STOP
+    )
+
+
+def _affirmed_words(text: str) -> frozenset[str]:
+    """The words of ``text`` but those within three words after "no", "without", "denies"..."""
+    kept = []
+    absent = 0
+    for raw in WORD.findall(text):
+        word = normalise_token(raw)
+        if word in _ABSENCE:
+            absent = 3
+            continue
+        if absent:
+            absent -= 1
+            continue
+        kept.append(word)
+    return frozenset(kept)
 
 
 _POOR_CONTROL = re.compile(

@@ -70,6 +70,25 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
     assert code in _codes(coder, note)[:2]
 
 
+@pytest.mark.parametrize(
+    ("note", "code", "not_code"),
+    [
+        # a code of the same subcategory whose title adds only words said next to the mention
+        ("DVT of the left femoral vein, on apixaban.", "I82.412", "I82.409"),
+        ("COPD with acute exacerbation, on prednisolone.", "J44.1", "J44.9"),
+        ("Seasonal allergic rhinitis, worse in spring.", "J30.2", "J30.9"),
+        # a word right after "no" is not said; a sibling trading a said word is no narrower code
+        ("Asthma, no exacerbation in the past year.", "J45.909", "J45.901"),
+        ("Stage 2 sacral pressure ulcer, stage 1 pressure injury R heel.", "L89.152", "L89.151"),
+    ],
+)
+def test_words_said_next_to_a_mention_narrow_its_code(
+    coder: CatalogueCoder, note: str, code: str, not_code: str
+) -> None:
+    codes = _codes(coder, note)
+    assert code in codes and not_code not in codes
+
+
 def test_control_said_of_another_condition_leaves_diabetes_without_complications(
     coder: CatalogueCoder,
 ) -> None:
