@@ -356,7 +356,7 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     listed for the unspecified code of its subcategory or category ("deep vein thrombosis", listed for
     I82.409, also names I82.412; "asthma", listed for J45.909 "Unspecified asthma, uncomplicated", names
     J45.30). A specified sibling's names (diverticulitis for diverticulosis, asthma exacerbation for
-    persistent asthma) are not taken.
+    persistent asthma, systolic for diastolic heart failure) are not taken.
 
     Example:
         >>> from garmle.catalogue import IcdCatalogue
@@ -386,6 +386,17 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
             if len(code) > 4 and target[:depth] == code[:depth]:
                 ranked.append((1, phrase))
             elif title.startswith("unspecified") or title.split()[0] in heads:
+                # the unspecified code of a specified subcategory names that subtype: "systolic heart
+                # failure" (I50.20) is no name of diastolic heart failure, nor "diabetic retinopathy"
+                # (E11.319) of type 2 diabetes with hyperglycemia; "Other and unspecified asthma" is none,
+                # nor "... ulcer of unspecified part of lower leg"
+                subcategory = target[:5]
+                if (
+                    len(target) > 5
+                    and subcategory != code[:5]
+                    and not re.search(r"^other\b|\bunspecified\b", catalogue.title(subcategory), re.I)
+                ):
+                    continue
                 ranked.append((3, phrase))
     names = [phrase for _, phrase in sorted(ranked, key=lambda r: r[0])]
     return tuple(dict.fromkeys(names))
@@ -428,6 +439,9 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
             if name.startswith(_HISTORY) and "classifiable" not in name:
                 past = name.removeprefix(_HISTORY).split(", and ")
                 names += [re.sub(r"\s+NOS\b", "", clinical_title(n)) for n in past]
+    # "A with B" is A with a feature: "Rheumatoid arthritis with rheumatoid factor" is rheumatoid
+    # arthritis, which a guideline names without the feature
+    names += [name.split(" with ")[0].rstrip(" ,") for name in names if " with " in name]
     return tuple(dict.fromkeys(lay_wordings(names)))
 
 

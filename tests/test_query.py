@@ -197,6 +197,13 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert "Generalized anxiety disorder" in gad and not any(n.startswith("Other ") for n in gad)
     assert topic_coverage(topic_names(*gad), "Social anxiety disorder: recognition, assessment") < 1.0
     assert topic_coverage(topic_names(*gad), "Generalised anxiety disorder in adults") == 1.0
+    # "A with B" is A with a feature: seropositive rheumatoid arthritis is rheumatoid arthritis
+    seropositive = condition_names("M05.79", catalogue)
+    assert "Rheumatoid arthritis" in seropositive
+    assert topic_coverage(topic_names(*seropositive), "Rheumatoid arthritis in adults: management") == 1.0
+    # the unspecified code of a specified subcategory names that subtype, not its siblings
+    assert "systolic heart failure" not in condition_names("I50.32", catalogue)
+    assert "diabetic retinopathy" not in condition_names("E11.65", catalogue)
 
 
 def test_a_past_stroke_or_thrombosis_is_named_as_the_condition(catalogue: IcdCatalogue) -> None:
