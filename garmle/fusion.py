@@ -1003,7 +1003,7 @@ _TOPIC_STOP = frozenset(
 )
 
 
-_SUFFIXES = ("ement", "ment", "ation", "ing", "ed", "ic", "ia", "al", "es", "e", "s", "y")
+_SUFFIXES = ("ement", "ment", "ation", "ing", "ed", "ic", "ia", "al", "es", "cy", "e", "s", "y")
 
 
 def _stem(word: str) -> str:

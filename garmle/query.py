@@ -442,7 +442,26 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     # "A with B" is A with a feature: "Rheumatoid arthritis with rheumatoid factor" is rheumatoid
     # arthritis, which a guideline names without the feature
     names += [name.split(" with ")[0].rstrip(" ,") for name in names if " with " in name]
+    names += _sequela_names(names, entry.block, catalogue)
     return tuple(dict.fromkeys(lay_wordings(names)))
+
+
+_SEQUELA = re.compile(r"^sequelae of (.+)$|\bfollowing (.+?)(?: affecting .*)?$", re.I)
+
+
+def _sequela_names(names: Sequence[str], block: str, catalogue: IcdCatalogue) -> list[str]:
+    """The clinical names of the condition a sequela follows, where its block lists it as a category:
+    "Monoplegia of upper limb following cerebral infarction" (I69.331) is cared for in the stroke
+    guidelines, named by I63 "Cerebral infarction" and its synonyms ("stroke")."""
+    follows = {(m.group(1) or m.group(2)).lower() for n in names if (m := _SEQUELA.search(n))}
+    if not follows or not block:
+        return []
+    return [
+        name
+        for entry in catalogue.codes(block)
+        if len(entry.code) == 3 and entry.title.lower() in follows
+        for name in (entry.title, *clinical_synonyms(entry.code, catalogue))
+    ]
 
 
 _AT_A_JOINT = re.compile(

@@ -201,6 +201,11 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     seropositive = condition_names("M05.79", catalogue)
     assert "Rheumatoid arthritis" in seropositive
     assert topic_coverage(topic_names(*seropositive), "Rheumatoid arthritis in adults: management") == 1.0
+    # a sequela is cared for in the guidelines of the condition it follows
+    assert "stroke" in condition_names("I69.331", catalogue)
+    # "pregnancy" and "pregnant" are one stem: a guideline for pregnant women names smoking in pregnancy
+    smoking = topic_names(*condition_names("O99.332", catalogue))
+    assert topic_coverage(smoking, "Tobacco smoking cessation in adults, including pregnant women") == 1.0
     # the unspecified code of a specified subcategory names that subtype, not its siblings
     assert "systolic heart failure" not in condition_names("I50.32", catalogue)
     assert "diabetic retinopathy" not in condition_names("E11.65", catalogue)
