@@ -1008,11 +1008,13 @@ _SUFFIXES = ("ement", "ment", "ation", "ing", "ed", "ic", "ia", "al", "es", "cy"
 
 def _stem(word: str) -> str:
     """A word's stem for matching at word starts: one common suffix off, at most 8 letters, so that
-    "prostatic" finds "prostate" and "enlarged" finds "enlargement".
+    "prostatic" finds "prostate", "enlarged" finds "enlargement" and "pregnancy" finds "pregnant".
 
     Example:
         >>> _stem("prostatic"), _stem("enlarged"), _stem("hypertension"), _stem("ulcer")
         ('prostat', 'enlarg', 'hyperten', 'ulcer')
+        >>> _stem("pregnancy")
+        'pregnan'
     """
     if len(word) > 5:
         for suffix in _SUFFIXES:
