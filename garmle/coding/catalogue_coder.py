@@ -693,9 +693,18 @@ class CatalogueCoder:
         """The sibling of an unspecified-side default that names ``side``, else ``code`` itself.
 
         "Primary osteoarthritis of the right hip" reads as M16.1, whose default is M16.10 "...,
-        unspecified hip"; the note named the side, so M16.11 "..., right hip".
+        unspecified hip"; the note named the side, so M16.11 "..., right hip". Both sides of a
+        "Unilateral ..." code are the category's "Bilateral ..." code.
         """
         title = self._titles[code]
+        if side == "bilateral" and "unilateral" in title.lower():
+            # "Primary osteoarthritis of both knees": M17.0 "Bilateral primary osteoarthritis of knee",
+            # the category's bilateral code, not M17.10 "Unilateral ..., unspecified knee"
+            said = _title_words(title) - {"unilateral"}
+            for other in self._billable_below(code[:3]):
+                other_title = self._titles[other]
+                if other_title.lower().startswith("bilateral") and said <= _title_words(other_title):
+                    return other
         # any one "unspecified" may be the side's: "Sprain of unspecified ligament of unspecified ankle"
         wanted = {
             _title_key(title[: m.start()] + side + title[m.end() :]) for m in UNSPECIFIED.finditer(title)

@@ -77,6 +77,8 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         ("DVT of the left femoral vein, on apixaban.", "I82.412", "I82.409"),
         ("COPD with acute exacerbation, on prednisolone.", "J44.1", "J44.9"),
         ("Seasonal allergic rhinitis, worse in spring.", "J30.2", "J30.9"),
+        # both sides of a "Unilateral ..." code are the category's "Bilateral ..." code
+        ("Primary osteoarthritis of both knees.", "M17.0", "M17.10"),
         # a word right after "no" is not said; a sibling trading a said word is no narrower code
         ("Asthma, no exacerbation in the past year.", "J45.909", "J45.901"),
         ("Stage 2 sacral pressure ulcer, stage 1 pressure injury R heel.", "L89.152", "L89.151"),
