@@ -58,6 +58,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         # and so do inadequately and poorly controlled, said next to the diabetes in any wording
         ("Type 2 diabetes mellitus, inadequately controlled on metformin.", "E11.65"),
         ("Type 1 diabetes, poorly controlled, HbA1c 9.8%.", "E10.65"),
+        # ICD-10-CM index: seropositive rheumatoid arthritis is "with rheumatoid factor"
+        ("Dx: seropositive rheumatoid arthritis, early, not yet on a DMARD.", "M05.9"),
         # an eponym said alone names its disease
         ("Addison's on hydrocortisone.", "E27.1"),
         ("Crohn's, on azathioprine.", "K50.90"),
