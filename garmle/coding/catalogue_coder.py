@@ -31,6 +31,7 @@ import hashlib
 import io
 import math
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -566,7 +567,7 @@ class CatalogueCoder:
         self._vectors: dict[str, np.ndarray] = {}  # catalogue titles
         self._text_vectors: dict[str, np.ndarray] = {}  # note wordings, bounded
         self._default_child: dict[str, str] = {}
-        self._below: dict[str, tuple[str, ...]] = {}  # billable codes under a code head (_billable_below)
+        self._billable: list[str] | None = None  # every billable code, sorted (_billable_below)
         self._build(code_range, load_synonyms() if synonyms is None else synonyms)
 
     # ------------------------------------------------------------------ index
@@ -731,7 +732,7 @@ class CatalogueCoder:
         toks: Sequence[Token] = sentence.tokens
         if not toks:
             return []
-        absent = {i for i, t in enumerate(toks) for i in (i + 1, i + 2) if t.norm in _ABSENCE}
+        absent = _absent_after([t.norm for t in toks], 2)
         # "non-blanching erythema" names no erythema, but "non-pressure ulcer" is a catalogue name
         absent |= {
             j
@@ -973,14 +974,14 @@ class CatalogueCoder:
                 tie = True
         return code if tie else best
 
-    def _billable_below(self, head: str) -> tuple[str, ...]:
-        """The billable codes whose code starts with ``head`` (kept per head)."""
-        found = self._below.get(head)
-        if found is None:
-            found = self._below[head] = tuple(
-                c for c in self._titles if c.startswith(head) and not self._children.get(c)
-            )
-        return found
+    def _billable_below(self, head: str) -> list[str]:
+        """The billable codes whose code starts with ``head``, found by bisection in the sorted list of
+        every billable code (built at the first call)."""
+        if self._billable is None:
+            self._billable = sorted(c for c in self._titles if not self._children.get(c))
+        start = bisect_left(self._billable, head)
+        end = bisect_left(self._billable, head + "\uffff", start)
+        return self._billable[start:end]
 
     def _resolve(self, mention: Mention) -> str | None:
         """The code a mention stands for once its assertion is taken into account."""
@@ -1007,14 +1008,18 @@ def _sentence_around(mention: Mention, notes: Sequence[str], reach: int | None =
     note = _note_of(mention, notes)
     if note is None:
         return mention.text
-    for sentence in split_sentences(note):
-        if sentence.start <= mention.char_start < sentence.end:
+    for start, end in _sentence_spans(note):
+        if start <= mention.char_start < end:
             if reach is None:
-                return sentence.text
-            return note[
-                max(sentence.start, mention.char_start - reach) : min(sentence.end, mention.char_end + reach)
-            ]
+                return note[start:end]
+            return note[max(start, mention.char_start - reach) : min(end, mention.char_end + reach)]
     return mention.text
+
+
+@lru_cache(maxsize=256)
+def _sentence_spans(note: str) -> tuple[tuple[int, int], ...]:
+    """Where a note's sentences start and end (:func:`split_sentences`), read once for all its mentions."""
+    return tuple((sentence.start, sentence.end) for sentence in split_sentences(note))
 
 
 def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
@@ -1028,25 +1033,19 @@ def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
 def _title_words(title: str) -> frozenset[str]:
     """A title's words that say what it is: not its nonessential (parenthesized) modifiers, nor what
     it says is absent ("without esophagitis")."""
-    return (
-        frozenset(normalise_token(w) for w in WORD.findall(_WITHOUT.sub(" ", _PAREN.sub(" ", title)))) - _STOP
-    )
+    return frozenset(_required_words(title))
+
+
+def _absent_after(words: Sequence[str], reach: int) -> set[int]:
+    """The positions of the ``reach`` words after each word of absence ("no", "without", "denies")."""
+    return {j for i, word in enumerate(words) if word in _ABSENCE for j in range(i + 1, i + 1 + reach)}
 
 
 def _affirmed_words(text: str) -> frozenset[str]:
-    """The words of ``text`` but those within three words after "no", "without", "denies"..."""
-    kept = []
-    absent = 0
-    for raw in WORD.findall(text):
-        word = normalise_token(raw)
-        if word in _ABSENCE:
-            absent = 3
-            continue
-        if absent:
-            absent -= 1
-            continue
-        kept.append(word)
-    return frozenset(kept)
+    """The words of ``text`` but the words of absence and the three words after each."""
+    words = [normalise_token(raw) for raw in WORD.findall(text)]
+    absent = _absent_after(words, 3)
+    return frozenset(w for i, w in enumerate(words) if i not in absent and w not in _ABSENCE)
 
 
 _POOR_CONTROL = re.compile(
