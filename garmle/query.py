@@ -394,6 +394,7 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
                 if (
                     len(target) > 5
                     and subcategory != code[:5]
+                    and catalogue.is_valid(subcategory)  # "T68.X" of T68.XXXA is no code
                     and not re.search(r"^other\b|\bunspecified\b", catalogue.title(subcategory), re.I)
                 ):
                     continue
