@@ -45,6 +45,7 @@ __all__ = [
     "condition_names",
     "condition_phrase",
     "load_templates",
+    "load_topic_names",
     "patient_dense_texts",
     "patient_facts",
     "population_phrase",
@@ -373,6 +374,8 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     for phrase, target in load_synonyms():
         if target == code:
             ranked.append((0, phrase))
+        elif code.startswith(target) and len(target) > 3:
+            ranked.append((1, phrase))  # listed for a subcategory above the code
         elif target == entry.category:
             ranked.append((2, phrase))
         elif target[:3] == code[:3]:
@@ -399,8 +402,26 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
                 ):
                     continue
                 ranked.append((3, phrase))
+    # the broader names a guideline uses ("peptic ulcer disease" for a duodenal ulcer)
+    ranked += [(2, phrase) for phrase, target in load_topic_names() if code.startswith(target)]
     names = [phrase for _, phrase in sorted(ranked, key=lambda r: r[0])]
     return tuple(dict.fromkeys(names))
+
+
+@lru_cache(maxsize=1)
+def load_topic_names() -> tuple[tuple[str, str], ...]:
+    """The bundled ``(phrase, code or code prefix)`` topic names: broader clinical names a guideline
+    uses for a condition the catalogue splits ("peptic ulcer disease" for a gastric or duodenal ulcer,
+    "acute otitis media" for acute suppurative otitis media). They name every code at or below their
+    target; the note coder does not read them.
+
+    Example:
+        >>> ("peptic ulcer disease", "K26") in load_topic_names()
+        True
+    """
+    text = resources.files("garmle").joinpath("data", "topic_names.tsv").read_text(encoding="utf-8")
+    rows = (line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return tuple((row[0].strip(), row[1].strip()) for row in rows if len(row) >= 2)
 
 
 def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:

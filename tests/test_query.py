@@ -209,6 +209,14 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # the unspecified code of a specified subcategory names that subtype, not its siblings
     assert "systolic heart failure" not in condition_names("I50.32", catalogue)
     assert "diabetic retinopathy" not in condition_names("E11.65", catalogue)
+    # the broader name a guideline uses for a condition the catalogue splits by site or kind
+    duodenal = topic_names(*condition_names("K26.9", catalogue))
+    assert (
+        topic_coverage(duodenal, "Dyspepsia and gastro-oesophageal reflux disease ... peptic ulcer disease")
+        == 1.0
+    )
+    assert "acute otitis media" in condition_names("H66.003", catalogue)  # listed for the subcategory H66.0
+    assert "peptic ulcer disease" not in condition_names("K21.9", catalogue)
 
 
 def test_a_past_stroke_or_thrombosis_is_named_as_the_condition(catalogue: IcdCatalogue) -> None:

@@ -710,6 +710,9 @@ class CatalogueCoder:
         wanted = {
             _title_key(title[: m.start()] + side + title[m.end() :]) for m in UNSPECIFIED.finditer(title)
         }
+        if side == "bilateral":
+            # "Otitis media, unspecified, unspecified ear" is "..., bilateral", not "..., bilateral ear"
+            wanted |= {_title_key(title[: m.start()] + side) for m in _UNSPECIFIED_ORGAN.finditer(title)}
         node: str | None = code
         for _ in range(2):  # L89.601 "... unspecified heel, stage 1" has its right heel in L89.61-
             node = self.catalogue.lookup(node).parent if node else None
@@ -717,6 +720,16 @@ class CatalogueCoder:
             for near in kids + [k for kid in kids for k in self._children.get(kid, ())]:
                 if _title_key(self._titles[near]) in wanted:
                     return near
+        if code == self.billable_default(code[:3]):
+            # "Osteoarthritis of the right knee": M17.9 "Osteoarthritis of knee, unspecified" has no side;
+            # the category's unilateral default does (M17.10 "Unilateral primary osteoarthritis,
+            # unspecified knee" -> M17.11), primary being the default kind of osteoarthritis
+            own = _title_words(title) - {"unspecified"}
+            for other in self._billable_below(code[:3]):
+                words = _title_words(self._titles[other])
+                if other != code and own <= words and "unilateral" in words - own <= _UNILATERAL_DEFAULT:
+                    sided = self._sided(other, side)
+                    return sided if sided != other else code
         return code
 
     # ------------------------------------------------------------------ matching
@@ -797,7 +810,10 @@ class CatalogueCoder:
         start, end = toks[lo].start, toks[hi].end
         text_ = sentence.text[start - sentence.start : end - sentence.start]
         # the side may stand just outside the wording: "carpal tunnel syndrome, right", "R heel ulcer"
-        beside = (_side_of(toks[i].raw) for i in (hi + 1, lo - 1) if 0 <= i < len(toks))
+        after = hi + 1  # "... of the right ear"
+        while after < len(toks) - 1 and toks[after].norm in ("of", "the", "in"):
+            after += 1
+        beside = (_side_of(toks[i].raw) for i in (after, lo - 1) if 0 <= i < len(toks))
         side = _side_of(text_) or next((s for s in beside if s), None)
         return Mention(
             code=text.code,
@@ -810,7 +826,12 @@ class CatalogueCoder:
             section=sentence.section,
             matched=frozenset(matched),
             words_at=frozenset(toks[i].start for i in matched),
-            sided=frozenset(i for i in matched if toks[i].norm in _SIDE_WORDS),
+            sided=frozenset(
+                i
+                for i in matched
+                if toks[i].norm in _SIDE_WORDS
+                or (toks[i].norm in _SIDED_ORGANS and i > 0 and toks[i - 1].norm in _SIDE_WORDS)
+            ),
             side=side,
             curated=text.synonym,
             complete=len({toks[i].norm for i in positions}) == len(wanted),
@@ -916,23 +937,33 @@ class CatalogueCoder:
         # spondylosis" matched five site codes; "24 weeks gestation, smoker 10" Z3A.24 and Z3A.10)
         # leave only the best, the category default on a tie. Sharing a head word is no such overlap:
         # "stage 2 sacral pressure ulcer, stage 1 pressure injury R heel" names two ulcers.
-        taken_words: dict[tuple[str, object], list[tuple[int, int, frozenset[int]]]] = defaultdict(list)
+        taken_words: dict[tuple[str, object], list[tuple[int, int, frozenset[int], str]]] = defaultdict(list)
         unique: list[CodePrediction] = []
+        held: set[str] = set()  # codes read from words that a longer reading of their category holds
         for p in sorted(preds, key=lambda q: (-q.score, not is_default_title(q.title), q.code)):
             read = best_of[p.code]
             # a problem-list entry's offsets are those of its own text
             place = read.note_index if read.note_index is not None else f"problem: {read.text}"
             start, end, words = read.char_start, read.char_end, read.words_at
             taken = taken_words[(p.code[:3], place)]
+            holds = [
+                code
+                for a, b, w, code in taken
+                if start <= a and b <= end and (a, b) != (start, end) and 2 * len(words & w) >= len(w)
+            ]
             if any(
                 2 * len(words & w) >= len(words)
                 and not w < words
                 and not (start <= a and b <= end and (a, b) != (start, end))
-                for a, b, w in taken
+                for a, b, w, _ in taken
             ):
                 continue  # the words of a code already read; a wording that holds them and more stays
-            taken.append((start, end, words))
+            # ... and the shorter reading goes: "Primary osteoarthritis of the right hip" is M16.11 alone,
+            # not M16.11 and M16.9 "Osteoarthritis of hip, unspecified" read from its last four words
+            held.update(holds)
+            taken.append((start, end, words, p.code))
             unique.append(p)
+        unique = [p for p in unique if p.code not in held]
         preds = unique
         out = rank(preds)[: self.max_codes]
         return [p if self.catalogue.lookup(p.code).billable else _as_parent(p) for p in out]
@@ -1160,6 +1191,10 @@ def _as_parent(pred: CodePrediction) -> CodePrediction:
 
 _WITH_WORD = re.compile(r"\bwith\b(?! unspecified)", re.I)
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})
+# the organ of a side in a catalogue title ("..., left ear", "..., right eye"): with its side, no feature
+_SIDED_ORGANS = frozenset({"ear", "eye"})
+_UNILATERAL_DEFAULT = frozenset({"unilateral", "primary"})
+_UNSPECIFIED_ORGAN = re.compile(r"\bunspecified (?:ear|eye)$", re.I)
 _SIDES = (
     (re.compile(r"\b(?:[Bb]ilateral|BILATERAL|[Bb]oth)\b"), "bilateral"),
     (re.compile(r"\b(?:[Rr]ight|RIGHT|[Rr]t|R)\b"), "right"),
@@ -1203,6 +1238,19 @@ def _smallest_window(
     return best
 
 
+def _side_beyond(m: Mention, o: Mention) -> bool:
+    """True when ``m``, a catalogue wording short of a word, reaches beyond the curated wording ``o``
+    said in full by a side alone: "Acute otitis media, left ear" is acute otitis media on the left, not
+    H65.02 "Acute serous otitis media, left ear" without its "serous"."""
+    return (
+        not m.complete
+        and o.complete
+        and o.curated
+        and o.matched < m.matched
+        and m.matched - o.matched <= m.sided
+    )
+
+
 def _most_specific(mentions: list[Mention]) -> list[Mention]:
     """Drop mentions covered by another in the same sentence.
 
@@ -1214,7 +1262,8 @@ def _most_specific(mentions: list[Mention]) -> list[Mention]:
     out = []
     for m in mentions:
         if any(
-            m.matched < o.matched
+            (m.matched < o.matched and not _side_beyond(o, m))
+            or _side_beyond(m, o)
             or (m.matched == o.matched and o.curated and not m.curated)
             or (m.matched == o.matched and o.complete and not m.complete)
             # short of a word and beyond a full reading by a side alone: "primary osteoarthritis of the

@@ -76,6 +76,8 @@ from garmle.types import CodePrediction, Evidence
 __all__ = ["PREGNANCY_CODES", "reconcile"]
 
 _RESIDUAL = re.compile(r"\bother\b", re.I)
+_SIDE_WORD = re.compile(r"\b(?:right|left|bilateral)\b", re.I)
+_WITH_WORD = re.compile(r"\bwith\b(?! unspecified)", re.I)
 # a block's closing category for what the block's other categories do not specify: F29 "Unspecified
 # psychosis not due to a substance ..." after F20-F28, L30 "Other and unspecified dermatitis"
 _BLOCK_RESIDUAL = re.compile(r"^(?:other (?:specified )?and )?unspecified\b", re.I)
@@ -155,6 +157,16 @@ def _fold_defaults(
                 # the same title with what it leaves unspecified filled in: F01.50 "Vascular dementia,
                 # unspecified severity, without ..." beside F01.B0 "Vascular dementia, moderate, without ..."
                 or _fills_in(p.title, o.title)
+                # a default with its side said, beside a specific code of that side: I83.91 "Asymptomatic
+                # varicose veins of right lower extremity" beside I83.013 "Varicose veins of right lower
+                # extremity with ulcer of ankle"
+                or (
+                    is_default(_SIDE_WORD.sub("unspecified", p.title))
+                    and _WITH_WORD.search(p.title) is None
+                    and not is_default(o.title)
+                    and set(_SIDE_WORD.findall(o.title)) <= set(_SIDE_WORD.findall(p.title))
+                    and _SIDE_WORD.search(p.title) is not None
+                )
             )
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score

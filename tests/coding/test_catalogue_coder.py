@@ -25,7 +25,7 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("CHF with leg swelling.", "I50.9"),
         ("CKD stage 3 followed by nephrology.", "N18.30"),
         ("COPD on inhalers.", "J44.9"),
-        ("Presents with DVT of the left leg.", "I82.409"),
+        ("Presents with DVT of the left leg.", "I82.402"),  # the side may follow "of the"
         ("UTI treated with nitrofurantoin.", "N39.0"),
         ("Essential hypertension.", "I10"),
         ("Acute on chronic systolic heart failure.", "I50.23"),
@@ -33,7 +33,7 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("EtOH excess, 40 units/week.", "F10.10"),
         ("RRMS on ocrelizumab.", "G35.A"),
         ("Hyperemesis at 10 weeks pregnant.", "O21.0"),
-        ("R knee OA, uses paracetamol.", "M17.9"),
+        ("R knee OA, uses paracetamol.", "M17.11"),
         ("Hx of breast ca 2015, s/p lumpectomy.", "Z85.3"),
         ("81M, permanent AF, on warfarin.", "I48.21"),
         ("Imp: IBS with diarrhoea.", "K58.0"),
@@ -263,7 +263,7 @@ def test_a_stopped_habit_a_supplement_and_words_between_a_wording(coder: Catalog
     assert "E55.9" in _codes(coder, "Vit D deficient, on replacement.")
     assert "D50.9" in _codes(coder, "Iron deficient anaemia.")
     # "of both", "the right" do not part a wording
-    assert "M17.9" in _codes(coder, "65F with OA of both knees.")
+    assert "M17.0" in _codes(coder, "65F with OA of both knees.")  # the bilateral code
     # one span gives one code of a category: "weeks gestation, smoker 10" is not also 10 weeks
     weeks = [c for c in _codes(coder, "26F at 24 weeks gestation, smoker 10/day.") if c.startswith("Z3A")]
     assert weeks == ["Z3A.24"]
@@ -390,6 +390,13 @@ def test_an_assessment_listing_several_conditions_puts_them_in_its_order() -> No
         ("Carpal tunnel syndrome, right.", "G56.01"),
         ("Right ankle sprain.", "S93.401A"),
         ("Ankle sprain.", "S93.409A"),  # no side named: the unspecified one, not the shorter "left"
+        # a code with no side of its own takes its category's unilateral default, primary the default kind
+        ("Osteoarthritis of the right hip.", "M16.11"),
+        ("Left knee osteoarthritis.", "M17.12"),
+        ("Knee osteoarthritis.", "M17.9"),
+        # the side may follow "of the", and an ear's "bilateral" drops the ear
+        ("Acute otitis media of the right ear.", "H66.91"),
+        ("Bilateral AOM.", "H66.93"),
     ],
 )
 def test_a_side_named_in_or_beside_the_mention_picks_that_sides_code(
@@ -401,6 +408,19 @@ def test_a_side_named_in_or_beside_the_mention_picks_that_sides_code(
 def test_a_mention_short_of_its_site_word_is_no_other_joints_code(coder: CatalogueCoder) -> None:
     # "primary osteoarthritis of the right" is all of "Primary osteoarthritis, right hand" but "hand"
     assert not any(c.startswith("M19") for c in _codes(coder, "Primary osteoarthritis of the right hip."))
+
+
+def test_a_curated_wording_said_whole_beats_a_catalogue_wording_short_of_a_feature(
+    coder: CatalogueCoder,
+) -> None:
+    # "Acute serous otitis media, left ear" short of "serous" reaches past "acute otitis media" by a side
+    assert _codes(coder, "Acute otitis media, left ear.") == ["H66.92"]
+    assert _codes(coder, "Acute serous otitis media, right ear.") == ["H65.01"]
+
+
+def test_a_longer_reading_of_one_category_replaces_the_shorter_one_it_holds(coder: CatalogueCoder) -> None:
+    # "osteoarthritis of the right hip" (M16.9, curated) lies inside "Primary osteoarthritis of the right hip"
+    assert _codes(coder, "Primary osteoarthritis of the right hip.") == ["M16.11"]
 
 
 def test_two_findings_sharing_a_head_word_are_both_coded(coder: CatalogueCoder) -> None:

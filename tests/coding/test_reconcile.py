@@ -41,6 +41,15 @@ def test_specific_code_absorbs_unspecified_sibling(cat: IcdCatalogue) -> None:
     assert {e.text for e in e11.evidence} == {"fact E11.9", "fact E11.22"}
 
 
+def test_a_sided_default_folds_into_a_specific_code_of_that_side(cat: IcdCatalogue) -> None:
+    # asymptomatic varicose veins of the right leg beside varicose veins of the right leg with an ulcer
+    out = reconcile(_preds(cat, ("I83.91", 0.9), ("I83.013", 0.85)), cat)
+    assert [p.code for p in out] == ["I83.013"]
+    # ... but not into the other side's code
+    out = reconcile(_preds(cat, ("I83.92", 0.9), ("I83.013", 0.85)), cat)
+    assert {p.code for p in out} == {"I83.92", "I83.013"}
+
+
 def test_a_subcategory_default_absorbs_the_category_default(cat: IcdCatalogue) -> None:
     out = reconcile(_preds(cat, ("M54.50", 0.9), ("M54.9", 0.76)), cat)
     assert [p.code for p in out] == ["M54.50"]
