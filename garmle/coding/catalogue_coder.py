@@ -907,6 +907,7 @@ class CatalogueCoder:
             if code == "B20" and _says_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
                 code = "Z21"  # ICD-10-CM I.C.1.a.2.d: HIV infection without symptoms is the status code
             code = _with_hyperglycemia(code, mention, patient.notes, self._titles)
+            code = _as_use_disorder(code, mention, patient.notes, self._titles)
             code = self._narrower(code, mention, patient.notes)
             weight = _ASSERTION_WEIGHT[mention.assertion]
             if mention.section.startswith(_ASSESSMENT_SECTIONS):
@@ -1098,6 +1099,25 @@ def _with_hyperglycemia(code: str, mention: Mention, notes: Sequence[str], title
     if controlled in titles and _POOR_CONTROL.search(_sentence_around(mention, notes, reach=40)):
         return controlled
     return code
+
+
+_USE_DISORDER = re.compile(r"\buse disorders?\b", re.I)
+_MILD = re.compile(r"\bmild\b", re.I)
+
+
+def _as_use_disorder(code: str, mention: Mention, notes: Sequence[str], titles: Mapping[str, str]) -> str:
+    """A substance "use, unspecified" code (F1x.9-) read from a "use disorder" as the disorder's code:
+    dependence (F1x.2-, a moderate or severe use disorder), or abuse (F1x.1-) for a mild one said next
+    to it. "Opioid use disorder with withdrawal" is F11.23 "Opioid dependence with withdrawal", not
+    F11.93 "Opioid use, unspecified with withdrawal": the use codes are for use that is no disorder
+    (ICD-10-CM I.C.5.b.3); the catalogue lists "Opioid use disorder, mild" under F11.10 and
+    "..., moderate" and "..., severe" under F11.20."""
+    if not re.match(r"F1\d\.9", code) or not _USE_DISORDER.search(mention.text):
+        return code
+    mild = _MILD.search(_sentence_around(mention, notes, reach=40)) is not None
+    kind, word = ("1", "abuse") if mild else ("2", "dependence")
+    disorder = f"{code[:4]}{kind}{code[5:]}"
+    return disorder if word in titles.get(disorder, "").lower() else code
 
 
 UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)

@@ -81,6 +81,10 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         ("Seasonal allergic rhinitis, worse in spring.", "J30.2", "J30.9"),
         # both sides of a "Unilateral ..." code are the category's "Bilateral ..." code
         ("Primary osteoarthritis of both knees.", "M17.0", "M17.10"),
+        # a use disorder is dependence (moderate or severe) or abuse (mild), not "use, unspecified"
+        ("Opioid use disorder with withdrawal.", "F11.23", "F11.93"),
+        ("Opioid use disorder, in remission, on buprenorphine.", "F11.21", "F11.91"),
+        ("Cannabis use disorder with anxiety.", "F12.280", "F12.980"),
         # a word right after "no" is not said; a sibling trading a said word is no narrower code
         ("Asthma, no exacerbation in the past year.", "J45.909", "J45.901"),
         ("Stage 2 sacral pressure ulcer, stage 1 pressure injury R heel.", "L89.152", "L89.151"),
