@@ -260,13 +260,23 @@ class NumpyBertEncoder:
         little, and on a machine whose other core is busy its spin-waiting made them several times
         slower.
         """
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         encodings = self._tok.encode_batch(list(texts)) if texts else []
-        lengths = [len(e.ids) for e in encodings]
+        # texts the tokenizer reads alike ("Nausea" and "nausea" for an uncased model) are encoded once
+        first: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        unique: list[Any] = []
+        slot = []
+        for e in encodings:
+            key = (tuple(e.ids), tuple(e.type_ids))
+            if key not in first:
+                first[key] = len(unique)
+                unique.append(e)
+            slot.append(first[key])
+        vectors = np.zeros((len(unique), self.dimension), dtype=np.float32)
+        lengths = [len(e.ids) for e in unique]
         with one_blas_thread():
             for rows in length_batches(lengths, self.batch_size):
-                out[rows] = self._encode_batch([encodings[i] for i in rows])
-        return out
+                vectors[rows] = self._encode_batch([unique[i] for i in rows])
+        return vectors[slot] if slot else np.zeros((0, self.dimension), dtype=np.float32)
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         # One 2-D product over every token (a 3-D operand would loop over the batch).

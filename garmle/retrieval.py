@@ -669,11 +669,12 @@ class HybridRetriever:
         return True
 
     def embed_ahead(self, texts: Sequence[str]) -> None:
-        """Start embedding these query texts on a second thread; a later :meth:`embed_queries` or
+        """Start embedding these query texts on a background thread; a later :meth:`embed_queries` or
         :meth:`retrieve` that needs them waits for that instead of embedding them again.
 
         A request's notes' query does not depend on its codes, so it is embedded while the codes
-        are predicted and BM25 runs (one core each).
+        are predicted (one core each); :meth:`retrieve` starts the code's patient-specific texts
+        the same way before it runs BM25.
         """
         if not self.dense or _CORES < 2:
             return
@@ -758,7 +759,8 @@ class HybridRetriever:
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._background is None:
-                self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="garmle-embed")
+                # two: a code's texts need not wait behind the notes' longer text embedded ahead
+                self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="garmle-embed")
             return self._background
 
     def _dense_for(
@@ -832,6 +834,11 @@ class HybridRetriever:
         if dense_queries is not None and len(dense_queries) != len(queries):
             raise ConfigError(f"got {len(dense_queries)} dense queries for {len(queries)} queries")
         table = self._chunk_table()
+        if self.dense:
+            # The request's own dense texts (a code's queries with this patient's comorbidities) start
+            # embedding beside BM25; patient-independent ones are embedded by embed_queries, which also
+            # keeps them on disk, and most have a kept ranking that needs no vector at all.
+            self.embed_ahead([t for t in (dense_queries or queries) if t not in shared])
         # BM25 first: a text embedded ahead (embed_ahead) has the time to finish meanwhile.
         lexical: list[list[int]] = []
         if self.lexical:

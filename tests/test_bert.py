@@ -129,6 +129,24 @@ def test_a_long_text_is_not_padded_into_the_short_texts_batch() -> None:
     assert float(np.abs(vectors[1:] - encoder.encode(TEXTS[:3])).max()) < 1e-5
 
 
+def test_texts_the_tokenizer_reads_alike_are_encoded_once() -> None:
+    encoder = NumpyBertEncoder(bundled_model_path())
+    seen: list[int] = []
+    original = encoder._encode_batch
+
+    def spy(encodings: list[Any]) -> np.ndarray:
+        seen.append(len(encodings))
+        return original(encodings)
+
+    encoder._encode_batch = spy  # type: ignore[method-assign]
+    texts = ["Nausea", "nausea", "Headache, unspecified", "NAUSEA", "headache, unspecified"]
+    vectors = encoder.encode(texts)
+    assert sum(seen) == 2  # the uncased model reads two texts
+    alone = np.stack([original([e])[0] for e in encoder._tok.encode_batch(texts)])
+    assert vectors.shape == (5, encoder.dimension) and float(np.abs(vectors - alone).max()) < 1e-5
+    assert encoder.encode([]).shape == (0, encoder.dimension)
+
+
 def test_overlapping_threads_restore_the_blas_threads_when_the_last_leaves() -> None:
     import threading
 

@@ -209,6 +209,30 @@ def test_a_text_embedded_ahead_is_not_embedded_again(tmp_path: Path, monkeypatch
     assert len(calls) == 2
 
 
+def test_retrieve_embeds_the_patients_own_texts_beside_bm25(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import garmle.retrieval as retrieval_module
+
+    monkeypatch.setattr(retrieval_module, "_CORES", 2)
+    embedder = HashEmbedder(64)
+    original = embedder.embed
+    threads: dict[str, str] = {}
+
+    def recording(texts: list[str], **kwargs: object) -> np.ndarray:
+        threads.update(dict.fromkeys(texts, threading.current_thread().name))
+        return original(texts)
+
+    embedder.embed = recording  # type: ignore[method-assign]
+    retriever = HybridRetriever(_index(tmp_path, ["htn.md", "dm.md"]), embedder)
+    own, shared = "Hypertension in patients with type 2 diabetes", "Hypertension: treatment"
+    retriever.retrieve(["thiazide", "metformin"], dense_queries=[own, shared], shared={shared})
+    # the patient's text on the background thread; the patient-independent one where it is kept on disk
+    assert threads[own].startswith("garmle-embed") and threads[shared] == "MainThread"
+
+
 def test_a_failed_embedding_ahead_is_done_again_when_needed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
