@@ -126,14 +126,18 @@ def test_table_rows_become_the_stores_chunks(tmp_path: Path) -> None:
     assert table.chunks[0] is table.chunks[0] and table.chunks[-2:] == list(table.chunks)[-2:]
 
 
-def _counting_embedder() -> tuple[HashEmbedder, list[list[str]]]:
-    """A HashEmbedder that records the texts of each call."""
+def _counting_embedder(threads: dict[str, str] | None = None) -> tuple[HashEmbedder, list[list[str]]]:
+    """A HashEmbedder that records the texts of each call (and in ``threads``, each text's thread)."""
+    import threading
+
     embedder = HashEmbedder(64)
     calls: list[list[str]] = []
     original = embedder.embed
 
     def counting(texts: list[str], **kwargs: object) -> np.ndarray:
         calls.append(list(texts))
+        if threads is not None:
+            threads.update(dict.fromkeys(texts, threading.current_thread().name))
         return original(texts)
 
     embedder.embed = counting  # type: ignore[method-assign]
@@ -212,20 +216,11 @@ def test_a_text_embedded_ahead_is_not_embedded_again(tmp_path: Path, monkeypatch
 def test_retrieve_embeds_the_patients_own_texts_beside_bm25(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
     import garmle.retrieval as retrieval_module
 
     monkeypatch.setattr(retrieval_module, "_CORES", 2)
-    embedder = HashEmbedder(64)
-    original = embedder.embed
     threads: dict[str, str] = {}
-
-    def recording(texts: list[str], **kwargs: object) -> np.ndarray:
-        threads.update(dict.fromkeys(texts, threading.current_thread().name))
-        return original(texts)
-
-    embedder.embed = recording  # type: ignore[method-assign]
+    embedder, _ = _counting_embedder(threads)
     retriever = HybridRetriever(_index(tmp_path, ["htn.md", "dm.md"]), embedder)
     own, shared = "Hypertension in patients with type 2 diabetes", "Hypertension: treatment"
     retriever.retrieve(["thiazide", "metformin"], dense_queries=[own, shared], shared={shared})
