@@ -216,6 +216,7 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
         == 1.0
     )
     assert "acute otitis media" in condition_names("H66.003", catalogue)  # listed for the subcategory H66.0
+    assert "lower urinary tract symptoms" in condition_names("R39.12", catalogue)  # a poor stream is LUTS
     assert "peptic ulcer disease" not in condition_names("K21.9", catalogue)
 
 

@@ -727,7 +727,8 @@ class CatalogueCoder:
             own = _title_words(title) - {"unspecified"}
             for other in self._billable_below(code[:3]):
                 words = _title_words(self._titles[other])
-                if other != code and own <= words and "unilateral" in words - own <= _UNILATERAL_DEFAULT:
+                added = words - own
+                if other != code and own <= words and "unilateral" in added and added <= _UNILATERAL_DEFAULT:
                     sided = self._sided(other, side)
                     return sided if sided != other else code
         return code
