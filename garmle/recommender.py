@@ -30,6 +30,7 @@ from garmle.fusion import (
     Designator,
     FusionWeights,
     PassagePopulation,
+    TopicIndex,
     conditions_of,
     covered_conditions,
     designators,
@@ -110,6 +111,9 @@ class Recommender:
         self._conditions: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...]]] = {}
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
+        self._about: dict[str, frozenset[str]] = {}  # the guidelines about each code (_guidelines_about)
+        self._about_key: object = None
+        self._about_index: TopicIndex | None = None
         self._populations: Mapping[str, PassagePopulation] | None = None
         self._populations_key: tuple[tuple[int, str], int] | None = None
         # aspects whose dense text names only the condition and the aspect (no patient wording)
@@ -220,6 +224,24 @@ class Recommender:
             self._conditions[code] = (topic_names(*names), designators(*names))
         return self._conditions[code]
 
+    def _guidelines_about(self, code: str) -> frozenset[str]:
+        """The guidelines about a code's condition: those whose title or Disease/Condition(s) field
+        names one of its names in full (the topic feature's test), kept per index version. Retrieval
+        also ranks their passages on their own, so that over the whole NGC corpus the condition's own
+        guidelines are not crowded out of the candidates by similar passages of others (the three-month
+        passage of the CHEST guideline, which writes pulmonary embolism "PE", ranks 622nd of 54,822
+        for the catalogue's wording)."""
+        meta = self._documents_meta()
+        if self._about_index is None or self._about_key is not meta:
+            self._about.clear()
+            self._about_key = meta
+            self._about_index = TopicIndex(
+                {d: _doc_topic(f) for d, f in meta.items() if f.get("source") != CATALOGUE_SOURCE}
+            )
+        if code not in self._about:
+            self._about[code] = self._about_index.naming(self._topic(code))
+        return self._about[code]
+
     def _topic(self, code: str) -> tuple[tuple[str, ...], ...]:
         """The condition's names as stems: catalogue titles, short inclusion terms, clinical synonyms."""
         return self._condition(code)[0]
@@ -318,6 +340,7 @@ class Recommender:
             search_filter=flt,
             dense_queries=[q.dense_text or q.text for q in queries],
             shared={q.dense_text for q in queries if q.dense_text and q.aspect in self._shared_aspects},
+            focus=[self._guidelines_about(q.code) or None for q in queries],
         )
         timings["retrieve"] = _ms(started)
 
@@ -334,9 +357,7 @@ class Recommender:
             )
             if reason:
                 excluded[doc_id] = reason
-        doc_topics = {
-            d: f"{f.get('title', '')} {covered_conditions(f.get('conditions', ''))}" for d, f in meta.items()
-        }
+        doc_topics = {d: _doc_topic(f) for d, f in meta.items()}
         all_ids = {h.chunk.chunk_id for per_query in hits for h in per_query}
         vectors = self.retriever.chunk_vectors(all_ids)
         populations = self._passage_populations()
@@ -494,6 +515,11 @@ _CODE_RANGE = re.compile(r"\b([A-Z]\d{2})(?:\.\w+)?(?:-([A-Z]\d{2})(?:\.\w+)?)?\
 
 
 _POPULATIONS_CACHE = "passages.pkl"
+
+
+def _doc_topic(fields: Mapping[str, str]) -> str:
+    """What a guideline is about, for the topic feature: its title and the conditions it covers."""
+    return f"{fields.get('title', '')} {covered_conditions(fields.get('conditions', ''))}"
 
 
 def _readings_key(store: ChromaStore) -> tuple[tuple[int, str], int]:

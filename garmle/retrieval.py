@@ -419,16 +419,24 @@ class _LexicalIndex:
         return index
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        if self._n == 0:
-            return []
+        return self.top(self.scores(query), k)
+
+    def scores(self, query: str) -> np.ndarray:
+        """Every chunk's BM25 score for ``query`` (0 where it shares no term)."""
         scores = np.zeros(self._n, dtype=np.float64)
         for tok in tokenize(query):
             row = self._terms.get(tok)
             if row is not None:
                 lo, hi = self._offsets[row], self._offsets[row + 1]
                 scores[self._docs[lo:hi]] += self._weights[lo:hi]
-        matched = np.flatnonzero(scores > 0)  # usually a small part of the corpus
-        if matched.size == 0:
+        return scores
+
+    @staticmethod
+    def top(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best scoring chunks (of ``rows`` only, when given), best first."""
+        among = rows if rows is not None else np.arange(scores.size)
+        matched = among[scores[among] > 0]  # usually a small part of the corpus
+        if matched.size == 0 or k < 1:
             return []
         found = scores[matched]
         k = min(k, matched.size)
@@ -444,6 +452,7 @@ EXACT_SEARCH_LIMIT = 250_000
 
 _QUERY_CACHE_SIZE = 4096
 _RANKINGS_KEPT = 4096  # dense rankings of patient-independent query texts kept in memory
+_FOCUS_KEPT = 1024  # the chunk positions of a focus (a code's guidelines) kept in memory
 # cores this process may run on: with two or more, a request's notes' query is embedded on a second
 # thread (HybridRetriever.embed_ahead)
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -504,7 +513,9 @@ class _Table:
     lexical: _LexicalIndex
     matrix: np.ndarray | None
     subsets: dict[SearchFilter, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    focus: dict[tuple[frozenset[str], SearchFilter], np.ndarray] = field(default_factory=dict)
     _positions: dict[str, int] | None = None
+    _doc_rows: dict[str, list[int]] | None = None
 
     @property
     def positions(self) -> dict[str, int]:
@@ -512,6 +523,24 @@ class _Table:
         if self._positions is None:
             self._positions = {row[0]: i for i, row in enumerate(self.chunks.rows)}
         return self._positions
+
+    def focus_rows(self, doc_ids: frozenset[str], flt: SearchFilter) -> np.ndarray:
+        """The positions of the chunks of ``doc_ids`` that ``flt`` accepts (the latest kept)."""
+        key = (doc_ids, flt)
+        if key not in self.focus:
+            if self._doc_rows is None:
+                by_doc: dict[str, list[int]] = {}
+                for i, row in enumerate(self.chunks.rows):
+                    by_doc.setdefault(row[1], []).append(i)
+                self._doc_rows = by_doc
+            rows = self.chunks.rows
+            found = sorted(
+                i for d in doc_ids for i in self._doc_rows.get(d, ()) if flt.accepts(rows[i][8], rows[i][1])
+            )
+            if len(self.focus) >= _FOCUS_KEPT:
+                self.focus.clear()
+            self.focus[key] = np.asarray(found, dtype=np.int64)
+        return self.focus[key]
 
     def subset(self, flt: SearchFilter) -> tuple[np.ndarray, np.ndarray]:
         """The positions of the chunks ``flt`` accepts and their vectors (cached per filter)."""
@@ -785,6 +814,34 @@ class HybridRetriever:
                     self._rankings[(text, flt)] = ranking
         return [found[t] for t in texts]
 
+    def _dense_focus(
+        self, table: _Table, texts: list[str], focus_rows: Sequence[np.ndarray | None]
+    ) -> list[list[int]]:
+        """Each text's best ``candidates`` rows among its focus rows (none without a focus), by the
+        same cosine as the full dense ranking; the vectors are the ones just embedded or kept. The
+        texts of one focus (a code's aspect queries) share one product with its rows' vectors."""
+        assert table.matrix is not None
+        out: list[list[int]] = [[] for _ in texts]
+        groups: dict[int, list[int]] = {}
+        for i, rows in enumerate(focus_rows):
+            if rows is not None and rows.size:
+                groups.setdefault(id(rows), []).append(i)
+        if not groups:
+            return out
+        wanted = [i for members in groups.values() for i in members]
+        vectors = dict(zip(wanted, self.embed_queries([texts[i] for i in wanted]), strict=True))
+        for members in groups.values():
+            rows = focus_rows[members[0]]
+            assert rows is not None
+            unit = np.stack([vectors[i] for i in members])
+            unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+            scores = unit.astype(table.matrix.dtype) @ table.matrix[rows].T
+            n = min(self.candidates, rows.size)
+            for i, row in zip(members, scores, strict=True):
+                top = np.argpartition(-row, n - 1)[:n]
+                out[i] = [int(rows[j]) for j in top[np.argsort(-row[top], kind="stable")]]
+        return out
+
     def _dense_rankings(
         self, table: _Table, vectors: np.ndarray, flt: SearchFilter
     ) -> list[list[tuple[Chunk, float]]]:
@@ -821,19 +878,31 @@ class HybridRetriever:
         search_filter: SearchFilter | None = None,
         dense_queries: Sequence[str] | None = None,
         shared: Collection[str] = (),
+        focus: Sequence[frozenset[str] | None] | None = None,
     ) -> list[list[Hit]]:
         """The fused top ``k`` hits for each query (filters applied to both retrievers).
 
         ``dense_queries`` (one per query) are the texts the dense retriever embeds
         instead of ``queries``; BM25 always reads ``queries``. ``shared`` names the dense texts
         that carry nothing of a patient, whose vectors may be kept between processes.
+
+        ``focus`` (one per query, or None) names documents whose passages each retriever also ranks on
+        their own: their best join the fusion as two more rankings, so that over a large index the
+        guidelines about the query's condition are not crowded out of the candidates by the similar
+        passages of other guidelines. Dense search ranks every focus passage by the same cosine
+        (exact search only: the in-memory table); BM25 ranks those of its deeper list.
         """
         flt = self._resolved(search_filter or SearchFilter())
         if not queries:
             return []
         if dense_queries is not None and len(dense_queries) != len(queries):
             raise ConfigError(f"got {len(dense_queries)} dense queries for {len(queries)} queries")
+        if focus is not None and len(focus) != len(queries):
+            raise ConfigError(f"got {len(focus)} focus document sets for {len(queries)} queries")
         table = self._chunk_table()
+        focus_rows = [
+            table.focus_rows(docs, flt) if docs else None for docs in (focus or [None] * len(queries))
+        ]
         if self.dense:
             # The request's own dense texts (a code's queries with this patient's comorbidities) start
             # embedding beside BM25; patient-independent ones are embedded by embed_queries, which also
@@ -841,10 +910,12 @@ class HybridRetriever:
             self.embed_ahead([t for t in (dense_queries or queries) if t not in shared])
         # BM25 first: a text embedded ahead (embed_ahead) has the time to finish meanwhile.
         lexical: list[list[int]] = []
+        lexical_focus: list[list[int]] = []
         if self.lexical:
-            for query in queries:
+            for query, rows in zip(queries, focus_rows, strict=True):
+                deeper = table.lexical.top(table.lexical.scores(query), self.candidates * 3)
                 ranked_rows = []
-                for idx, _score in table.lexical.search(query, self.candidates * 3):
+                for idx, _score in deeper:
                     chunk = table.chunks[idx]
                     if not flt.accepts(chunk.metadata, chunk.doc_id):
                         continue
@@ -852,9 +923,21 @@ class HybridRetriever:
                     if len(ranked_rows) >= self.candidates:
                         break
                 lexical.append(ranked_rows)
+                # BM25's focus ranking is drawn from the same deeper list: a focus passage that shares
+                # fewer of the query's words than that adds only noise (ranking every focus passage
+                # found 3 keys fewer of the 198)
+                found = []
+                if rows is not None and deeper:
+                    inside = np.isin(np.fromiter((i for i, _ in deeper), dtype=np.int64), rows)
+                    found = [hit for hit, keep in zip(deeper, inside, strict=True) if keep][: self.candidates]
+                lexical_focus.append([idx for idx, _ in found])
         dense: list[list[tuple[Chunk, float]]] | None = None
+        dense_focus: list[list[int]] = [[] for _ in queries]
         if self.dense:
-            dense = self._dense_for(table, list(dense_queries or queries), flt, shared)
+            dense_texts = list(dense_queries or queries)
+            dense = self._dense_for(table, dense_texts, flt, shared)
+            if table.matrix is not None and any(rows is not None for rows in focus_rows):
+                dense_focus = self._dense_focus(table, dense_texts, focus_rows)
         results: list[list[Hit]] = []
         for qi, query in enumerate(queries):
             pool: dict[str, Hit] = {}
@@ -873,6 +956,17 @@ class HybridRetriever:
                     pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
                     ranked.append(chunk.chunk_id)
                 rankings["bm25"] = ranked
+            for name, focused in (
+                ("dense@focus", dense_focus[qi]),
+                ("bm25@focus", lexical_focus[qi] if lexical_focus else []),
+            ):
+                if focused:
+                    ranked = []
+                    for idx in focused:
+                        chunk = table.chunks[idx]
+                        pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
+                        ranked.append(chunk.chunk_id)
+                    rankings[name] = ranked
             fused = rrf_fuse(rankings)
             for name, ranking in rankings.items():
                 for rank, cid in enumerate(ranking, start=1):
@@ -883,8 +977,8 @@ class HybridRetriever:
                 hits.append(pool[cid])
             if self.reranker is not None and hits:
                 top = hits[: max(k * 2, 20)]
-                scores = self.reranker.score(query, [h.chunk.text for h in top])
-                for hit, s in zip(top, scores, strict=True):
+                reranked = self.reranker.score(query, [h.chunk.text for h in top])
+                for hit, s in zip(top, reranked, strict=True):
                     hit.score = float(s)
                 hits = sorted(top, key=lambda h: -h.score)
             results.append(hits[:k])

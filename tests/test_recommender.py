@@ -55,6 +55,19 @@ def test_hypertension_with_diabetes_gets_a_blood_pressure_goal(recommender: Reco
     assert re.search(r"(goal|target)[^.]{0,80}\d{3} ?mm ?Hg|\d{3}/\d{2,3} ?mm ?Hg", texts, re.I), texts[:500]
 
 
+def test_each_code_also_searches_the_guidelines_about_its_condition(recommender: Recommender) -> None:
+    meta = recommender._documents_meta()
+    about = recommender._guidelines_about("I10")
+    assert about and all("hypertens" in (meta[d]["title"] + meta[d]["conditions"]).lower() for d in about)
+    diabetes = recommender._guidelines_about("E11.9")
+    assert diabetes - about and all(
+        "diabet" in (meta[d]["title"] + meta[d]["conditions"]).lower() for d in diabetes
+    )
+    report = recommender.recommend(SAMPLES / "hypertension-diabetes-ckd.json", codes=["I10"], top_k=5)
+    assert report.recommendations[0].snippets
+    assert any(s.doc_id in about for s in report.recommendations[0].snippets)
+
+
 def test_queries_show_the_patient_facts_they_used(recommender: Recommender) -> None:
     report = recommender.recommend(SAMPLES / "hypertension-diabetes-ckd.json", codes=["I10"])
     assert report.queries and all(q.code == "I10" for q in report.queries)

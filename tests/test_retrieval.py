@@ -303,3 +303,25 @@ def test_reads_are_paged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert sorted(c.chunk_id for c in paged) == sorted(c.chunk_id for c in everything)
     assert matrix.shape == (len(paged), 64) and np.isfinite(matrix).all()
     assert len(store.document_ids()) == 3
+
+
+def test_a_focus_brings_its_documents_passages_into_the_fusion(tmp_path: Path) -> None:
+    store = _index(tmp_path, ["htn.md", "dm.md", "af.md"])
+    # one candidate per retriever: the query's words lead both rankings to the diabetes guideline
+    retriever = HybridRetriever(store, HashEmbedder(64), candidates=1)
+    query = "offer metformin first drug adults type 2 diabetes and anticoagulation"
+    af_doc = next(c.doc_id for c in store.all_chunks() if "fibrillation" in c.text)
+    plain = retriever.retrieve([query], k=5)[0]
+    focused = retriever.retrieve([query], k=5, focus=[frozenset({af_doc})])[0]
+    assert af_doc not in {h.chunk.doc_id for h in plain}
+    af_hits = [h for h in focused if h.chunk.doc_id == af_doc]
+    assert af_hits and set(af_hits[0].ranks) <= {"dense@focus", "bm25@focus"}
+    # what the plain fusion found is still there, and a focus the filter leaves out adds nothing
+    assert {h.chunk.chunk_id for h in plain} <= {h.chunk.chunk_id for h in focused}
+    left_out = SearchFilter(exclude_doc_ids=frozenset({af_doc}))
+    assert af_doc not in {
+        h.chunk.doc_id
+        for h in retriever.retrieve([query], k=5, search_filter=left_out, focus=[frozenset({af_doc})])[0]
+    }
+    with pytest.raises(ConfigError, match="focus"):
+        retriever.retrieve([query, query], focus=[None])
