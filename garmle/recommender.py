@@ -340,7 +340,12 @@ class Recommender:
             search_filter=flt,
             dense_queries=[q.dense_text or q.text for q in queries],
             shared={q.dense_text for q in queries if q.dense_text and q.aspect in self._shared_aspects},
-            focus=[self._guidelines_about(q.code) or None for q in queries],
+            # status and exposure codes name no condition a guideline is about ("Contact with and
+            # (suspected) exposure to environmental tobacco smoke" named contact dermatitis guidelines)
+            focus=[
+                None if q.code.startswith(_SUPPLEMENTARY) else self._guidelines_about(q.code) or None
+                for q in queries
+            ],
         )
         timings["retrieve"] = _ms(started)
 
