@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -1135,12 +1136,17 @@ def _names(stem: str, text: str) -> bool:
         return _stem_pattern(stem).search(text) is not None
     words, ordered = _text_words(text)
     if len(key) <= 4:
-        return key in words or key + "s" in words or key + "es" in words
+        return any(form in words for form in _whole_word_forms(key))
     at = bisect_left(ordered, key)
     return at < len(ordered) and ordered[at].startswith(key)
 
 
 _WORD_STEM = re.compile(r"\w+")
+
+
+def _whole_word_forms(stem: str) -> tuple[str, str, str]:
+    """The words a short stem (four letters or fewer) names: itself and its plurals."""
+    return (stem, stem + "s", stem + "es")
 
 
 class TopicIndex:
@@ -1184,13 +1190,9 @@ class TopicIndex:
     def _having(self, stem: str) -> frozenset[str]:
         """The texts with a word :func:`_names` counts as ``stem``."""
         if len(stem) <= 4:
-            return frozenset().union(
-                *(self._docs.get(w, frozenset()) for w in (stem, stem + "s", stem + "es"))
-            )
+            return frozenset().union(*(self._docs.get(w, frozenset()) for w in _whole_word_forms(stem)))
         start = bisect_left(self._words, stem)
-        end = start
-        while end < len(self._words) and self._words[end].startswith(stem):
-            end += 1
+        end = bisect_left(self._words, stem + chr(sys.maxunicode), start)
         return frozenset().union(*(self._docs[w] for w in self._words[start:end]))
 
 

@@ -419,9 +419,9 @@ def load_topic_names() -> tuple[tuple[str, str], ...]:
         >>> ("peptic ulcer disease", "K26") in load_topic_names()
         True
     """
-    text = resources.files("garmle").joinpath("data", "topic_names.tsv").read_text(encoding="utf-8")
-    rows = (line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#"))
-    return tuple((row[0].strip(), row[1].strip()) for row in rows if len(row) >= 2)
+    from garmle.coding.catalogue_coder import bundled_pairs
+
+    return bundled_pairs("topic_names.tsv")
 
 
 def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:

@@ -331,6 +331,12 @@ class Recommender:
         timings["queries"] = _ms(started)
 
         started = time.perf_counter()
+        # status and exposure codes name no condition a guideline is about ("Contact with and
+        # (suspected) exposure to environmental tobacco smoke" named contact dermatitis guidelines)
+        about = {
+            p.code: None if p.code.startswith(_SUPPLEMENTARY) else self._guidelines_about(p.code) or None
+            for p in predictions
+        }
         flt = search_filter or SearchFilter()
         if CATALOGUE_SOURCE not in flt.exclude_sources and not flt.sources:
             flt = replace(flt, exclude_sources=(*flt.exclude_sources, CATALOGUE_SOURCE))
@@ -340,12 +346,7 @@ class Recommender:
             search_filter=flt,
             dense_queries=[q.dense_text or q.text for q in queries],
             shared={q.dense_text for q in queries if q.dense_text and q.aspect in self._shared_aspects},
-            # status and exposure codes name no condition a guideline is about ("Contact with and
-            # (suspected) exposure to environmental tobacco smoke" named contact dermatitis guidelines)
-            focus=[
-                None if q.code.startswith(_SUPPLEMENTARY) else self._guidelines_about(q.code) or None
-                for q in queries
-            ],
+            focus=[about[q.code] for q in queries],
         )
         timings["retrieve"] = _ms(started)
 

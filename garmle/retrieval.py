@@ -434,8 +434,8 @@ class _LexicalIndex:
     @staticmethod
     def top(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``k`` best scoring chunks (of ``rows`` only, when given), best first."""
-        among = rows if rows is not None else np.arange(scores.size)
-        matched = among[scores[among] > 0]  # usually a small part of the corpus
+        # usually a small part of the corpus
+        matched = np.flatnonzero(scores > 0) if rows is None else rows[scores[rows] > 0]
         if matched.size == 0 or k < 1:
             return []
         found = scores[matched]
@@ -551,6 +551,16 @@ class _Table:
             positions = np.nonzero(keep)[0]
             self.subsets[flt] = (positions, np.ascontiguousarray(self.matrix[positions]))
         return self.subsets[flt]
+
+
+def _into_pool(table: _Table, rows: Sequence[int], pool: dict[str, Hit]) -> list[str]:
+    """The chunk ids of a ranking of table rows, each chunk added to the query's pool of hits."""
+    ranked = []
+    for idx in rows:
+        chunk = table.chunks[idx]
+        pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
+        ranked.append(chunk.chunk_id)
+    return ranked
 
 
 class HybridRetriever:
@@ -950,23 +960,13 @@ class HybridRetriever:
                     ranked.append(chunk.chunk_id)
                 rankings["dense"] = ranked[: self.candidates]
             if self.lexical:
-                ranked = []
-                for idx in lexical[qi]:
-                    chunk = table.chunks[idx]
-                    pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
-                    ranked.append(chunk.chunk_id)
-                rankings["bm25"] = ranked
+                rankings["bm25"] = _into_pool(table, lexical[qi], pool)
             for name, focused in (
                 ("dense@focus", dense_focus[qi]),
                 ("bm25@focus", lexical_focus[qi] if lexical_focus else []),
             ):
                 if focused:
-                    ranked = []
-                    for idx in focused:
-                        chunk = table.chunks[idx]
-                        pool.setdefault(chunk.chunk_id, Hit(chunk, 0.0))
-                        ranked.append(chunk.chunk_id)
-                    rankings[name] = ranked
+                    rankings[name] = _into_pool(table, focused, pool)
             fused = rrf_fuse(rankings)
             for name, ranking in rankings.items():
                 for rank, cid in enumerate(ranking, start=1):

@@ -65,9 +65,11 @@ __all__ = [
     "FAMILY_HISTORY_CODES",
     "PERSONAL_HISTORY_CODES",
     "UNSPECIFIED",
+    "WITH_FEATURE",
     "CatalogueCoder",
     "Mention",
     "assessment_spans",
+    "bundled_pairs",
     "contradicts",
     "load_synonyms",
     "presenting_first",
@@ -446,7 +448,13 @@ def _lookup_prefix(table: tuple[tuple[str, str], ...], code: str) -> str | None:
 @lru_cache(maxsize=1)
 def load_synonyms() -> tuple[tuple[str, str], ...]:
     """The bundled ``(phrase, code)`` synonym table (read once per process)."""
-    text = resources.files("garmle").joinpath("data", "code_synonyms.tsv").read_text(encoding="utf-8")
+    return bundled_pairs("code_synonyms.tsv")
+
+
+def bundled_pairs(name: str) -> tuple[tuple[str, str], ...]:
+    """The ``(phrase, code)`` rows of a bundled tab-separated table in ``garmle/data`` (lines starting
+    with "#" are comments)."""
+    text = resources.files("garmle").joinpath("data", name).read_text(encoding="utf-8")
     rows: list[tuple[str, str]] = []
     for row in csv.reader(io.StringIO(text), delimiter="\t"):
         if not row or row[0].startswith("#") or len(row) < 2:
@@ -1199,7 +1207,7 @@ def _plainness(title: str) -> tuple[bool, bool, int, int, int]:
     rank = _default_rank(title)
     return (
         rank >= len(_DEFAULT_TITLES),
-        _WITH_WORD.search(title) is not None,
+        WITH_FEATURE.search(title) is not None,
         rank,
         -len(UNSPECIFIED.findall(title)),
         len(title),
@@ -1210,7 +1218,8 @@ def _as_parent(pred: CodePrediction) -> CodePrediction:
     return replace(pred, billable=False)
 
 
-_WITH_WORD = re.compile(r"\bwith\b(?! unspecified)", re.I)
+WITH_FEATURE = re.compile(r"\bwith\b(?! unspecified)", re.I)
+"""A title's "with" that states a feature ("with hemorrhage"; not "with unspecified ...")."""
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})
 # the organ of a side in a catalogue title ("..., left ear", "..., right eye"): with its side, no feature
 _SIDED_ORGANS = frozenset({"ear", "eye"})

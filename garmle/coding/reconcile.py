@@ -70,14 +70,13 @@ from dataclasses import replace
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.base import merge_evidence, rank
-from garmle.coding.catalogue_coder import UNSPECIFIED, contradicts, is_default_title
+from garmle.coding.catalogue_coder import UNSPECIFIED, WITH_FEATURE, contradicts, is_default_title
 from garmle.types import CodePrediction, Evidence
 
 __all__ = ["PREGNANCY_CODES", "reconcile"]
 
 _RESIDUAL = re.compile(r"\bother\b", re.I)
 _SIDE_WORD = re.compile(r"\b(?:right|left|bilateral)\b", re.I)
-_WITH_WORD = re.compile(r"\bwith\b(?! unspecified)", re.I)
 # a block's closing category for what the block's other categories do not specify: F29 "Unspecified
 # psychosis not due to a substance ..." after F20-F28, L30 "Other and unspecified dermatitis"
 _BLOCK_RESIDUAL = re.compile(r"^(?:other (?:specified )?and )?unspecified\b", re.I)
@@ -162,7 +161,7 @@ def _fold_defaults(
                 # extremity with ulcer of ankle"
                 or (
                     is_default(_SIDE_WORD.sub("unspecified", p.title))
-                    and _WITH_WORD.search(p.title) is None
+                    and WITH_FEATURE.search(p.title) is None
                     and not is_default(o.title)
                     and set(_SIDE_WORD.findall(o.title)) <= set(_SIDE_WORD.findall(p.title))
                     and _SIDE_WORD.search(p.title) is not None
