@@ -116,8 +116,10 @@ _EXTERNAL_CAUSES = frozenset("VWXY")
 _TEXT_VECTORS = 4096  # note wordings whose vectors the coder keeps between requests
 _POISONING = ("T36", "T65")  # poisoning by, adverse effect of and underdosing of drugs; toxic effects
 # Words inside a wording that do not part it: "OA of both knees" is knee OA, "osteoarthritis in the
-# right hip" hip osteoarthritis.
-_FILLERS = frozenset({"of", "the", "in", "both", "left", "right", "bilateral", "her", "his", "their"})
+# right hip" hip osteoarthritis, "thrombus L femoral vein" a thrombosis of the left femoral vein.
+_FILLERS = frozenset(
+    {"of", "the", "in", "both", "left", "right", "l", "r", "lt", "rt", "bilateral", "her", "his", "their"}
+)
 # Words naming what kind of condition a wording is. Each is in thousands of titles, so its weight is low
 # and a partial match could leave it out; a wording that has one matches only where it is said.
 _NATURE = frozenset(
@@ -506,6 +508,33 @@ def _with_clause(wording: str) -> frozenset[str]:
     return frozenset(_required_words(found.group(1))) if found else frozenset()
 
 
+# "Acute embolism and thrombosis of femoral vein": the ICD-10-CM index reaches it from either word
+# ("Thrombosis, vein, femoral I82.41-"; "Embolism, vein, femoral"), with "acute" the default reading
+# ("chronic" has codes of its own)
+_EMBOLISM_AND_THROMBOSIS = re.compile(r"^(?:(acute) |(chronic) )?embolism and thrombosis of ", re.I)
+
+
+def _index_wordings(wordings: Sequence[str]) -> list[str]:
+    """The wordings, each followed by the ones the ICD-10-CM index gives it: a title's "embolism and
+    thrombosis" is said as either word, and "acute" is implied.
+
+    Example:
+        >>> _index_wordings(["Acute embolism and thrombosis of femoral vein", "Gout"])[1:]
+        ['thrombosis of femoral vein', 'embolism of femoral vein', 'Gout']
+        >>> _index_wordings(["Chronic embolism and thrombosis of femoral vein"])[1]
+        'chronic thrombosis of femoral vein'
+    """
+    out = []
+    for wording in wordings:
+        out.append(wording)
+        found = _EMBOLISM_AND_THROMBOSIS.match(wording)
+        if found:
+            chronic = "chronic " if found.group(2) else ""
+            rest = wording[found.end() :]
+            out += [f"{chronic}thrombosis of {rest}", f"{chronic}embolism of {rest}"]
+    return out
+
+
 def _required_words(text: str) -> tuple[str, ...]:
     core = _WITHOUT.sub("", _PAREN.sub(" ", text))
     words = [normalise_token(w) for w in WORD.findall(core)]
@@ -628,7 +657,7 @@ class CatalogueCoder:
                 children[entry.parent].append(entry.code)
             # "Other X" titles are residual classes, never the reading of a plain mention of X
             title = () if entry.title.startswith("Other ") else (entry.title,)
-            for wording in lay_wordings((*title, *entry.inclusion_terms, *entry.includes)):
+            for wording in _index_wordings(lay_wordings((*title, *entry.inclusion_terms, *entry.includes))):
                 req = _required_words(wording)
                 # a lone short token ("HR+" -> "hr") is an abbreviation with many readings ("HR 76" is a
                 # heart rate); only the curated synonyms map abbreviations

@@ -409,6 +409,22 @@ def test_a_side_named_in_or_beside_the_mention_picks_that_sides_code(
     assert code in _codes(coder, note)
 
 
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        # the ICD-10-CM index: "Thrombus - see Thrombosis", and "Thrombosis, vein, femoral" reaches
+        # "Acute embolism and thrombosis of femoral vein" without saying "acute" or "embolism"
+        ("Duplex US: occlusive thrombus L common femoral and femoral vein.", "I82.412"),
+        ("Thrombosis of the right popliteal vein.", "I82.431"),
+        ("Chronic thrombosis of the left femoral vein.", "I82.512"),
+    ],
+)
+def test_a_thrombus_of_a_named_vein_takes_that_veins_code(
+    coder: CatalogueCoder, note: str, code: str
+) -> None:
+    assert _codes(coder, note) == [code]
+
+
 def test_a_mention_short_of_its_site_word_is_no_other_joints_code(coder: CatalogueCoder) -> None:
     # "primary osteoarthritis of the right" is all of "Primary osteoarthritis, right hand" but "hand"
     assert not any(c.startswith("M19") for c in _codes(coder, "Primary osteoarthritis of the right hip."))
