@@ -145,6 +145,9 @@ _ADULT = re.compile(
     r"(1[89]|[2-9]\d) years (of age )?(and|or) (older|over))\b",
     re.I,
 )
+# In a passage, the adults it is addressed to, not those around a child: "involve a parent, carer or
+# other adult known to the child" is still a passage for children
+_ADULT_ADDRESSED = re.compile(r"(?<!other )(?<!another )" + _ADULT.pattern, re.I)
 _PREGNANCY = re.compile(
     r"\b(pregnan\w*|antenatal|prenatal|antepartum|intrapartum|postpartum|obstetric\w*|gestation\w*|"
     r"labou?r and delivery|preeclampsia|pre-eclampsia|eclampsia|fetal|fetus)\b",
@@ -290,22 +293,29 @@ def is_empty_passage(chunk: Chunk) -> bool:
 
 _EDITORIAL_FACTOR = 0.5  # the section prior's factor for an editorial note (is_editorial_note)
 _EDITORIAL_NOTE = re.compile(r"\bNote from the National Guideline Clearinghouse\b")
+# a footnote on a drug's licence ("2 At the time of publication (May 2013) phenelzine did not have a UK
+# marketing authorisation for use in adults with social anxiety disorder. The prescriber should ...")
+_LICENCE_NOTE = re.compile(r"\s*(?:\d{1,2}|[*†‡])?\s*At the time of publication\b")
 
 
 def is_editorial_note(chunk: Chunk) -> bool:
     """True when a passage opens with the clearinghouse's note on the guideline (who developed it,
     how its wording reads: "the wording used in the recommendations (for example words such as
     'offer' and 'consider') ..."), which opens 265 of the 54,822 NGC passages and recommends
-    nothing itself.
+    nothing itself; or with a footnote on a drug's licence ("At the time of publication ..., X did
+    not have a UK marketing authorisation for this indication"), which opens 39.
 
     Example:
         >>> from garmle.types import Chunk
         >>> text = "Major Recommendations Note from the National Guideline Clearinghouse (NGC): ..."
         >>> is_editorial_note(Chunk("c:0", "c", text, 0, len(text)))
         True
+        >>> text = "3At the time of publication (November 2013), amitriptyline did not have a UK ..."
+        >>> is_editorial_note(Chunk("c:0", "c", text, 0, len(text)))
+        True
     """
     found = _EDITORIAL_NOTE.search(chunk.text, 0, 400)
-    return found is not None and found.start() < 250
+    return (found is not None and found.start() < 250) or _LICENCE_NOTE.match(chunk.text) is not None
 
 
 def action_strength(chunk: Chunk) -> float:
@@ -730,7 +740,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 4
+READING_VERSION = 5
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
@@ -752,6 +762,8 @@ def passage_population(text: str, section: Sequence[str] = ()) -> PassagePopulat
         True
         >>> passage_population("In adolescents and adults, monitor adherence.", heads).children
         False
+        >>> passage_population("Involve a parent or other adult known to the child.", heads).children
+        True
     """
     return _reading(text, tuple(section), _text_population)
 
@@ -767,7 +779,9 @@ def _text_population(text: str) -> PassagePopulation:
         and not _PASSAGE_ALL_PREGNANCY.search(text)
     )
     children = (
-        any(cue in lower for cue in _CHILD_CUES) and bool(_PEDIATRIC.search(text)) and not _ADULT.search(text)
+        any(cue in lower for cue in _CHILD_CUES)
+        and bool(_PEDIATRIC.search(text))
+        and not _ADULT_ADDRESSED.search(text)
     )
     ages = any(cue in lower for cue in _AGE_CUES)
     conditions = addressed_conditions(text) if " with" in lower else ()
@@ -810,7 +824,7 @@ def _reading(
         return reading
     return PassagePopulation(
         reading.pregnancy or (heads.pregnancy and not _PASSAGE_ALL_PREGNANCY.search(text)),
-        reading.children or (heads.children and not _ADULT.search(text)),
+        reading.children or (heads.children and not _ADULT_ADDRESSED.search(text)),
         reading.ages or heads.ages,
         reading.conditions or heads.conditions,
         reading.ethnicity or heads.ethnicity,

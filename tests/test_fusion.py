@@ -246,6 +246,11 @@ def test_headings_complete_a_passages_reading_without_overruling_its_words() -> 
     assert passage_population("Offer it from age 40 to 49.", older).ages == ((40.0, 50.0),)
     lipids = ("Statins", "Primary Prevention in Individuals with Diabetes and LDL-C 70-189 mg/dL")
     assert passage_population("Use a moderate-intensity statin.", lipids).conditions == ("diabetes",)
+    # the adults around a child do not make a children's passage one for adults; adult patients do
+    children = ("Major Recommendations", "Interventions for Children and Young People With Social Anxiety")
+    around = "Work with parents, teachers, other adults and the child or young person's peers."
+    assert passage_population(around, children).children
+    assert not passage_population("In young people and adults, offer CBT.", children).children
 
 
 def test_verbatim_check_drops_altered_snippets() -> None:
@@ -502,6 +507,12 @@ def test_the_clearinghouse_note_ranks_below_the_recommendations_it_introduces() 
     )
     crb65 = _chunk("cap", 1, "Use the CRB65 score to assess pneumonia severity in primary care.")
     assert is_editorial_note(note) and not is_editorial_note(crb65)
+    # a footnote on a drug's licence recommends nothing either, wherever it stands
+    licence = _chunk(
+        "sad", 28, "2 At the time of publication (May 2013) phenelzine did not have a UK licence."
+    )
+    assert is_editorial_note(licence)
+    assert not is_editorial_note(_chunk("sad", 3, "Offer CBT. At the time of publication it was licensed."))
     code = CodePrediction("J18.9", "Pneumonia, unspecified organism", 0.9)
     snippets, _ = _rank_one_guideline(code, "Pneumonia", [note, crb65], top_k=2)
     assert [s.chunk_id for s in snippets] == ["cap:1", "cap:0"]
