@@ -73,10 +73,10 @@ _SPELLING = {
     "deficient": "deficiency",
     "deficiencies": "deficiency",
     "behaviour": "behavior",
+    "behavioural": "behavioral",
     # "Thrombus - see Thrombosis" (ICD-10-CM index)
     "thrombus": "thrombosis",
     "thrombi": "thrombosis",
-    "behavioural": "behavioral",
 }
 # British spellings by stem and ending: haemoptysis, paediatric, oestrogen, foetal, hyperglycaemia.
 _BRITISH = (
