@@ -111,8 +111,11 @@ class Recommender:
         self._conditions: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...]]] = {}
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
-        self._about: dict[str, frozenset[str]] = {}  # the guidelines about each code (_guidelines_about)
-        self._about_key: object = None
+        # what each guideline is about (_doc_topic) and the guidelines about each code
+        # (_guidelines_about), kept for one metadata read of the index (_documents_meta)
+        self._topics_of: object = None
+        self._doc_topics: dict[str, str] = {}
+        self._about: dict[str, frozenset[str]] = {}
         self._about_index: TopicIndex | None = None
         self._populations: Mapping[str, PassagePopulation] | None = None
         self._populations_key: tuple[tuple[int, str], int] | None = None
@@ -231,16 +234,25 @@ class Recommender:
         guidelines are not crowded out of the candidates by similar passages of others (the three-month
         passage of the CHEST guideline, which writes pulmonary embolism "PE", ranks 622nd of 54,822
         for the catalogue's wording)."""
-        meta = self._documents_meta()
-        if self._about_index is None or self._about_key is not meta:
-            self._about.clear()
-            self._about_key = meta
+        topics = self._guideline_topics()
+        if self._about_index is None:
+            meta = self._documents_meta()
             self._about_index = TopicIndex(
-                {d: _doc_topic(f) for d, f in meta.items() if f.get("source") != CATALOGUE_SOURCE}
+                {d: t for d, t in topics.items() if meta[d].get("source") != CATALOGUE_SOURCE}
             )
         if code not in self._about:
             self._about[code] = self._about_index.naming(self._topic(code))
         return self._about[code]
+
+    def _guideline_topics(self) -> dict[str, str]:
+        """What each indexed document is about (:func:`_doc_topic`), read once per index version."""
+        meta = self._documents_meta()
+        if self._topics_of is not meta:
+            self._topics_of = meta
+            self._doc_topics = {d: _doc_topic(f) for d, f in meta.items()}
+            self._about.clear()
+            self._about_index = None
+        return self._doc_topics
 
     def _topic(self, code: str) -> tuple[tuple[str, ...], ...]:
         """The condition's names as stems: catalogue titles, short inclusion terms, clinical synonyms."""
@@ -363,7 +375,7 @@ class Recommender:
             )
             if reason:
                 excluded[doc_id] = reason
-        doc_topics = {d: _doc_topic(f) for d, f in meta.items()}
+        doc_topics = self._guideline_topics()
         all_ids = {h.chunk.chunk_id for per_query in hits for h in per_query}
         vectors = self.retriever.chunk_vectors(all_ids)
         populations = self._passage_populations()

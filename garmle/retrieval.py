@@ -419,23 +419,14 @@ class _LexicalIndex:
         return index
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        return self.top(self.scores(query), k)
-
-    def scores(self, query: str) -> np.ndarray:
-        """Every chunk's BM25 score for ``query`` (0 where it shares no term)."""
+        """The ``k`` chunks (rows) with the best BM25 score for ``query``, best first."""
         scores = np.zeros(self._n, dtype=np.float64)
         for tok in tokenize(query):
             row = self._terms.get(tok)
             if row is not None:
                 lo, hi = self._offsets[row], self._offsets[row + 1]
                 scores[self._docs[lo:hi]] += self._weights[lo:hi]
-        return scores
-
-    @staticmethod
-    def top(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The ``k`` best scoring chunks (of ``rows`` only, when given), best first."""
-        # usually a small part of the corpus
-        matched = np.flatnonzero(scores > 0) if rows is None else rows[scores[rows] > 0]
+        matched = np.flatnonzero(scores > 0)  # usually a small part of the corpus
         if matched.size == 0 or k < 1:
             return []
         found = scores[matched]
@@ -923,7 +914,7 @@ class HybridRetriever:
         lexical_focus: list[list[int]] = []
         if self.lexical:
             for query, rows in zip(queries, focus_rows, strict=True):
-                deeper = table.lexical.top(table.lexical.scores(query), self.candidates * 3)
+                deeper = table.lexical.search(query, self.candidates * 3)
                 ranked_rows = []
                 for idx, _score in deeper:
                     chunk = table.chunks[idx]
