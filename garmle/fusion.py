@@ -1027,12 +1027,23 @@ def _stem(word: str) -> str:
     """A word's stem for matching at word starts: one common suffix off, at most 8 letters, so that
     "prostatic" finds "prostate", "enlarged" finds "enlargement" and "pregnancy" finds "pregnant".
 
+    An inflammation or a disease process named by "-itis" or "-osis" keeps its suffix's first letters
+    past the 8, so the name is not found in its organ's adjective: "pancreatitis" is not named by
+    "pancreatic cancer", "myocarditis" by "myocardial infarction", "endometriosis" by "endometrial
+    cancer".
+
     Example:
         >>> _stem("prostatic"), _stem("enlarged"), _stem("hypertension"), _stem("ulcer")
         ('prostat', 'enlarg', 'hyperten', 'ulcer')
         >>> _stem("pregnancy")
         'pregnan'
+        >>> _stem("pancreatitis"), _stem("myocarditis"), _stem("endometriosis"), _stem("hepatitis")
+        ('pancreatit', 'myocardit', 'endometrio', 'hepatiti')
     """
+    if len(word) > 9 and word.endswith("itis"):
+        return word[:-2]
+    if len(word) > 9 and word.endswith("osis"):
+        return word[: max(8, len(word) - 3)]  # "osteoporo" finds "osteoporotic" too
     if len(word) > 5:
         for suffix in _SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= 5:

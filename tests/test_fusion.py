@@ -64,6 +64,18 @@ def test_topic_coverage_takes_the_best_name_not_the_pooled_words() -> None:
     assert topic_coverage(names, "Managing HTN in primary care") == 1.0
 
 
+def test_an_inflammation_is_not_named_by_its_organs_adjective() -> None:
+    pancreatitis = topic_names("Acute pancreatitis", "Pancreatitis")
+    assert topic_coverage(pancreatitis, "Metastatic pancreatic cancer") == 0.0
+    assert topic_coverage(pancreatitis, "Management of acute pancreatitis") == 1.0
+    assert topic_coverage(topic_names("Myocarditis"), "Acute myocardial infarction") == 0.0
+    assert topic_coverage(topic_names("Endometriosis"), "Endometrial cancer") == 0.0
+    assert topic_coverage(topic_names("Endometriosis"), "Endometriotic cysts") == 1.0
+    # a process's adjective still names it
+    assert topic_coverage(topic_names("Osteoporosis"), "Osteoporotic fractures: risk") == 1.0
+    assert topic_coverage(topic_names("Atherosclerosis"), "Atherosclerotic cardiovascular disease") == 1.0
+
+
 def test_rrf_mmr_and_tokenize() -> None:
     fused = rrf_fuse({"a": ["x", "y", "z"], "b": ["y", "z"]})
     assert max(fused, key=lambda k: fused[k]) == "y"
