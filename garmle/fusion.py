@@ -1027,10 +1027,10 @@ def _stem(word: str) -> str:
     """A word's stem for matching at word starts: one common suffix off, at most 8 letters, so that
     "prostatic" finds "prostate", "enlarged" finds "enlargement" and "pregnancy" finds "pregnant".
 
-    An inflammation or a disease process named by "-itis" or "-osis" keeps its suffix's first letters
-    past the 8, so the name is not found in its organ's adjective: "pancreatitis" is not named by
-    "pancreatic cancer", "myocarditis" by "myocardial infarction", "endometriosis" by "endometrial
-    cancer".
+    A disease named by "-itis", "-osis" or "-pathy" keeps its suffix's first letters past the 8, so
+    the name is not found in its organ's adjective or a sibling process: "pancreatitis" is not named
+    by "pancreatic cancer", "myocarditis" by "myocardial infarction", "endometriosis" by "endometrial
+    cancer", "encephalopathy" by "encephalitis".
 
     Example:
         >>> _stem("prostatic"), _stem("enlarged"), _stem("hypertension"), _stem("ulcer")
@@ -1039,9 +1039,11 @@ def _stem(word: str) -> str:
         'pregnan'
         >>> _stem("pancreatitis"), _stem("myocarditis"), _stem("endometriosis"), _stem("hepatitis")
         ('pancreatit', 'myocardit', 'endometrio', 'hepatiti')
+        >>> _stem("encephalopathy"), _stem("encephalitis")
+        ('encephalopat', 'encephalit')
     """
-    if len(word) > 9 and word.endswith("itis"):
-        return word[:-2]
+    if len(word) > 9 and word.endswith(("itis", "pathy")):
+        return word[:-2]  # "encephalopath" is not "encephalitis"
     if len(word) > 9 and word.endswith("osis"):
         return word[: max(8, len(word) - 3)]  # "osteoporo" finds "osteoporotic" too
     if len(word) > 5:

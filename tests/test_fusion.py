@@ -70,6 +70,7 @@ def test_an_inflammation_is_not_named_by_its_organs_adjective() -> None:
     assert topic_coverage(pancreatitis, "Management of acute pancreatitis") == 1.0
     assert topic_coverage(topic_names("Myocarditis"), "Acute myocardial infarction") == 0.0
     assert topic_coverage(topic_names("Endometriosis"), "Endometrial cancer") == 0.0
+    assert topic_coverage(topic_names("Encephalopathy"), "Viral encephalitis") == 0.0
     assert topic_coverage(topic_names("Endometriosis"), "Endometriotic cysts") == 1.0
     # a process's adjective still names it
     assert topic_coverage(topic_names("Osteoporosis"), "Osteoporotic fractures: risk") == 1.0
