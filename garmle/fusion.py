@@ -47,7 +47,9 @@ without atrial fibrillation. Names that differ from a sibling's by one letter or
 (:func:`designators`: hepatitis B and C, type 1 and 2 diabetes, vitamin D and B12) are told apart:
 a guideline naming only a sibling is not about the condition, even where a broader name ("chronic
 viral hepatitis") is there in full, and in a guideline not about the condition alone a passage naming
-only a sibling counts as off topic (:func:`names_a_sibling`).
+only a sibling counts as off topic (:func:`names_a_sibling`). Nor is a guideline about the condition
+when it names a word of the condition's own title only negated ("Non-alcoholic fatty liver disease"
+for alcoholic cirrhosis, though it names cirrhosis; :func:`names_only_negated`); "non-X" never names X.
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`); in a guideline for several populations, a
@@ -120,6 +122,7 @@ __all__ = [
     "match_facts",
     "names_a_sibling",
     "names_only_itself",
+    "names_only_negated",
     "passage_age_bounds",
     "passage_population",
     "passage_population_conflict",
@@ -1108,7 +1111,7 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
     names: list[tuple[str, ...]] = []
     for title in titles:
         stems: list[str] = []
-        for word in re.findall(r"[a-z][a-z0-9]{2,}", title.lower()):
+        for word in re.findall(r"[a-z][a-z0-9]{2,}", _join_non(title)):
             if word in _TOPIC_STOP:
                 continue
             stem = _stem(word)
@@ -1223,11 +1226,46 @@ class TopicIndex:
         return frozenset().union(*(self._docs[w] for w in self._words[start:end]))
 
 
+_NON = re.compile(r"\bnon[- ](?=[a-z])", re.I)
+
+
+def _join_non(text: str) -> str:
+    """``text`` lower-cased with "non-" joined to the word it negates: "non-alcoholic" reads as
+    "nonalcoholic", so it names no "alcoholic" condition, nor "non-Hodgkin lymphoma" Hodgkin lymphoma.
+
+    Example:
+        >>> _join_non("Non-alcoholic fatty liver disease; non-Hodgkin lymphoma")
+        'nonalcoholic fatty liver disease; nonhodgkin lymphoma'
+    """
+    return _NON.sub("non", text.lower())
+
+
 @lru_cache(maxsize=2048)
 def _text_words(text: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The words of a text, lower-cased: as a set and sorted (for a prefix's bisection)."""
-    ordered = tuple(sorted(set(_WORD_STEM.findall(text.lower()))))
+    """The words of a text, lower-cased and with "non-" joined to its word (:func:`_join_non`): as a
+    set and sorted (for a prefix's bisection)."""
+    ordered = tuple(sorted(set(_WORD_STEM.findall(_join_non(text)))))
     return frozenset(ordered), ordered
+
+
+def names_only_negated(names: Sequence[Sequence[str]], text: str) -> bool:
+    """True when ``text`` names a word of the condition's own name (its first, the catalogue title)
+    only negated: "Non-alcoholic fatty liver disease" for alcoholic cirrhosis of liver. Such a text is
+    about the condition's counterpart, even where it names a broader name of it ("cirrhosis") in full.
+
+    Example:
+        >>> names = topic_names("Alcoholic cirrhosis of liver", "cirrhosis")
+        >>> names_only_negated(names, "Non-alcoholic fatty liver disease; NASH; cirrhosis")
+        True
+        >>> names_only_negated(names, "Alcoholic and non-alcoholic liver disease")
+        False
+        >>> names_only_negated(names, "Cirrhosis in over 16s")
+        False
+    """
+    if not names:
+        return False
+    joined = _join_non(text)
+    return any(len(stem) >= 5 and "non" + stem in joined and not _names(stem, text) for stem in names[0])
 
 
 @lru_cache(maxsize=4096)
@@ -1499,7 +1537,7 @@ def rank_snippets(
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
         if chunk.doc_id not in doc_share:
-            sibling_doc = names_a_sibling(siblings, doc_text)
+            sibling_doc = names_a_sibling(siblings, doc_text) or names_only_negated(names, doc_text)
             doc_share[chunk.doc_id] = _coverage(names, doc_text) if topic and not sibling_doc else 0.0
             doc_own[chunk.doc_id] = names_only_itself(siblings, doc_text)
         topic_share = doc_share[chunk.doc_id]

@@ -35,6 +35,8 @@ from garmle.fusion import (
     covered_conditions,
     designators,
     match_facts,
+    names_a_sibling,
+    names_only_negated,
     passage_populations,
     population_conflict,
     rank_snippets,
@@ -241,7 +243,14 @@ class Recommender:
                 {d: t for d, t in topics.items() if meta[d].get("source") != CATALOGUE_SOURCE}
             )
         if code not in self._about:
-            self._about[code] = self._about_index.naming(self._topic(code))
+            names, siblings = self._condition(code)
+            # a guideline naming only a sibling (hepatitis C for B) or the negation ("non-alcoholic")
+            # is not about the condition, though a broader name of it is there in full
+            self._about[code] = frozenset(
+                d
+                for d in self._about_index.naming(names)
+                if not (names_a_sibling(siblings, topics[d]) or names_only_negated(names, topics[d]))
+            )
         return self._about[code]
 
     def _guideline_topics(self) -> dict[str, str]:

@@ -10,11 +10,13 @@ import pytest
 
 from garmle.fusion import (
     FusionWeights,
+    TopicIndex,
     covered_conditions,
     designators,
     is_empty_passage,
     leading_snippets,
     match_facts,
+    names_only_negated,
     population_conflict,
     rank_snippets,
     section_prior,
@@ -75,6 +77,22 @@ def test_an_inflammation_is_not_named_by_its_organs_adjective() -> None:
     # a process's adjective still names it
     assert topic_coverage(topic_names("Osteoporosis"), "Osteoporotic fractures: risk") == 1.0
     assert topic_coverage(topic_names("Atherosclerosis"), "Atherosclerotic cardiovascular disease") == 1.0
+
+
+def test_non_x_names_no_x() -> None:
+    index = TopicIndex(
+        {"af": "Acute AF in non-pregnant adults", "hdp": "Hypertensive disorders of pregnancy"}
+    )
+    assert index.naming(topic_names("Pregnancy")) == {"hdp"}
+    assert topic_coverage(topic_names("Hodgkin lymphoma"), "Non-Hodgkin lymphoma in adults") < 1.0
+    assert topic_coverage(topic_names("Hodgkin lymphoma"), "Hodgkin and non-Hodgkin lymphoma") == 1.0
+    # a name with "non-" needs it: an NSTEMI title is not named by "ST elevation myocardial infarction"
+    nstemi = topic_names("Non-ST elevation myocardial infarction")
+    assert topic_coverage(nstemi, "Non-ST-elevation myocardial infarction: early management") == 1.0
+    assert topic_coverage(nstemi, "ST elevation myocardial infarction") < 1.0
+    cirrhosis = topic_names("Alcoholic cirrhosis of liver", "cirrhosis")
+    assert names_only_negated(cirrhosis, "Non-alcoholic fatty liver disease; cirrhosis")
+    assert not names_only_negated(cirrhosis, "Alcohol-related liver disease; cirrhosis")
 
 
 def test_rrf_mmr_and_tokenize() -> None:

@@ -218,6 +218,14 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert "acute otitis media" in condition_names("H66.003", catalogue)  # listed for the subcategory H66.0
     assert "lower urinary tract symptoms" in condition_names("R39.12", catalogue)  # a poor stream is LUTS
     assert "peptic ulcer disease" not in condition_names("K21.9", catalogue)
+    # a cause or kind the catalogue splits a disease by: alcoholic cirrhosis is cirrhosis, vascular
+    # dementia dementia, an NSTEMI an acute coronary syndrome, emphysema COPD
+    assert "cirrhosis" in condition_names("K70.31", catalogue)
+    assert "dementia" in condition_names("F01.B0", catalogue)
+    assert "acute coronary syndrome" in condition_names("I21.4", catalogue)
+    assert "COPD" in condition_names("J43.9", catalogue)
+    assert "pneumonia" in condition_names("J13", catalogue)
+    assert "cirrhosis" not in condition_names("K70.10", catalogue)  # alcoholic hepatitis
 
 
 def test_a_past_stroke_or_thrombosis_is_named_as_the_condition(catalogue: IcdCatalogue) -> None:

@@ -68,6 +68,28 @@ def test_each_code_also_searches_the_guidelines_about_its_condition(recommender:
     assert any(s.doc_id in about for s in report.recommendations[0].snippets)
 
 
+def test_the_guidelines_about_a_condition_leave_out_its_siblings_and_its_negation(
+    recommender: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meta = {
+        "cirrhosis": {"title": "Cirrhosis in over 16s: assessment and management", "conditions": "Cirrhosis"},
+        "nafld": {
+            "title": "Non-alcoholic fatty liver disease (NAFLD): assessment and management",
+            "conditions": "Non-alcoholic fatty liver disease; non-alcoholic steatohepatitis; cirrhosis",
+        },
+        "alcohol": {
+            "title": "Alcohol-use disorders: physical complications",
+            "conditions": "Alcoholic liver disease",
+        },
+        "hep-c": {"title": "Management of chronic hepatitis C", "conditions": "Chronic viral hepatitis C"},
+        "hep-b": {"title": "Hepatitis B (chronic)", "conditions": "Chronic hepatitis B"},
+    }
+    monkeypatch.setattr(recommender, "_documents_meta", lambda: meta)
+    assert recommender._guidelines_about("K70.31") == {"cirrhosis", "alcohol"}
+    # "Chronic viral hepatitis", a name of B18.1, is there in full in the hepatitis C guideline
+    assert recommender._guidelines_about("B18.1") == {"hep-b"}
+
+
 def test_queries_show_the_patient_facts_they_used(recommender: Recommender) -> None:
     report = recommender.recommend(SAMPLES / "hypertension-diabetes-ckd.json", codes=["I10"])
     assert report.queries and all(q.code == "I10" for q in report.queries)
