@@ -159,6 +159,16 @@ def test_unknown_code_group_uses_generic_wording(catalogue: IcdCatalogue) -> Non
     assert len(queries) == 1 and "osteoporosis" in queries[0].text.lower()
 
 
+def test_osteoarthritis_asks_for_exercise_and_weight_and_reads_the_bmi(catalogue: IcdCatalogue) -> None:
+    labs = (Observation("bmi", 33.1, "kg/m2"), Observation("egfr", 48, "mL/min/1.73m2"))
+    preds = [CodePrediction("M16.11", catalogue.title("M16.11"), 0.9)]
+    queries = {q.aspect: q for q in build_queries(_patient(labs=labs), preds, catalogue)}
+    assert "weight loss" in queries["selfcare"].text and "exercise" in queries["treatment"].text
+    assert "joint replacement" in queries["procedures"].text
+    facts = " ".join(queries["treatment"].facts).lower()
+    assert "bmi" in facts and "blood pressure" not in facts  # a joint's care does not read the BP
+
+
 def test_bad_template_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "t.toml"
     bad.write_text('version = "x"\n[[aspect]]\nid = "a"\ntemplate = "{nonsense}"\n')
