@@ -154,9 +154,10 @@ def test_code_only_queries_have_no_patient_facts(catalogue: IcdCatalogue) -> Non
 
 
 def test_unknown_code_group_uses_generic_wording(catalogue: IcdCatalogue) -> None:
-    preds = [CodePrediction("M81.0", catalogue.title("M81.0"), 0.7)]
+    preds = [CodePrediction("L40.0", catalogue.title("L40.0"), 0.7)]
     queries = build_queries(_patient(), preds, catalogue, aspects=["treatment"])
-    assert len(queries) == 1 and "osteoporosis" in queries[0].text.lower()
+    assert len(queries) == 1 and "psoriasis" in queries[0].text.lower()
+    assert "first-line drug and lifestyle treatment" in queries[0].text
 
 
 def test_osteoarthritis_asks_for_exercise_and_weight_and_reads_the_bmi(catalogue: IcdCatalogue) -> None:
@@ -167,6 +168,28 @@ def test_osteoarthritis_asks_for_exercise_and_weight_and_reads_the_bmi(catalogue
     assert "joint replacement" in queries["procedures"].text
     facts = " ".join(queries["treatment"].facts).lower()
     assert "bmi" in facts and "blood pressure" not in facts  # a joint's care does not read the BP
+
+
+@pytest.mark.parametrize(
+    ("code", "aspect", "wording"),
+    [
+        ("G47.33", "treatment", "CPAP"),
+        ("F17.210", "treatment", "varenicline"),
+        ("G47.00", "treatment", "cognitive behavioural therapy"),
+        ("M10.071", "targets", "serum urate"),
+        ("M81.0", "treatment", "bisphosphonate"),
+        ("K21.9", "treatment", "proton pump inhibitor"),
+        ("M54.50", "selfcare", "staying active"),
+        ("G43.109", "monitoring", "medication overuse"),
+        ("N40.1", "treatment", "alpha blocker"),
+    ],
+)
+def test_common_conditions_have_their_own_wording(
+    catalogue: IcdCatalogue, code: str, aspect: str, wording: str
+) -> None:
+    preds = [CodePrediction(code, catalogue.title(code), 0.9)]
+    (query,) = build_queries(_patient(), preds, catalogue, aspects=[aspect])
+    assert wording in query.text and wording in (query.dense_text or "")
 
 
 def test_bad_template_file_is_a_clear_error(tmp_path: Path) -> None:
