@@ -182,6 +182,10 @@ def test_osteoarthritis_asks_for_exercise_and_weight_and_reads_the_bmi(catalogue
         ("M54.50", "selfcare", "staying active"),
         ("G43.109", "monitoring", "medication overuse"),
         ("N40.1", "treatment", "alpha blocker"),
+        ("F11.20", "treatment", "buprenorphine"),
+        ("L20.9", "selfcare", "emollient"),
+        ("F31.73", "monitoring", "lithium levels"),
+        ("N39.3", "treatment", "pelvic floor muscle training"),
     ],
 )
 def test_common_conditions_have_their_own_wording(
