@@ -1104,22 +1104,51 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
     grouped by name instead of pooled (pooled, a guideline titled "Hypertension" would cover a fifth of
     "hypertension, HTN, high blood pressure").
 
+    Two things keep a short name from shrinking to one common word: a two-letter abbreviation in
+    capitals is kept beside other words ("hip OA" is not "hip", "permanent AF" not "permanent"), and
+    where the qualifiers the topic test ignores (:data:`_KIND_WORDS`: chronic, acute, multiple,
+    disease, disorder) would leave a single word, they stay ("Chronic kidney disease" is not
+    "kidney", "Multiple sclerosis" not "sclerosis", "Sleep disorders" not "sleep").
+
     Example:
         >>> topic_names("Essential (primary) hypertension", "High blood pressure")
         (('hyperten',), ('high', 'blood', 'pressur'))
+        >>> topic_names("hip OA", "Chronic kidney disease", "Multiple sclerosis", "PE")
+        (('hip', 'oa'), ('chron', 'kidne', 'diseas'), ('multipl', 'sclerosi'))
     """
     names: list[tuple[str, ...]] = []
     for title in titles:
         stems: list[str] = []
-        for word in re.findall(r"[a-z][a-z0-9]{2,}", _join_non(title)):
-            if word in _TOPIC_STOP:
+        kinds: list[str] = []
+        abbreviations: list[str] = []
+        acronyms: set[str] = set()
+        for token in re.findall(r"[A-Za-z][A-Za-z0-9]*", _NON.sub("non", title)):
+            word = token.lower()
+            if len(token) == 2 and token.isupper():
+                abbreviations.append(word)  # "OA", "AF": a whole word (see _names)
+            elif len(word) < 3:
                 continue
-            stem = _stem(word)
-            if stem not in stems:
+            elif word in _TOPIC_STOP:
+                if word in _KIND_WORDS:
+                    kinds.append(word)
+            elif (stem := _stem(word)) not in stems:
                 stems.append(stem)
-        if stems and tuple(stems) not in names:
+                if sum(c.isupper() for c in token) >= 2:
+                    acronyms.add(stem)
+        if len(stems) == 1:
+            # an abbreviation ("HBV", "HFrEF") is a name on its own, whatever qualifies it
+            kept = set(stems) if stems[0] in acronyms else {*stems, *(_stem(k) for k in kinds)}
+            stems = [_stem(w) for w in re.findall(r"[a-z][a-z0-9]{2,}", _join_non(title)) if _stem(w) in kept]
+            stems = list(dict.fromkeys(stems)) + [a for a in abbreviations if a not in stems]
+        if stems and set(stems) not in (set(n) for n in names):
             names.append(tuple(stems))
     return tuple(names)
+
+
+_KIND_WORDS = frozenset({"chronic", "acute", "multiple", "disease", "diseases", "disorder", "disorders"})
+"""Words the topic test ignores in a longer name ("Chronic obstructive pulmonary disease" is named by
+"obstructive pulmonary") that a name of one other word needs: "chronic kidney disease" is not
+"kidney"."""
 
 
 def topic_coverage(names: Sequence[Sequence[str]], text: str) -> float:

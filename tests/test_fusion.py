@@ -95,6 +95,22 @@ def test_non_x_names_no_x() -> None:
     assert not names_only_negated(cirrhosis, "Alcohol-related liver disease; cirrhosis")
 
 
+def test_a_short_name_does_not_shrink_to_one_common_word() -> None:
+    ckd = topic_names("Chronic kidney disease")
+    assert topic_coverage(ckd, "Kidney stones: assessment and management") < 1.0
+    assert topic_coverage(ckd, "Chronic kidney disease in adults") == 1.0
+    ms = topic_names("Multiple sclerosis")
+    assert topic_coverage(ms, "Amyotrophic lateral sclerosis") < 1.0
+    assert topic_coverage(ms, "Multiple sclerosis in adults: management") == 1.0
+    hip_oa = topic_names("hip OA")
+    assert topic_coverage(hip_oa, "Hip fracture: management") < 1.0
+    assert topic_coverage(hip_oa, "Exercise for hip OA") == 1.0
+    # an abbreviation stays a name of its own, and a longer name keeps ignoring the qualifiers
+    assert topic_coverage(topic_names("chronic HBV"), "HBV vaccination") == 1.0
+    copd = topic_names("Chronic obstructive pulmonary disease")
+    assert topic_coverage(copd, "Obstructive pulmonary disease: inhaled therapy") == 1.0
+
+
 def test_rrf_mmr_and_tokenize() -> None:
     fused = rrf_fuse({"a": ["x", "y", "z"], "b": ["y", "z"]})
     assert max(fused, key=lambda k: fused[k]) == "y"
