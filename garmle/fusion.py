@@ -1118,28 +1118,28 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
     """
     names: list[tuple[str, ...]] = []
     for title in titles:
-        stems: list[str] = []
-        kinds: list[str] = []
-        abbreviations: list[str] = []
-        acronyms: set[str] = set()
+        words: list[tuple[str, str]] = []  # (stem, "word" | "kind" | "acronym" | "abbreviation"), in order
         for token in re.findall(r"[A-Za-z][A-Za-z0-9]*", _NON.sub("non", title)):
             word = token.lower()
             if len(token) == 2 and token.isupper():
-                abbreviations.append(word)  # "OA", "AF": a whole word (see _names)
-            elif len(word) < 3:
+                words.append((word, "abbreviation"))  # "OA", "AF": a whole word (see _names)
+            elif len(word) < 3 or (word in _TOPIC_STOP and word not in _KIND_WORDS):
                 continue
             elif word in _TOPIC_STOP:
-                if word in _KIND_WORDS:
-                    kinds.append(word)
-            elif (stem := _stem(word)) not in stems:
-                stems.append(stem)
-                if sum(c.isupper() for c in token) >= 2:
-                    acronyms.add(stem)
+                words.append((_stem(word), "kind"))
+            else:
+                words.append((_stem(word), "acronym" if sum(c.isupper() for c in token) >= 2 else "word"))
+        stems = list(dict.fromkeys(stem for stem, kind in words if kind in ("word", "acronym")))
         if len(stems) == 1:
-            # an abbreviation ("HBV", "HFrEF") is a name on its own, whatever qualifies it
-            kept = set(stems) if stems[0] in acronyms else {*stems, *(_stem(k) for k in kinds)}
-            stems = [_stem(w) for w in re.findall(r"[a-z][a-z0-9]{2,}", _join_non(title)) if _stem(w) in kept]
-            stems = list(dict.fromkeys(stems)) + [a for a in abbreviations if a not in stems]
+            # one word alone: the qualifiers beside it stay ("chronic kidney disease"), but an acronym
+            # ("HBV", "HFrEF") is a name on its own, whatever qualifies it; abbreviations stay either way
+            qualified = (stems[0], "acronym") not in words
+            stems = list(
+                dict.fromkeys(
+                    s for s, kind in words if kind != "abbreviation" and (qualified or kind != "kind")
+                )
+            )
+            stems += [s for s, kind in words if kind == "abbreviation" and s not in stems]
         if stems and set(stems) not in (set(n) for n in names):
             names.append(tuple(stems))
     return tuple(names)
