@@ -107,6 +107,7 @@ __all__ = [
     "FusionWeights",
     "PassagePopulation",
     "TopicIndex",
+    "about_another",
     "action_strength",
     "addressed_conditions",
     "addressed_ethnicity",
@@ -1410,6 +1411,23 @@ def names_a_sibling(own: Sequence[Designator], text: str) -> bool:
     return bool(named) and not named & set(own)
 
 
+def about_another(names: Sequence[Sequence[str]], siblings: Sequence[Designator], text: str) -> bool:
+    """True when a guideline's topic ``text`` is about another condition than the one of ``names``
+    and ``siblings``, whatever broader name of it the text holds: it names only a sibling
+    (:func:`names_a_sibling`, hepatitis C for B) or a word of the condition's own title only negated
+    (:func:`names_only_negated`, "non-alcoholic" for alcoholic cirrhosis). Such a guideline has topic
+    0 in the ranking and is no guideline about the condition for its second pool.
+
+    Example:
+        >>> names = topic_names("Chronic viral hepatitis B", "Chronic viral hepatitis")
+        >>> about_another(names, designators("Chronic viral hepatitis B"), "Management of hepatitis C")
+        True
+        >>> about_another(names, designators("Chronic viral hepatitis B"), "Hepatitis B (chronic)")
+        False
+    """
+    return names_a_sibling(siblings, text) or names_only_negated(names, text)
+
+
 def match_facts(text: str, fact_terms: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     """The facts (keys) whose terms occur in ``text``, each at the start of a word ("black" is not in
     "nonblack", nor "asian" in "Caucasian"; "statin" is in "statins").
@@ -1566,7 +1584,7 @@ def rank_snippets(
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
         if chunk.doc_id not in doc_share:
-            sibling_doc = names_a_sibling(siblings, doc_text) or names_only_negated(names, doc_text)
+            sibling_doc = about_another(names, siblings, doc_text)
             doc_share[chunk.doc_id] = _coverage(names, doc_text) if topic and not sibling_doc else 0.0
             doc_own[chunk.doc_id] = names_only_itself(siblings, doc_text)
         topic_share = doc_share[chunk.doc_id]

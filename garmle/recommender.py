@@ -31,12 +31,11 @@ from garmle.fusion import (
     FusionWeights,
     PassagePopulation,
     TopicIndex,
+    about_another,
     conditions_of,
     covered_conditions,
     designators,
     match_facts,
-    names_a_sibling,
-    names_only_negated,
     passage_populations,
     population_conflict,
     rank_snippets,
@@ -244,12 +243,10 @@ class Recommender:
             )
         if code not in self._about:
             names, siblings = self._condition(code)
-            # a guideline naming only a sibling (hepatitis C for B) or the negation ("non-alcoholic")
-            # is not about the condition, though a broader name of it is there in full
+            # a guideline about a sibling (hepatitis C for B) or the negation ("non-alcoholic") is not
+            # about the condition, though a broader name of it is there in full
             self._about[code] = frozenset(
-                d
-                for d in self._about_index.naming(names)
-                if not (names_a_sibling(siblings, topics[d]) or names_only_negated(names, topics[d]))
+                d for d in self._about_index.naming(names) if not about_another(names, siblings, topics[d])
             )
         return self._about[code]
 
