@@ -56,11 +56,14 @@ dropped before ranking (:func:`population_conflict`); in a guideline for several
 passage addressed to another one than the patient's ("Treat all pregnant or postpartum women ..." for
 a man, "In children aged 5-11 ..." for an adult; :func:`passage_population_conflict`), or one under
 a heading for another one ("Interventions for Children and Young People"; :func:`heading_population`),
-is scaled by ``passage_population_factor``. Dropped too are passages for which neither the
-passage nor its guideline's title and conditions name the condition (one of its names in full),
-passages that are the guideline's title alone (:func:`is_title_only`) or headings and a placeholder
-("Potential Harms Not stated", "Definitions:"; :func:`is_empty_passage`), and passages scoring below
-``min_score``, since no evidence is better than evidence about something else.
+is scaled by ``passage_population_factor``; so is every passage of a guideline whose title writes it
+for people with a condition the patient does not have ("... in people with chronic kidney disease",
+"... in patients with cancer" for a patient without it; :func:`written_for_others`). Dropped too are
+passages for which neither the passage nor its guideline's title and conditions name the condition
+(one of its names in full), passages that are the guideline's title alone (:func:`is_title_only`) or
+headings and a placeholder ("Potential Harms Not stated", "Definitions:"; :func:`is_empty_passage`),
+and passages scoring below ``min_score``, since no evidence is better than evidence about something
+else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
 less, and at most ``max_per_doc`` passages of one guideline are shown, so one guideline does not fill
 every slot. ``doc_decay`` (1.0, off, by default) can further scale each further passage of a
@@ -114,6 +117,7 @@ __all__ = [
     "conditions_of",
     "covered_conditions",
     "designators",
+    "guideline_conditions",
     "heading_population",
     "is_about_finding",
     "is_diagnostic",
@@ -135,6 +139,7 @@ __all__ = [
     "topic_coverage",
     "topic_names",
     "verify_snippets",
+    "written_for_others",
 ]
 
 log = logging.getLogger(__name__)
@@ -636,6 +641,13 @@ _CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("I10", "I11", "I12", "I13", "I15", "I16", "O10", "O11", "O13", "O16"),
     ),
     ("obesity", ("obesity",), ("E66", "Z68.3", "Z68.4")),
+    (
+        "cancer",
+        ("cancers?", "tumou?rs?", r"malignan\w*", "neoplasms?", "carcinomas?", "lymphomas?", "leuka?emias?",
+         "myelomas?"),
+        ("C", "D0", "D45", "D46", "D47", "Z51.0", "Z51.1", "Z85", "Z92.21", "Z92.3"),
+    ),
+    ("hiv", ("hiv", "human immunodeficiency virus"), ("B20", "Z21", "O98.7")),
 )  # fmt: skip
 _CONDITION_PATTERNS = tuple(
     (name, re.compile(r"(?<![\w-])(?<!non-)(?:" + "|".join(words) + r")\b", re.I), codes)
@@ -704,6 +716,73 @@ def addressed_conditions(text: str) -> tuple[str, ...]:
     )
 
 
+_CONDITION_ANY = "|".join(w for _, words, _ in _CONDITION_WORDS for w in words)
+_WHO = r"(?:patients|people|persons|adults|individuals|women|men|children|adolescents|survivors|recipients)"
+_GUIDELINE_FOR = (
+    # "in people with chronic kidney disease", "in adults infected with HIV", "in patients undergoing
+    # treatment for solid tumours", "for pediatric patients with cancer"
+    re.compile(
+        rf"\b(?:in|for|among)\s+(?:[\w-]+\s+){{0,2}}?{_WHO}\s+(?:who\s+(?:have|are)\s+)?"
+        r"(?:with|infected with|living with|(?:undergoing|receiving|having) treatment for|treated for)\s+"
+        rf"(?:[\w-]+\s+){{0,3}}?(?:{_CONDITION_ANY})\b",
+        re.I,
+    ),
+    # "in ambulatory cancer patients", "in HIV-infected adults"
+    re.compile(
+        rf"\b(?:in|for|among)\s+(?:[\w-]+\s+){{0,2}}?(?:{_CONDITION_ANY})(?:-infected|-positive)?\s+{_WHO}\b",
+        re.I,
+    ),
+)
+
+
+def guideline_conditions(title: str) -> tuple[str, ...]:
+    """The conditions of :func:`addressed_conditions` a guideline's title writes it for ("Anaemia
+    management in people with chronic kidney disease", "The management of depression in patients with
+    cancer"); () when the title names no such population.
+
+    Example:
+        >>> guideline_conditions("Anaemia management in people with chronic kidney disease.")
+        ('chronic kidney disease',)
+        >>> guideline_conditions("Management of febrile neutropenia in adult cancer patients.")
+        ('cancer',)
+        >>> guideline_conditions("Venous thromboembolism in patients undergoing treatment for solid tumours.")
+        ('cancer',)
+        >>> guideline_conditions("Hepatitis viruses in adults infected with HIV 2013.")
+        ('hiv',)
+        >>> guideline_conditions("Management of type 2 diabetes in adults.")
+        ()
+    """
+    phrases = [found.group(0) for pattern in _GUIDELINE_FOR for found in pattern.finditer(title)]
+    return tuple(
+        name for name, pattern, _ in _CONDITION_PATTERNS if any(pattern.search(phrase) for phrase in phrases)
+    )
+
+
+def written_for_others(title: str, patient_conditions: Collection[str] | None) -> bool:
+    """Whether a guideline's title writes it for people with a condition (:func:`guideline_conditions`)
+    the patient does not have: anaemia guidance "in people with chronic kidney disease" for a patient
+    without it, depression "in patients with cancer" for one without cancer. None (conditions unknown)
+    is never a conflict.
+
+    Example:
+        >>> written_for_others("The management of depression in patients with cancer.", {"hypertension"})
+        True
+        >>> written_for_others("The management of depression in patients with cancer.", {"cancer"})
+        False
+        >>> written_for_others("Depression in adults.", set())
+        False
+        >>> written_for_others("Hepatitis in adults with HIV", None)  # conditions unknown
+        False
+    """
+    if patient_conditions is None:
+        return False
+    written_for = _guideline_conditions(title)
+    return bool(written_for) and not any(name in patient_conditions for name in written_for)
+
+
+_guideline_conditions = lru_cache(maxsize=8192)(guideline_conditions)
+
+
 def conditions_of(codes: Iterable[str]) -> frozenset[str]:
     """The conditions of :func:`addressed_conditions` that a patient with these ICD-10-CM codes has.
 
@@ -744,7 +823,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 5
+READING_VERSION = 6
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
@@ -1618,12 +1697,15 @@ def rank_snippets(
             patient is not None
             and w.population_filter
             and score >= w.min_score
-            and passage_population_conflict(
-                passage_population(chunk.text, chunk.section)
-                if populations is None
-                else populations.get(cid, ANYONE),
-                patient,
-                patient_conditions,
+            and (
+                written_for_others(chunk.metadata.get("title", ""), patient_conditions)
+                or passage_population_conflict(
+                    passage_population(chunk.text, chunk.section)
+                    if populations is None
+                    else populations.get(cid, ANYONE),
+                    patient,
+                    patient_conditions,
+                )
             )
         ):
             score *= w.passage_population_factor

@@ -13,6 +13,7 @@ from garmle.fusion import (
     TopicIndex,
     covered_conditions,
     designators,
+    guideline_conditions,
     is_empty_passage,
     leading_snippets,
     match_facts,
@@ -198,6 +199,58 @@ def test_a_passage_for_another_population_ranks_below_one_for_the_patient() -> N
     unfiltered = FusionWeights(population_filter=False)
     same, _ = rank_snippets(pred, hits, **args, patient=ADULT, weights=unfiltered)  # type: ignore[arg-type]
     assert [s.chunk_id for s in same] == ["tob:0", "tob:1"]
+
+
+@pytest.mark.parametrize(
+    ("title", "written_for"),
+    [
+        ("Anaemia management in people with chronic kidney disease.", ("chronic kidney disease",)),
+        ("Management of febrile neutropenia in adult cancer patients.", ("cancer",)),
+        (
+            "Prophylaxis of venous thromboembolism in patients undergoing treatment for solid tumours.",
+            ("cancer",),
+        ),
+        (
+            "British HIV Association guidelines for hepatitis viruses in adults infected with HIV 2013.",
+            ("hiv",),
+        ),
+        ("IWGDF guidance on the prevention of foot ulcers in at-risk patients with diabetes.", ("diabetes",)),
+        (
+            "Apixaban for preventing stroke in people with nonvalvular atrial fibrillation.",
+            ("atrial fibrillation",),
+        ),
+        ("Management of chronic insomnia disorder in adults.", ()),
+        ("Adult asthma care: promoting control of asthma.", ()),
+        ("Guidance for patients with hearing aids.", ()),
+    ],
+)
+def test_the_conditions_a_guideline_title_is_written_for(title: str, written_for: tuple[str, ...]) -> None:
+    assert guideline_conditions(title) == written_for
+
+
+def test_a_guideline_for_people_with_another_condition_ranks_below_a_general_one() -> None:
+    # the same depression statement in a general guideline and in one for patients with cancer
+    text = "Offer an SSRI or cognitive behavioural therapy for moderate major depressive disorder."
+    cancer = replace(
+        _chunk("onc", 0, text), metadata={"title": "Depression in patients with cancer", "source": "ngc"}
+    )
+    hits = {"treatment": [Hit(cancer, 0.1), Hit(_chunk("gen", 0, text + " "), 0.09)]}
+    args = {
+        "fact_terms": {},
+        "topic": topic_names("Major depressive disorder, single episode, moderate"),
+        "doc_topics": {"onc": "Major depressive disorder in cancer", "gen": "Major depressive disorder"},
+        "vectors": {"onc:0": np.eye(2)[0], "gen:0": np.eye(2)[1]},
+        "excluded_docs": {},
+        "top_k": 2,
+        "patient": ADULT,
+    }
+    pred = CodePrediction("F32.1", "Major depressive disorder, single episode, moderate", 0.9)
+    without, _ = rank_snippets(pred, hits, **args, patient_conditions=frozenset())  # type: ignore[arg-type]
+    assert [s.doc_id for s in without] == ["gen", "onc"]
+    with_cancer, _ = rank_snippets(pred, hits, **args, patient_conditions=frozenset({"cancer"}))  # type: ignore[arg-type]
+    assert [s.doc_id for s in with_cancer] == ["onc", "gen"]
+    unknown, _ = rank_snippets(pred, hits, **args)  # type: ignore[arg-type]
+    assert [s.doc_id for s in unknown] == ["onc", "gen"]
 
 
 def test_a_passage_under_a_heading_for_another_population_ranks_below_one_for_the_patient() -> None:
