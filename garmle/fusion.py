@@ -218,17 +218,24 @@ SUBSECTION_PRIORS: tuple[tuple[re.Pattern[str], float], ...] = (
             r"summary of (the )?(literature|evidence)|literature review|^discussion\b|^overview\b|"
             r"^introduction|^background|clinical considerations?$|^assessment of risk|"
             r"^suggestions for practice|^other considerations|^useful resources|^additional approaches|"
-            r"^research (needs|gaps)|^rationale\b|^(supporting )?evidence\b",
+            r"^research (needs|gaps)|^rationale\b|^(supporting )?evidence\b|"
+            # what services and staff should do, not what to do for the patient
+            r"^(system,? |policy,? )?organi[sz]ation(al requirements|,? and (system )?polic|"
+            r"( and| of) (care|services|delivery))|^(policy|system),? organi[sz]ation|"
+            r"^service organi[sz]ation|^education recommendations|"
+            r"^(staff )?training( and (skills|education))?$|^health[- ]care policy|"
+            r"^developing and establishing systems",
             re.I,
         ),
         0.5,
     ),
 )
 """Headings *inside* a recommendations section that hold no statement: rating definitions (0) and
-evidence summaries, background and practice considerations (0.5). In the 1,416 NGC summaries the
-largest of these are "Summary of Literature Review" (about 6,000 chunks), "Definitions", the imaging
-"Discussion of procedures by variant" and the USPSTF "Clinical Considerations"; the lowest prior of
-any heading below the top one applies."""
+evidence summaries, background and practice considerations, and what services, educators and staff
+should do ("Organization and Policy Recommendations", "Service Organisation": 0.5). In the 1,416 NGC
+summaries the largest of these are "Summary of Literature Review" (about 6,000 chunks),
+"Definitions", the imaging "Discussion of procedures by variant" and the USPSTF "Clinical
+Considerations"; the lowest prior of any heading below the top one applies."""
 
 
 def is_title_only(chunk: Chunk) -> bool:
@@ -1143,6 +1150,9 @@ _SCOPE_EXCLUSION = re.compile(
     re.I,
 )
 _SCOPE_ASIDE = re.compile(r"\((?:excluding|except|other than|not)\b[^()]*\)", re.I)
+# "Dysvascular complications from diabetes, arteriosclerosis, smoking": the condition is the
+# complication; its causes name whom it is for, not what the guideline is about
+_SCOPE_CAUSE = re.compile(r"\s+(?:from|caused by|due to|secondary to|resulting from)\s.*", re.I)
 
 
 @lru_cache(maxsize=4096)
@@ -1162,9 +1172,12 @@ def covered_conditions(conditions: str) -> str:
         'T-cell neoplasms; - NK-cell neoplasms'
         >>> covered_conditions("Stress fractures including sacrum, excluding other vertebrae")
         'Stress fractures including sacrum'
+        >>> covered_conditions("Lower limb amputation; - Dysvascular complications from diabetes, smoking")
+        'Lower limb amputation; - Dysvascular complications'
     """
     kept: list[str] = []
     for part in _SCOPE_ASIDE.sub("", conditions).split(";"):
+        part = _SCOPE_CAUSE.sub("", part)
         found = _SCOPE_EXCLUSION.search(part)
         if found is None:
             kept.append(part.rstrip())

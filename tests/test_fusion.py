@@ -465,6 +465,21 @@ def test_headings_inside_recommendations_that_hold_no_statement_rank_lower() -> 
     assert section_prior((*top, "Diagnosis", "Strength of Recommendations")) == 0.0
     # a statement section keeps its own (lower) prior when a heading below it is neutral
     assert section_prior(("Qualifying Statements", "Treatment")) == 0.4
+    # what services, educators and staff should do is no statement for the patient
+    for service in (
+        "System, Organization and Policy Recommendations",
+        "Organization and Policy Recommendations",
+        "Education Recommendations",
+        "Service Organisation",
+        "Organisation and Delivery of Care",
+        "Staff Training",
+    ):
+        assert section_prior((*top, service)) == 0.5, service
+    for statement in (
+        "Summary of Recommendations for Clinicians and Policymakers",
+        "Education and Self-management",
+    ):
+        assert section_prior((*top, statement)) == 1.0, statement
 
 
 def test_a_scope_note_that_leaves_a_condition_out_is_not_about_it(ngc_dir: Path) -> None:
