@@ -655,6 +655,13 @@ _CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("C", "D0", "D45", "D46", "D47", "Z51.0", "Z51.1", "Z85", "Z92.21", "Z92.3"),
     ),
     ("hiv", ("hiv", "human immunodeficiency virus"), ("B20", "Z21", "O98.7")),
+    (
+        "immunocompromise",
+        ("immunocompromised", "immunosuppressed", "immunodeficiency", "immunodeficiencies"),
+        ("D80", "D81", "D82", "D83", "D84", "D70", "B20", "Z21", "O98.7", "Z94", "Z79.52", "Z79.6", "Z92.25",
+         "Z51.1", "C81", "C82", "C83", "C84", "C85", "C86", "C88", "C90", "C91", "C92", "C93", "C94", "C95",
+         "C96"),
+    ),
 )  # fmt: skip
 _CONDITION_PATTERNS = tuple(
     (name, re.compile(r"(?<![\w-])(?<!non-)(?:" + "|".join(words) + r")\b", re.I), codes)
@@ -756,6 +763,8 @@ def guideline_conditions(title: str) -> tuple[str, ...]:
         ('cancer',)
         >>> guideline_conditions("Hepatitis viruses in adults infected with HIV 2013.")
         ('hiv',)
+        >>> guideline_conditions("ACR Appropriateness Criteria acute respiratory illness in immunocompromised patients.")
+        ('immunocompromise',)
         >>> guideline_conditions("Management of type 2 diabetes in adults.")
         ()
     """
@@ -830,7 +839,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 6
+READING_VERSION = 7
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
