@@ -763,7 +763,7 @@ def guideline_conditions(title: str) -> tuple[str, ...]:
         ('cancer',)
         >>> guideline_conditions("Hepatitis viruses in adults infected with HIV 2013.")
         ('hiv',)
-        >>> guideline_conditions("ACR Appropriateness Criteria acute respiratory illness in immunocompromised patients.")
+        >>> guideline_conditions("Acute respiratory illness in immunocompromised patients.")
         ('immunocompromise',)
         >>> guideline_conditions("Management of type 2 diabetes in adults.")
         ()
@@ -1791,7 +1791,7 @@ def verify_snippets(
     return kept, VerbatimCheck(checked=len(snippets), failed=len(dropped), dropped=tuple(dropped))
 
 
-PRESENTING_SHARE = 2
+PRESENTING_SHARE = 3
 """Places the presenting condition's guidance takes in the leading list for each place of any other
 code's (:func:`leading_snippets`)."""
 
@@ -1815,7 +1815,7 @@ def leading_snippets(
         ...     return Recommendation(code.upper(), code, 0.9, snippets=snippets)
         >>> a, b = rec("a"), rec("b")
         >>> [f"{code}:{s.chunk_id}" for code, s in leading_snippets([a, b], 5)]
-        ['A:a0', 'A:a1', 'B:b0', 'A:a2', 'A:a3']
+        ['A:a0', 'A:a1', 'A:a2', 'B:b0', 'A:a3']
     """
     # each code's snippets still to give, and how many it gives per turn
     pending = [

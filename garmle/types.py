@@ -403,7 +403,7 @@ class Report(_Record):
 
     def leading(self, k: int = 10) -> tuple[tuple[str, Snippet], ...]:
         """The ``k`` leading guideline snippets across codes, each with its code: the presenting
-        condition's guidance takes two places for each one of every other code
+        condition's guidance takes three places for each one of every other code
         (:func:`garmle.fusion.leading_snippets`)."""
         from garmle.fusion import leading_snippets
 

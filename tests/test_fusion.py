@@ -712,15 +712,15 @@ def _rec(code: str, *ids: str) -> Recommendation:
     return Recommendation(code, code, 0.9, snippets=tuple(Snippet(i, "d", i, "T", 0, 1, 1.0) for i in ids))
 
 
-def test_leading_snippets_give_the_presenting_code_two_places_per_turn() -> None:
+def test_leading_snippets_give_the_presenting_code_three_places_per_turn() -> None:
     recs = [_rec("A", "a0", "a1", "a2", "a3"), _rec("B", "b0", "b1"), _rec("C", "c0", "shared", "c2")]
     ranked = [(code, s.chunk_id) for code, s in leading_snippets(recs, 8)]
     assert ranked == [
         ("A", "a0"),
         ("A", "a1"),
+        ("A", "a2"),
         ("B", "b0"),
         ("C", "c0"),
-        ("A", "a2"),
         ("A", "a3"),
         ("B", "b1"),
         ("C", "shared"),

@@ -3,7 +3,7 @@
 Every system maps a case's patient to a ranked list of guideline snippets (best first) and, where it
 predicts codes, its code predictions. garmle's report holds snippets per code; its ranked list is the
 report's leading list (:meth:`garmle.types.Report.leading`): the codes take turns in report order,
-the presenting condition giving two snippets per turn and every other code one.
+the presenting condition giving three snippets per turn and every other code one.
 
 Baselines (same index, same embedder):
 

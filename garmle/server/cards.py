@@ -1,7 +1,7 @@
 """A :class:`~garmle.types.Report` -> CDS Hooks 2.0 cards, with no generated text.
 
 One card per (code, guideline) pair, in the order of the report's leading list
-(:meth:`~garmle.types.Report.leading`: the presenting condition's guidance two places per turn, each
+(:meth:`~garmle.types.Report.leading`: the presenting condition's guidance three places per turn, each
 other code's one), a pair's card where its first snippet is listed:
 
 * ``summary``: the code's catalogue title and the guideline's title, cut to
