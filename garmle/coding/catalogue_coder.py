@@ -535,6 +535,18 @@ def _index_wordings(wordings: Sequence[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1 << 14)
+def _said_absent(wording: str) -> frozenset[str]:
+    """The words a wording names as absent, in its first "without ..." clause.
+
+    Example:
+        >>> sorted(_said_absent("Migraine without aura")), _said_absent("Gout")
+        (['aura'], frozenset())
+    """
+    found = _WITHOUT.search(_PAREN.sub(" ", wording))
+    return frozenset(_required_words(found.group(0)[len("without") :])) if found else frozenset()
+
+
 def _required_words(text: str) -> tuple[str, ...]:
     core = _WITHOUT.sub("", _PAREN.sub(" ", text))
     words = [normalise_token(w) for w in WORD.findall(core)]
@@ -791,6 +803,7 @@ class CatalogueCoder:
             if "-" in t.raw and t.norm.startswith("non") and t.norm not in self._postings
             for j in (i, i + 1)
         }
+        original = toks
         toks = [t if i not in absent else Token("", t.start, t.end, t.raw) for i, t in enumerate(toks)]
         acc = np.zeros(len(self._texts), dtype=np.float32)
         hits = np.zeros(len(self._texts), dtype=np.int32)
@@ -811,13 +824,18 @@ class CatalogueCoder:
                 continue  # a curated wording is said whole: "type 2 diabetes" is not "... in pregnancy"
             if not _NATURE.intersection(text.required) <= present:
                 continue  # "medial malleolus" (an ulcer's site) is not a fracture of it
-            mention = self._locate(sentence, toks, text, float(coverage[idx]))
+            mention = self._locate(sentence, toks, text, float(coverage[idx]), original)
             if mention is not None:
                 found.append(mention)
         return _most_specific(found)
 
     def _locate(
-        self, sentence: Sentence, toks: Sequence[Token], text: _CodeText, coverage: float
+        self,
+        sentence: Sentence,
+        toks: Sequence[Token],
+        text: _CodeText,
+        coverage: float,
+        original: Sequence[Token] = (),
     ) -> Mention | None:
         wanted = set(text.required)
         exact = text.exact_case
@@ -837,6 +855,14 @@ class CatalogueCoder:
         if window is None:
             return None
         lo, hi, matched = window
+        absent_words = _said_absent(text.text)
+        if absent_words and original:
+            # "migraine without aura" names the code whose wording says the aura is absent, not the
+            # unspecified migraine: the absent words, said just after, join the match
+            reach = range(hi + 1, min(len(toks), hi + 2 + 2 * len(absent_words)))
+            absent_at = [i for i in reach if not toks[i].norm and original[i].norm in absent_words]
+            if {original[i].norm for i in absent_at} == absent_words:
+                matched, hi = sorted({*matched, *absent_at}), max(hi, *absent_at)
         between = set(range(lo, hi + 1)) - set(matched)
         extra = sum(1 for i in between if toks[i].norm not in _FILLERS)
         limit = 1 if text.synonym or len(wanted) <= 2 else 2

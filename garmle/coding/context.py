@@ -78,7 +78,7 @@ _SPELLING = {
     "thrombus": "thrombosis",
     "thrombi": "thrombosis",
 }
-# British spellings by stem and ending: haemoptysis, paediatric, oestrogen, foetal, hyperglycaemia.
+# British spellings by stem and ending: haemoptysis, paediatric, oestrogen, foetal, hyperglycaemia, apnoea.
 _BRITISH = (
     (re.compile(r"^(hyper|hypo|an)?haem"), r"\1hem"),
     (re.compile(r"^(ortho)?paed"), r"\1ped"),
@@ -89,6 +89,7 @@ _BRITISH = (
     (re.compile(r"^anaesth"), "anesth"),
     (re.compile(r"^faec"), "fec"),
     (re.compile(r"aemi(a|c)$"), r"emi\1"),
+    (re.compile(r"oea(l)?$"), r"ea\1"),  # apnoea, gonorrhoea, amenorrhoea, diarrhoeal
 )
 # -ise for -ize: generalised, localised, hospitalisation, immunised.
 _ISE = re.compile(r"(?<=[a-z]{3})is(e|ed|es|ing|ation|ations)$")
@@ -102,6 +103,8 @@ def normalise_token(word: str) -> str:
         ('kidney', '2', 'anemia')
         >>> normalise_token("haemoptysis"), normalise_token("hypoglycaemia"), normalise_token("Coeliac")
         ('hemoptysis', 'hypoglycemia', 'celiac')
+        >>> normalise_token("apnoea"), normalise_token("gonorrhoea"), normalise_token("diarrhoeal")
+        ('apnea', 'gonorrhea', 'diarrheal')
         >>> normalise_token("generalised"), normalise_token("hospitalisation"), normalise_token("crisis")
         ('generalized', 'hospitalization', 'crisis')
         >>> normalise_token("UTIs"), normalise_token("utis"), normalise_token("Non-pressure")

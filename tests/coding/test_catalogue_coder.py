@@ -66,6 +66,15 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         # a category's default is a billable code: the child listing its title, the initial encounter
         ("Varicose veins, right leg, aching by evening.", "I83.91"),
         ("Hypothermia after immersion in a river.", "T68.XXXA"),
+        # British "-oea" spellings
+        ("Obstructive sleep apnoea, on CPAP.", "G47.33"),
+        ("Gonorrhoea, contact traced.", "A54.9"),
+        # a wording that names an absent feature is the code, not the unspecified one
+        ("Migraine without aura, 3 attacks a month.", "G43.009"),
+        ("Assessment: Alzheimer's dementia, MMSE 19.", "G30.9"),
+        ("Assessment: acute bacterial rhinosinusitis.", "J01.90"),
+        ("Heavy menstrual bleeding for 6 months.", "N92.0"),
+        ("Atopic eczema of both hands.", "L20.9"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
