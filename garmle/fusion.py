@@ -95,6 +95,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from garmle.coding.context import american_spelling
 from garmle.ingest.ngc import includes_pregnancy_alongside
 from garmle.retrieval import Hit, mmr_select, rrf_fuse
 from garmle.types import Chunk, CodePrediction, Document, Patient, Recommendation, Snippet, VerbatimCheck
@@ -635,6 +636,13 @@ _CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
          "cerebrovascular disease"),
         ("I60", "I61", "I62", "I63", "I64", "I69", "G45", "Z86.73"),
     ),
+    (
+        # any heart disease, not one the words before it name ("coronary heart disease")
+        "heart disease",
+        (r"(?<!coronary )(?<!ischemic )(?<!ischaemic )(?<!valvular )(?<!congenital )(?<!rheumatic )"
+         r"(?<!hypertensive )(?<!structural )heart diseases?", "cardiac disease"),
+        ("I0", "I11", "I13", "I2", "I3", "I4", "I5", "Q2", "Z95"),
+    ),
     ("atrial fibrillation", ("atrial fibrillation", "atrial flutter", "af", "afib"), ("I48",)),
     (
         "copd",
@@ -765,6 +773,10 @@ def guideline_conditions(title: str) -> tuple[str, ...]:
         ('hiv',)
         >>> guideline_conditions("Acute respiratory illness in immunocompromised patients.")
         ('immunocompromise',)
+        >>> guideline_conditions("Treatment of anemia in patients with heart disease.")
+        ('heart disease',)
+        >>> guideline_conditions("Management of adults with congenital heart disease.")
+        ()
         >>> guideline_conditions("Management of type 2 diabetes in adults.")
         ()
     """
@@ -839,7 +851,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 7
+READING_VERSION = 8
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
@@ -1222,7 +1234,7 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
     for title in titles:
         words: list[tuple[str, str]] = []  # (stem, "word" | "kind" | "acronym" | "abbreviation"), in order
         for token in re.findall(r"[A-Za-z][A-Za-z0-9]*", _NON.sub("non", title)):
-            word = token.lower()
+            word = american_spelling(token.lower())
             if len(token) == 2 and token.isupper():
                 words.append((word, "abbreviation"))  # "OA", "AF": a whole word (see _names)
             elif len(word) < 3 or (word in _TOPIC_STOP and word not in _KIND_WORDS):
@@ -1373,9 +1385,16 @@ def _join_non(text: str) -> str:
 
 @lru_cache(maxsize=2048)
 def _text_words(text: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The words of a text, lower-cased and with "non-" joined to its word (:func:`_join_non`): as a
-    set and sorted (for a prefix's bisection)."""
-    ordered = tuple(sorted(set(_WORD_STEM.findall(_join_non(text)))))
+    """The words of a text, lower-cased and with "non-" joined to its word (:func:`_join_non`), each
+    British spelling also in American spelling, as the catalogue's names are written ("anaemia" names
+    anemia, "oesophageal" esophageal): as a set and sorted (for a prefix's bisection).
+
+    Example:
+        >>> _text_words("Iron deficiency anaemia")[1]
+        ('anaemia', 'anemia', 'deficiency', 'iron')
+    """
+    words = set(_WORD_STEM.findall(_join_non(text)))
+    ordered = tuple(sorted(words | {american_spelling(word) for word in words}))
     return frozenset(ordered), ordered
 
 

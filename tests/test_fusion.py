@@ -783,3 +783,12 @@ def test_a_passages_traits_are_kept_per_span() -> None:
     # the same id over another span (another chunking of the document) is read again
     empty = Chunk("kept:0", "kept", "Definitions:", 0, 12, section=("Major Recommendations",))
     assert is_empty_passage(empty) and _traits(empty)[0] is True
+
+
+def test_a_guideline_in_british_spelling_is_about_the_catalogues_condition() -> None:
+    anemia = topic_names("Iron deficiency anemia, unspecified")
+    assert topic_coverage(anemia, "WHO guideline: daily iron supplementation. Iron deficiency anaemia") == 1.0
+    reflux = topic_names("Gastro-esophageal reflux disease")
+    assert topic_coverage(reflux, "Gastro-oesophageal reflux disease in adults") == 1.0
+    # and a British name finds an American text
+    assert topic_coverage(topic_names("Coeliac disease"), "Celiac disease: diagnosis and management") == 1.0

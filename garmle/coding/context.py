@@ -29,6 +29,7 @@ __all__ = [
     "WORD",
     "Sentence",
     "Token",
+    "american_spelling",
     "assertion_of",
     "normalise_token",
     "split_sentences",
@@ -49,34 +50,21 @@ _SPELLING = {
     "ii": "2",
     "iii": "3",
     "iv": "4",
-    "tumour": "tumor",
-    "oedema": "edema",
-    "dyspnoea": "dyspnea",
-    "diarrhoea": "diarrhea",
-    "oesophagitis": "esophagitis",
-    "oesophageal": "esophageal",
-    "haematuria": "hematuria",
-    "ischaemia": "ischemia",
-    "ischaemic": "ischemic",
-    "anaemia": "anemia",
-    "haemorrhage": "hemorrhage",
-    "leukaemia": "leukemia",
-    "hyperlipidaemia": "hyperlipidemia",
-    "dyslipidaemia": "dyslipidemia",
-    "hypercholesterolaemia": "hypercholesterolemia",
-    "hypokalaemia": "hypokalemia",
-    "hyperkalaemia": "hyperkalemia",
-    "hyponatraemia": "hyponatremia",
-    "septicaemia": "septicemia",
-    "fibre": "fiber",
-    "coeliac": "celiac",
     "deficient": "deficiency",
     "deficiencies": "deficiency",
-    "behaviour": "behavior",
-    "behavioural": "behavioral",
     # "Thrombus - see Thrombosis" (ICD-10-CM index)
     "thrombus": "thrombosis",
     "thrombi": "thrombosis",
+}
+# British spellings the stems and endings below do not reach
+_BRITISH_WORDS = {
+    "tumour": "tumor",
+    "tumours": "tumors",
+    "oedema": "edema",
+    "fibre": "fiber",
+    "coeliac": "celiac",
+    "behaviour": "behavior",
+    "behavioural": "behavioral",
 }
 # British spellings by stem and ending: haemoptysis, paediatric, oestrogen, foetal, hyperglycaemia, apnoea.
 _BRITISH = (
@@ -88,9 +76,28 @@ _BRITISH = (
     (re.compile(r"^gynaec"), "gynec"),
     (re.compile(r"^anaesth"), "anesth"),
     (re.compile(r"^faec"), "fec"),
+    (re.compile(r"^oedem"), "edem"),
     (re.compile(r"aemi(a|c)$"), r"emi\1"),
     (re.compile(r"oea(l)?$"), r"ea\1"),  # apnoea, gonorrhoea, amenorrhoea, diarrhoeal
 )
+
+
+def american_spelling(word: str) -> str:
+    """A lower-case word in American spelling, as the ICD-10-CM catalogue writes it.
+
+    Example:
+        >>> american_spelling("anaemia"), american_spelling("oesophageal"), american_spelling("tumour")
+        ('anemia', 'esophageal', 'tumor')
+        >>> american_spelling("ischaemic"), american_spelling("diarrhoea"), american_spelling("coeliac")
+        ('ischemic', 'diarrhea', 'celiac')
+    """
+    w = _BRITISH_WORDS.get(word, word)
+    if "ae" in w or "oe" in w:
+        for pattern, repl in _BRITISH:
+            w = pattern.sub(repl, w)
+    return w
+
+
 # -ise for -ize: generalised, localised, hospitalisation, immunised.
 _ISE = re.compile(r"(?<=[a-z]{3})is(e|ed|es|ing|ation|ations)$")
 
@@ -113,10 +120,7 @@ def normalise_token(word: str) -> str:
     if len(word) > 2 and word.endswith("s") and word[:-1].isupper():
         word = word[:-1]  # the plural of an abbreviation: "UTIs", "MIs"
     w = word.lower().replace("-", "")
-    w = _SPELLING.get(w, w)
-    if "ae" in w or "oe" in w:
-        for pattern, repl in _BRITISH:
-            w = pattern.sub(repl, w)
+    w = american_spelling(_SPELLING.get(w, w))
     if "is" in w:
         w = _ISE.sub(r"iz\1", w)
     if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")) and not w[-2].isdigit():
