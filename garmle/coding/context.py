@@ -86,10 +86,8 @@ def american_spelling(word: str) -> str:
     """A lower-case word in American spelling, as the ICD-10-CM catalogue writes it.
 
     Example:
-        >>> american_spelling("anaemia"), american_spelling("oesophageal"), american_spelling("tumour")
-        ('anemia', 'esophageal', 'tumor')
-        >>> american_spelling("ischaemic"), american_spelling("diarrhoea"), american_spelling("coeliac")
-        ('ischemic', 'diarrhea', 'celiac')
+        >>> " ".join(map(american_spelling, "anaemia oesophageal tumour ischaemic diarrhoea coeliac".split()))
+        'anemia esophageal tumor ischemic diarrhea celiac'
     """
     w = _BRITISH_WORDS.get(word, word)
     if "ae" in w or "oe" in w:
