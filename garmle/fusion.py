@@ -129,6 +129,7 @@ __all__ = [
     "names_a_sibling",
     "names_only_itself",
     "names_only_negated",
+    "names_only_siblings",
     "passage_age_bounds",
     "passage_population",
     "passage_population_conflict",
@@ -1531,12 +1532,19 @@ def names_a_sibling(own: Sequence[Designator], text: str) -> bool:
     return bool(named) and not named & set(own)
 
 
-def about_another(names: Sequence[Sequence[str]], siblings: Sequence[Designator], text: str) -> bool:
+def about_another(
+    names: Sequence[Sequence[str]],
+    siblings: Sequence[Designator],
+    text: str,
+    sibling_names: Sequence[str] = (),
+) -> bool:
     """True when a guideline's topic ``text`` is about another condition than the one of ``names``
     and ``siblings``, whatever broader name of it the text holds: it names only a sibling
-    (:func:`names_a_sibling`, hepatitis C for B) or a word of the condition's own title only negated
-    (:func:`names_only_negated`, "non-alcoholic" for alcoholic cirrhosis). Such a guideline has topic
-    0 in the ranking and is no guideline about the condition for its second pool.
+    (:func:`names_a_sibling`, hepatitis C for B), names the condition only inside a sibling's name
+    (:func:`names_only_siblings`, "interstitial cystitis" for acute cystitis), or names a word of the
+    condition's own title only negated (:func:`names_only_negated`, "non-alcoholic" for alcoholic
+    cirrhosis). Such a guideline has topic 0 in the ranking and is no guideline about the condition
+    for its second pool.
 
     Example:
         >>> names = topic_names("Chronic viral hepatitis B", "Chronic viral hepatitis")
@@ -1545,7 +1553,46 @@ def about_another(names: Sequence[Sequence[str]], siblings: Sequence[Designator]
         >>> about_another(names, designators("Chronic viral hepatitis B"), "Hepatitis B (chronic)")
         False
     """
-    return names_a_sibling(siblings, text) or names_only_negated(names, text)
+    return (
+        names_a_sibling(siblings, text)
+        or names_only_siblings(names, sibling_names, text)
+        or names_only_negated(names, text)
+    )
+
+
+def names_only_siblings(names: Sequence[Sequence[str]], sibling_names: Sequence[str], text: str) -> bool:
+    """True when ``text`` names the condition in full only inside the names of its siblings in the
+    catalogue (:func:`garmle.query.sibling_names`): "Diagnosis and treatment of interstitial
+    cystitis" names cystitis, yet is not about acute cystitis. A sibling's name that adds no word to
+    the condition's own names ("primary osteoarthritis of knee" beside unilateral primary
+    osteoarthritis of the knee) is the condition itself, and not taken away.
+
+    Example:
+        >>> names = topic_names("Acute cystitis", "Cystitis")
+        >>> names_only_siblings(names, ["Interstitial cystitis"], "Interstitial cystitis/bladder pain")
+        True
+        >>> names_only_siblings(names, ["Interstitial cystitis"], "Cystitis and interstitial cystitis")
+        False
+    """
+    pattern = _sibling_pattern(tuple(tuple(name) for name in names), tuple(sibling_names))
+    if pattern is None or _coverage(tuple(tuple(name) for name in names), text) < 1.0:
+        return False
+    stripped = pattern.sub(" ", text)
+    return stripped != text and topic_coverage(names, stripped) < 1.0
+
+
+@lru_cache(maxsize=1024)
+def _sibling_pattern(
+    names: tuple[tuple[str, ...], ...], sibling_names: tuple[str, ...]
+) -> re.Pattern[str] | None:
+    """The siblings' names that add a word to the condition's own, as one pattern of word stems."""
+    own = {stem for name in names for stem in name}
+    phrases = []
+    for sibling in sibling_names:
+        words = [american_spelling(w.lower()) for w in re.findall(r"[A-Za-z0-9]+", sibling)]
+        if {_stem(w) for w in words if w not in _TOPIC_STOP} - own:
+            phrases.append(r"[\s-]+".join(re.escape(_stem(w)) + r"\w*" for w in words))
+    return re.compile(r"\b(?:" + "|".join(phrases) + ")", re.I) if phrases else None
 
 
 def match_facts(text: str, fact_terms: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
@@ -1637,6 +1684,7 @@ def rank_snippets(
     populations: Mapping[str, PassagePopulation] | None = None,
     patient_conditions: Collection[str] | None = None,
     siblings: Sequence[Designator] = (),
+    sibling_names: Sequence[str] = (),
 ) -> tuple[list[Snippet], dict[str, int]]:
     """The ``top_k`` snippets for one code, and how many candidates each exclusion rule removed.
 
@@ -1670,6 +1718,9 @@ def rank_snippets(
             1 for type 2 diabetes) is not about it (topic 0, as above); in a guideline not about
             this condition alone, a passage that names only a sibling is scaled by
             ``off_topic_factor`` and counts as not naming the condition.
+        sibling_names: the names of the condition's siblings in the catalogue
+            (:func:`garmle.query.sibling_names`); a guideline naming the condition only inside them
+            ("interstitial cystitis" for acute cystitis) is not about it either.
     """
     w = weights or FusionWeights()
     carried = not prediction.code.upper().startswith(WORKUP_CHAPTERS)
@@ -1704,7 +1755,7 @@ def rank_snippets(
             continue
         doc_text = doc_topics.get(chunk.doc_id, chunk.metadata.get("title", ""))
         if chunk.doc_id not in doc_share:
-            sibling_doc = about_another(names, siblings, doc_text)
+            sibling_doc = about_another(names, siblings, doc_text, sibling_names)
             doc_share[chunk.doc_id] = _coverage(names, doc_text) if topic and not sibling_doc else 0.0
             doc_own[chunk.doc_id] = names_only_itself(siblings, doc_text)
         topic_share = doc_share[chunk.doc_id]

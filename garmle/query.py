@@ -49,6 +49,7 @@ __all__ = [
     "patient_dense_texts",
     "patient_facts",
     "population_phrase",
+    "sibling_names",
 ]
 
 LAB_LABELS: Mapping[str, tuple[str, str]] = {
@@ -422,6 +423,36 @@ def load_topic_names() -> tuple[tuple[str, str], ...]:
     from garmle.coding.catalogue_coder import bundled_pairs
 
     return bundled_pairs("topic_names.tsv")
+
+
+_RESIDUAL = re.compile(r"^other\s", re.I)
+
+
+def sibling_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
+    """The clinical names, of two words or more, of the other subcategories of a code's category:
+    "Interstitial cystitis" and "chronic cystitis" beside acute cystitis, "Systolic heart failure"
+    beside diastolic. An unspecified code has none: every kind of its condition is its kind.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> sibling_names("N30.00", IcdCatalogue())
+        ('Interstitial cystitis', 'Irradiation cystitis')
+        >>> sibling_names("N30.90", IcdCatalogue()), sibling_names("I10", IcdCatalogue())
+        ((), ())
+    """
+    entry = catalogue.lookup(code)
+    if "unspecified" in entry.title.lower() or len(code) < 5:
+        return ()
+    own = entry.title.lower()
+    out: list[str] = []
+    for sibling in catalogue.codes(entry.category):
+        residual = "unspecified" in sibling.title.lower() or _RESIDUAL.match(sibling.title)
+        if len(sibling.code) != 5 or sibling.code == code[:5] or residual:
+            continue  # a residual class ("Other ...", "..., unspecified") names the category itself
+        name = re.sub(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])", "", clinical_title(sibling.title)).strip(" ,")
+        if len(name.split()) >= 2 and "," not in name and name.lower() not in own and name not in out:
+            out.append(name)
+    return tuple(out)
 
 
 def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:

@@ -50,6 +50,7 @@ from garmle.query import (
     fact_terms,
     load_templates,
     patient_dense_texts,
+    sibling_names,
 )
 from garmle.retrieval import CrossEncoderReranker, Hit, HybridRetriever, SearchFilter
 from garmle.store import ChromaStore
@@ -109,7 +110,9 @@ class Recommender:
         self.retriever = retriever or HybridRetriever(store, embedder)
         self.weights = weights or FusionWeights()
         self._doc_meta: dict[str, dict[str, str]] | None = None
-        self._conditions: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...]]] = {}
+        self._conditions: dict[
+            str, tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...], tuple[str, ...]]
+        ] = {}
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
         # what each guideline is about (_doc_topic) and the guidelines about each code
@@ -220,12 +223,18 @@ class Recommender:
             self._populations_key = key
         return self._populations
 
-    def _condition(self, code: str) -> tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...]]:
-        """A code's condition names read once: as topic stems, and as the designators that tell it
-        from its siblings."""
+    def _condition(
+        self, code: str
+    ) -> tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...], tuple[str, ...]]:
+        """A code's condition names read once: as topic stems, as the designators that tell it from
+        its siblings, and its siblings' names in the catalogue."""
         if code not in self._conditions:
             names = condition_names(code, self.catalogue)
-            self._conditions[code] = (topic_names(*names), designators(*names))
+            self._conditions[code] = (
+                topic_names(*names),
+                designators(*names),
+                sibling_names(code, self.catalogue),
+            )
         return self._conditions[code]
 
     def _guidelines_about(self, code: str) -> frozenset[str]:
@@ -242,11 +251,13 @@ class Recommender:
                 {d: t for d, t in topics.items() if meta[d].get("source") != CATALOGUE_SOURCE}
             )
         if code not in self._about:
-            names, siblings = self._condition(code)
-            # a guideline about a sibling (hepatitis C for B) or the negation ("non-alcoholic") is not
-            # about the condition, though a broader name of it is there in full
+            names, siblings, others = self._condition(code)
+            # a guideline about a sibling (hepatitis C for B, interstitial for acute cystitis) or the
+            # negation ("non-alcoholic") is not about the condition, though a broader name of it is there
             self._about[code] = frozenset(
-                d for d in self._about_index.naming(names) if not about_another(names, siblings, topics[d])
+                d
+                for d in self._about_index.naming(names)
+                if not about_another(names, siblings, topics[d], others)
             )
         return self._about[code]
 
@@ -406,7 +417,7 @@ class Recommender:
                 cross_aspects=self.templates.cross_guideline_aspects(),
                 related_topics=[self._topic(p.code) for p in predictions if p.code != pred.code],
                 patient=patient, populations=populations, patient_conditions=conditions,
-                siblings=self._designators(pred.code),
+                siblings=self._designators(pred.code), sibling_names=self._condition(pred.code)[2],
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]

@@ -792,3 +792,27 @@ def test_a_guideline_in_british_spelling_is_about_the_catalogues_condition() -> 
     assert topic_coverage(reflux, "Gastro-oesophageal reflux disease in adults") == 1.0
     # and a British name finds an American text
     assert topic_coverage(topic_names("Coeliac disease"), "Celiac disease: diagnosis and management") == 1.0
+
+
+def test_a_guideline_naming_the_condition_only_inside_a_siblings_name_is_not_about_it() -> None:
+    from garmle.catalogue import IcdCatalogue
+    from garmle.fusion import about_another
+    from garmle.query import condition_names, sibling_names
+
+    catalogue = IcdCatalogue()
+    for code, text, another in (
+        ("N30.00", "Diagnosis and treatment of interstitial cystitis/bladder pain syndrome", True),
+        ("N30.00", "Acute uncomplicated cystitis in women", False),
+        ("I50.32", "Cardiac resynchronization therapy for systolic heart failure", True),
+        ("I50.32", "Heart failure in adults: systolic and diastolic heart failure", False),
+        # a sibling that adds no word to the condition's names is the condition itself
+        ("M17.11", "Treatment of primary osteoarthritis of knee", False),
+    ):
+        names = condition_names(code, catalogue)
+        assert (
+            about_another(topic_names(*names), designators(*names), text, sibling_names(code, catalogue))
+            is another
+        ), (
+            code,
+            text,
+        )
