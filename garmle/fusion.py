@@ -153,7 +153,7 @@ _PEDIATRIC = re.compile(
 )
 _ADULT = re.compile(
     r"\b(adults?|older (adults|people|persons|patients)|elderly|women|men|"
-    r"(1[89]|[2-9]\d) years (of age )?(and|or) (older|over))\b",
+    r"(aged |age )?(1[6-9]|[2-9]\d)( years)? (of age )?(and|or) (older|over)|over (1[6-9]|[2-9]\d)s)\b",
     re.I,
 )
 # In a passage, the adults it is addressed to, not those around a child: "involve a parent, carer or
@@ -478,6 +478,9 @@ def population_conflict(
         'written for children'
         >>> population_conflict("Patients 10 to less than 18 years", "", Patient("p", age=50), ["children"])
         'written for children'
+        >>> lbp = "People aged 16 or older. Note: Groups that will not be covered: - Adolescent scoliosis"
+        >>> population_conflict(lbp, "Low back pain and sciatica in over 16s", Patient("p", age=45)) is None
+        True
         >>> title = "Tobacco smoking cessation in adults, including pregnant women"
         >>> population_conflict("", title, Patient("p", age=47, sex="male"), ["adults", "pregnancy"]) is None
         True
@@ -497,6 +500,10 @@ def population_conflict(
         men_only = "men" in found and "women" not in found
         older_only = "older adults" in found and "adults" not in found and not pediatric
     else:
+        # what a note leaves out is no population of it ("Groups that will not be covered: ... People
+        # aged under 16 years")
+        excluded = _SCOPE_EXCLUSION.search(population)
+        population = population[: excluded.start()] if excluded and excluded.start() > 0 else population
         text = f"{title}. {population}"
         pediatric = bool(_PEDIATRIC.search(text))
         adult = bool(_ADULT.search(text)) and not title_pediatric
@@ -852,7 +859,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 8
+READING_VERSION = 9
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 

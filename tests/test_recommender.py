@@ -201,6 +201,10 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     assert [p.code for p in kept] == ["L03.90", "E11.9"] and skipped == ["L53.9", "T14.8XXA"]
     migraine = [CodePrediction(c, cat.title(c), 0.9) for c in ("G43.109", "H53.149")]
     assert [p.code for p in _guideline_codes(migraine, cat)[0]] == ["G43.109"]
+    # the leg pain of a sciatica, of peripheral arterial disease
+    for cause in ("M54.30", "I73.9"):
+        leg = [CodePrediction(c, cat.title(c), 0.9) for c in (cause, "M79.605")]
+        assert _guideline_codes(leg, cat) == (leg[:1], ["M79.605"])
     # repeated falls and incontinence have guidelines of their own: no diagnosis explains them away
     falls = [CodePrediction(c, cat.title(c), 0.9) for c in ("R29.6", "I95.1", "R32", "R42")]
     kept, skipped = _guideline_codes(falls, cat)
