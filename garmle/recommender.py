@@ -22,6 +22,7 @@ from typing import Any
 
 from garmle.cache import cached, kept
 from garmle.catalogue import IcdCatalogue, catalogue_documents
+from garmle.coding.catalogue_coder import PERSONAL_HISTORY_CODES
 from garmle.config import Settings, offline_environment
 from garmle.embedding import Embedder, make_embedder
 from garmle.errors import CatalogueError, GarmleError, PredictionError
@@ -533,6 +534,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("T14", ("L00", "L01", "L02", "L03", "L04", "L08", "A46")),
     # light sensitivity and other visual disturbances of a headache, an eye inflammation or meningitis
     ("H53.1", ("G43", "G44", "G03", "H10", "H16", "H20")),
+    # a cold's coryza beside another acute respiratory infection: bronchiolitis, sinusitis, influenza
+    ("J00", ("J01", "J02", "J03", "J04", "J05", "J06", "J09", "J1", "J20", "J21", "J22")),
 )
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 
@@ -629,10 +632,20 @@ def _guideline_codes(
     kept: list[CodePrediction] = []
     skipped: list[str] = []
     for pred in predictions:
-        explained = any(
-            pred.code.startswith(symptom) and any(c.startswith(causes) for c in codes)
-            for symptom, causes in _EXPLAINED_BY
-        ) or (catalogue is not None and _manifestation_of(pred.code, codes, catalogue))
+        explained = (
+            any(
+                pred.code.startswith(symptom) and any(c.startswith(causes) for c in codes)
+                for symptom, causes in _EXPLAINED_BY
+            )
+            or (catalogue is not None and _manifestation_of(pred.code, codes, catalogue))
+            # the history of a condition coded as current too (a stroke three weeks ago beside its
+            # cerebral infarction): the current code's guidelines cover it
+            or any(
+                pred.code == history and any(c.startswith(current) for c in codes)
+                for current, history in PERSONAL_HISTORY_CODES
+                if history.startswith("Z")
+            )
+        )
         if (
             explained
             or (stated and pred.medication_only)

@@ -75,6 +75,10 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Assessment: acute bacterial rhinosinusitis.", "J01.90"),
         ("Heavy menstrual bleeding for 6 months.", "N92.0"),
         ("Atopic eczema of both hands.", "L20.9"),
+        ("Assessment: recurrent falls, orthostatic hypotension.", "R29.6"),
+        # the single episode is the default reading of a major depression
+        ("Assessment: major depressive disorder, moderate.", "F32.1"),
+        ("Severe depression with psychotic features.", "F32.3"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
