@@ -79,6 +79,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         # the single episode is the default reading of a major depression
         ("Assessment: major depressive disorder, moderate.", "F32.1"),
         ("Severe depression with psychotic features.", "F32.3"),
+        # KDIGO's GFR categories
+        ("CKD G3a A2, ACR 45 mg/mmol.", "N18.31"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
