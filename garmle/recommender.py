@@ -510,9 +510,9 @@ class Recommender:
 
 
 _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # joint pain and stiffness: arthritis of any kind
-    ("M25.5", ("M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19")),
-    ("M25.6", ("M05", "M06", "M08", "M15", "M16", "M17", "M18", "M19")),
+    # joint pain and stiffness: arthritis of any kind, polymyalgia rheumatica
+    ("M25.5", ("M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M35.3")),
+    ("M25.6", ("M05", "M06", "M08", "M15", "M16", "M17", "M18", "M19", "M35.3")),
     # pain in a limb: arthritis, gout, sciatica and radiculopathy, spinal stenosis, arterial and venous
     # disease of the leg, cellulitis
     ("M79.6", ("M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M54.1", "M54.3", "M54.4", "M51.1", "M48.0")),

@@ -201,6 +201,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     assert [p.code for p in kept] == ["L03.90", "E11.9"] and skipped == ["L53.9", "T14.8XXA"]
     migraine = [CodePrediction(c, cat.title(c), 0.9) for c in ("G43.109", "H53.149")]
     assert [p.code for p in _guideline_codes(migraine, cat)[0]] == ["G43.109"]
+    # the girdle pain of a polymyalgia rheumatica
+    pmr = [CodePrediction(c, cat.title(c), 0.9) for c in ("M35.3", "M25.559")]
+    assert _guideline_codes(pmr, cat) == (pmr[:1], ["M25.559"])
     # the history of a condition coded as current too; a cold's coryza beside a bronchiolitis
     stroke = [CodePrediction(c, cat.title(c), 0.9) for c in ("I63.9", "I48.91", "Z86.73")]
     assert _guideline_codes(stroke, cat) == (stroke[:2], ["Z86.73"])
