@@ -620,7 +620,8 @@ def _guideline_codes(
     the joint and limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is
     predicted too;
     a manifestation code whose "code first" note names a predicted underlying disease (G46.0 beside
-    I63.9) is covered by that disease's guidelines; a diagnosis inferred from medications alone (heart
+    I63.9) is covered by that disease's guidelines, and so is a personal-history Z code beside its
+    condition coded as current (Z86.73 beside I63.9); a diagnosis inferred from medications alone (heart
     failure from a loop diuretic and an ACE inhibitor, which kidney disease explains too) is listed
     but not searched when the record states another diagnosis. Searching guidelines for them takes
     the clinician's screen from the conditions themselves. Codes given explicitly by the user are
