@@ -765,6 +765,7 @@ _GUIDELINE_FOR = (
 )
 
 
+@lru_cache(maxsize=8192)
 def guideline_conditions(title: str) -> tuple[str, ...]:
     """The conditions of :func:`addressed_conditions` a guideline's title writes it for ("Anaemia
     management in people with chronic kidney disease", "The management of depression in patients with
@@ -812,11 +813,8 @@ def written_for_others(title: str, patient_conditions: Collection[str] | None) -
     """
     if patient_conditions is None:
         return False
-    written_for = _guideline_conditions(title)
+    written_for = guideline_conditions(title)
     return bool(written_for) and not any(name in patient_conditions for name in written_for)
-
-
-_guideline_conditions = lru_cache(maxsize=8192)(guideline_conditions)
 
 
 def conditions_of(codes: Iterable[str]) -> frozenset[str]:
@@ -1581,11 +1579,12 @@ def names_only_siblings(names: Sequence[Sequence[str]], sibling_names: Sequence[
         >>> names_only_siblings(names, ["Interstitial cystitis"], "Cystitis and interstitial cystitis")
         False
     """
-    pattern = _sibling_pattern(tuple(tuple(name) for name in names), tuple(sibling_names))
-    if pattern is None or _coverage(tuple(tuple(name) for name in names), text) < 1.0:
+    own = tuple(tuple(name) for name in names)  # hashable, for the kept pattern and coverage
+    pattern = _sibling_pattern(own, tuple(sibling_names))
+    if pattern is None or _coverage(own, text) < 1.0:
         return False
     stripped = pattern.sub(" ", text)
-    return stripped != text and topic_coverage(names, stripped) < 1.0
+    return stripped != text and topic_coverage(own, stripped) < 1.0
 
 
 @lru_cache(maxsize=1024)

@@ -276,10 +276,6 @@ class Recommender:
         """The condition's names as stems: catalogue titles, short inclusion terms, clinical synonyms."""
         return self._condition(code)[0]
 
-    def _designators(self, code: str) -> tuple[Designator, ...]:
-        """What tells the condition from its siblings by name (type 2 diabetes, hepatitis B)."""
-        return self._condition(code)[1]
-
     def _catalogue_document(self, category: str) -> Document | None:
         if category not in self._catalogue_docs:
             ids = self.store.ids_for_source_path(f"{CATALOGUE_SOURCE}:{category}")
@@ -410,7 +406,7 @@ class Recommender:
                 if query.code == pred.code:
                     by_aspect[query.aspect] = query_hits
             terms = fact_terms(patient, pred.code, predictions, self.templates) if use_facts else {}
-            topic = self._topic(pred.code)
+            topic, siblings, others = self._condition(pred.code)
             snippets, dropped = rank_snippets(
                 pred, by_aspect, fact_terms=terms, topic=topic, doc_topics=doc_topics, vectors=vectors,
                 excluded_docs=excluded, top_k=top_k * 2, weights=self.weights,
@@ -418,7 +414,7 @@ class Recommender:
                 cross_aspects=self.templates.cross_guideline_aspects(),
                 related_topics=[self._topic(p.code) for p in predictions if p.code != pred.code],
                 patient=patient, populations=populations, patient_conditions=conditions,
-                siblings=self._designators(pred.code), sibling_names=self._condition(pred.code)[2],
+                siblings=siblings, sibling_names=others,
             )  # fmt: skip
             population_dropped += dropped["population"]
             off_topic += dropped["off_topic"] + dropped["weak"]
