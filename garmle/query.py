@@ -425,12 +425,9 @@ def load_topic_names() -> tuple[tuple[str, str], ...]:
     return bundled_pairs("topic_names.tsv")
 
 
-_RESIDUAL = re.compile(r"^other\s", re.I)
-
-
 def sibling_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     """The clinical names, of two words or more, of the other subcategories of a code's category:
-    "Interstitial cystitis" and "chronic cystitis" beside acute cystitis, "Systolic heart failure"
+    "Interstitial cystitis" and "Irradiation cystitis" beside acute cystitis, "Systolic heart failure"
     beside diastolic. An unspecified code has none: every kind of its condition is its kind.
 
     Example:
@@ -446,7 +443,7 @@ def sibling_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     own = entry.title.lower()
     out: list[str] = []
     for sibling in catalogue.codes(entry.category):
-        residual = "unspecified" in sibling.title.lower() or _RESIDUAL.match(sibling.title)
+        residual = "unspecified" in sibling.title.lower() or sibling.title.startswith("Other ")
         if len(sibling.code) != 5 or sibling.code == code[:5] or residual:
             continue  # a residual class ("Other ...", "..., unspecified") names the category itself
         name = re.sub(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])", "", clinical_title(sibling.title)).strip(" ,")
