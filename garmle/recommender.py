@@ -72,6 +72,10 @@ CATALOGUE_SOURCE = "icd10cm"
 PatientInput = Patient | Path | str | Mapping[str, Any] | bytes
 
 
+_ConditionNames = tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...], tuple[str, ...]]
+"""A code's condition names as topic stems, its designators and its siblings' names in the catalogue."""
+
+
 class Recommender:
     """Guideline recommendations for a patient, grounded verbatim in an index.
 
@@ -111,9 +115,7 @@ class Recommender:
         self.retriever = retriever or HybridRetriever(store, embedder)
         self.weights = weights or FusionWeights()
         self._doc_meta: dict[str, dict[str, str]] | None = None
-        self._conditions: dict[
-            str, tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...], tuple[str, ...]]
-        ] = {}
+        self._conditions: dict[str, _ConditionNames] = {}
         self._catalogue_docs: dict[str, Document | None] = {}
         self._doc_meta_key: tuple[int, str] | None = None
         # what each guideline is about (_doc_topic) and the guidelines about each code
@@ -224,9 +226,7 @@ class Recommender:
             self._populations_key = key
         return self._populations
 
-    def _condition(
-        self, code: str
-    ) -> tuple[tuple[tuple[str, ...], ...], tuple[Designator, ...], tuple[str, ...]]:
+    def _condition(self, code: str) -> _ConditionNames:
         """A code's condition names read once: as topic stems, as the designators that tell it from
         its siblings, and its siblings' names in the catalogue."""
         if code not in self._conditions:
