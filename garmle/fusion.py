@@ -95,9 +95,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from garmle.coding.context import american_spelling
 from garmle.ingest.ngc import includes_pregnancy_alongside
 from garmle.retrieval import Hit, mmr_select, rrf_fuse
+from garmle.spelling import american_spelling
 from garmle.types import Chunk, CodePrediction, Document, Patient, Recommendation, Snippet, VerbatimCheck
 
 __all__ = [

@@ -22,7 +22,6 @@ from typing import Any
 
 from garmle.cache import cached, kept
 from garmle.catalogue import IcdCatalogue, catalogue_documents
-from garmle.coding.catalogue_coder import PERSONAL_HISTORY_CODES
 from garmle.config import Settings, offline_environment
 from garmle.embedding import Embedder, make_embedder
 from garmle.errors import CatalogueError, GarmleError, PredictionError
@@ -623,6 +622,8 @@ def _guideline_codes(
     the clinician's screen from the conditions themselves. Codes given explicitly by the user are
     never filtered.
     """
+    from garmle.coding.catalogue_coder import PERSONAL_HISTORY_CODES
+
     has_diagnosis = any(not p.code.startswith(("R", "Z")) for p in predictions)
     stated = any(not p.code.startswith(("R", "Z")) and not p.medication_only for p in predictions)
     codes = [p.code for p in predictions]

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from garmle import spelling as _spelling_module
 from garmle.cache import read_cache, write_cache
 from garmle.catalogue import IcdCatalogue
 from garmle.catalogue.icd10cm import catalogue_release, lay_wordings
@@ -627,13 +628,14 @@ class CatalogueCoder:
         """Index the catalogue's wordings, or load that index from the cache (see ``cache_dir``).
 
         The cache key covers the code range, the synonyms, the catalogue package's version and the
-        source of this module and of the tokenizer, so a change to any of them rebuilds it.
+        source of this module, of the tokenizer and of its spelling rules, so a change to any of them
+        rebuilds it.
         """
         digest = hashlib.sha256()
         digest.update(code_range.encode())
         digest.update(repr(list(synonyms)).encode())
         digest.update(catalogue_release().encode())
-        for module in (__file__, _context_module.__file__):
+        for module in (__file__, _context_module.__file__, _spelling_module.__file__):
             digest.update(Path(str(module)).read_bytes())
         path = cache_dir() / f"catalogue-coder-{digest.hexdigest()[:24]}.pkl"
         state = read_cache(path)

@@ -24,12 +24,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from garmle.spelling import american_spelling
+
 __all__ = [
     "ASSERTIONS",
     "WORD",
     "Sentence",
     "Token",
-    "american_spelling",
     "assertion_of",
     "normalise_token",
     "split_sentences",
@@ -56,46 +57,6 @@ _SPELLING = {
     "thrombus": "thrombosis",
     "thrombi": "thrombosis",
 }
-# British spellings the stems and endings below do not reach
-_BRITISH_WORDS = {
-    "tumour": "tumor",
-    "tumours": "tumors",
-    "oedema": "edema",
-    "fibre": "fiber",
-    "coeliac": "celiac",
-    "behaviour": "behavior",
-    "behavioural": "behavioral",
-}
-# British spellings by stem and ending: haemoptysis, paediatric, oestrogen, foetal, hyperglycaemia, apnoea.
-_BRITISH = (
-    (re.compile(r"^(hyper|hypo|an)?haem"), r"\1hem"),
-    (re.compile(r"^(ortho)?paed"), r"\1ped"),
-    (re.compile(r"^oesoph"), "esoph"),
-    (re.compile(r"^oestr"), "estr"),
-    (re.compile(r"^foet"), "fet"),
-    (re.compile(r"^gynaec"), "gynec"),
-    (re.compile(r"^anaesth"), "anesth"),
-    (re.compile(r"^faec"), "fec"),
-    (re.compile(r"^oedem"), "edem"),
-    (re.compile(r"aemi(a|c)$"), r"emi\1"),
-    (re.compile(r"oea(l)?$"), r"ea\1"),  # apnoea, gonorrhoea, amenorrhoea, diarrhoeal
-)
-
-
-def american_spelling(word: str) -> str:
-    """A lower-case word in American spelling, as the ICD-10-CM catalogue writes it.
-
-    Example:
-        >>> " ".join(map(american_spelling, "anaemia oesophageal tumour ischaemic diarrhoea coeliac".split()))
-        'anemia esophageal tumor ischemic diarrhea celiac'
-    """
-    w = _BRITISH_WORDS.get(word, word)
-    if "ae" in w or "oe" in w:
-        for pattern, repl in _BRITISH:
-            w = pattern.sub(repl, w)
-    return w
-
-
 # -ise for -ize: generalised, localised, hospitalisation, immunised.
 _ISE = re.compile(r"(?<=[a-z]{3})is(e|ed|es|ing|ation|ations)$")
 
