@@ -624,8 +624,11 @@ def _guideline_codes(
     """
     from garmle.coding.catalogue_coder import PERSONAL_HISTORY_CODES
 
-    has_diagnosis = any(not p.code.startswith(("R", "Z")) for p in predictions)
-    stated = any(not p.code.startswith(("R", "Z")) and not p.medication_only for p in predictions)
+    # an infectious agent "as the cause of diseases classified elsewhere" (B95-B97: H. pylori beside
+    # dyspepsia) names no disease of its own, so it explains no symptom
+    condition = ("R", "Z", "B95", "B96", "B97")
+    has_diagnosis = any(not p.code.startswith(condition) for p in predictions)
+    stated = any(not p.code.startswith(condition) and not p.medication_only for p in predictions)
     codes = [p.code for p in predictions]
     kept: list[CodePrediction] = []
     skipped: list[str] = []

@@ -187,6 +187,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     assert [p.code for p in kept] == ["I63.9", "M17.0", "N18.31", "E11.22"]
     alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
+    # an infectious agent explains no symptom: dyspepsia stays beside H. pylori
+    agent = [CodePrediction(c, cat.title(c), 0.9) for c in ("B96.81", "R10.13")]
+    assert [p.code for p in _guideline_codes(agent, cat)[0]] == ["B96.81", "R10.13"]
     # ear pain beside otitis media, itch beside psoriasis
     ear = [CodePrediction(c, cat.title(c), 0.9) for c in ("H92.09", "H66.93", "L29.9", "L40.0")]
     kept, skipped = _guideline_codes(ear, cat)

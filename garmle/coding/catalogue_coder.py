@@ -236,6 +236,40 @@ def _of_an_earlier_pregnancy(mention: Mention, notes: Sequence[str]) -> bool:
     return bool(_EARLIER_PREGNANCY.search(before))
 
 
+_NOT_A_PREGNANCY_BEFORE = re.compile(
+    r"\b(?:plan\w*|consider\w*|contemplat\w*|trying|try|wish\w*|want\w*|desir\w*|hop\w*|intend\w*|"
+    r"future|next|before|pre|preconception|avoid\w*|prevent\w*|in|during|for|of|unplanned|unintended)"
+    r"\W+(?:(?:a|an|another|her|further|any|the|for|of|in|future|next)\W+){0,2}$",
+    re.I,
+)
+_NOT_A_PREGNANCY_AFTER = re.compile(
+    r"^\W*(?:plan\w*|intentions?|wish\w*|prevention|test\w*|risks?|advice|counsel\w*|category|safety)\b", re.I
+)
+
+
+def _names_no_pregnancy(mention: Mention, notes: Sequence[str], pregnant: bool | None) -> bool:
+    """True when "pregnancy" is a plan, a risk or a test, not the patient's state: "planning pregnancy
+    next year", "risks of lithium in pregnancy", "pregnancy test sent". Only for a patient the record
+    does not state pregnant.
+
+    Example:
+        >>> m = Mention("Z33.1", 0, 9, 18, "pregnancy", "present", 1.0, "", frozenset())
+        >>> _names_no_pregnancy(m, ["Planning pregnancy next year."], None)
+        True
+        >>> _names_no_pregnancy(m, ["Planning pregnancy next year."], True)
+        False
+        >>> m = Mention("Z33.1", 0, 11, 20, "pregnancy", "present", 1.0, "", frozenset())
+        >>> _names_no_pregnancy(m, ["Confirmed: pregnancy, dating scan booked."], None)
+        False
+    """
+    note = _note_of(mention, notes)
+    if note is None or pregnant or not mention.code.startswith("Z3") or "pregnan" not in mention.text.lower():
+        return False
+    before = note[max(0, mention.char_start - 40) : mention.char_start]
+    after = note[mention.char_end :]
+    return bool(_NOT_A_PREGNANCY_BEFORE.search(before) or _NOT_A_PREGNANCY_AFTER.search(after))
+
+
 _ASLEEP = re.compile(r"\W{0,3}(?:back\s+)?(?:asleep|to sleep)\b", re.I)
 
 
@@ -963,6 +997,7 @@ class CatalogueCoder:
             and not _names_a_status(m, patient.notes)
             and not _names_falling_asleep(m, patient.notes)
             and not _of_an_earlier_pregnancy(m, patient.notes)
+            and not _names_no_pregnancy(m, patient.notes, patient.pregnant)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)

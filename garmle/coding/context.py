@@ -44,7 +44,14 @@ ASSERTIONS = ("present", "negated", "uncertain", "hypothetical", "historical", "
 # is then a name, not an absent pressure, and a note's "non-smoker" names no smoking.
 WORD = re.compile(r"\b(?i:non)-[A-Za-z]+|[A-Za-z0-9]+")
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
-_SENT_END = re.compile(r"(?<!\d)[.!?](?!\d)|(?<=\d)\.(?=\s)|[;\n]")
+# A "?" before a word ("?psoriatic arthritis", "( ? PE)") marks a query, not an end; nor does the dot of
+# a genus's initial ("H. pylori", "E. coli").
+_SENT_END = re.compile(
+    r"(?<!\d)(?<!\b[A-Z])[.!](?!\d)|(?<=\b[A-Z])[.!](?!\s*[a-z])"
+    r"|(?<!\d)\?(?!\d)(?<![\s(,:/]\?)|(?<=\d)\.(?=\s)|[;\n]"
+)
+# The query mark itself: the mention within three words after it, with no comma between, is uncertain.
+_QUERY_MARK = re.compile(r"(?:^|[\s(,:/])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&]{1,40}):")
 
 _SPELLING = {
@@ -190,6 +197,8 @@ _POST_NEGATION = (
     "has been excluded",
     "not seen",
     "not present",
+    "not diagnosed",
+    "never diagnosed",
     "resolved",
 )
 # A result word right after the finding ("HIV negative", "HBsAg nonreactive") negates it, also after
@@ -277,6 +286,8 @@ _POST_UNCERTAIN = (
     "cannot be excluded",
     "cannot be ruled out",
     "to be excluded",
+    "not confirmed",
+    "not yet confirmed",
 )
 _PRE_HISTORY = (
     "former",
@@ -439,7 +450,11 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "negated"
     if section in _ALLERGY_SECTIONS or before(_PRE_HYPOTHETICAL, 4) or after(_POST_HYPOTHETICAL, 3):
         return "hypothetical"
-    if before(_PRE_UNCERTAIN, 5) or after(_POST_UNCERTAIN, 4):
+    if (
+        before(_PRE_UNCERTAIN, 5)
+        or after(_POST_UNCERTAIN, 4)
+        or _QUERY_MARK.search(sentence.text[: max(0, start - sentence.start)])
+    ):
         return "uncertain"
     current = (
         before(_PRE_CURRENT, 3)

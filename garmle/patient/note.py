@@ -106,14 +106,18 @@ _MEASURE = re.compile(
 )
 _TARGET_BEFORE = re.compile(r"\b(target|goal|aim)\b[^.;\n]*$", _I)
 
-# Weeks of gestation: "24 weeks gestation", "16/40", "G2P1 at 24 weeks", "gestational age 24", "12+3 weeks".
+# Weeks of gestation: "24 weeks gestation", "16/40", "G2P1 at 24 weeks", "primigravida at 34 weeks",
+# "gestational age 24", "12+3 weeks".
 _GESTATION = (
     re.compile(r"\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?)['’]?\s*(?:of\s+)?(?:gestation|pregnan)", _I),
     re.compile(r"\bG\d{1,2}\s*P\d{1,2}\S*[^.\n]{0,20}?\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?|/\s*40)\b"),
+    re.compile(
+        r"\b(?:primi|multi)?gravida\b[^.\n]{0,20}?\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?|/\s*40)\b", _I
+    ),
     re.compile(r"\bgestational\s+age\s*(?:of\s*|[:=]\s*)?(\d{1,2})", _I),
     re.compile(r"(?<![\d/.])(\d{1,2})(?:\+\d)?\s*/\s*40(?![\d/])"),
 )
-_PREGNANT = (re.compile(r"\bpregnant\b", _I), *_GESTATION[:3])
+_PREGNANT = (re.compile(r"\bpregnant\b", _I), *_GESTATION[:4])
 # The weeks after a birth: "3 days postpartum", "postnatal check", "2 weeks after delivery", "delivered
 # 10 days ago". A past birth is not ("history of postpartum depression", "previous post-natal psychosis").
 _POSTPARTUM = re.compile(

@@ -81,6 +81,16 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Severe depression with psychotic features.", "F32.3"),
         # KDIGO's GFR categories
         ("CKD G3a A2, ACR 45 mg/mmol.", "N18.31"),
+        ("GORD, on omeprazole.", "K21.9"),
+        ("Anaemia of CKD, ferritin 80.", "D63.1"),
+        ("Bipolar affective disorder, currently depressed.", "F31.30"),
+        ("Giant cell arteritis on prednisolone.", "M31.6"),
+        ("Motor neurone disease, bulbar onset.", "G12.20"),
+        ("SLE with arthralgia.", "M32.9"),
+        ("Croup, barking cough overnight.", "J05.0"),
+        ("Delirium secondary to UTI.", "F05"),
+        # a genus's initial ends no sentence
+        ("Dyspepsia. H. pylori breath test positive.", "B96.81"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
@@ -182,6 +192,12 @@ def test_no_notes_no_predictions_and_a_long_note_is_coded(coder: CatalogueCoder)
 
 def test_pregnancy_codes_need_a_pregnancy(coder: CatalogueCoder) -> None:
     assert not any(c.startswith("O") for c in _codes(coder, "Urinary tract infection."))
+
+
+def test_a_planned_pregnancy_or_a_drug_risk_in_pregnancy_is_no_pregnant_state(coder: CatalogueCoder) -> None:
+    assert "Z33.1" not in _codes(coder, "38F with bipolar disorder on lithium, planning pregnancy next year.")
+    assert "Z33.1" not in _codes(coder, "Discussed the risks of valproate in pregnancy.")
+    assert "Z33.1" in _codes(coder, "Confirmed intrauterine pregnancy at 8 weeks.")
 
 
 def test_bad_settings_are_rejected(catalogue: IcdCatalogue) -> None:

@@ -68,6 +68,12 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Denies chest pain but reports dyspnea.", "dyspnea", "present"),
         ("Stroke with no residual deficits, hypertension and gout.", "hypertension", "present"),
         ("Migraine without aura.", "Migraine", "present"),
+        ("Mild COPD not diagnosed; spirometry normal.", "COPD", "negated"),
+        ("Coeliac disease not confirmed on biopsy.", "Coeliac disease", "uncertain"),
+        # a query mark before a wording is a question, not the end of a sentence
+        ("Plaque psoriasis, ?psoriatic arthritis.", "psoriatic arthritis", "uncertain"),
+        ("Chest pain (? angina), hypertension.", "angina", "uncertain"),
+        ("Plaque psoriasis, ?psoriatic arthritis.", "Plaque psoriasis", "present"),
     ],
 )
 def test_assertions(text: str, target: str, expected: str) -> None:
@@ -78,6 +84,11 @@ def test_family_history_section_covers_following_lines_until_a_blank_line() -> N
     note = "Family history:\nDiabetes in father.\n\nAssessment: diabetes."
     assert _assertion(note, "Diabetes in") == "family"
     assert _assertion(note, "diabetes.") == "present"
+
+
+def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
+    note = "Any chest pain? No. Hypertension, ?angina."
+    assert [s.text for s in split_sentences(note)] == ["Any chest pain?", "No.", "Hypertension, ?angina."]
 
 
 @pytest.mark.parametrize(

@@ -123,6 +123,7 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
     [
         ("31-year-old, pregnant, BP 150/100", True),
         ("G2P1 at 24 weeks with headache", True),
+        ("26 y/o primigravida at 34 weeks, BP 158/104", True),
         ("Now 28 weeks gestation", True),
         ("She is 30+2 weeks pregnant", True),
         ("Gestational age 33 weeks", True),
@@ -170,6 +171,7 @@ def test_note_is_kept_whole_and_diagnoses_are_not_extracted() -> None:
         ("26F at 24 weeks gestation.", 24.0),
         ("34F G2P1 at 12+3 weeks, booking.", 12.0),
         ("Pregnant, 16/40, well.", 16.0),
+        ("Multigravida at 28+2 weeks.", 28.0),
         ("Pregnant. Gestational age: 30.", 30.0),
         ("Pregnant. Visual acuity 20/40.", None),
         ("Not pregnant. 20/40 vision.", None),
