@@ -1175,10 +1175,31 @@ def _absent_after(words: Sequence[str], reach: int) -> set[int]:
 
 
 def _affirmed_words(text: str) -> frozenset[str]:
-    """The words of ``text`` but the words of absence and the three words after each."""
-    words = [normalise_token(raw) for raw in WORD.findall(text)]
+    """The words of ``text`` but the words of absence and the three words after each, and a counted
+    episode: "2 exacerbations last year" says no exacerbation now.
+
+    Example:
+        >>> sorted(_affirmed_words("COPD, 2 exacerbations last year"))
+        ['2', 'copd', 'last', 'year']
+        >>> "exacerbation" in _affirmed_words("COPD with acute exacerbation")
+        True
+    """
+    raws = WORD.findall(text)
+    words = [normalise_token(raw) for raw in raws]
     absent = _absent_after(words, 3)
-    return frozenset(w for i, w in enumerate(words) if i not in absent and w not in _ABSENCE)
+    counted = {
+        i
+        for i in range(1, len(words))
+        if words[i - 1] in _COUNTS or (words[i - 1].isdigit() and raws[i].lower().endswith("s"))
+    }
+    return frozenset(
+        w for i, w in enumerate(words) if i not in absent and i not in counted and w not in _ABSENCE
+    )
+
+
+_COUNTS = frozenset(
+    {"one", "two", "three", "four", "five", "six", "several", "multiple", "frequent", "recurrent", "previous"}
+)
 
 
 _POOR_CONTROL = re.compile(

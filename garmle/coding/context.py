@@ -361,6 +361,17 @@ _PSEUDO = (
     "past three",
     "past several",
     "prior to",
+    # an age: "67-year-old woman with COPD" is no old COPD
+    "year old",
+    "years old",
+    "yr old",
+    "yrs old",
+    "month old",
+    "months old",
+    "week old",
+    "weeks old",
+    "day old",
+    "days old",
 )
 # A checklist item answered no: "Diabetes: none", "Smoking: never", "Stroke/TIA - no." The answer ends
 # the item: "Asthma: no attacks this month" still says asthma.
@@ -484,11 +495,37 @@ def _time_ago(words: list[str], last: int) -> bool:
     Example:
         >>> _time_ago(["pneumonia", "5", "years", "ago"], 0), _time_ago(["pain", "for", "5", "days"], 0)
         (True, False)
+        >>> _time_ago("wrist fracture after a fall from standing 6 months ago".split(), 1)
+        True
+        >>> _time_ago("back pain that started 3 months ago".split(), 1)
+        False
     """
-    tail = words[last + 1 : last + 5]
-    if _dates_the_diagnosis(tail):
+    tail = words[last + 1 : last + 9]
+    if _dates_the_diagnosis(tail) or "ago" not in tail:
         return False
-    return "ago" in tail and any(w in ("year", "years", "month", "months", "decade", "decades") for w in tail)
+    tail = tail[: tail.index("ago") + 1]
+    if len(tail) > 4 and _ONGOING.intersection(tail):
+        return False  # "back pain that started 3 months ago" is still there
+    return any(w in ("year", "years", "month", "months", "decade", "decades") for w in tail)
+
+
+# Words that make a wider "... ago" the start of what goes on: "started", "since", "worse".
+_ONGOING = frozenset(
+    {
+        "started",
+        "start",
+        "began",
+        "begun",
+        "since",
+        "onset",
+        "first",
+        "worse",
+        "worsening",
+        "for",
+        "which",
+        "that",
+    }
+)
 
 
 # "Parkinson's disease diagnosed 6 months ago", "type 2 diabetes diagnosed in 2019": the date is when the

@@ -106,11 +106,14 @@ _MEASURE = re.compile(
 )
 _TARGET_BEFORE = re.compile(r"\b(target|goal|aim)\b[^.;\n]*$", _I)
 
-# Weeks of gestation: "24 weeks gestation", "16/40", "G2P1 at 24 weeks", "primigravida at 34 weeks",
-# "gestational age 24", "12+3 weeks".
+# Weeks of gestation: "24 weeks gestation", "16/40", "G2P1 at 24 weeks", "G1 at 8 weeks",
+# "primigravida at 34 weeks", "gestational age 24", "12+3 weeks".
 _GESTATION = (
     re.compile(r"\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?)['’]?\s*(?:of\s+)?(?:gestation|pregnan)", _I),
-    re.compile(r"\bG\d{1,2}\s*P\d{1,2}\S*[^.\n]{0,20}?\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?|/\s*40)\b"),
+    re.compile(
+        r"(?<!CKD )(?<!stage )\bG\d{1,2}(?:\s*P\d{1,2}\S*)?(?![a-z\d])[^.\n]{0,20}?\b(\d{1,2})(?:\+\d)?\s*"
+        r"(?:weeks?|wks?|/\s*40)\b"
+    ),
     re.compile(
         r"\b(?:primi|multi)?gravida\b[^.\n]{0,20}?\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?|/\s*40)\b", _I
     ),

@@ -103,6 +103,8 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         # a code of the same subcategory whose title adds only words said next to the mention
         ("DVT of the left femoral vein, on apixaban.", "I82.412", "I82.409"),
         ("COPD with acute exacerbation, on prednisolone.", "J44.1", "J44.9"),
+        # a counted past episode is none now
+        ("COPD (FEV1 42%), 2 exacerbations last year.", "J44.9", "J44.1"),
         ("Seasonal allergic rhinitis, worse in spring.", "J30.2", "J30.9"),
         # both sides of a "Unilateral ..." code are the category's "Bilateral ..." code
         ("Primary osteoarthritis of both knees.", "M17.0", "M17.10"),

@@ -69,6 +69,13 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Stroke with no residual deficits, hypertension and gout.", "hypertension", "present"),
         ("Migraine without aura.", "Migraine", "present"),
         ("Mild COPD not diagnosed; spirometry normal.", "COPD", "negated"),
+        # an age is no old condition
+        ("67-year-old woman with COPD.", "COPD", "present"),
+        ("15-year-old girl with type 1 diabetes since age 9.", "type 1 diabetes", "present"),
+        ("Old MI on ECG.", "MI", "historical"),
+        # a wider "... ago" places an event in the past, not the start of what goes on
+        ("Wrist fracture after a fall from standing 6 months ago.", "fracture", "historical"),
+        ("Back pain that started 3 months ago.", "Back pain", "present"),
         ("Coeliac disease not confirmed on biopsy.", "Coeliac disease", "uncertain"),
         # a query mark before a wording is a question, not the end of a sentence
         ("Plaque psoriasis, ?psoriatic arthritis.", "psoriatic arthritis", "uncertain"),

@@ -124,6 +124,8 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         ("31-year-old, pregnant, BP 150/100", True),
         ("G2P1 at 24 weeks with headache", True),
         ("26 y/o primigravida at 34 weeks, BP 158/104", True),
+        ("33 yo G1 at 8 weeks, hypothyroid", True),
+        ("CKD G4 since 12 weeks", None),
         ("Now 28 weeks gestation", True),
         ("She is 30+2 weeks pregnant", True),
         ("Gestational age 33 weeks", True),
