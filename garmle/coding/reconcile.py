@@ -494,6 +494,39 @@ def _unspecified_condition(title: str) -> bool:
     return title.lower().startswith("unspecified")
 
 
+_OTHER_DIABETES = ("E08", "E09", "E10", "E13")
+
+
+def _stated_diabetes_type(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """A type 2 code the record's readings or drugs alone suggest (HbA1c 10.2% -> E11.65, insulin ->
+    E11.9) takes the diabetes type the notes state: a teenager's "type 1 diabetes" with an HbA1c of
+    10.2% is E10.65, not type 1 beside type 2.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> lab = CodePrediction("E11.65", cat.title("E11.65"), 0.8, source="ehr")
+        >>> said = CodePrediction("E10.9", cat.title("E10.9"), 0.8, source="catalogue")
+        >>> [p.code for p in _stated_diabetes_type([lab, said], cat)]
+        ['E10.65', 'E10.9']
+        >>> drug = CodePrediction("E11.9", cat.title("E11.9"), 0.7, source="ehr")
+        >>> [(p.code, p.source) for p in _stated_diabetes_type([said, drug], cat)]
+        [('E10.9', 'catalogue+ehr')]
+    """
+    stated = next((p.code[:3] for p in preds if p.code.startswith(_OTHER_DIABETES)), None)
+    if stated is None:
+        return preds
+    out: dict[str, CodePrediction] = {}
+    for p in preds:
+        if p.code.startswith("E11") and p.source == "ehr":
+            code = stated + p.code[3:]
+            if not catalogue.is_valid(code):
+                continue
+            p = replace(p, code=code, title=catalogue.title(code), billable=catalogue.lookup(code).billable)
+        out[p.code] = _fold_into(out[p.code], p) if p.code in out else p
+    return list(out.values())
+
+
 def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     kept: list[CodePrediction] = []
     for p in sorted(preds, key=lambda q: -q.score):
@@ -515,7 +548,8 @@ def reconcile(
         >>> [p.code for p in reconcile(preds, cat, pregnant=True)]
         ['O10.011', 'Z3A.12']
     """
-    preds = _fold_integral_findings(_fold_block_residuals(_fold_defaults(list(predictions)), catalogue))
+    preds = _stated_diabetes_type(list(predictions), catalogue)
+    preds = _fold_integral_findings(_fold_block_residuals(_fold_defaults(preds), catalogue))
     preds = _combination(_drop_contradictions(preds), catalogue)
     preds = _diabetes_combination(preds, catalogue)
     if any(p.code.startswith("O") for p in preds):

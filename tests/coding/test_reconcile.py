@@ -332,3 +332,12 @@ def test_codes_that_say_different_things_both_stay(
     cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...]
 ) -> None:
     assert {p.code for p in reconcile(_preds(cat, *pairs), cat)} == {c for c, _ in pairs}
+
+
+def test_a_type_2_code_from_readings_alone_takes_the_stated_diabetes_type(cat: IcdCatalogue) -> None:
+    lab = CodePrediction("E11.65", cat.title("E11.65"), 0.8, source="ehr")
+    stated = CodePrediction("E10.9", cat.title("E10.9"), 0.81, source="catalogue")
+    assert [p.code for p in reconcile([lab, stated], cat)] == ["E10.65"]
+    # a type 2 diabetes the notes say stays type 2
+    said = CodePrediction("E11.9", cat.title("E11.9"), 0.9, source="catalogue")
+    assert [p.code for p in reconcile([said, lab], cat)] == ["E11.65"]
