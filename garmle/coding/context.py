@@ -302,8 +302,9 @@ _PRE_HISTORY = (
     "past",
     "status post",
     "s p",
-    "old",
 )
+# Says a past condition only right before it: "old MI", "old infarct", not "old records show ...".
+_NEAR_HISTORY = ("old",)
 _PRE_FAMILY = (
     "family history of",
     "family history",
@@ -404,9 +405,9 @@ def _phrases(words: list[str], phrases: tuple[str, ...]) -> list[tuple[int, int]
 def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     """Classify the mention at note offsets ``start:end`` of ``sentence``.
 
-    Returns one of :data:`ASSERTIONS`. Family beats negation (a relative's
-    disease is never the patient's), negation beats uncertainty, which
-    beats history.
+    Returns one of :data:`ASSERTIONS`. A relative's disease is never the
+    patient's, and a negated one is no one's ("no family history of
+    diabetes"); negation beats uncertainty, which beats history.
     """
     toks = sentence.tokens
     words = [t.raw.lower() for t in toks]
@@ -448,16 +449,18 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return False
 
     section = sentence.section
-    if section in _FAMILY_SECTIONS or before(_PRE_FAMILY, 8):
-        return "family"
-    if (
+    negated = (
         before(_PRE_NEGATION, 6)
         or before(_NEAR_NEGATION, 2)
         or after(_POST_NEGATION, 4)
         or after(_NEXT_NEGATION, 1)
         or _tested_negative(words, last, after)
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
-    ):
+    )
+    if section in _FAMILY_SECTIONS or before(_PRE_FAMILY, 8):
+        # a relative's disease is never the patient's; "no family history of diabetes" is no one's
+        return "negated" if negated else "family"
+    if negated:
         return "negated"
     if section in _ALLERGY_SECTIONS or before(_PRE_HYPOTHETICAL, 4) or after(_POST_HYPOTHETICAL, 3):
         return "hypothetical"
@@ -474,6 +477,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     )
     if (
         before(_PRE_HISTORY, 6)
+        or before(_NEAR_HISTORY, 1)
         or (section in HISTORY_SECTIONS and not current)
         or _dated_in_past(words, last)
         or _time_ago(words, last)

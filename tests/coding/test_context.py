@@ -69,10 +69,12 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Stroke with no residual deficits, hypertension and gout.", "hypertension", "present"),
         ("Migraine without aura.", "Migraine", "present"),
         ("Mild COPD not diagnosed; spirometry normal.", "COPD", "negated"),
+        ("No family history of diabetes.", "diabetes", "negated"),
+        ("Old records show hypertension.", "hypertension", "present"),
+        ("Old MI on ECG.", "MI", "historical"),
         # an age is no old condition
         ("67-year-old woman with COPD.", "COPD", "present"),
         ("15-year-old girl with type 1 diabetes since age 9.", "type 1 diabetes", "present"),
-        ("Old MI on ECG.", "MI", "historical"),
         # a wider "... ago" places an event in the past, not the start of what goes on
         ("Wrist fracture after a fall from standing 6 months ago.", "fracture", "historical"),
         ("Back pain that started 3 months ago.", "Back pain", "present"),
@@ -91,6 +93,8 @@ def test_family_history_section_covers_following_lines_until_a_blank_line() -> N
     note = "Family history:\nDiabetes in father.\n\nAssessment: diabetes."
     assert _assertion(note, "Diabetes in") == "family"
     assert _assertion(note, "diabetes.") == "present"
+    # a condition no relative has is no family history
+    assert _assertion("Family history:\nNo heart disease.", "heart disease") == "negated"
 
 
 def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
