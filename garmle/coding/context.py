@@ -503,9 +503,18 @@ def _time_ago(words: list[str], last: int) -> bool:
         True
         >>> _time_ago("back pain that started 3 months ago".split(), 1)
         False
+        >>> _time_ago("had a heart attack last year".split(), 3)
+        True
+        >>> _time_ago("hypertension treated since last year".split(), 0)
+        False
     """
     tail = words[last + 1 : last + 9]
-    if _dates_the_diagnosis(tail) or "ago" not in tail:
+    if _dates_the_diagnosis(tail):
+        return False
+    near = words[last + 1 : last + 5]
+    if any(w == "last" and near[i + 1 : i + 2] == ["year"] for i, w in enumerate(near)):
+        return not _ONGOING.intersection(near)  # "a heart attack last year", not "... since last year"
+    if "ago" not in tail:
         return False
     tail = tail[: tail.index("ago") + 1]
     if len(tail) > 4 and _ONGOING.intersection(tail):

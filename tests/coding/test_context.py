@@ -78,6 +78,7 @@ def test_sentences_point_into_the_note_exactly() -> None:
         # a wider "... ago" places an event in the past, not the start of what goes on
         ("Wrist fracture after a fall from standing 6 months ago.", "fracture", "historical"),
         ("Back pain that started 3 months ago.", "Back pain", "present"),
+        ("He had a heart attack last year.", "heart attack", "historical"),
         ("Coeliac disease not confirmed on biopsy.", "Coeliac disease", "uncertain"),
         # a query mark before a wording is a question, not the end of a sentence
         ("Plaque psoriasis, ?psoriatic arthritis.", "psoriatic arthritis", "uncertain"),
