@@ -52,7 +52,9 @@ _SENT_END = re.compile(
 )
 # The query mark itself: the mention within three words after it, with no comma between, is uncertain.
 _QUERY_MARK = re.compile(r"(?:^|[\s(,:/])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
-_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&]{1,40}):")
+_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&]{0,40}):")
+# A SOAP note's one-letter headers; other single letters ("T: 37.2") head no section.
+_SOAP = {"s": "subjective", "o": "objective", "a": "assessment", "p": "plan"}
 
 _SPELLING = {
     "ii": "2",
@@ -147,7 +149,8 @@ def split_sentences(note: str, note_index: int = 0) -> list[Sentence]:
                 section = ""  # a blank line ends the section
             header = _HEADER.match(note[s:e])
             if header:
-                section = header.group(1).strip().lower()
+                name = header.group(1).strip().lower()
+                section = _SOAP.get(name, section) if len(name) == 1 else name
             out.append(Sentence(note_index, s, e, note[s:e], section))
         start = end
     return out

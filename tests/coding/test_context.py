@@ -98,6 +98,17 @@ def test_family_history_section_covers_following_lines_until_a_blank_line() -> N
     assert _assertion("Family history:\nNo heart disease.", "heart disease") == "negated"
 
 
+def test_soap_headers_name_their_sections() -> None:
+    note = "S: itchy plaques.\nO: BSA 8%.\nT: 37.2\nA: plaque psoriasis\nP: topical steroid"
+    assert [s.section for s in split_sentences(note)] == [
+        "subjective",
+        "objective",
+        "objective",
+        "assessment",
+        "plan",
+    ]
+
+
 def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
     note = "Any chest pain? No. Hypertension, ?angina."
     assert [s.text for s in split_sentences(note)] == ["Any chest pain?", "No.", "Hypertension, ?angina."]
