@@ -186,6 +186,11 @@ def test_osteoarthritis_asks_for_exercise_and_weight_and_reads_the_bmi(catalogue
         ("L20.9", "selfcare", "emollient"),
         ("F31.73", "monitoring", "lithium levels"),
         ("N39.3", "treatment", "pelvic floor muscle training"),
+        # a diabetes combination code asks for its complication's care too
+        ("E11.51", "treatment", "supervised exercise therapy"),
+        ("E11.42", "treatment", "duloxetine"),
+        ("E11.3293", "treatment", "anti-VEGF"),
+        ("E11.9", "treatment", "metformin first-line"),
     ],
 )
 def test_common_conditions_have_their_own_wording(
@@ -221,6 +226,9 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert "deep vein thrombosis" in condition_names("I82.412", catalogue)
     # and the inclusion terms of the subcategories above it
     assert "Graves' disease" in condition_names("E05.00", catalogue)
+    # a diabetes combination code is about its complication as guidelines name it
+    assert "peripheral artery disease" in condition_names("E11.51", catalogue)
+    assert "diabetic neuropathy" in condition_names("E11.42", catalogue)
     assert "Gallstone pancreatitis" in condition_names("K85.10", catalogue)
     assert not any(n.startswith("Conditions ") for n in condition_names("O99.012", catalogue))
     # but not the names of a specified sibling: diverticulitis is not diverticulosis

@@ -169,9 +169,27 @@ def _fold_defaults(
             )
             and not _RESIDUAL.search(o.title)
             and o.score >= _SUPPORT * p.score
+            and not _other_complication(p.code, o.code)
         )
 
     return _fold_each(preds, says_more)
+
+
+def _other_complication(code: str, other: str) -> bool:
+    """Two diabetes codes of different complications: each is coded (ICD-10-CM I.A.15 asks for as
+    many codes from E08-E13 as the complications), so an unspecified retinopathy (E11.319) does not
+    fold into hyperglycemia (E11.65). The code "without complications" (E11.9) still folds.
+
+    Example:
+        >>> _other_complication("E11.319", "E11.65"), _other_complication("E11.9", "E11.65")
+        (True, False)
+        >>> _other_complication("E11.319", "E11.9")
+        True
+        >>> _other_complication("E11.319", "E11.3293"), _other_complication("J45.909", "J45.40")
+        (False, False)
+    """
+    diabetes = code.startswith(_DIABETES_CATEGORIES) and other.startswith(_DIABETES_CATEGORIES)
+    return diabetes and code[:5] != other[:5] and not code.endswith(".9")
 
 
 def _block_of(code: str, catalogue: IcdCatalogue) -> str | None:
@@ -495,6 +513,7 @@ def _unspecified_condition(title: str) -> bool:
 
 
 _OTHER_DIABETES = ("E08", "E09", "E10", "E13")
+_DIABETES_CATEGORIES = ("E08", "E09", "E10", "E11", "E13")
 
 
 def _stated_diabetes_type(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:

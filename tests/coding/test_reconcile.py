@@ -341,3 +341,9 @@ def test_a_type_2_code_from_readings_alone_takes_the_stated_diabetes_type(cat: I
     # a type 2 diabetes the notes say stays type 2
     said = CodePrediction("E11.9", cat.title("E11.9"), 0.9, source="catalogue")
     assert [p.code for p in reconcile([said, lab], cat)] == ["E11.65"]
+
+
+def test_each_diabetes_complication_keeps_its_code(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("E11.319", 0.9), ("E11.9", 0.9), ("E11.65", 0.8))
+    # the retinopathy is no unspecified hyperglycemia; "without complications" folds
+    assert sorted(p.code for p in reconcile(preds, cat)) == ["E11.319", "E11.65"]
