@@ -505,9 +505,10 @@ class Recommender:
 
 
 _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # joint pain and stiffness: arthritis of any kind, polymyalgia rheumatica
-    ("M25.5", ("M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M35.3")),
-    ("M25.6", ("M05", "M06", "M08", "M15", "M16", "M17", "M18", "M19", "M35.3")),
+    # joint pain and stiffness: arthritis of any kind, polymyalgia rheumatica, psoriasis (its arthritis)
+    ("M25.5", ("M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M35.3", "L40")),
+    ("M25.6", ("M05", "M06", "M08", "M15", "M16", "M17", "M18", "M19", "M35.3", "L40")),
+    ("M79.64", ("L40",)),
     # pain in a limb: arthritis, gout, sciatica and radiculopathy, spinal stenosis, arterial and venous
     # disease of the leg, cellulitis
     ("M79.6", ("M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M54.1", "M54.3", "M54.4", "M51.1", "M48.0")),
@@ -527,6 +528,13 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # redness of the skin, and the graze it started from: a skin infection, Lyme disease, dermatitis
     ("L53", ("L00", "L01", "L02", "L03", "L04", "L08", "A46", "A69.2", "L20", "L23", "L24", "L25", "L30")),
     ("T14", ("L00", "L01", "L02", "L03", "L04", "L08", "A46")),
+    # the visual field loss of glaucoma or of an optic nerve disorder
+    ("H53.4", ("H40", "H46", "H47")),
+    # painful periods and painful intercourse of endometriosis
+    ("N94.1", ("N80",)),
+    ("N94.4", ("N80",)),
+    ("N94.5", ("N80",)),
+    ("N94.6", ("N80",)),
     # light sensitivity and other visual disturbances of a headache, an eye inflammation or meningitis
     ("H53.1", ("G43", "G44", "G03", "H10", "H16", "H20")),
     # a cold's coryza beside another acute respiratory infection: bronchiolitis, sinusitis, influenza

@@ -187,6 +187,12 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     assert [p.code for p in kept] == ["I63.9", "M17.0", "N18.31", "E11.22"]
     alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
+    # joint pain beside psoriasis, field loss beside glaucoma, painful intercourse beside endometriosis
+    signs = [
+        CodePrediction(c, cat.title(c), 0.9)
+        for c in ("L40.0", "M25.50", "H40.1190", "H53.40", "N80.129", "N94.12")
+    ]
+    assert _guideline_codes(signs, cat)[1] == ["M25.50", "H53.40", "N94.12"]
     # an infectious agent explains no symptom: dyspepsia stays beside H. pylori
     agent = [CodePrediction(c, cat.title(c), 0.9) for c in ("B96.81", "R10.13")]
     assert [p.code for p in _guideline_codes(agent, cat)[0]] == ["B96.81", "R10.13"]
