@@ -523,7 +523,7 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # hirsutism, acne, acanthosis nigricans and scant periods of polycystic ovary syndrome
     ("L68.0", ("E28.2",)),
     ("L70", ("E28.2",)),
-    ("L83", ("E28.2",)),
+    ("L83", ("E28.2", "E66", "E11", "R73")),  # and the insulin resistance of obesity, diabetes
     ("N91", ("E28.2",)),
     # redness of the skin, and the graze it started from: a skin infection, Lyme disease, dermatitis
     ("L53", ("L00", "L01", "L02", "L03", "L04", "L08", "A46", "A69.2", "L20", "L23", "L24", "L25", "L30")),

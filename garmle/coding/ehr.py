@@ -11,9 +11,11 @@ can read and change the thresholds without reading code. Three kinds exist:
 * ``medication``: an active medication contains one of the ``any`` words, or
   one word of each group in ``all``.
 
-A rule may name codes it ``suppresses`` (HbA1c > 9% -> E11.65 replaces
-E11.9). Each prediction's evidence lists the readings and medications that
-fired it, so the structured record alone can carry a prediction. Problems
+Any rule may hold to ages in ``[min_age, max_age)`` (a child's BMI is read
+against other thresholds than an adult's). A rule may name codes it
+``suppresses`` (HbA1c > 9% -> E11.65 replaces E11.9). Each prediction's
+evidence lists the readings and medications that fired it, so the
+structured record alone can carry a prediction. Problems
 already coded in the record (``Problem.icd10``) pass through unless
 ``use_recorded_problems=False``.
 
@@ -43,7 +45,7 @@ __all__ = ["EhrCoder", "EhrRule", "load_rules"]
 
 RULES_VERSION = 1
 _KINDS = ("blood_pressure", "lab", "medication")
-_NUMBERS = ("min", "max", "latest_min", "latest_max", "systolic_min", "diastolic_min", "min_age")
+_NUMBERS = ("min", "max", "latest_min", "latest_max", "systolic_min", "diastolic_min", "min_age", "max_age")
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,8 @@ class EhrCoder:
     def _fire(self, rule: EhrRule, patient: Patient) -> tuple[Evidence, ...]:
         p = rule.params
         if "min_age" in p and (patient.age is None or patient.age < float(p["min_age"])):
+            return ()
+        if "max_age" in p and (patient.age is None or patient.age >= float(p["max_age"])):
             return ()
         if p.get("pregnant") and not patient.pregnant:
             return ()  # a gestational age of an earlier pregnancy

@@ -55,8 +55,10 @@ def test_bmi_gives_obesity_and_the_z68_band_for_adults_only(catalogue: IcdCatalo
     # the class the BMI gives (ICD-10-CM since 2025): 30-34.9 class 1, 35-39.9 class 2
     assert {"E66.811", "Z68.33"} <= set(_predict(catalogue, vitals=(Observation("bmi", 33.0),)))
     assert "E66.812" in _predict(catalogue, vitals=(Observation("bmi", 36.2),))
+    # a child: no adult class or band, but a BMI of 32 or more is above the 95th centile at every age
     child = EhrCoder(catalogue).predict(Patient("c", age=10, vitals=(Observation("bmi", 42.3),)))
-    assert child == []
+    assert [p.code for p in child] == ["E66.9"]
+    assert EhrCoder(catalogue).predict(Patient("c", age=10, vitals=(Observation("bmi", 25.0),))) == []
 
 
 def test_medication_rules(catalogue: IcdCatalogue) -> None:
