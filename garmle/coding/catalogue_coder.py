@@ -318,6 +318,28 @@ _ASSESSMENT_SECTIONS = (
     "a/p",
     "assessment and plan",
     "problem",
+    "discharge diagnos",
+    "final diagnos",
+    "working diagnos",
+    "principal diagnos",
+    "primary diagnos",
+    "clinical impression",
+)
+# Sections that say why the patient is seen: their sentences open the note whatever header they follow.
+_COMPLAINT_SECTIONS = (
+    "reason for visit",
+    "reason for referral",
+    "reason for admission",
+    "presenting complaint",
+    "chief complaint",
+    "cc",
+    "pc",
+    "hpi",
+    "hpc",
+    "history of present illness",
+    "history of presenting complaint",
+    "discharge summary",
+    "subjective",
 )
 
 
@@ -337,7 +359,8 @@ def assessment_spans(notes: Sequence[str]) -> _Spans:
 
 def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
     """The spans of :func:`assessment_spans`, those of the first note's opening (its sentences before
-    any section header), and those of history sections ("PMH:", "History:"), each note split once."""
+    any section header or under a complaint header: "HPI:", "Reason for visit:", "Discharge summary:"),
+    and those of history sections ("PMH:", "History:"), each note split once."""
     assessment: _Spans = set()
     opening: _Spans = set()
     history: _Spans = set()
@@ -348,7 +371,7 @@ def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
                 assessment.add(span)
             elif sentence.section in HISTORY_SECTIONS:
                 history.add(span)
-            elif index == 0 and not sentence.section:
+            elif index == 0 and (not sentence.section or sentence.section in _COMPLAINT_SECTIONS):
                 opening.add(span)
     return assessment, opening, history
 

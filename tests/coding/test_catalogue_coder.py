@@ -375,6 +375,11 @@ def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None
         "E66.9",
         "I10",
     ]
+    # a complaint header opens the note
+    summary = "Discharge summary: 57M admitted with anterior STEMI. Smoker 30/day."
+    smoker = CodePrediction("F17.210", "Nicotine", 0.9, evidence=(Evidence("note", "Smoker", 0, 53, 59),))
+    stemi = CodePrediction("I21.3", "STEMI", 0.8, evidence=(Evidence("note", "STEMI", 0, 46, 51),))
+    assert presenting_first([smoker, stemi], Patient("p", notes=(summary,)))[0].code == "I21.3"
 
 
 def test_a_condition_named_only_in_the_history_comes_after_the_new_finding() -> None:
