@@ -230,6 +230,8 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert "peripheral artery disease" in condition_names("E11.51", catalogue)
     assert "diabetic neuropathy" in condition_names("E11.42", catalogue)
     assert "pharyngitis" in condition_names("J03.00", catalogue)
+    # a diabetes code of any complication is about its type's guidelines ("Type 1 diabetes in adults")
+    assert "type 1 diabetes" in condition_names("E10.65", catalogue)
     assert "Gallstone pancreatitis" in condition_names("K85.10", catalogue)
     assert not any(n.startswith("Conditions ") for n in condition_names("O99.012", catalogue))
     # but not the names of a specified sibling: diverticulitis is not diverticulosis
