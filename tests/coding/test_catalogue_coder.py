@@ -89,6 +89,9 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("SLE with arthralgia.", "M32.9"),
         ("Croup, barking cough overnight.", "J05.0"),
         ("Delirium secondary to UTI.", "F05"),
+        ("Chronic migraine, 16 headache days a month.", "G43.709"),
+        ("De Quervain's tenosynovitis of the right wrist.", "M65.4"),
+        ("Heart failure with preserved EF, on furosemide.", "I50.30"),
         # a genus's initial ends no sentence
         ("Dyspepsia. H. pylori breath test positive.", "B96.81"),
     ],
