@@ -225,6 +225,12 @@ _TEST_WORDS = frozenset(
     }
 )
 _PRE_UNCERTAIN = (
+    "might have",
+    "worried about",
+    "worried that",
+    "worried he",
+    "worried she",
+    "concerned about",
     "possible",
     "possibly",
     "probable",
@@ -242,6 +248,14 @@ _PRE_UNCERTAIN = (
     "vs",
 )
 _PRE_HYPOTHETICAL = (
+    # a condition to watch for: "return if chest pain develops", "seek help in case of sepsis"
+    "if",
+    "in case of",
+    "safety net",
+    "safety netting",
+    "safety netted",
+    "warning signs of",
+    "red flags of",
     "risk of",
     "risk for",
     "at risk for",
@@ -385,7 +399,15 @@ _ANSWERED_NO = re.compile(
     re.I,
 )
 _FAMILY_SECTIONS = ("family history", "fh", "family hx")
-HISTORY_SECTIONS = ("past medical history", "pmh", "history", "medical history", "past history")
+HISTORY_SECTIONS = (
+    "past medical history",
+    "pmh",
+    "pmhx",
+    "history",
+    "hx",
+    "medical history",
+    "past history",
+)
 _ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
 # Under a history header, these still say the condition is the patient's now ("PMH: ... Smokes 10/day").
 # A gerund does not ("PMH: smoking, quit 2010" is a past habit).

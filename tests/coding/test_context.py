@@ -130,6 +130,11 @@ def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
         ("No chest pain, hypertension on treatment.", "hypertension", "present"),
         ("Hypothyroidism excluded (TSH 2.3).", "Hypothyroidism", "negated"),
         ("Took clarithromycin for pneumonia 5 years ago.", "pneumonia", "historical"),
+        # a condition to watch for, or a worry, is no diagnosis
+        ("Advised to return if chest pain develops.", "chest pain", "hypothetical"),
+        ("Safety-netting advice given about sepsis.", "sepsis", "hypothetical"),
+        ("He is worried he might have diabetes.", "diabetes", "uncertain"),
+        ("Hypertension, if BP remains high add amlodipine.", "Hypertension", "present"),
     ],
 )
 def test_hypothetical_mentions_and_negated_lists(text: str, target: str, expected: str) -> None:
