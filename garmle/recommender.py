@@ -634,9 +634,9 @@ def _guideline_codes(
 
     # an infectious agent "as the cause of diseases classified elsewhere" (B95-B97: H. pylori beside
     # dyspepsia) names no disease of its own, so it explains no symptom
-    condition = ("R", "Z", "B95", "B96", "B97")
-    has_diagnosis = any(not p.code.startswith(condition) for p in predictions)
-    stated = any(not p.code.startswith(condition) and not p.medication_only for p in predictions)
+    no_diagnosis = ("R", "Z", "B95", "B96", "B97")
+    has_diagnosis = any(not p.code.startswith(no_diagnosis) for p in predictions)
+    stated = any(not p.code.startswith(no_diagnosis) and not p.medication_only for p in predictions)
     codes = [p.code for p in predictions]
     kept: list[CodePrediction] = []
     skipped: list[str] = []

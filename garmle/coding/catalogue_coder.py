@@ -63,6 +63,7 @@ from garmle.patient.note import states_postpartum
 from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = [
+    "DIABETES_CATEGORIES",
     "FAMILY_HISTORY_CODES",
     "PERSONAL_HISTORY_CODES",
     "UNSPECIFIED",
@@ -1230,7 +1231,8 @@ _POOR_CONTROL = re.compile(
     r"\bout of control\b",
     re.I,
 )
-_DIABETES_CATEGORIES = ("E08", "E09", "E10", "E11", "E13")
+DIABETES_CATEGORIES = ("E08", "E09", "E10", "E11", "E13")
+"""The ICD-10-CM categories of diabetes mellitus, by type."""
 
 
 def _with_hyperglycemia(code: str, mention: Mention, notes: Sequence[str], titles: Mapping[str, str]) -> str:
@@ -1238,7 +1240,7 @@ def _with_hyperglycemia(code: str, mention: Mention, notes: Sequence[str], title
     when the words next to the mention say the diabetes is poorly, inadequately or not controlled:
     the ICD-10-CM index codes "Diabetes, inadequately controlled / out of control / poorly
     controlled" to "Diabetes, by type, with hyperglycemia"."""
-    if not code.startswith(_DIABETES_CATEGORIES) or not code.endswith(".9"):
+    if not code.startswith(DIABETES_CATEGORIES) or not code.endswith(".9"):
         return code
     controlled = f"{code[:3]}.65"
     if controlled in titles and _POOR_CONTROL.search(_sentence_around(mention, notes, reach=40)):

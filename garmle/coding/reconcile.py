@@ -70,7 +70,13 @@ from dataclasses import replace
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.base import merge_evidence, rank
-from garmle.coding.catalogue_coder import UNSPECIFIED, WITH_FEATURE, contradicts, is_default_title
+from garmle.coding.catalogue_coder import (
+    DIABETES_CATEGORIES,
+    UNSPECIFIED,
+    WITH_FEATURE,
+    contradicts,
+    is_default_title,
+)
 from garmle.types import CodePrediction, Evidence
 
 __all__ = ["PREGNANCY_CODES", "reconcile"]
@@ -188,7 +194,7 @@ def _other_complication(code: str, other: str) -> bool:
         >>> _other_complication("E11.319", "E11.3293"), _other_complication("J45.909", "J45.40")
         (False, False)
     """
-    diabetes = code.startswith(_DIABETES_CATEGORIES) and other.startswith(_DIABETES_CATEGORIES)
+    diabetes = code.startswith(DIABETES_CATEGORIES) and other.startswith(DIABETES_CATEGORIES)
     return diabetes and code[:5] != other[:5] and not code.endswith(".9")
 
 
@@ -512,8 +518,7 @@ def _unspecified_condition(title: str) -> bool:
     return title.lower().startswith("unspecified")
 
 
-_OTHER_DIABETES = ("E08", "E09", "E10", "E13")
-_DIABETES_CATEGORIES = ("E08", "E09", "E10", "E11", "E13")
+_OTHER_DIABETES = tuple(c for c in DIABETES_CATEGORIES if c != "E11")
 
 
 def _stated_diabetes_type(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:

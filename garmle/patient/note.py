@@ -120,7 +120,8 @@ _GESTATION = (
     re.compile(r"\bgestational\s+age\s*(?:of\s*|[:=]\s*)?(\d{1,2})", _I),
     re.compile(r"(?<![\d/.])(\d{1,2})(?:\+\d)?\s*/\s*40(?![\d/])"),
 )
-_PREGNANT = (re.compile(r"\bpregnant\b", _I), *_GESTATION[:4])
+# every wording of the weeks but "16/40", which a visual acuity writes too
+_PREGNANT = (re.compile(r"\bpregnant\b", _I), *_GESTATION[:-1])
 # The weeks after a birth: "3 days postpartum", "postnatal check", "2 weeks after delivery", "delivered
 # 10 days ago". A past birth is not ("history of postpartum depression", "previous post-natal psychosis").
 _POSTPARTUM = re.compile(
