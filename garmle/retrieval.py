@@ -310,6 +310,7 @@ def mmr_select(
     groups: Sequence[str] | None = None,
     max_per_group: int | None = None,
     group_decay: float = 1.0,
+    over_cap: float = 0.0,
 ) -> list[int]:
     """Maximal marginal relevance: indices of ``k`` items trading relevance against redundancy.
 
@@ -343,10 +344,12 @@ def mmr_select(
     while candidates and len(chosen) < k:
         best, best_value = -1, -np.inf
         for i in candidates:
-            if per_group.get(labels[i], 0) >= cap:
-                continue
-            redundancy = max((sims[i, j] for j in chosen), default=0.0)
             decay = group_decay ** per_group.get(labels[i], 0)
+            if per_group.get(labels[i], 0) >= cap:
+                if over_cap <= 0:
+                    continue
+                decay *= over_cap
+            redundancy = max((sims[i, j] for j in chosen), default=0.0)
             value = lambda_ * rel[i] * decay - (1 - lambda_) * redundancy
             if value > best_value:
                 best, best_value = i, value

@@ -121,6 +121,11 @@ def test_rrf_mmr_and_tokenize() -> None:
     assert mmr_select([1.0, 0.9, 0.8], np.eye(3), 2, groups=["d", "d", "e"], max_per_group=1) == [0, 2]
     # the cap spreads the first picks; once every other group is used up it fills the remaining slots
     assert mmr_select([1.0, 0.9, 0.8], np.eye(3), 3, groups=["d", "d", "e"], max_per_group=1) == [0, 2, 1]
+    # past the cap a group's passage counts at over_cap of its relevance: a strong second passage of
+    # one guideline beats a weak passage of another, a close one does not
+    capped = {"groups": ["d", "d", "e"], "max_per_group": 1, "over_cap": 0.75}
+    assert mmr_select([1.0, 0.9, 0.5], np.eye(3), 2, lambda_=1.0, **capped) == [0, 1]  # type: ignore[arg-type]
+    assert mmr_select([1.0, 0.9, 0.8], np.eye(3), 2, lambda_=1.0, **capped) == [0, 2]  # type: ignore[arg-type]
     assert tokenize("Statins for adults") == ["statin", "adult"]
 
 
@@ -160,7 +165,7 @@ def test_rank_snippets_drops_other_populations_and_caps_per_doc() -> None:
         vectors=vectors,
         excluded_docs={"kids": "written for children"},
         top_k=3,
-        weights=FusionWeights(max_per_doc=2),
+        weights=FusionWeights(max_per_doc=2, over_cap_factor=0.0),
     )
     assert dropped["population"] == 1
     assert [s.doc_id for s in snippets].count("adult") == 2
@@ -192,8 +197,8 @@ def test_a_passage_for_another_population_ranks_below_one_for_the_patient() -> N
     args = _one_guideline_args(hits, "Nicotine dependence", {"tob": "Tobacco use and nicotine dependence"})
     pred = CodePrediction("F17.210", "Nicotine dependence, cigarettes", 0.9)
     man, _ = rank_snippets(pred, hits, **args, patient=ADULT)  # type: ignore[arg-type]
-    assert [s.chunk_id for s in man] == ["tob:1", "tob:0"]
-    assert man[1].score < 0.8 * man[0].score
+    # halved, the passage for pregnant women falls below the score floor for a man
+    assert [s.chunk_id for s in man] == ["tob:1"]
     mother, _ = rank_snippets(pred, hits, **args, patient=PREGNANT)  # type: ignore[arg-type]
     assert [s.chunk_id for s in mother] == ["tob:0", "tob:1"]
     unfiltered = FusionWeights(population_filter=False)
@@ -246,7 +251,8 @@ def test_a_guideline_for_people_with_another_condition_ranks_below_a_general_one
     }
     pred = CodePrediction("F32.1", "Major depressive disorder, single episode, moderate", 0.9)
     without, _ = rank_snippets(pred, hits, **args, patient_conditions=frozenset())  # type: ignore[arg-type]
-    assert [s.doc_id for s in without] == ["gen", "onc"]
+    # halved, the guideline for patients with cancer falls below the score floor
+    assert [s.doc_id for s in without] == ["gen"]
     with_cancer, _ = rank_snippets(pred, hits, **args, patient_conditions=frozenset({"cancer"}))  # type: ignore[arg-type]
     assert [s.doc_id for s in with_cancer] == ["onc", "gen"]
     unknown, _ = rank_snippets(pred, hits, **args)  # type: ignore[arg-type]
@@ -275,10 +281,9 @@ def test_a_passage_under_a_heading_for_another_population_ranks_below_one_for_th
     )
     pred = CodePrediction("F40.10", "Social phobia, unspecified", 0.9)
     adult, _ = rank_snippets(pred, hits, **args, patient=ADULT)  # type: ignore[arg-type]
-    assert [s.chunk_id for s in adult] == ["sad:1", "sad:0"]
+    assert [s.chunk_id for s in adult] == ["sad:1"]  # the children's item falls below the floor
     child, _ = rank_snippets(pred, hits, **args, patient=CHILD)  # type: ignore[arg-type]
-    scores = {s.chunk_id: s.score for s in child}
-    assert scores["sad:0"] > 1.2 * next(s.score for s in adult if s.chunk_id == "sad:0")
+    assert "sad:0" in {s.chunk_id for s in child}
 
 
 def test_for_a_diagnosis_the_patient_carries_finding_it_ranks_below_treating_it() -> None:
