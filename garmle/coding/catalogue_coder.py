@@ -271,11 +271,24 @@ def _names_no_pregnancy(mention: Mention, notes: Sequence[str], pregnant: bool |
     return bool(_NOT_A_PREGNANCY_BEFORE.search(before) or _NOT_A_PREGNANCY_AFTER.search(after))
 
 
-_ASLEEP = re.compile(r"\W{0,3}(?:back\s+)?(?:asleep|to sleep)\b", re.I)
+_ASLEEP = re.compile(
+    # asleep, or a measure that falls ("falling grades", "falling haemoglobin", "hair falling out")
+    r"\W{0,3}(?:back\s+)?(?:asleep|to sleep)\b|\s+(?:grades?|marks|scores?|h(?:a)?emoglobin|hb|platelets?|"
+    r"egfr|sodium|potassium|levels?|counts?|sats|saturations?|oxygen|weight|blood pressure|bp|income|out)\b",
+    re.I,
+)
+# the measure said before it: "his grades are falling", "Hb falling"
+_MEASURE_BEFORE = re.compile(
+    r"\b(?:grades?|marks|scores?|h(?:a)?emoglobin|hb|platelets?|egfr|sodium|potassium|levels?|counts?|sats|"
+    r"saturations?|weight|blood pressure|bp|hair)\s+"
+    r"(?:(?:is|are|was|were|has been|have been|keeps?|kept)\s+)?$",
+    re.I,
+)
 
 
 def _names_falling_asleep(mention: Mention, notes: Sequence[str]) -> bool:
-    """True when a mention of falling is sleep onset ("difficulty falling asleep"), not a fall.
+    """True when a mention of falling is sleep onset ("difficulty falling asleep") or a measure that
+    falls ("falling grades", "Hb falling", "hair falling out"), not a fall.
 
     Example:
         >>> m = Mention("R29.6", 0, 11, 18, "falling", "present", 1.0, "", frozenset())
@@ -283,8 +296,17 @@ def _names_falling_asleep(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _names_falling_asleep(m, ["Recurrent falling."])
         False
+        >>> m = Mention("R29.6", 0, 4, 11, "falling", "present", 1.0, "", frozenset())
+        >>> _names_falling_asleep(m, ["Has falling grades."])
+        True
+        >>> _names_falling_asleep(m, ["Was falling at home."])
+        False
     """
-    return mention.text.lower().startswith("fall") and _followed_by(mention, notes, _ASLEEP)
+    if not mention.text.lower().startswith("fall"):
+        return False
+    note = _note_of(mention, notes)
+    before = note[max(0, mention.char_start - 40) : mention.char_start] if note is not None else ""
+    return _followed_by(mention, notes, _ASLEEP) or _MEASURE_BEFORE.search(before) is not None
 
 
 _UP_TO_DATE = re.compile(
@@ -885,7 +907,7 @@ class CatalogueCoder:
             if not _NATURE.intersection(text.required) <= present:
                 continue  # "medial malleolus" (an ulcer's site) is not a fracture of it
             mention = self._locate(sentence, toks, text, float(coverage[idx]), original)
-            if mention is not None:
+            if mention is not None and not _names_a_rate(mention, sentence):
                 found.append(mention)
         return _most_specific(found)
 
@@ -1416,6 +1438,20 @@ def _side_beyond(m: Mention, o: Mention) -> bool:
         and o.curated
         and o.matched < m.matched
         and m.matched - o.matched <= m.sided
+    )
+
+
+_RATE_AFTER = re.compile(r"\s*(?:rate|response)\b", re.I)
+
+
+def _names_a_rate(mention: Mention, sentence: Sentence) -> bool:
+    """True when a two-word wording read across a comma ends in a rate's name: "fibrillation,
+    ventricular" in "Atrial fibrillation, ventricular rate 118" is the atrial fibrillation's rate, not
+    ventricular fibrillation."""
+    return (
+        "," in mention.text
+        and len(mention.words_at) == 2
+        and _RATE_AFTER.match(sentence.text, mention.char_end - sentence.start) is not None
     )
 
 

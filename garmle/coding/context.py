@@ -320,8 +320,12 @@ _PRE_HISTORY = (
     "status post",
     "s p",
 )
-# Says a past condition only right before it: "old MI", "old infarct", not "old records show ...".
-_NEAR_HISTORY = ("old",)
+_TIME_UNITS = frozenset(
+    {"day", "days", "week", "weeks", "wk", "wks", "month", "months", "hour", "hours", "hrs", "h", "d"}
+)
+# Says a past condition only right before it: "old MI", "old infarct", not "old records show ...";
+# "secondary prevention after MI", "post MI", not "pain after exercise" (no condition) or "after 2 weeks".
+_NEAR_HISTORY = ("old", "after", "post")
 _PRE_FAMILY = (
     "family history of",
     "family history",
@@ -450,8 +454,10 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         if "," in sentence.text[t.end - sentence.start : t.end - sentence.start + 1]
     ]
 
-    def before(phrases: tuple[str, ...], window: int) -> bool:
-        for _i, j in real(_phrases(words, phrases)):
+    def before(phrases: tuple[str, ...], window: int, *, timed: bool = True) -> bool:
+        for i, j in real(_phrases(words, phrases)):
+            if not timed and i > 0 and (words[i - 1] in _TIME_UNITS or words[i - 1].isdigit()):
+                continue  # "day 3 after STEMI", "2 weeks post MI": a count of time, not a past event
             # a list of single findings ("denies fever, sweats, thrush, diarrhoea") carries the trigger
             # further than running text does
             first_comma = next((c for c in commas if c >= j), None)
@@ -502,7 +508,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     )
     if (
         before(_PRE_HISTORY, 6)
-        or before(_NEAR_HISTORY, 1)
+        or before(_NEAR_HISTORY, 1, timed=False)
         or (section in HISTORY_SECTIONS and not current)
         or _dated_in_past(words, last)
         or _time_ago(words, last)

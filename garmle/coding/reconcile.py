@@ -280,10 +280,39 @@ def _integral_to(finding: str, finding_title: str, disease: str, disease_title: 
     return False
 
 
+_SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # "rheumatoid arthritis" beside "seropositive rheumatoid arthritis": one disease, two categories
+    ("M06.9", ("M05",)),
+    # "cancer" beside "pancreatic cancer": a primary malignant neoplasm of a stated site or tissue
+    (
+        "C80.1",
+        ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C70", "C71", "C72", "C73", "C74", "C75", "C8", "C9"),
+    ),
+)
+"""An unspecified code and the codes of another category that name the same disease more exactly."""
+
+
+def _same_disease(vague: str, specific: str) -> bool:
+    """Whether ``specific`` names the disease of ``vague`` more exactly (:data:`_SAME_DISEASE`).
+
+    Example:
+        >>> _same_disease("M06.9", "M05.9"), _same_disease("M06.9", "M17.11")
+        (True, False)
+        >>> _same_disease("C80.1", "C25.9"), _same_disease("C80.1", "C80.1"), _same_disease("C80.1", "C79.9")
+        (True, False, False)
+    """
+    return vague != specific and any(
+        vague == code and specific.startswith(more) for code, more in _SAME_DISEASE
+    )
+
+
 def _fold_integral_findings(preds: list[CodePrediction]) -> list[CodePrediction]:
     """Fold a sign that is part of a coded disease into it (guideline I.B.5): "osteophytes" of the hip
-    beside its osteoarthritis, back pain beside lumbar spondylosis."""
-    return _fold_each(preds, lambda p, o: _integral_to(p.code, p.title, o.code, o.title))
+    beside its osteoarthritis, back pain beside lumbar spondylosis; and an unspecified code into the
+    same disease coded more exactly in another category (:func:`_same_disease`)."""
+    return _fold_each(
+        preds, lambda p, o: _integral_to(p.code, p.title, o.code, o.title) or _same_disease(p.code, o.code)
+    )
 
 
 def _drop_contradictions(preds: list[CodePrediction]) -> list[CodePrediction]:

@@ -94,6 +94,12 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Heart failure with preserved EF, on furosemide.", "I50.30"),
         # a genus's initial ends no sentence
         ("Dyspepsia. H. pylori breath test positive.", "B96.81"),
+        ("Impression: vasovagal syncope.", "R55"),
+        ("Metastatic pancreatic cancer on chemotherapy.", "C25.9"),
+        ("Ovarian cancer, stage III.", "C56.9"),
+        ("Renal cell carcinoma on surveillance.", "C64.9"),
+        ("Acute myeloid leukaemia, newly diagnosed.", "C92.00"),
+        ("Fibroid uterus, heavy periods.", "D25.9"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
@@ -118,6 +124,15 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         # a word right after "no" is not said; a sibling trading a said word is no narrower code
         ("Asthma, no exacerbation in the past year.", "J45.909", "J45.901"),
         ("Stage 2 sacral pressure ulcer, stage 1 pressure injury R heel.", "L89.152", "L89.151"),
+        # a rate after a comma is no inverted "fibrillation, ventricular"
+        ("Atrial fibrillation, ventricular rate 118.", "I48.91", "I49.01"),
+        # falling grades and a falling haemoglobin are no falls
+        ("Depression, falling grades at school.", "F32.A", "R29.6"),
+        ("Anaemia, Hb falling, now 8.2.", "D64.9", "R29.6"),
+        # "after MI" is an old infarction
+        ("Secondary prevention after MI.", "I25.2", "I21.9"),
+        # unless a count of time says how recent it is
+        ("Day 3 after STEMI, on dual antiplatelet therapy.", "I21.3", "I25.2"),
     ],
 )
 def test_words_said_next_to_a_mention_narrow_its_code(
