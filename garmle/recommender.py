@@ -537,6 +537,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("N94.6", ("N80",)),
     # light sensitivity and other visual disturbances of a headache, an eye inflammation or meningitis
     ("H53.1", ("G43", "G44", "G03", "H10", "H16", "H20")),
+    # the aching muscles of influenza
+    ("M79.1", ("J09", "J10", "J11")),
     # a cold's coryza beside another acute respiratory infection: bronchiolitis, sinusitis, influenza
     ("J00", ("J01", "J02", "J03", "J04", "J05", "J06", "J09", "J1", "J20", "J21", "J22")),
 )
@@ -626,7 +628,9 @@ def _guideline_codes(
     I63.9) is covered by that disease's guidelines, and so is a personal-history Z code beside its
     condition coded as current (Z86.73 beside I63.9); a diagnosis inferred from medications alone (heart
     failure from a loop diuretic and an ACE inhibitor, which kidney disease explains too) is listed
-    but not searched when the record states another diagnosis. Searching guidelines for them takes
+    but not searched when the record states another diagnosis, and so is a manifestation code ("...
+    in diseases classified elsewhere") whose underlying disease is not coded beside another diagnosis
+    (a partial reading of its inclusion terms: "pyelonephritis" as N16). Searching guidelines for them takes
     the clinician's screen from the conditions themselves. Codes given explicitly by the user are
     never filtered.
     """
@@ -655,8 +659,18 @@ def _guideline_codes(
                 if history.startswith("Z")
             )
         )
+        # a manifestation code ("... in diseases classified elsewhere") whose underlying disease is not
+        # coded: a partial reading of its inclusion terms ("pyelonephritis in brucellosis" for N16)
+        unsupported = (
+            catalogue is not None
+            and not pred.code.startswith(no_diagnosis)
+            and "classified elsewhere" in pred.title
+            and any(p.code != pred.code and not p.code.startswith(no_diagnosis) for p in predictions)
+            and not _manifestation_of(pred.code, codes, catalogue)
+        )
         if (
             explained
+            or unsupported
             or (stated and pred.medication_only)
             or (has_diagnosis and pred.code.startswith(_ENCOUNTER + _SUPPLEMENTARY))
             or (has_diagnosis and pred.code.startswith("R") and not pred.code.startswith(_SYNDROMES))

@@ -213,6 +213,13 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     # the girdle pain of a polymyalgia rheumatica
     pmr = [CodePrediction(c, cat.title(c), 0.9) for c in ("M35.3", "M25.559")]
     assert _guideline_codes(pmr, cat) == (pmr[:1], ["M25.559"])
+    # the aching muscles of influenza
+    flu = [CodePrediction(c, cat.title(c), 0.9) for c in ("J10.1", "M79.10")]
+    assert _guideline_codes(flu, cat) == (flu[:1], ["M79.10"])
+    # a manifestation whose underlying disease is not coded is a partial reading beside a diagnosis
+    uti = [CodePrediction(c, cat.title(c), 0.9) for c in ("N39.0", "N16")]
+    assert _guideline_codes(uti, cat) == (uti[:1], ["N16"])
+    assert _guideline_codes(uti[1:], cat) == (uti[1:], [])
     # the history of a condition coded as current too; a cold's coryza beside a bronchiolitis
     stroke = [CodePrediction(c, cat.title(c), 0.9) for c in ("I63.9", "I48.91", "Z86.73")]
     assert _guideline_codes(stroke, cat) == (stroke[:2], ["Z86.73"])

@@ -320,6 +320,18 @@ _PRE_HISTORY = (
     "status post",
     "s p",
 )
+# Says a condition was the patient's as a child: "eczema as an infant", "asthma in childhood".
+_POST_HISTORY = (
+    "as a child",
+    "as an infant",
+    "as infant",
+    "as a baby",
+    "as a toddler",
+    "as a teenager",
+    "as a teen",
+    "in childhood",
+    "in infancy",
+)
 _TIME_UNITS = frozenset(
     {"day", "days", "week", "weeks", "wk", "wks", "month", "months", "hour", "hours", "hrs", "h", "d"}
 )
@@ -336,6 +348,8 @@ _PRE_FAMILY = (
     "sister",
     "sibling",
     "parent",
+    "parents",
+    "grandparents",
     "grandmother",
     "mum",
     "mom",
@@ -509,6 +523,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     if (
         before(_PRE_HISTORY, 6)
         or before(_NEAR_HISTORY, 1, timed=False)
+        or after(_POST_HISTORY, 1)
         or (section in HISTORY_SECTIONS and not current)
         or _dated_in_past(words, last)
         or _time_ago(words, last)

@@ -346,6 +346,54 @@ def _recoded(
     )
 
 
+_UNDERLYING_REF = re.compile(r"\(([A-Z]\d{2}(?:\.\w+)?)(?:-([A-Z]\d{2}))?")
+
+
+def _underlying_prefixes(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
+    """The code prefixes a category's "code first" note names ("Alzheimer's (G30.-)", "(E00-E03.-)").
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> prefixes = _underlying_prefixes("F02", IcdCatalogue())
+        >>> "G30" in prefixes and "G20" in prefixes and "E02" in prefixes
+        True
+    """
+    found: list[str] = []
+    for note in catalogue.lookup(code).code_first:
+        for lo, hi in _UNDERLYING_REF.findall(note):
+            lo = lo.rstrip(".-")
+            if hi and lo[0] == hi[0]:
+                found += [f"{lo[0]}{n:02d}" for n in range(int(lo[1:3]), int(hi[1:3]) + 1)]
+            else:
+                found.append(lo)
+    return tuple(dict.fromkeys(found))
+
+
+def _dementia_in_disease(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """Dementia beside the disease that causes it is "dementia in other diseases" (F02), coded after
+    that disease, with the same severity and behaviour: Alzheimer's disease with agitated dementia is
+    G30.9 and F02.811, not the unspecified dementia F03.911 (which G30 excludes)."""
+    if not any(p.code.startswith("F03") for p in preds):
+        return preds
+    causes = _underlying_prefixes("F02", catalogue)
+    cause = next((p for p in preds if p.code.startswith(causes)), None)
+    if cause is None:
+        return preds
+    out = []
+    for pred in preds:
+        if pred.code.startswith("F03"):
+            code = (
+                "F02" + pred.code[3:].replace(".9", ".8", 1)
+                if pred.code.startswith("F03.9")
+                else "F02" + pred.code[3:]
+            )
+            if catalogue.is_valid(code):
+                why = Evidence("rule", f"dementia in {cause.title}: code first the disease (ICD-10-CM F02)")
+                pred = _recoded(pred, code, catalogue, why)
+        out.append(pred)
+    return out
+
+
 def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     htn = next((p for p in preds if p.code == "I10"), None)
     if htn is None:
@@ -605,6 +653,7 @@ def reconcile(
     preds = _fold_integral_findings(_fold_block_residuals(_fold_defaults(preds), catalogue))
     preds = _combination(_drop_contradictions(preds), catalogue)
     preds = _diabetes_combination(preds, catalogue)
+    preds = _dementia_in_disease(preds, catalogue)
     if any(p.code.startswith("O") for p in preds):
         # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code says
         # the pregnancy is not incidental, however often the note says "pregnancy"

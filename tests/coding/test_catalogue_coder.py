@@ -100,6 +100,10 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Renal cell carcinoma on surveillance.", "C64.9"),
         ("Acute myeloid leukaemia, newly diagnosed.", "C92.00"),
         ("Fibroid uterus, heavy periods.", "D25.9"),
+        ("Low-trauma left distal radius fracture.", "S52.502A"),
+        ("Fractured neck of femur, right.", "S72.001A"),
+        # a parent's smoking is the child's exposure
+        ("Asthma. Parents smoke outside.", "Z77.22"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:

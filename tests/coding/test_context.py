@@ -84,6 +84,13 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Plaque psoriasis, ?psoriatic arthritis.", "psoriatic arthritis", "uncertain"),
         ("Chest pain (? angina), hypertension.", "angina", "uncertain"),
         ("Plaque psoriasis, ?psoriatic arthritis.", "Plaque psoriasis", "present"),
+        # "after" or "post" right before a condition places it in the past, unless time is counted
+        ("Secondary prevention after MI.", "MI", "historical"),
+        ("Day 3 after STEMI.", "STEMI", "present"),
+        ("Chest pain after exercise.", "Chest pain", "present"),
+        # a condition of the patient's childhood
+        ("Eczema as an infant.", "Eczema", "historical"),
+        ("Parents smoke outside.", "smoke", "family"),
     ],
 )
 def test_assertions(text: str, target: str, expected: str) -> None:

@@ -347,3 +347,15 @@ def test_each_diabetes_complication_keeps_its_code(cat: IcdCatalogue) -> None:
     preds = _preds(cat, ("E11.319", 0.9), ("E11.9", 0.9), ("E11.65", 0.8))
     # the retinopathy is no unspecified hyperglycemia; "without complications" folds
     assert sorted(p.code for p in reconcile(preds, cat)) == ["E11.319", "E11.65"]
+
+
+def test_dementia_beside_its_disease_is_dementia_in_other_diseases(cat: IcdCatalogue) -> None:
+    # G30 excludes the unspecified dementia; the code-first disease takes F02 with the same behaviour
+    codes = [p.code for p in reconcile(_preds(cat, ("F03.911", 0.9), ("G30.9", 0.88)), cat)]
+    assert sorted(codes) == ["F02.811", "G30.9"]
+    assert [p.code for p in reconcile(_preds(cat, ("F03.90", 0.9)), cat)] == ["F03.90"]
+
+
+def test_unspecified_codes_fold_into_the_same_disease_said_more_exactly(cat: IcdCatalogue) -> None:
+    assert [p.code for p in reconcile(_preds(cat, ("M06.9", 0.9), ("M05.9", 0.9)), cat)] == ["M05.9"]
+    assert [p.code for p in reconcile(_preds(cat, ("C80.1", 0.9), ("C25.9", 0.88)), cat)] == ["C25.9"]
