@@ -233,6 +233,10 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # a diabetes code of any complication is about its type's guidelines ("Type 1 diabetes in adults")
     assert "type 1 diabetes" in condition_names("E10.65", catalogue)
     assert "Gallstone pancreatitis" in condition_names("K85.10", catalogue)
+    # a use disorder's name reaches its codes with a complication too (alcohol withdrawal), and
+    # influenza names its categories
+    assert "alcohol use disorder" in condition_names("F10.230", catalogue)
+    assert "influenza" in condition_names("J10.1", catalogue)
     assert not any(n.startswith("Conditions ") for n in condition_names("O99.012", catalogue))
     # but not the names of a specified sibling: diverticulitis is not diverticulosis
     assert not any("diverticulitis" in n.lower() for n in condition_names("K57.30", catalogue))
