@@ -674,6 +674,7 @@ _CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("C", "D0", "D45", "D46", "D47", "Z51.0", "Z51.1", "Z85", "Z92.21", "Z92.3"),
     ),
     ("hiv", ("hiv", "human immunodeficiency virus"), ("B20", "Z21", "O98.7")),
+    ("infertility", (r"infertil\w*", r"subfertil\w*"), ("N97", "N46", "Z31")),
     (
         "immunocompromise",
         ("immunocompromised", "immunosuppressed", "immunodeficiency", "immunodeficiencies"),
@@ -750,7 +751,10 @@ def addressed_conditions(text: str) -> tuple[str, ...]:
 
 
 _CONDITION_ANY = "|".join(w for _, words, _ in _CONDITION_WORDS for w in words)
-_WHO = r"(?:patients|people|persons|adults|individuals|women|men|children|adolescents|survivors|recipients)"
+_WHO = (
+    r"(?:patients|people|persons|adults|individuals|women|men|children|adolescents|survivors|recipients|"
+    r"(?:female |male )?population)"
+)
 _GUIDELINE_FOR = (
     # "in people with chronic kidney disease", "in adults infected with HIV", "in patients undergoing
     # treatment for solid tumours", "for pediatric patients with cancer"
@@ -791,6 +795,8 @@ def guideline_conditions(title: str) -> tuple[str, ...]:
         ()
         >>> guideline_conditions("Management of type 2 diabetes in adults.")
         ()
+        >>> guideline_conditions("Subclinical hypothyroidism in the infertile female population.")
+        ('infertility',)
     """
     phrases = [found.group(0) for pattern in _GUIDELINE_FOR for found in pattern.finditer(title)]
     return tuple(
@@ -860,7 +866,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 9
+READING_VERSION = 10
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
