@@ -346,27 +346,11 @@ def _recoded(
     )
 
 
-_UNDERLYING_REF = re.compile(r"\(([A-Z]\d{2}(?:\.\w+)?)(?:-([A-Z]\d{2}))?")
-
-
-def _underlying_prefixes(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
-    """The code prefixes a category's "code first" note names ("Alzheimer's (G30.-)", "(E00-E03.-)").
-
-    Example:
-        >>> from garmle.catalogue import IcdCatalogue
-        >>> prefixes = _underlying_prefixes("F02", IcdCatalogue())
-        >>> "G30" in prefixes and "G20" in prefixes and "E02" in prefixes
-        True
-    """
-    found: list[str] = []
-    for note in catalogue.lookup(code).code_first:
-        for lo, hi in _UNDERLYING_REF.findall(note):
-            lo = lo.rstrip(".-")
-            if hi and lo[0] == hi[0]:
-                found += [f"{lo[0]}{n:02d}" for n in range(int(lo[1:3]), int(hi[1:3]) + 1)]
-            else:
-                found.append(lo)
-    return tuple(dict.fromkeys(found))
+_DEMENTING_DISEASES = ("G30", "G31.0", "G31.83", "G10", "G20", "A81.0")
+"""Diseases of F02's "code first" note whose dementia is their own course: Alzheimer's, frontotemporal
+(Pick's), Lewy body, Huntington's and Parkinson's disease, Creutzfeldt-Jakob disease. The note's other
+conditions (hypothyroidism, epilepsy, a head injury, HIV) may cause a dementia but are no proof that they
+caused this one."""
 
 
 def _dementia_in_disease(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
@@ -375,8 +359,7 @@ def _dementia_in_disease(preds: list[CodePrediction], catalogue: IcdCatalogue) -
     G30.9 and F02.811, not the unspecified dementia F03.911 (which G30 excludes)."""
     if not any(p.code.startswith("F03") for p in preds):
         return preds
-    causes = _underlying_prefixes("F02", catalogue)
-    cause = next((p for p in preds if p.code.startswith(causes)), None)
+    cause = next((p for p in preds if p.code.startswith(_DEMENTING_DISEASES)), None)
     if cause is None:
         return preds
     out = []

@@ -354,6 +354,9 @@ def test_dementia_beside_its_disease_is_dementia_in_other_diseases(cat: IcdCatal
     codes = [p.code for p in reconcile(_preds(cat, ("F03.911", 0.9), ("G30.9", 0.88)), cat)]
     assert sorted(codes) == ["F02.811", "G30.9"]
     assert [p.code for p in reconcile(_preds(cat, ("F03.90", 0.9)), cat)] == ["F03.90"]
+    # hypothyroidism may cause a dementia, but beside one it is no proof that it did
+    codes = [p.code for p in reconcile(_preds(cat, ("F03.90", 0.9), ("E03.9", 0.9)), cat)]
+    assert sorted(codes) == ["E03.9", "F03.90"]
 
 
 def test_unspecified_codes_fold_into_the_same_disease_said_more_exactly(cat: IcdCatalogue) -> None:
