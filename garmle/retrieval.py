@@ -344,8 +344,9 @@ def mmr_select(
     while candidates and len(chosen) < k:
         best, best_value = -1, -np.inf
         for i in candidates:
-            decay = group_decay ** per_group.get(labels[i], 0)
-            if per_group.get(labels[i], 0) >= cap:
+            shown = per_group.get(labels[i], 0)
+            decay = group_decay**shown
+            if shown >= cap:
                 if over_cap <= 0:
                     continue
                 decay *= over_cap

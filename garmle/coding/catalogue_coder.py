@@ -179,6 +179,11 @@ def _followed_by(mention: Mention, notes: Sequence[str], pattern: re.Pattern[str
     return note is not None and pattern.match(note, mention.char_end) is not None
 
 
+def _said_before(note: str, mention: Mention, reach: int = 40) -> str:
+    """The ``reach`` characters of ``note`` right before the mention."""
+    return note[max(0, mention.char_start - reach) : mention.char_start]
+
+
 def _names_a_scale(mention: Mention, notes: Sequence[str]) -> bool:
     """True when an abbreviation mention is the name of a rating scale followed by its score."""
     return mention.text.isupper() and _followed_by(mention, notes, _SCALE_SCORE)
@@ -201,7 +206,7 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
     note = _note_of(mention, notes)
     if note is None or mention.text != "RA":
         return False
-    return bool(_ROOM_AIR_BEFORE.search(note[max(0, mention.char_start - 20) : mention.char_start]))
+    return bool(_ROOM_AIR_BEFORE.search(_said_before(note, mention, 20)))
 
 
 _OBSTETRIC = re.compile(
@@ -231,7 +236,7 @@ def _of_an_earlier_pregnancy(mention: Mention, notes: Sequence[str]) -> bool:
     note = _note_of(mention, notes)
     if note is None or not mention.code.startswith("O"):
         return False
-    before = note[max(0, mention.char_start - 40) : mention.char_start]
+    before = _said_before(note, mention)
     if mention.text.lower().startswith("pregnan"):  # the wording holds the word: "last [pregnancy, GDM]"
         before += "pregnancy "
     return bool(_EARLIER_PREGNANCY.search(before))
@@ -266,22 +271,24 @@ def _names_no_pregnancy(mention: Mention, notes: Sequence[str], pregnant: bool |
     note = _note_of(mention, notes)
     if note is None or pregnant or not mention.code.startswith("Z3") or "pregnan" not in mention.text.lower():
         return False
-    before = note[max(0, mention.char_start - 40) : mention.char_start]
+    before = _said_before(note, mention)
     after = note[mention.char_end :]
     return bool(_NOT_A_PREGNANCY_BEFORE.search(before) or _NOT_A_PREGNANCY_AFTER.search(after))
 
 
+# measures that fall: "falling grades", "Hb falling"
+_MEASURES = (
+    r"grades?|marks|scores?|h(?:a)?emoglobin|hb|platelets?|egfr|sodium|potassium|levels?|counts?|sats|"
+    r"saturations?|weight|blood pressure|bp"
+)
+# asleep, or a measure after it ("falling grades", "falling oxygen", "hair falling out")
 _ASLEEP = re.compile(
-    # asleep, or a measure that falls ("falling grades", "falling haemoglobin", "hair falling out")
-    r"\W{0,3}(?:back\s+)?(?:asleep|to sleep)\b|\s+(?:grades?|marks|scores?|h(?:a)?emoglobin|hb|platelets?|"
-    r"egfr|sodium|potassium|levels?|counts?|sats|saturations?|oxygen|weight|blood pressure|bp|income|out)\b",
+    rf"\W{{0,3}}(?:back\s+)?(?:asleep|to sleep)\b|\s+(?:{_MEASURES}|oxygen|income|out)\b",
     re.I,
 )
-# the measure said before it: "his grades are falling", "Hb falling"
+# the measure said before it: "his grades are falling", "Hb falling", "hair falling out"
 _MEASURE_BEFORE = re.compile(
-    r"\b(?:grades?|marks|scores?|h(?:a)?emoglobin|hb|platelets?|egfr|sodium|potassium|levels?|counts?|sats|"
-    r"saturations?|weight|blood pressure|bp|hair)\s+"
-    r"(?:(?:is|are|was|were|has been|have been|keeps?|kept)\s+)?$",
+    rf"\b(?:{_MEASURES}|hair)\s+(?:(?:is|are|was|were|has been|have been|keeps?|kept)\s+)?$",
     re.I,
 )
 
@@ -305,7 +312,7 @@ def _names_falling_asleep(mention: Mention, notes: Sequence[str]) -> bool:
     if not mention.text.lower().startswith("fall"):
         return False
     note = _note_of(mention, notes)
-    before = note[max(0, mention.char_start - 40) : mention.char_start] if note is not None else ""
+    before = _said_before(note, mention) if note is not None else ""
     return _followed_by(mention, notes, _ASLEEP) or _MEASURE_BEFORE.search(before) is not None
 
 
