@@ -675,6 +675,7 @@ _CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ),
     ("hiv", ("hiv", "human immunodeficiency virus"), ("B20", "Z21", "O98.7")),
     ("infertility", (r"infertil\w*", r"subfertil\w*"), ("N97", "N46", "Z31")),
+    ("homelessness", (r"homeless(?:ness)?",), ("Z59.0",)),
     (
         "immunocompromise",
         ("immunocompromised", "immunosuppressed", "immunodeficiency", "immunodeficiencies"),
@@ -753,7 +754,7 @@ def addressed_conditions(text: str) -> tuple[str, ...]:
 _CONDITION_ANY = "|".join(w for _, words, _ in _CONDITION_WORDS for w in words)
 _WHO = (
     r"(?:patients|people|persons|adults|individuals|women|men|children|adolescents|survivors|recipients|"
-    r"(?:female |male )?population)"
+    r"hosts?|(?:female |male )?population)"
 )
 _GUIDELINE_FOR = (
     # "in people with chronic kidney disease", "in adults infected with HIV", "in patients undergoing
@@ -764,10 +765,15 @@ _GUIDELINE_FOR = (
         rf"(?:[\w-]+\s+){{0,3}}?(?:{_CONDITION_ANY})\b",
         re.I,
     ),
-    # "in ambulatory cancer patients", "in HIV-infected adults"
+    # "in ambulatory cancer patients", "in HIV-infected adults", "vaccination of the immunocompromised host"
     re.compile(
-        rf"\b(?:in|for|among)\s+(?:[\w-]+\s+){{0,2}}?(?:{_CONDITION_ANY})(?:-infected|-positive)?\s+{_WHO}\b",
+        rf"\b(?:in|for|among|of the)\s+(?:[\w-]+\s+){{0,2}}?(?:{_CONDITION_ANY})(?:-infected|-positive)?"
+        rf"\s+{_WHO}\b",
         re.I,
+    ),
+    # "for patients who are homeless with diabetes"
+    re.compile(
+        rf"\b(?:in|for|among)\s+(?:[\w-]+\s+){{0,2}}?{_WHO}\s+who\s+are\s+(?:{_CONDITION_ANY})\b", re.I
     ),
 )
 
@@ -797,6 +803,10 @@ def guideline_conditions(title: str) -> tuple[str, ...]:
         ()
         >>> guideline_conditions("Subclinical hypothyroidism in the infertile female population.")
         ('infertility',)
+        >>> guideline_conditions("Guideline for vaccination of the immunocompromised host.")
+        ('immunocompromise',)
+        >>> guideline_conditions("Recommendations for patients who are homeless with diabetes mellitus.")
+        ('homelessness',)
     """
     phrases = [found.group(0) for pattern in _GUIDELINE_FOR for found in pattern.finditer(title)]
     return tuple(
@@ -845,6 +855,39 @@ _CHILD_CUES = (
     "school-age", "youth", "boys", "girls",
 )  # fmt: skip
 _AGE_CUES = ("age", "year", "yr", "month", "older than", "younger than")
+# a passage that opens addressed to older people ("Elderly patients should ...", "In older adults, ..."),
+# or under a heading that names them ("Management of Older People with Epilepsy ...")
+_OLDER_OPENING = re.compile(
+    r"\s*(?:(?:in|for|among)\s+)?(?:the\s+)?(?:frail\s+)?"
+    r"(?:older\s+(?:adults|people|persons|patients)|elderly(?:\s+(?:patients|people|persons|adults))?)\b",
+    re.I,
+)
+_OLDER_HEADING = re.compile(
+    r"\b(?:Older (?:Adults|People|Persons|Patients)|Elderly (?:Patients|People|Persons)|the Elderly)\b"
+)
+_NOT_OLDER_ONLY = re.compile(r"\b(?:adolescents?|younger|all ages|children|adults,? and older)\b", re.I)
+OLDER_AGES = (55.0, 130.0)
+"""The ages a passage addressed to older people or the elderly, without a number, is read to address."""
+
+
+def addresses_older_people(text: str) -> bool:
+    """Whether a passage opens addressed to older people, naming no other age group in its first
+    sentence.
+
+    Example:
+        >>> addresses_older_people("Management of Older People with Epilepsy Drug Treatment B - Lamotrigine")
+        True
+        >>> addresses_older_people("Elderly patients should be assessed for fitness.")
+        True
+        >>> addresses_older_people("Dehydration is a more prevalent condition in the elderly.")
+        False
+        >>> addresses_older_people("Screening adolescents, adults, and older adults for suicide risk.")
+        False
+    """
+    first = _SENTENCE_END.split(text[:200], maxsplit=1)[0]
+    if _NOT_OLDER_ONLY.search(first):
+        return False
+    return _OLDER_OPENING.match(text) is not None or _OLDER_HEADING.search(text, 0, 80) is not None
 
 
 class PassagePopulation(NamedTuple):
@@ -866,7 +909,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 10
+READING_VERSION = 11
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
@@ -909,12 +952,12 @@ def _text_population(text: str) -> PassagePopulation:
         and bool(_PEDIATRIC.search(text))
         and not _ADULT_ADDRESSED.search(text)
     )
-    ages = any(cue in lower for cue in _AGE_CUES)
+    ages = tuple(passage_age_bounds(text)) if any(cue in lower for cue in _AGE_CUES) else ()
+    if not ages and ("older" in lower or "elderly" in lower) and addresses_older_people(text):
+        ages = (OLDER_AGES,)
     conditions = addressed_conditions(text) if " with" in lower else ()
     ethnicity = addressed_ethnicity(text) if "black" in lower or "african" in lower else ""
-    return PassagePopulation(
-        pregnancy, children, tuple(passage_age_bounds(text)) if ages else (), conditions, ethnicity
-    )
+    return PassagePopulation(pregnancy, children, ages, conditions, ethnicity)
 
 
 @lru_cache(maxsize=4096)

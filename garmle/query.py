@@ -353,6 +353,11 @@ def clinical_title(title: str) -> str:
     return cleaned or title
 
 
+def _first_word(title: str) -> str:
+    """A title's first word in lower case without its punctuation: "epilepsy" of "Epilepsy, unspecified"."""
+    return title.lower().split()[0].strip(",;:")
+
+
 def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     """The bundled clinical names of a code: those listed for the code itself or its category, and those
     listed for the unspecified code of its subcategory or category ("deep vein thrombosis", listed for
@@ -364,12 +369,14 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
         >>> from garmle.catalogue import IcdCatalogue
         >>> "deep vein thrombosis" in clinical_synonyms("I82.412", IcdCatalogue())
         True
+        >>> "epilepsy" in clinical_synonyms("G40.209", IcdCatalogue())  # listed for G40.909
+        True
     """
     from garmle.coding.catalogue_coder import load_synonyms
 
     entry = catalogue.lookup(code)
     # "Other mental disorders complicating pregnancy" (O99.34-) names no other O99 code
-    heads = {entry.title.lower().split()[0], catalogue.title(entry.category).lower().split()[0]} - {"other"}
+    heads = {_first_word(entry.title), _first_word(catalogue.title(entry.category))} - {"other"}
     depth = 6 if len(code) > 6 else 5  # the subcategory: O99.33 for O99.332, not O99.3
     ranked: list[tuple[int, str]] = []  # closest first: the code, its subcategory, its category
     for phrase, target in load_synonyms():
@@ -389,7 +396,7 @@ def clinical_synonyms(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
                 continue
             if len(code) > 4 and target[:depth] == code[:depth]:
                 ranked.append((1, phrase))
-            elif title.startswith("unspecified") or title.split()[0] in heads:
+            elif title.startswith("unspecified") or _first_word(title) in heads:
                 # the unspecified code of a specified subcategory names that subtype: "systolic heart
                 # failure" (I50.20) is no name of diastolic heart failure, nor "diabetic retinopathy"
                 # (E11.319) of type 2 diabetes with hyperglycemia; "Other and unspecified asthma" is none,

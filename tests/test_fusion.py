@@ -227,6 +227,14 @@ def test_a_passage_for_another_population_ranks_below_one_for_the_patient() -> N
         ("Management of chronic insomnia disorder in adults.", ()),
         ("Adult asthma care: promoting control of asthma.", ()),
         ("Guidance for patients with hearing aids.", ()),
+        (
+            "2013 IDSA clinical practice guideline for vaccination of the immunocompromised host.",
+            ("immunocompromise",),
+        ),
+        (
+            "Adapting your practice: recommendations for patients who are homeless with diabetes.",
+            ("homelessness",),
+        ),
     ],
 )
 def test_the_conditions_a_guideline_title_is_written_for(title: str, written_for: tuple[str, ...]) -> None:
@@ -525,6 +533,14 @@ def test_passages_for_another_age_group() -> None:
     assert passage_population_conflict(aom, toddler) is None
     tubes = "Surgery for Children ≥4 Years Old: recommend tympanostomy tubes."
     assert passage_population_conflict(tubes, toddler) == "addressed to another age group"
+    # older people, without an age said
+    older = "Management of Older People with Epilepsy Antiepileptic Drug Treatment B - Lamotrigine or ..."
+    assert (
+        passage_population_conflict(older, Patient("y", age=26, sex="female"))
+        == "addressed to another age group"
+    )
+    assert passage_population_conflict(older, Patient("o", age=72, sex="female")) is None
+    assert passage_population_conflict("Dehydration is more common in the elderly.", forty) is None
     # durations, intervals, risks and titres are no ages
     assert passage_age_bounds("Anticoagulate for 3 to 6 months; recheck every 1-3 months.") == []
     assert passage_age_bounds("Repeat every 5 to 10 years if the 10-year risk is under 7.5%.") == []

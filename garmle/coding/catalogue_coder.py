@@ -209,6 +209,44 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
     return bool(_ROOM_AIR_BEFORE.search(_said_before(note, mention, 20)))
 
 
+# "PE: chest clear, BP 130/80" (the physical examination), "CPT/PE", "prolonged exposure (PE)" (a
+# trauma-focused therapy): not a pulmonary embolism
+_EXAMINATION_AFTER = re.compile(
+    r"\s*[:-]\s*(?:[^.\n]{0,40}?\b)?(?:vitals?|v/s|bp|hr|pulse|temp\w*|general|gen|nad|afebrile|alert|"
+    r"well|heent|chest|lungs?|heart|hs|abd\w*|cvs?|resp\w*|rr|neuro\w*|skin|exam\w*|clear|normal|"
+    r"unremarkable|wnl|obese|thin|pleasant|comfortable|a&o\w*|ao\w*|o/e|ht|wt|weight|height|bmi)\b",
+    re.I,
+)
+_THERAPY_BESIDE = re.compile(r"\b(?:CPT|EMDR|CBT|DBT|ERP)\s*/\s*$|\bexposure\s*(?:therapy\s*)?\(\s*$")
+_THERAPY_AFTER = re.compile(r"\s*/\s*(?:CPT|EMDR|CBT|DBT)\b|\s+(?:therapy|sessions?)\b", re.I)
+
+
+def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when "PE" is the physical examination ("PE: chest clear") or prolonged exposure therapy
+    ("CPT/PE", "prolonged exposure (PE)"), not a pulmonary embolism.
+
+    Example:
+        >>> m = Mention("I26.99", 0, 0, 2, "PE", "present", 1.0, "", frozenset())
+        >>> _names_an_examination(m, ["PE: BP 128/76, chest clear."])
+        True
+        >>> _names_an_examination(m, ["PE: bilateral segmental, on apixaban."])
+        False
+        >>> m = Mention("I26.99", 0, 16, 18, "PE", "present", 1.0, "", frozenset())
+        >>> _names_an_examination(m, ["Refer for (CPT/ PE) sessions."])
+        True
+        >>> _names_an_examination(m, ["Admitted 2019 with PE."])
+        False
+    """
+    note = _note_of(mention, notes)
+    if note is None or mention.text != "PE":
+        return False
+    return (
+        _followed_by(mention, notes, _EXAMINATION_AFTER)
+        or _followed_by(mention, notes, _THERAPY_AFTER)
+        or _THERAPY_BESIDE.search(_said_before(note, mention, 30)) is not None
+    )
+
+
 _OBSTETRIC = re.compile(
     r"gestation|eclampsia|hyperemesis|gravid|pregnan|obstetric|antenatal|prenatal|placent|puerper|"
     r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b",
@@ -281,8 +319,10 @@ _MEASURES = (
     r"grades?|marks|scores?|h(?:a)?emoglobin|hb|platelets?|egfr|sodium|potassium|levels?|counts?|sats|"
     r"saturations?|weight|blood pressure|bp"
 )
-# asleep, or a measure after it ("falling grades", "falling oxygen", "hair falling out")
+# asleep, or a measure after it ("falling grades", "falling oxygen", "hair falling out"); "falling
+# and staying asleep", "falling or remaining asleep"
 _ASLEEP = re.compile(
+    r"(?:\s*(?:and|or|/)\s*(?:staying|remaining|keeping))?"
     rf"\W{{0,3}}(?:back\s+)?(?:asleep|to sleep)\b|\s+(?:{_MEASURES}|oxygen|income|out)\b",
     re.I,
 )
@@ -300,6 +340,8 @@ def _names_falling_asleep(mention: Mention, notes: Sequence[str]) -> bool:
     Example:
         >>> m = Mention("R29.6", 0, 11, 18, "falling", "present", 1.0, "", frozenset())
         >>> _names_falling_asleep(m, ["Difficulty falling asleep."])
+        True
+        >>> _names_falling_asleep(m, ["Difficulty falling and staying asleep."])
         True
         >>> _names_falling_asleep(m, ["Recurrent falling."])
         False
@@ -465,9 +507,12 @@ def _only_in(prediction: CodePrediction, spans: _Spans) -> bool:
 
 def _opening_first(predictions: Sequence[CodePrediction], opening: _Spans) -> list[CodePrediction]:
     """The code the first note names first in its ``opening`` spans, before any section header: the
-    complaint a note without an assessment opens with ("2 yrs of urine leakage with coughing ...")."""
+    complaint a note without an assessment opens with ("2 yrs of urine leakage with coughing ...").
+    A circumstance (Z55-Z65: "55M, homeless, ...") is no complaint."""
     first: dict[int, CodePrediction] = {}
     for pred in predictions:
+        if _AMBIGUOUS_ALONE.match(pred.code):
+            continue
         starts = [e.char_start for e in pred.evidence if _in_spans(e, opening) and e.char_start is not None]
         if starts:
             first.setdefault(min(starts), pred)
@@ -1047,6 +1092,7 @@ class CatalogueCoder:
             and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
             and not _names_a_scale(m, patient.notes)
             and not _names_room_air(m, patient.notes)
+            and not _names_an_examination(m, patient.notes)
             and not _names_a_status(m, patient.notes)
             and not _names_falling_asleep(m, patient.notes)
             and not _of_an_earlier_pregnancy(m, patient.notes)
@@ -1303,7 +1349,8 @@ _DEFAULT_TITLES = (
     re.compile(r"without complications|uncomplicated", re.I),
     re.compile(r"(, unspecified|unspecified [a-z ]*)$|^unspecified", re.I),
     UNSPECIFIED,
-    re.compile(r"\bwithout\b", re.I),
+    # "without ..." and, where intractability is not said, "not intractable" (ICD-10-CM I.C.6.b.2)
+    re.compile(r"\bwithout\b|\bnot intractable\b", re.I),
 )
 
 
@@ -1369,12 +1416,13 @@ def _default_rank(title: str) -> int:
 def _plainness(title: str) -> tuple[bool, bool, int, int, int]:
     """How plainly a child title reads as its parent's default (lower is plainer): a default wording
     at all, then no complication stated ("Chronic or unspecified duodenal ulcer with hemorrhage" is
-    not plain), the kind of default wording, more "unspecified" ("... unspecified ligament of
-    unspecified ankle", not the shorter "... of left ankle"), then the shorter title."""
+    not plain, nor is "..., intractable"), the kind of default wording, more "unspecified" ("...
+    unspecified ligament of unspecified ankle", not the shorter "... of left ankle"), then the shorter
+    title."""
     rank = _default_rank(title)
     return (
         rank >= len(_DEFAULT_TITLES),
-        WITH_FEATURE.search(title) is not None,
+        WITH_FEATURE.search(title) is not None or _INTRACTABLE.search(title) is not None,
         rank,
         -len(UNSPECIFIED.findall(title)),
         len(title),
@@ -1385,6 +1433,7 @@ def _as_parent(pred: CodePrediction) -> CodePrediction:
     return replace(pred, billable=False)
 
 
+_INTRACTABLE = re.compile(r"(?<!not )\bintractable\b", re.I)  # a stated feature, like "with ..."
 WITH_FEATURE = re.compile(r"\bwith\b(?! unspecified)", re.I)
 """A title's "with" that states a feature ("with hemorrhage"; not "with unspecified ...")."""
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})

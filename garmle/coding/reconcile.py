@@ -86,6 +86,9 @@ _SIDE_WORD = re.compile(r"\b(?:right|left|bilateral)\b", re.I)
 # a block's closing category for what the block's other categories do not specify: F29 "Unspecified
 # psychosis not due to a substance ..." after F20-F28, L30 "Other and unspecified dermatitis"
 _BLOCK_RESIDUAL = re.compile(r"^(?:other (?:specified )?and )?unspecified\b", re.I)
+# an unspecified kind with only its default qualifiers: G40.909 "Epilepsy, unspecified, not intractable,
+# without status epilepticus", G43.909 "Migraine, unspecified, not intractable, without status migrainosus"
+_QUALIFIED_DEFAULT = re.compile(r", unspecified(?:, (?:not intractable|without [^,]+))+$", re.I)
 _SUPPORT = 0.75  # a specific sibling absorbs the default code only with at least this share of its score
 _CKD_ESRD = ("N18.5", "N18.6")
 
@@ -145,7 +148,7 @@ def _fold_defaults(
             o.code[:3] == p.code[:3]
             and (
                 (
-                    is_default(p.title)
+                    (is_default(p.title) or _QUALIFIED_DEFAULT.search(p.title) is not None)
                     and (
                         not is_default(o.title)
                         # a subcategory's own default ("Low back pain, unspecified", M54.50) is more
@@ -637,12 +640,13 @@ def reconcile(
     preds = _combination(_drop_contradictions(preds), catalogue)
     preds = _diabetes_combination(preds, catalogue)
     preds = _dementia_in_disease(preds, catalogue)
-    if any(p.code.startswith("O") for p in preds):
-        # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code says
-        # the pregnancy is not incidental, however often the note says "pregnancy"
-        preds = [p for p in preds if p.code != "Z33.1"]
     if pregnant:
         # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified
         # trimester" code is no default of its category's other conditions
         preds = _fold_defaults(_pregnancy(preds, catalogue), _unspecified_condition)
+    if any(p.code.startswith("O") for p in preds):
+        # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code, read
+        # from the note or a condition's in pregnancy, says the pregnancy is not incidental, however often
+        # the note says "pregnancy"
+        preds = [p for p in preds if p.code != "Z33.1"]
     return rank(_drop_excluded(preds, catalogue))

@@ -138,6 +138,14 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         ("Secondary prevention after MI.", "I25.2", "I21.9"),
         # unless a count of time says how recent it is
         ("Day 3 after STEMI, on dual antiplatelet therapy.", "I21.3", "I25.2"),
+        # falling and staying asleep is no fall
+        ("Difficulty falling and staying asleep for months. Chronic insomnia.", "G47.00", "R29.6"),
+        # the physical examination and prolonged exposure therapy are no pulmonary embolism
+        ("Asthma. PE: BP 128/76, chest clear, no wheeze.", "J45.909", "I26.99"),
+        ("PTSD. Refer for trauma-focused therapy (CPT/PE).", "F43.10", "I26.99"),
+        # intractability not said is "not intractable"
+        ("Cluster headache, 3rd bout this year.", "G44.009", "G44.001"),
+        ("Juvenile myoclonic epilepsy on valproate.", "G40.B09", "G40.B"),
     ],
 )
 def test_words_said_next_to_a_mention_narrow_its_code(
@@ -403,6 +411,11 @@ def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None
     smoker = CodePrediction("F17.210", "Nicotine", 0.9, evidence=(Evidence("note", "Smoker", 0, 53, 59),))
     stemi = CodePrediction("I21.3", "STEMI", 0.8, evidence=(Evidence("note", "STEMI", 0, 46, 51),))
     assert presenting_first([smoker, stemi], Patient("p", notes=(summary,)))[0].code == "I21.3"
+    # a circumstance is no complaint
+    rough = "55M, homeless, sleeping rough. Type 2 diabetes, HbA1c 9.1%."
+    homeless = CodePrediction("Z59.02", "Homeless", 0.9, evidence=(Evidence("note", "homeless", 0, 5, 13),))
+    dm = CodePrediction("E11.65", "T2DM", 0.9, evidence=(Evidence("note", "Type 2 diabetes", 0, 31, 46),))
+    assert presenting_first([homeless, dm], Patient("p", notes=(rough,)))[0].code == "E11.65"
 
 
 def test_a_condition_named_only_in_the_history_comes_after_the_new_finding() -> None:

@@ -293,6 +293,9 @@ def test_a_complication_of_pregnancy_is_not_an_incidental_pregnancy(cat: IcdCata
     preds = _preds(cat, ("Z33.1", 0.95), ("O24.419", 0.9), ("Z3A.27", 0.7))
     assert [p.code for p in reconcile(preds, cat, pregnant=True)] == ["O24.419", "Z3A.27"]
     assert [p.code for p in reconcile(_preds(cat, ("Z33.1", 0.9)), cat, pregnant=True)] == ["Z33.1"]
+    # a condition in pregnancy takes its chapter 15 code, however often the note says "pregnancy"
+    preds = _preds(cat, ("Z33.1", 0.97), ("G40.109", 0.9))
+    assert [p.code for p in reconcile(preds, cat, pregnant=True)] == ["O99.350", "G40.109"]
 
 
 @pytest.mark.parametrize(
@@ -311,6 +314,9 @@ def test_a_complication_of_pregnancy_is_not_an_incidental_pregnancy(cat: IcdCata
         # a sign of the joint beside its osteoarthritis; back pain beside lumbar spondylosis
         ((("M16.11", 0.9), ("M25.751", 0.82)), ["M16.11"]),
         ((("M47.816", 0.78), ("M54.9", 0.68)), ["M47.816"]),
+        # "Epilepsy, unspecified, not intractable, ..." beside a named epilepsy syndrome
+        ((("G40.909", 0.9), ("G40.B09", 0.86)), ["G40.B09"]),
+        ((("G43.909", 0.9), ("G43.109", 0.8)), ["G43.109"]),
     ],
 )
 def test_vaguer_codes_fold_into_the_code_that_says_more(
