@@ -240,6 +240,9 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # an epilepsy syndrome and a migraine subtype are epilepsy and migraine ("Epilepsy, unspecified, ...")
     assert "epilepsy" in condition_names("G40.209", catalogue)
     assert "migraine" in condition_names("G43.109", catalogue)
+    # hypertensive kidney disease is a kidney disease; recurrent depression is depression
+    assert "chronic kidney disease" in condition_names("I12.9", catalogue)
+    assert "depression" in condition_names("F33.1", catalogue)
     assert not any(n.startswith("Conditions ") for n in condition_names("O99.012", catalogue))
     # but not the names of a specified sibling: diverticulitis is not diverticulosis
     assert not any("diverticulitis" in n.lower() for n in condition_names("K57.30", catalogue))
