@@ -37,9 +37,12 @@ the condition, under a heading such as "Home Sleep Apnea Testing for the Diagnos
 screening or diagnosis guideline (:func:`is_diagnostic`), has its score scaled by
 ``diagnostic_factor`` after the ``min_score`` check below: the diagnosis is made, and what to do now
 matters more than how it was found, yet where a screening guideline is all the index has on a
-condition its passages are still shown. A passage from a guideline that is not
-about the condition (no name of it in full) is scaled by ``off_topic_factor`` unless an aspect
-marked ``cross_guideline`` in the templates (cardiovascular risk, patients like this one) retrieved
+condition its passages are still shown. So has a passage of a guideline about preventing the
+condition (:func:`prevented_condition`: "Prevention of type 2 diabetes" for a patient with diabetes,
+"Venous thromboembolism in adults admitted to hospital: reducing the risk" for one with a DVT).
+A passage from a guideline that is not about the condition (no name of it in full) is scaled by
+``off_topic_factor`` unless an aspect marked ``cross_guideline`` in the templates (cardiovascular
+risk, patients like this one) retrieved
 it *and* the guideline is about another of the patient's conditions or facts: statins for a patient
 with diabetes and a raised LDL sit in the cholesterol guideline; first-line asthma treatment does
 not sit in the COPD guideline, and an atrial fibrillation guideline says nothing to a patient
@@ -117,6 +120,7 @@ __all__ = [
     "action_strength",
     "addressed_conditions",
     "addressed_ethnicity",
+    "addresses_older_people",
     "conditions_of",
     "covered_conditions",
     "designators",
@@ -137,6 +141,7 @@ __all__ = [
     "passage_population_conflict",
     "passage_populations",
     "population_conflict",
+    "prevented_condition",
     "rank_snippets",
     "section_prior",
     "snippet_from_chunk",
@@ -385,6 +390,46 @@ def is_about_finding(heading: str) -> bool:
         (False, False)
     """
     return bool(DIAGNOSTIC_HEADING.search(heading)) and not _TREATMENT_HEADING.search(heading)
+
+
+_TREATING_TITLE = re.compile(r"\b(?:treat\w*|manag\w*|therap\w*|secondary|recurren\w*|tertiary)\b", re.I)
+_UNTIL = r"(?=\s+(?:in|among|for|with|and|after|during|by|through)\b|[:.;,(]|$)"
+_PREVENTED = (
+    # "Prevention of type 2 diabetes ...", "prophylaxis of venous thromboembolism in ..."
+    re.compile(rf"\b(?:prevention|prophylaxis|preventing|reducing the risk) of\s+(.+?){_UNTIL}", re.I),
+    # "Preventing falls and reducing injury from falls"
+    re.compile(rf"\bpreventing\s+(.+?){_UNTIL}", re.I),
+    # "Skin cancer prevention: behavioral counseling"
+    re.compile(r"((?:[\w'’-]+\s+){0,3}[\w'’-]+)\s+(?:prevention|prophylaxis)\b", re.I),
+    # "Venous thromboembolism in adults admitted to hospital: reducing the risk"
+    re.compile(r"^(.+?)(?:\s+in\s+[^:]+)?:\s+reducing the risk\b", re.I),
+)
+
+
+@lru_cache(maxsize=4096)
+def prevented_condition(title: str) -> str | None:
+    """What a guideline's title says it prevents, when it is about preventing something and not
+    also about treating it, or a recurrence ("Prevention of type 2 diabetes", "Venous thromboembolism
+    in adults admitted to hospital: reducing the risk"); of "exacerbations of COPD" only the
+    exacerbations. None for any other title.
+
+    Example:
+        >>> prevented_condition("Prevention of type 2 diabetes evidence-based nutrition practice guideline.")
+        'type 2 diabetes evidence-based nutrition practice guideline'
+        >>> prevented_condition("Venous thromboembolism in adults admitted to hospital: reducing the risk.")
+        'Venous thromboembolism'
+        >>> prevented_condition("Prevention of acute exacerbations of COPD: ACCP and CTS guideline.")
+        'acute exacerbations'
+        >>> prevented_condition("Rivaroxaban for treating PE and preventing recurrent VTE.") is None
+        True
+    """
+    if _TREATING_TITLE.search(title):
+        return None
+    for pattern in _PREVENTED:
+        found = pattern.search(title)
+        if found:
+            return found.group(1).split(" of ")[0]
+    return None
 
 
 def is_diagnostic(chunk: Chunk) -> bool:
@@ -1795,6 +1840,7 @@ def rank_snippets(
             if hit.chunk.chunk_id not in best_aspect or rank < best_aspect[hit.chunk.chunk_id][0]:
                 best_aspect[hit.chunk.chunk_id] = (rank, aspect)
     dropped = {"population": 0, "off_topic": 0, "weak": 0}
+    doc_prevents: dict[str, bool] = {}  # the guideline is about preventing the patient's condition
     crossing_ids = {cid for a in cross_aspects for cid in rankings.get(a, ())}
     fact_words = tuple(dict.fromkeys(t for terms in fact_terms.values() for t in terms if t))
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
@@ -1862,7 +1908,10 @@ def rank_snippets(
         if score < w.min_score:
             dropped["weak"] += 1
             continue
-        if diagnostic and carried:
+        if carried and chunk.doc_id not in doc_prevents:
+            prevented = prevented_condition(chunk.metadata.get("title", ""))
+            doc_prevents[chunk.doc_id] = prevented is not None and _coverage(names, prevented) == 1.0
+        if carried and (diagnostic or doc_prevents[chunk.doc_id]):
             # ranks below what to do now, yet stays evidence: a screening guideline may be all there is
             score *= w.diagnostic_factor
         candidates.append((cid, score, matched))

@@ -837,3 +837,20 @@ def test_a_guideline_naming_the_condition_only_inside_a_siblings_name_is_not_abo
             code,
             text,
         )
+
+
+def test_a_guideline_on_preventing_the_condition_the_patient_has_ranks_like_finding_it() -> None:
+    from garmle.fusion import prevented_condition
+
+    prevent = _chunk("prev", 0, "Offer a structured lifestyle programme to people at high risk of diabetes.")
+    prevent = replace(prevent, metadata={"title": "Prevention of type 2 diabetes in adults"})
+    hits = {"treatment": [Hit(prevent, 0.1)]}
+    args = _one_guideline_args(hits, "Type 2 diabetes", {"prev": "Prevention of type 2 diabetes"})
+    diabetes = CodePrediction("E11.9", "Type 2 diabetes mellitus without complications", 0.9)
+    shown, _ = rank_snippets(diabetes, hits, **args)  # type: ignore[arg-type]
+    kept, _ = rank_snippets(diabetes, hits, **args, weights=FusionWeights(diagnostic_factor=1.0))  # type: ignore[arg-type]
+    assert shown[0].score == pytest.approx(0.8 * kept[0].score, abs=1e-3)
+    # preventing its exacerbations, or its recurrence, is caring for it
+    assert prevented_condition("Prevention of acute exacerbations of COPD") == "acute exacerbations"
+    assert prevented_condition("Rivaroxaban for treating PE and preventing recurrent VTE") is None
+    assert prevented_condition("Stroke prevention in atrial fibrillation") == "Stroke"
