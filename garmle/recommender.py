@@ -556,6 +556,9 @@ _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsew
 _ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z13")
 # status and supplementary codes: weeks of gestation, exposures, long-term drug use, family history
 _SUPPLEMENTARY = ("Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84")
+# manifestations whose care has guidelines of their own, beside those of the disease they occur in:
+# anaemia in chronic kidney disease or in cancer (iron, erythropoiesis-stimulating agents)
+_OWN_GUIDELINES = ("D63.0", "D63.1")
 _CODE_RANGE = re.compile(r"\b([A-Z]\d{2})(?:\.\w+)?(?:-([A-Z]\d{2})(?:\.\w+)?)?\b")
 
 
@@ -625,7 +628,8 @@ def _guideline_codes(
     the joint and limb pain codes of :data:`_EXPLAINED_BY`) are explained by a diagnosis when one is
     predicted too;
     a manifestation code whose "code first" note names a predicted underlying disease (G46.0 beside
-    I63.9) is covered by that disease's guidelines, and so is a personal-history Z code beside its
+    I63.9) is covered by that disease's guidelines (but anaemia in kidney disease or cancer, whose
+    care has guidelines of its own: :data:`_OWN_GUIDELINES`), and so is a personal-history Z code beside its
     condition coded as current (Z86.73 beside I63.9); a diagnosis inferred from medications alone (heart
     failure from a loop diuretic and an ACE inhibitor, which kidney disease explains too) is listed
     but not searched when the record states another diagnosis, and so is a manifestation code ("...
@@ -650,7 +654,11 @@ def _guideline_codes(
                 pred.code.startswith(symptom) and any(c.startswith(causes) for c in codes)
                 for symptom, causes in _EXPLAINED_BY
             )
-            or (catalogue is not None and _manifestation_of(pred.code, codes, catalogue))
+            or (
+                catalogue is not None
+                and not pred.code.startswith(_OWN_GUIDELINES)
+                and _manifestation_of(pred.code, codes, catalogue)
+            )
             # the history of a condition coded as current too (a stroke three weeks ago beside its
             # cerebral infarction): the current code's guidelines cover it
             or any(

@@ -185,6 +185,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     assert set(skipped) == {"G46.0", "M25.561", "Z13.9", "R03.0", "Z68.32"}
     # CKD's "code first" note is about sequencing: its stage has guidelines of its own
     assert [p.code for p in kept] == ["I63.9", "M17.0", "N18.31", "E11.22"]
+    # anaemia in kidney disease has guidelines of its own
+    renal = [CodePrediction(c, cat.title(c), 0.9) for c in ("N18.6", "D63.1")]
+    assert _guideline_codes(renal, cat) == (renal, [])
     alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
     # joint pain beside psoriasis, field loss beside glaucoma, painful intercourse beside endometriosis

@@ -146,6 +146,10 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         # intractability not said is "not intractable"
         ("Cluster headache, 3rd bout this year.", "G44.009", "G44.001"),
         ("Juvenile myoclonic epilepsy on valproate.", "G40.B09", "G40.B"),
+        # a dialysis access is no joint fistula; a treatment to weigh is none the patient has
+        ("ESRD on haemodialysis via AV fistula.", "Z99.2", "M25.18"),
+        ("COPD, hypoxaemic. Assess for long-term oxygen therapy.", "J44.9", "Z99.81"),
+        ("Hyperphosphataemia on dialysis.", "E83.39", "M25.18"),
     ],
 )
 def test_words_said_next_to_a_mention_narrow_its_code(
