@@ -724,7 +724,9 @@ _CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "immunocompromise",
         ("immunocompromised", "immunosuppressed", "immunodeficiency", "immunodeficiencies"),
+        # asplenia, functional (sickle cell disease) or after a splenectomy, is an immunocompromise
         ("D80", "D81", "D82", "D83", "D84", "D70", "B20", "Z21", "O98.7", "Z94", "Z79.52", "Z79.6", "Z92.25",
+         "D57", "D73.0", "Q89.01", "Z90.81",
          "Z51.1", "C81", "C82", "C83", "C84", "C85", "C86", "C88", "C90", "C91", "C92", "C93", "C94", "C95",
          "C96"),
     ),

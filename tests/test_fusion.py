@@ -854,3 +854,11 @@ def test_a_guideline_on_preventing_the_condition_the_patient_has_ranks_like_find
     assert prevented_condition("Prevention of acute exacerbations of COPD") == "acute exacerbations"
     assert prevented_condition("Rivaroxaban for treating PE and preventing recurrent VTE") is None
     assert prevented_condition("Stroke prevention in atrial fibrillation") == "Stroke"
+
+
+def test_asplenia_of_sickle_cell_disease_is_an_immunocompromise() -> None:
+    from garmle.fusion import conditions_of, written_for_others
+
+    title = "2013 IDSA clinical practice guideline for vaccination of the immunocompromised host."
+    assert not written_for_others(title, conditions_of(["D57.1"]))
+    assert written_for_others(title, conditions_of(["I10"]))
