@@ -353,6 +353,9 @@ def clinical_title(title: str) -> str:
     return cleaned or title
 
 
+_BRACKETED = re.compile(r"\[[^\]]*\]")
+
+
 def _first_word(title: str) -> str:
     """A title's first word in lower case without its punctuation: "epilepsy" of "Epilepsy, unspecified"."""
     return title.lower().split()[0].strip(",;:")
@@ -499,6 +502,10 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     # "A with B" is A with a feature: "Rheumatoid arthritis with rheumatoid factor" is rheumatoid
     # arthritis, which a guideline names without the feature
     names += [name.split(" with ")[0].rstrip(" ,") for name in names if " with " in name]
+    # and "A without B" is A without a feature, and "A [B]" is named by A alone too: "Gestational
+    # [pregnancy-induced] hypertension without significant proteinuria" is gestational hypertension
+    names += [name.split(" without ")[0].rstrip(" ,") for name in names if " without " in name]
+    names += [" ".join(_BRACKETED.sub(" ", name).split()) for name in names if "[" in name]
     names += _sequela_names(names, entry.block, catalogue)
     return tuple(dict.fromkeys(lay_wordings(names)))
 

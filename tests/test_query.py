@@ -243,6 +243,11 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # hypertensive kidney disease is a kidney disease; recurrent depression is depression
     assert "chronic kidney disease" in condition_names("I12.9", catalogue)
     assert "depression" in condition_names("F33.1", catalogue)
+    # "A without B" and "A [B]" are named by A: gestational hypertension, Crohn's disease; chronic
+    # bronchitis is cared for in the COPD guidelines
+    assert "Gestational hypertension" in condition_names("O13.3", catalogue)
+    assert "Crohn's disease" in condition_names("K50.00", catalogue)
+    assert "COPD" in condition_names("J42", catalogue)
     assert not any(n.startswith("Conditions ") for n in condition_names("O99.012", catalogue))
     # but not the names of a specified sibling: diverticulitis is not diverticulosis
     assert not any("diverticulitis" in n.lower() for n in condition_names("K57.30", catalogue))

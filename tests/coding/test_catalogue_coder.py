@@ -103,6 +103,7 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Low-trauma left distal radius fracture.", "S52.502A"),
         ("Fractured neck of femur, right.", "S72.001A"),
         ("PID, on ceftriaxone and doxycycline.", "N73.9"),
+        ("30 weeks pregnant. A: gestational hypertension.", "O13.9"),
         # a parent's smoking is the child's exposure
         ("Asthma. Parents smoke outside.", "Z77.22"),
     ],
