@@ -719,6 +719,12 @@ _CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("C", "D0", "D45", "D46", "D47", "Z51.0", "Z51.1", "Z85", "Z92.21", "Z92.3"),
     ),
     ("hiv", ("hiv", "human immunodeficiency virus"), ("B20", "Z21", "O98.7")),
+    (
+        "hepatitis b",
+        ("(?:chronic )?hepatitis b", "hbv", "chb"),
+        ("B16", "B17.0", "B18.0", "B18.1", "B19.1", "Z22.51", "O98.41"),
+    ),
+    ("hepatitis c", ("(?:chronic )?hepatitis c", "hcv"), ("B17.1", "B18.2", "B19.2", "Z22.52", "O98.41")),
     ("infertility", (r"infertil\w*", r"subfertil\w*"), ("N97", "N46", "Z31")),
     ("homelessness", (r"homeless(?:ness)?",), ("Z59.0",)),
     (
@@ -956,7 +962,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 11
+READING_VERSION = 12
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 

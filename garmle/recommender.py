@@ -539,6 +539,9 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("H53.1", ("G43", "G44", "G03", "H10", "H16", "H20")),
     # the aching muscles of influenza
     ("M79.1", ("J09", "J10", "J11")),
+    # the low blood pressure of anaphylaxis, and an allergy beside its anaphylaxis
+    ("I95", ("T78.0", "T78.2", "T80.5", "T88.6")),
+    ("T78.4", ("T78.0", "T78.2", "T80.5", "T88.6")),
     # a cold's coryza beside another acute respiratory infection: bronchiolitis, sinusitis, influenza
     ("J00", ("J01", "J02", "J03", "J04", "J05", "J06", "J09", "J1", "J20", "J21", "J22")),
 )

@@ -862,3 +862,5 @@ def test_asplenia_of_sickle_cell_disease_is_an_immunocompromise() -> None:
     title = "2013 IDSA clinical practice guideline for vaccination of the immunocompromised host."
     assert not written_for_others(title, conditions_of(["D57.1"]))
     assert written_for_others(title, conditions_of(["I10"]))
+    # hepatitis B and C are conditions a passage can be addressed to
+    assert conditions_of(["B18.1"]) == {"hepatitis b"}

@@ -151,6 +151,8 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         ("ESRD on haemodialysis via AV fistula.", "Z99.2", "M25.18"),
         ("COPD, hypoxaemic. Assess for long-term oxygen therapy.", "J44.9", "Z99.81"),
         ("Hyperphosphataemia on dialysis.", "E83.39", "M25.18"),
+        # a test named is no diagnosis, unless its result is positive
+        ("RA on methotrexate; hepatitis serology done.", "M06.9", "B15.9"),
     ],
 )
 def test_words_said_next_to_a_mention_narrow_its_code(
