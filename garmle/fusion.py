@@ -53,6 +53,11 @@ viral hepatitis") is there in full, and in a guideline not about the condition a
 only a sibling counts as off topic (:func:`names_a_sibling`). Nor is a guideline about the condition
 when it names a word of the condition's own title only negated ("Non-alcoholic fatty liver disease"
 for alcoholic cirrhosis, though it names cirrhosis; :func:`names_only_negated`); "non-X" never names X.
+A passage whose opening (its headings and first words), or whose guideline's title when the passage
+does not name the patient's subtype, names the other subtype of the patient's condition counts as off
+topic too (:func:`names_other_subtype`: heart failure with preserved ejection fraction for a patient
+with reduced, hospital-acquired pneumonia for community-acquired; the code's title, or else the
+notes, say which).
 
 Guidelines written for another population than the patient's (children, pregnancy, one sex) are
 dropped before ranking (:func:`population_conflict`); in a guideline for several populations, a
@@ -1618,6 +1623,73 @@ def names_only_itself(own: Sequence[Designator], text: str) -> bool:
     return bool(named) and named <= set(own)
 
 
+_SUBTYPE_OPENING = 100  # characters of a passage whose headings and first words say which subtype it is on
+_SUBTYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(one, re.I), re.compile(other, re.I))
+    for one, other in (
+        # heart failure with reduced or with preserved ejection fraction
+        (
+            r"\b(?:reduced (?:left ventricular )?ejection fraction|HFrEF"
+            r"|systolic (?:\(congestive\) )?heart failure|systolic dysfunction)\b",
+            r"\b(?:preserved (?:left ventricular )?ejection fraction|HFpEF"
+            r"|diastolic (?:\(congestive\) )?heart failure|diastolic dysfunction)\b",
+        ),
+        # an infection caught in the community or in hospital
+        (
+            r"\b(?:community[- ]acquired|CAP)\b",
+            r"\b(?:hospital[- ]acquired|ventilator[- ]associated|nosocomial|HAP|VAP)\b",
+        ),
+    )
+)
+"""Pairs of subtypes of one condition that guidelines treat apart: heart failure with reduced and with
+preserved ejection fraction, community- and hospital-acquired infection."""
+
+
+def subtype_sides(text: str) -> frozenset[tuple[int, int]]:
+    """The subtypes of :data:`_SUBTYPES` a text names, as ``(pair, side)``.
+
+    Example:
+        >>> sorted(subtype_sides("Chronic systolic (congestive) heart failure"))
+        [(0, 0)]
+        >>> sorted(subtype_sides("Hospital-Acquired Pneumonia Antibiotic Therapy"))
+        [(1, 1)]
+    """
+    return frozenset(
+        (pair, side)
+        for pair, patterns in enumerate(_SUBTYPES)
+        for side, pattern in enumerate(patterns)
+        if pattern.search(text)
+    )
+
+
+def names_other_subtype(text: str, own: Collection[tuple[int, int]]) -> bool:
+    """True when ``text`` names the other subtype of a pair whose one subtype is ``own``
+    (:func:`subtype_sides`) and not ``own`` itself: a heading on heart failure with preserved ejection
+    fraction for a patient with reduced ejection fraction.
+
+    Example:
+        >>> reduced = subtype_sides("heart failure with reduced ejection fraction")
+        >>> names_other_subtype("Treatment of Heart Failure with Preserved Ejection Fraction", reduced)
+        True
+        >>> names_other_subtype("HFrEF and HFpEF: diuretics for congestion", reduced)
+        False
+    """
+    named = subtype_sides(text)
+    return any((pair, 1 - side) in named and (pair, side) not in named for pair, side in own)
+
+
+def patient_subtypes(title: str, notes: Sequence[str] = ()) -> frozenset[tuple[int, int]]:
+    """The subtypes a code's title, or else the patient's notes, name: only one side of each pair.
+
+    Example:
+        >>> notes = ["Community-acquired pneumonia, CURB-65 1."]
+        >>> sorted(patient_subtypes("Pneumonia, unspecified organism", notes))
+        [(1, 0)]
+    """
+    sides = subtype_sides(title) or subtype_sides(" ".join(notes))
+    return frozenset((pair, side) for pair, side in sides if (pair, 1 - side) not in sides)
+
+
 def names_a_sibling(own: Sequence[Designator], text: str) -> bool:
     """True when ``text`` names a sibling of the condition (hepatitis C for hepatitis B) and not the
     condition itself, by the designators of :func:`designators`.
@@ -1849,6 +1921,10 @@ def rank_snippets(
                 best_aspect[hit.chunk.chunk_id] = (rank, aspect)
     dropped = {"population": 0, "off_topic": 0, "weak": 0}
     doc_prevents: dict[str, bool] = {}  # the guideline is about preventing the patient's condition
+    # the condition's subtype (reduced ejection fraction, community-acquired), whose other subtype's
+    # guidelines and sections rank as off topic
+    subtypes = patient_subtypes(prediction.title, patient.notes if patient is not None else ())
+    doc_other_subtype: dict[str, bool] = {}
     crossing_ids = {cid for a in cross_aspects for cid in rankings.get(a, ())}
     fact_words = tuple(dict.fromkeys(t for terms in fact_terms.values() for t in terms if t))
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
@@ -1894,7 +1970,21 @@ def rank_snippets(
             doc_related[chunk.doc_id] = any(
                 _coverage(other, doc_text) == 1.0 for other in related_names
             ) or any(_names(t, doc_text) for t in fact_words)
-        if (off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id])) or sibling_passage:
+        other_subtype = False
+        if subtypes:
+            if chunk.doc_id not in doc_other_subtype:
+                doc_other_subtype[chunk.doc_id] = names_other_subtype(
+                    chunk.metadata.get("title", ""), subtypes
+                )
+            opening = chunk.text[:_SUBTYPE_OPENING]
+            other_subtype = names_other_subtype(opening, subtypes) or (
+                doc_other_subtype[chunk.doc_id] and not subtype_sides(chunk.text) & subtypes
+            )
+        if (
+            (off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id]))
+            or sibling_passage
+            or other_subtype
+        ):
             score *= w.off_topic_factor
         # the factor only lowers a score: passages already below the floor skip the check
         if (

@@ -864,3 +864,27 @@ def test_asplenia_of_sickle_cell_disease_is_an_immunocompromise() -> None:
     assert written_for_others(title, conditions_of(["I10"]))
     # hepatitis B and C are conditions a passage can be addressed to
     assert conditions_of(["B18.1"]) == {"hepatitis b"}
+
+
+def test_a_passage_on_the_other_subtype_of_the_condition_ranks_as_off_topic() -> None:
+    hits = {
+        "treatment": [
+            Hit(
+                _chunk("hf", 0, "Treatment of Heart Failure with Preserved Ejection Fraction: control BP."),
+                0.1,
+            ),
+            Hit(
+                _chunk("hf", 1, "Offer an ACE inhibitor and a beta-blocker to people with heart failure."),
+                0.09,
+            ),
+        ]
+    }
+    args = _one_guideline_args(hits, "Heart failure", {"hf": "Chronic heart failure in adults"})
+    reduced = CodePrediction("I50.22", "Chronic systolic (congestive) heart failure", 0.9)
+    ranked, _ = rank_snippets(reduced, hits, **args, patient=ADULT)  # type: ignore[arg-type]
+    # the subtype unknown, both passages keep their scores
+    unknown = CodePrediction("I50.22", "Heart failure", 0.9)
+    kept, _ = rank_snippets(unknown, hits, **args, patient=ADULT)  # type: ignore[arg-type]
+    score, kept_score = ({s.chunk_id: s.score for s in r} for r in (ranked, kept))
+    assert score["hf:0"] == pytest.approx(0.75 * kept_score["hf:0"], abs=1e-3)
+    assert score["hf:1"] == pytest.approx(kept_score["hf:1"], abs=1e-3)
