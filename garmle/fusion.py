@@ -1924,7 +1924,7 @@ def rank_snippets(
     # the condition's subtype (reduced ejection fraction, community-acquired), whose other subtype's
     # guidelines and sections rank as off topic
     subtypes = patient_subtypes(prediction.title, patient.notes if patient is not None else ())
-    doc_other_subtype: dict[str, bool] = {}
+    doc_other_subtype: dict[str, bool] = {}  # the guideline's title names the other subtype
     crossing_ids = {cid for a in cross_aspects for cid in rankings.get(a, ())}
     fact_words = tuple(dict.fromkeys(t for terms in fact_terms.values() for t in terms if t))
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
@@ -1946,6 +1946,10 @@ def rank_snippets(
             sibling_doc = about_another(names, siblings, doc_text, sibling_names)
             doc_share[chunk.doc_id] = _coverage(names, doc_text) if topic and not sibling_doc else 0.0
             doc_own[chunk.doc_id] = names_only_itself(siblings, doc_text)
+            title = chunk.metadata.get("title", "")
+            prevented = prevented_condition(title) if carried else None
+            doc_prevents[chunk.doc_id] = prevented is not None and _coverage(names, prevented) == 1.0
+            doc_other_subtype[chunk.doc_id] = bool(subtypes) and names_other_subtype(title, subtypes)
         topic_share = doc_share[chunk.doc_id]
         off_topic = bool(topic) and topic_share < w.topic_required
         sibling_passage = not doc_own[chunk.doc_id] and names_a_sibling(siblings, chunk.text)
@@ -1970,16 +1974,10 @@ def rank_snippets(
             doc_related[chunk.doc_id] = any(
                 _coverage(other, doc_text) == 1.0 for other in related_names
             ) or any(_names(t, doc_text) for t in fact_words)
-        other_subtype = False
-        if subtypes:
-            if chunk.doc_id not in doc_other_subtype:
-                doc_other_subtype[chunk.doc_id] = names_other_subtype(
-                    chunk.metadata.get("title", ""), subtypes
-                )
-            opening = chunk.text[:_SUBTYPE_OPENING]
-            other_subtype = names_other_subtype(opening, subtypes) or (
-                doc_other_subtype[chunk.doc_id] and not subtype_sides(chunk.text) & subtypes
-            )
+        other_subtype = bool(subtypes) and (
+            names_other_subtype(chunk.text[:_SUBTYPE_OPENING], subtypes)
+            or (doc_other_subtype[chunk.doc_id] and not subtype_sides(chunk.text) & subtypes)
+        )
         if (
             (off_topic and not (cid in crossing_ids and doc_related[chunk.doc_id]))
             or sibling_passage
@@ -2006,9 +2004,6 @@ def rank_snippets(
         if score < w.min_score:
             dropped["weak"] += 1
             continue
-        if carried and chunk.doc_id not in doc_prevents:
-            prevented = prevented_condition(chunk.metadata.get("title", ""))
-            doc_prevents[chunk.doc_id] = prevented is not None and _coverage(names, prevented) == 1.0
         if carried and (diagnostic or doc_prevents[chunk.doc_id]):
             # ranks below what to do now, yet stays evidence: a screening guideline may be all there is
             score *= w.diagnostic_factor

@@ -504,6 +504,7 @@ class Recommender:
         return doc
 
 
+_ANAPHYLAXIS = ("T78.0", "T78.2", "T80.5", "T88.6")  # to food, of unspecified cause, to serum, to a drug
 _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # joint pain and stiffness: arthritis of any kind, polymyalgia rheumatica, psoriasis (its arthritis)
     ("M25.5", ("M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M35.3", "L40")),
@@ -540,8 +541,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the aching muscles of influenza
     ("M79.1", ("J09", "J10", "J11")),
     # the low blood pressure of anaphylaxis, and an allergy beside its anaphylaxis
-    ("I95", ("T78.0", "T78.2", "T80.5", "T88.6")),
-    ("T78.4", ("T78.0", "T78.2", "T80.5", "T88.6")),
+    ("I95", _ANAPHYLAXIS),
+    ("T78.4", _ANAPHYLAXIS),
     # a cold's coryza beside another acute respiratory infection: bronchiolitis, sinusitis, influenza
     ("J00", ("J01", "J02", "J03", "J04", "J05", "J06", "J09", "J1", "J20", "J21", "J22")),
 )

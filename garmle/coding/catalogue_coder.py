@@ -221,29 +221,6 @@ _THERAPY_BESIDE = re.compile(r"\b(?:CPT|EMDR|CBT|DBT|ERP)\s*/\s*$|\bexposure\s*(
 _THERAPY_AFTER = re.compile(r"\s*/\s*(?:CPT|EMDR|CBT|DBT)\b|\s+(?:therapy|sessions?)\b", re.I)
 
 
-# "hepatitis serology done", "HIV test negative", "chlamydia screen": the name of a test, unless its
-# result follows ("hepatitis B serology positive")
-_TEST_AFTER = re.compile(
-    r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel)\b"
-    r"(?![^.;\n]{0,30}\b(?:positive|reactive|detected|confirmed)\b)",
-    re.I,
-)
-
-
-def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
-    """True when a mention names a test ("hepatitis serology done", "HIV test negative") rather than a
-    diagnosis; a positive result keeps it.
-
-    Example:
-        >>> m = Mention("B15.9", 0, 0, 9, "hepatitis", "present", 1.0, "", frozenset())
-        >>> _names_a_test(m, ["hepatitis serology done, awaited."])
-        True
-        >>> _names_a_test(m, ["hepatitis serology positive for HBsAg."])
-        False
-    """
-    return _followed_by(mention, notes, _TEST_AFTER)
-
-
 def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
     """True when "PE" is the physical examination ("PE: chest clear") or prolonged exposure therapy
     ("CPT/PE", "prolonged exposure (PE)"), not a pulmonary embolism.
@@ -268,6 +245,29 @@ def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
         or _followed_by(mention, notes, _THERAPY_AFTER)
         or _THERAPY_BESIDE.search(_said_before(note, mention, 30)) is not None
     )
+
+
+# "hepatitis serology done", "HIV test negative", "chlamydia screen": the name of a test, unless its
+# result follows ("hepatitis B serology positive")
+_TEST_AFTER = re.compile(
+    r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel)\b"
+    r"(?![^.;\n]{0,30}\b(?:positive|reactive|detected|confirmed)\b)",
+    re.I,
+)
+
+
+def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a mention names a test ("hepatitis serology done", "HIV test negative") rather than a
+    diagnosis; a positive result keeps it.
+
+    Example:
+        >>> m = Mention("B15.9", 0, 0, 9, "hepatitis", "present", 1.0, "", frozenset())
+        >>> _names_a_test(m, ["hepatitis serology done, awaited."])
+        True
+        >>> _names_a_test(m, ["hepatitis serology positive for HBsAg."])
+        False
+    """
+    return _followed_by(mention, notes, _TEST_AFTER)
 
 
 _OBSTETRIC = re.compile(
