@@ -1639,10 +1639,17 @@ _SUBTYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
             r"\b(?:community[- ]acquired|CAP)\b",
             r"\b(?:hospital[- ]acquired|ventilator[- ]associated|nosocomial|HAP|VAP)\b",
         ),
+        # hypothyroidism of the thyroid itself (E03, E06.3) or of the pituitary (E23.0)
+        (
+            r"\b(?:primary (?:autoimmune )?hypothyroidism|Hashimoto'?s?|(?:chronic )?autoimmune thyroiditis"
+            r"|Hypothyroidism, unspecified)\b",
+            r"\b(?:(?:central|secondary|pituitary|hypothalamic) hypothyroidism|hypopituitarism)\b",
+        ),
     )
 )
 """Pairs of subtypes of one condition that guidelines treat apart: heart failure with reduced and with
-preserved ejection fraction, community- and hospital-acquired infection."""
+preserved ejection fraction, community- and hospital-acquired infection, primary and central
+hypothyroidism."""
 
 
 def subtype_sides(text: str) -> frozenset[tuple[int, int]]:

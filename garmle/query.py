@@ -354,6 +354,8 @@ def clinical_title(title: str) -> str:
 
 
 _BRACKETED = re.compile(r"\[[^\]]*\]")
+# the catalogue's parentheses hold nonessential modifiers: "Bronchiolitis (acute)" is bronchiolitis
+_NONESSENTIAL = re.compile(r"\([^()]*\)")
 
 
 def _first_word(title: str) -> str:
@@ -506,6 +508,8 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     # [pregnancy-induced] hypertension without significant proteinuria" is gestational hypertension
     names += [name.split(" without ")[0].rstrip(" ,") for name in names if " without " in name]
     names += [" ".join(_BRACKETED.sub(" ", name).split()) for name in names if "[" in name]
+    bare = (" ".join(_NONESSENTIAL.sub(" ", name).split()).strip(" ,") for name in names if "(" in name)
+    names += [name for name in bare if name]
     names += _sequela_names(names, entry.block, catalogue)
     return tuple(dict.fromkeys(lay_wordings(names)))
 

@@ -866,6 +866,15 @@ def test_asplenia_of_sickle_cell_disease_is_an_immunocompromise() -> None:
     assert conditions_of(["B18.1"]) == {"hepatitis b"}
 
 
+def test_primary_and_central_hypothyroidism_are_subtypes_apart() -> None:
+    from garmle.fusion import names_other_subtype, patient_subtypes
+
+    primary = patient_subtypes("Hypothyroidism, unspecified")
+    assert names_other_subtype("Hormonal replacement in hypopituitarism in adults", primary)
+    assert not names_other_subtype("Levothyroxine for primary hypothyroidism", primary)
+    assert not names_other_subtype("Hypothyroidism in older people", patient_subtypes("Hypothyroidism"))
+
+
 def test_a_passage_on_the_other_subtype_of_the_condition_ranks_as_off_topic() -> None:
     hits = {
         "treatment": [

@@ -243,6 +243,8 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # hypertensive kidney disease is a kidney disease; recurrent depression is depression
     assert "chronic kidney disease" in condition_names("I12.9", catalogue)
     assert "depression" in condition_names("F33.1", catalogue)
+    # the catalogue's parentheses hold nonessential modifiers: "Bronchiolitis (acute)" is bronchiolitis
+    assert "Bronchiolitis" in condition_names("J21.9", catalogue)
     # "A without B" and "A [B]" are named by A: gestational hypertension, Crohn's disease; chronic
     # bronchitis is cared for in the COPD guidelines
     assert "Gestational hypertension" in condition_names("O13.3", catalogue)

@@ -191,6 +191,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     # the low blood pressure and the allergy of an anaphylaxis
     allergy = [CodePrediction(c, cat.title(c), 0.9) for c in ("T78.2XXA", "I95.9", "T78.40XA")]
     assert _guideline_codes(allergy, cat) == (allergy[:1], ["I95.9", "T78.40XA"])
+    # a pneumonia that is over beside the infection its antibiotics brought on
+    colitis = [CodePrediction(c, cat.title(c), 0.9) for c in ("A04.72", "Z87.01")]
+    assert _guideline_codes(colitis, cat) == (colitis[:1], ["Z87.01"])
     alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
     # joint pain beside psoriasis, field loss beside glaucoma, painful intercourse beside endometriosis

@@ -1025,6 +1025,9 @@ class CatalogueCoder:
         limit = 1 if text.synonym or len(wanted) <= 2 else 2
         if extra > limit:
             return None
+        spanned = sentence.text[toks[lo].start - sentence.start : toks[hi].end - sentence.start]
+        if text.synonym and extra and "," in spanned:
+            return None  # "oral contraceptive, lifestyle advice" is a list of two, not "contraceptive advice"
         quality = coverage * (0.93**extra) * (1.0 if text.synonym else 0.97)
         if self._titles[text.code].startswith("Other "):
             quality *= 0.97  # "other specified" codes are never the default reading

@@ -206,7 +206,17 @@ _POST_NEGATION = (
 )
 # A result word right after the finding ("HIV negative", "HBsAg nonreactive") negates it, also after
 # the name of the test ("hepatitis A IgG negative", "HIV antibody not detected").
-_NEXT_NEGATION = ("negative", "neg", "nonreactive", "non reactive", "not detected", "undetectable")
+# "tympanic membrane intact", "fundi unremarkable": the structure a disorder code is named by, found normal
+_NEXT_NEGATION = (
+    "negative",
+    "neg",
+    "nonreactive",
+    "non reactive",
+    "not detected",
+    "undetectable",
+    "intact",
+    "unremarkable",
+)
 _TEST_WORDS = frozenset(
     {
         "igg",
@@ -222,6 +232,8 @@ _TEST_WORDS = frozenset(
         "dna",
         "test",
         "screen",
+        "toxin",
+        "culture",
     }
 )
 _PRE_UNCERTAIN = (
@@ -305,6 +317,9 @@ _POST_HYPOTHETICAL = (
     "prevention",
     "screening",
 )
+_CANCER_WORDS = frozenset(
+    {"cancer", "carcinoma", "hcc", "malignancy", "neoplasm", "tumour", "tumor", "melanoma", "lymphoma"}
+)
 _POST_UNCERTAIN = (
     "is suspected",
     "was suspected",
@@ -315,6 +330,7 @@ _POST_UNCERTAIN = (
     "not yet confirmed",
 )
 _PRE_HISTORY = (
+    "completed",  # "recently completed co-amoxiclav for pneumonia": the reason for a finished course
     "former",
     "ex",
     "quit",
@@ -515,7 +531,14 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "negated" if negated else "family"
     if negated:
         return "negated"
-    if section in _ALLERGY_SECTIONS or before(_PRE_HYPOTHETICAL, 4) or after(_POST_HYPOTHETICAL, 3):
+    if (
+        section in _ALLERGY_SECTIONS
+        or before(_PRE_HYPOTHETICAL, 4)
+        or after(_POST_HYPOTHETICAL, 3)
+        # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
+        # "renal cell carcinoma on surveillance" watch one
+        or (after(("surveillance",), 1) and not _CANCER_WORDS.isdisjoint(words[first : last + 1]))
+    ):
         return "hypothetical"
     if (
         before(_PRE_UNCERTAIN, 5)

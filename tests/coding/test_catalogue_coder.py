@@ -153,6 +153,14 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         ("Hyperphosphataemia on dialysis.", "E83.39", "M25.18"),
         # a test named is no diagnosis, unless its result is positive
         ("RA on methotrexate; hepatitis serology done.", "M06.9", "B15.9"),
+        # a named cause narrows the condition; two list items are no one wording
+        ("Impression: acute alcoholic pancreatitis.", "K85.20", "K85.90"),
+        ("Paroxysmal supraventricular tachycardia, ECG normal now.", "I47.10", "I47.9"),
+        ("PCOS. Plan: combined oral contraceptive, lifestyle advice.", "E28.2", "Z30.09"),
+        ("Otitis externa, tympanic membrane intact.", "H60.90", "H73.90"),
+        ("Erythema migrans after a tick bite.", "A69.20", "A26.0"),
+        ("Diarrhoea, C. difficile toxin positive.", "A04.72", "J18.9"),
+        ("Recently completed co-amoxiclav for pneumonia. C diff positive.", "A04.72", "J18.9"),
     ],
 )
 def test_words_said_next_to_a_mention_narrow_its_code(

@@ -56,6 +56,13 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Anti-HCV nonreactive; HBV DNA not detected.", "HCV", "negated"),
         ("Anti-HCV nonreactive; HBV DNA not detected.", "HBV DNA", "negated"),
         ("No fever, chills or cough.", "cough", "negated"),
+        # a structure found normal, a test for an infection that came back negative
+        ("Tympanic membrane intact, canal swollen.", "Tympanic membrane", "negated"),
+        ("C. difficile toxin negative.", "C. difficile", "negated"),
+        # the reason for a finished course; a cancer watched for, not a condition watched
+        ("Recently completed co-amoxiclav for pneumonia.", "pneumonia", "historical"),
+        ("Plan: hepatocellular carcinoma surveillance.", "hepatocellular carcinoma", "hypothetical"),
+        ("Barrett's oesophagus surveillance endoscopy due.", "Barrett's oesophagus", "present"),
         ("Possible pneumonia.", "pneumonia", "uncertain"),
         ("Admit to rule out MI.", "MI", "uncertain"),
         ("History of MI in 2015.", "MI", "historical"),
