@@ -437,23 +437,36 @@ def load_topic_names() -> tuple[tuple[str, str], ...]:
     return bundled_pairs("topic_names.tsv")
 
 
+# Conditions of other chapters named by a qualifier and the whole name of a code's condition: a
+# guideline on pulmonary or portal hypertension is not about the hypertension of I10-I16.
+_NAMESAKES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        ("I10", "I11", "I12", "I13", "I15", "I16", "I1A"),
+        ("pulmonary hypertension", "portal hypertension", "intracranial hypertension", "ocular hypertension"),
+    ),
+)
+
+
 def sibling_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     """The clinical names, of two words or more, of the other subcategories of a code's category:
     "Interstitial cystitis" and "Irradiation cystitis" beside acute cystitis, "Systolic heart failure"
-    beside diastolic. An unspecified code has none: every kind of its condition is its kind.
+    beside diastolic. An unspecified code has none: every kind of its condition is its kind; yet a
+    condition of another chapter named by a qualifier and the code's condition (pulmonary hypertension
+    beside essential hypertension, :data:`_NAMESAKES`) is a sibling of every code it shares the name of.
 
     Example:
         >>> from garmle.catalogue import IcdCatalogue
         >>> sibling_names("N30.00", IcdCatalogue())
         ('Interstitial cystitis', 'Irradiation cystitis')
-        >>> sibling_names("N30.90", IcdCatalogue()), sibling_names("I10", IcdCatalogue())
-        ((), ())
+        >>> sibling_names("N30.90", IcdCatalogue()), sibling_names("I10", IcdCatalogue())[:2]
+        ((), ('pulmonary hypertension', 'portal hypertension'))
     """
     entry = catalogue.lookup(code)
+    namesakes = next((names for prefix, names in _NAMESAKES if code.startswith(prefix)), ())
     if "unspecified" in entry.title.lower() or len(code) < 5:
-        return ()
+        return namesakes
     own = entry.title.lower()
-    out: list[str] = []
+    out: list[str] = list(namesakes)
     for sibling in catalogue.codes(entry.category):
         residual = "unspecified" in sibling.title.lower() or sibling.title.startswith("Other ")
         if len(sibling.code) != 5 or sibling.code == code[:5] or residual:
