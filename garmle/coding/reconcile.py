@@ -139,16 +139,51 @@ def _fold_each(
     return [by_code[p.code] for p in preds if p.code in by_code]
 
 
+# a category whose subcategories are readings of one complaint: low back pain, sciatica and
+# radiculopathy (M54) are one back pain, a joint's pain, stiffness and osteophyte (M25) one joint's
+_ONE_COMPLAINT = ("M25", "M54")
+
+
+def _named_subcategory(code: str, catalogue: IcdCatalogue) -> str | None:
+    """The nearest subcategory above ``code`` that names a condition of its own, neither a residual
+    ("Other and unspecified asthma") nor unspecified: L40.5 "Arthropathic psoriasis" above L40.50;
+    none in a category of :data:`_ONE_COMPLAINT`.
+
+    Example:
+        >>> cat = IcdCatalogue()
+        >>> [_named_subcategory(code, cat) for code in ("L40.50", "J45.909", "E11.9", "G47.00")]
+        ['L40.5', None, None, 'G47.0']
+    """
+    if code.startswith(_ONE_COMPLAINT):
+        return None
+    for above in reversed([a for a in catalogue.ancestors(code) if len(a) > 3 and "-" not in a]):
+        title = catalogue.title(above)
+        return None if UNSPECIFIED.search(title) or _RESIDUAL.search(title) else above
+    return None
+
+
 def _fold_defaults(
-    preds: list[CodePrediction], is_default: Callable[[str], bool] = is_default_title
+    preds: list[CodePrediction],
+    is_default: Callable[[str], bool] = is_default_title,
+    catalogue: IcdCatalogue | None = None,
 ) -> list[CodePrediction]:
+    """Fold each default code into a specific code of its category (the module's first convention).
+
+    A default of a subcategory that names a condition of its own folds only within it: arthropathic
+    psoriasis, unspecified (L40.50) is no default of psoriasis vulgaris (L40.0), nor insomnia,
+    unspecified (G47.00) of obstructive sleep apnoea (G47.33).
+    """
+    within = {p.code: _named_subcategory(p.code, catalogue) for p in preds} if catalogue else {}
+
     def says_more(p: CodePrediction, o: CodePrediction) -> bool:
         # a residual "other ..." class or a weakly supported sibling does not make the default code wrong
+        own = within.get(p.code)
         return (
             o.code[:3] == p.code[:3]
             and (
                 (
                     (is_default(p.title) or _QUALIFIED_DEFAULT.search(p.title) is not None)
+                    and (own is None or o.code.startswith(own))
                     and (
                         not is_default(o.title)
                         # a subcategory's own default ("Low back pain, unspecified", M54.50) is more
@@ -636,7 +671,9 @@ def reconcile(
         ['O10.011', 'Z3A.12']
     """
     preds = _stated_diabetes_type(list(predictions), catalogue)
-    preds = _fold_integral_findings(_fold_block_residuals(_fold_defaults(preds), catalogue))
+    preds = _fold_integral_findings(
+        _fold_block_residuals(_fold_defaults(preds, catalogue=catalogue), catalogue)
+    )
     preds = _combination(_drop_contradictions(preds), catalogue)
     preds = _diabetes_combination(preds, catalogue)
     preds = _dementia_in_disease(preds, catalogue)

@@ -183,6 +183,17 @@ _SPECS = (
         _units([(("C", "°C", "degC"), _same), (("[degF]", "F", "°F", "degF"), _fahrenheit_to_celsius)]),
     ),
     MeasureSpec("bmi", "kg/m2", ("39156-5",), "Body mass index", "vital", 5, 150),
+    # the lowest bone density T-score of a DXA scan (lumbar spine, hip, femoral neck)
+    MeasureSpec(
+        "t_score",
+        "{T-score}",
+        ("38267-8", "38263-7", "46278-8", "80948-3", "38266-0"),
+        "Bone density T-score",
+        "lab",
+        -10,
+        10,
+        _units([(("SD", "{SD}", "{T-score}", "{Tscore}"), _same)]),
+    ),
     MeasureSpec(
         "gestational_age",
         "wk",
@@ -318,6 +329,7 @@ _ALIASES = {
     "heart_rate": ("hr", "pulse", "heart rate", "heartrate"),
     "bmi": ("body mass index",),
     "gestational_age": ("gestation", "gestational age", "weeks of gestation"),
+    "t_score": ("t-score", "t score", "tscore", "bone density t-score"),
     "respiratory_rate": ("rr", "resp rate", "respiratory rate"),
     "spo2": ("oxygen saturation", "o2 sat", "sats", "sao2"),
     "temperature": ("temp", "body temperature"),
@@ -499,7 +511,7 @@ def make_observation(
         return Observation(
             name=name, value=number, unit=unit or "", code=code, system=system, date=date, display=display
         )
-    if number < 0:
+    if number < 0 and spec.minimum >= 0:
         warnings.append(f"{label}{name} {number:g} is negative; ignored")
         return None
     try:

@@ -155,7 +155,7 @@ def parse_note(text: str) -> Patient:
     pregnant = _pregnancy(text)
     postpartum = not pregnant and states_postpartum(text)
     sex = _sex(text) or ("female" if pregnant or postpartum else None)
-    measures = _measures(text, warnings)
+    measures = _measures(text, warnings) + _t_scores(text, warnings)
     if pregnant:
         measures += _gestation(text, warnings)
     vitals, labs = split_observations(measures)
@@ -231,6 +231,36 @@ def _measures(text: str, warnings: list[str]) -> list[Observation]:
         )
         if obs is not None:
             observations.append(obs)
+    return observations
+
+
+# A DXA scan's T-scores: "T-score -2.7 at lumbar spine, -1.9 at the hip", "T score of minus 2.6".
+_T_SCORE = re.compile(r"\bT[- ]?scores?\b(?P<said>(?:(?![ZT][- ]?score)[^.;\n]|\.(?=\d)){0,80})", _I)
+_SIGNED = re.compile(r"(?<![\w.])(?P<sign>[-−–]\s?|minus\s+|\+\s?)?(?P<value>\d(?:\.\d+)?)(?![\d.%/])", _I)
+
+
+def _t_scores(text: str, warnings: list[str]) -> list[Observation]:
+    """The lowest T-score each "T-score" of the text names, the worst site being what osteoporosis is
+    read from.
+
+    Example:
+        >>> [o.value for o in _t_scores("DEXA: T-score -2.7 at lumbar spine, -1.9 at hip.", [])]
+        [-2.7]
+        >>> [o.value for o in _t_scores("T score of minus 1.2 (osteopenia)", [])]
+        [-1.2]
+    """
+    observations = []
+    for match in _T_SCORE.finditer(text):
+        values = [
+            -float(m.group("value"))
+            if (m.group("sign") or "").strip() in ("-", "−", "–", "minus")
+            else float(m.group("value"))
+            for m in _SIGNED.finditer(match.group("said"))
+        ]
+        if values:
+            obs = make_observation("t_score", min(values), None, warnings=warnings, where="note")
+            if obs is not None:
+                observations.append(obs)
     return observations
 
 

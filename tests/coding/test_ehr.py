@@ -61,6 +61,13 @@ def test_bmi_gives_obesity_and_the_z68_band_for_adults_only(catalogue: IcdCatalo
     assert EhrCoder(catalogue).predict(Patient("c", age=10, vitals=(Observation("bmi", 25.0),))) == []
 
 
+def test_a_t_score_of_minus_2_5_or_lower_gives_osteoporosis(catalogue: IcdCatalogue) -> None:
+    dxa = Observation("t_score", -2.5, "{T-score}", display="Bone density T-score")
+    out = _predict(catalogue, labs=(dxa,))
+    assert out["M81.0"] == ["Bone density T-score -2.5 {T-score}"]
+    assert "M81.0" not in _predict(catalogue, labs=(Observation("t_score", -1.9, "{T-score}"),))
+
+
 def test_medication_rules(catalogue: IcdCatalogue) -> None:
     meds = (
         Medication("Hydrochlorothiazide 25 MG"),

@@ -61,6 +61,17 @@ def test_a_subcategory_default_absorbs_the_category_default(cat: IcdCatalogue) -
     assert "J45.40" in [p.code for p in asthma]
 
 
+def test_a_named_subcategory_default_folds_only_within_it(cat: IcdCatalogue) -> None:
+    # psoriatic arthritis beside psoriasis vulgaris, insomnia beside sleep apnoea: two conditions
+    both = reconcile(_preds(cat, ("L40.0", 0.9), ("L40.50", 0.9)), cat)
+    assert {p.code for p in both} == {"L40.0", "L40.50"}
+    sleep = reconcile(_preds(cat, ("G47.33", 0.9), ("G47.00", 0.85)), cat)
+    assert {p.code for p in sleep} == {"G47.33", "G47.00"}
+    # within it, the default still folds: unspecified into distal interphalangeal psoriatic arthropathy
+    dip = reconcile(_preds(cat, ("L40.50", 0.9), ("L40.51", 0.9)), cat)
+    assert [p.code for p in dip] == ["L40.51"]
+
+
 def test_weak_or_residual_siblings_do_not_absorb(cat: IcdCatalogue) -> None:
     weak = reconcile(_preds(cat, ("E11.9", 0.95), ("E11.22", 0.5)), cat)
     assert [p.code for p in weak] == ["E11.9", "E11.22"]

@@ -623,3 +623,25 @@ def test_unusable_fhir_raises_one_clear_line(data: dict[str, Any], message: str)
     with pytest.raises(PatientError, match=message) as info:
         load_fhir(data)
     assert "\n" not in str(info.value)
+
+
+def test_a_dxa_t_score_keeps_its_sign() -> None:
+    import json
+
+    dxa = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {
+            "coding": [
+                {"system": "http://loinc.org", "code": "38267-8", "display": "DXA Lumbar spine [T-score]"}
+            ]
+        },
+        "valueQuantity": {"value": -2.8, "unit": "{T-score}"},
+        "effectiveDateTime": "2024-01-01",
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": {"resourceType": "Patient", "id": "x"}}, {"resource": dxa}],
+    }
+    patient = load_patient(json.dumps(bundle))
+    assert [(o.name, o.value) for o in patient.labs] == [("t_score", -2.8)] and patient.warnings == ()

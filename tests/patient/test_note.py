@@ -89,6 +89,9 @@ def test_impossible_blood_pressure_is_warned() -> None:
         ("RR 24", "respiratory_rate", 24, "/min"),
         ("temp 101.3 F", "temperature", 38.5, "Cel"),
         ("HbA1c has risen to 8.4%", "hba1c", 8.4, "%"),
+        # a DXA scan's lowest T-score, its sign read
+        ("DEXA: T-score -2.7 at lumbar spine, -1.9 at hip.", "t_score", -2.7, "{T-score}"),
+        ("T score of minus 1.2 at the femoral neck, Z-score -2.0", "t_score", -1.2, "{T-score}"),
     ],
 )
 def test_labs_and_vitals_with_values(text: str, name: str, value: float, unit: str) -> None:
