@@ -59,19 +59,19 @@ topic too (:func:`names_other_subtype`: heart failure with preserved ejection fr
 with reduced, hospital-acquired pneumonia for community-acquired; the code's title, or else the
 notes, say which).
 
-Guidelines written for another population than the patient's (children, pregnancy, one sex) are
-dropped before ranking (:func:`population_conflict`); in a guideline for several populations, a
-passage addressed to another one than the patient's ("Treat all pregnant or postpartum women ..." for
-a man, "In children aged 5-11 ..." for an adult; :func:`passage_population_conflict`), or one under
-a heading for another one ("Interventions for Children and Young People"; :func:`heading_population`),
-is scaled by ``passage_population_factor``; so is every passage of a guideline whose title writes it
-for people with a condition the patient does not have ("... in people with chronic kidney disease",
-"... in patients with cancer" for a patient without it; :func:`written_for_others`). Dropped too are
-passages for which neither the passage nor its guideline's title and conditions name the condition
-(one of its names in full), passages that are the guideline's title alone (:func:`is_title_only`) or
-headings and a placeholder ("Potential Harms Not stated", "Definitions:"; :func:`is_empty_passage`),
-and passages scoring below ``min_score``, since no evidence is better than evidence about something
-else.
+Guidelines written for another population than the patient's (children, pregnancy, one sex, the ages a
+title names) are dropped before ranking (:func:`population_conflict`); in a guideline for several
+populations, a passage addressed to another one than the patient's ("Treat all pregnant or postpartum
+women ..." for a man, "In children aged 5-11 ..." for an adult; :func:`passage_population_conflict`), or
+one under a heading for another one ("Interventions for Children and Young People";
+:func:`heading_population`), is scaled by ``passage_population_factor``; so is every passage of a
+guideline whose title writes it for people with a condition the patient does not have ("... in people
+with chronic kidney disease", "... in patients with cancer" for a patient without it;
+:func:`written_for_others`). Dropped too are passages for which neither the passage nor its guideline's
+title and conditions name the condition (one of its names in full), passages that are the guideline's
+title alone (:func:`is_title_only`) or headings and a placeholder ("Potential Harms Not stated",
+"Definitions:"; :func:`is_empty_passage`), and passages scoring below ``min_score``, since no evidence
+is better than evidence about something else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
 less, and past ``max_per_doc`` passages of one guideline a further one counts at ``over_cap_factor``
 of its score, so one guideline does not fill every slot, yet its fifth statement still beats a far
@@ -291,9 +291,19 @@ _POINTER = re.compile(
 )
 
 
+# the names of the clinical algorithms of the original document, which the passage does not hold
+_ALGORITHM_LIST = re.compile(
+    r"\s*(?:Clinical Algorithm\(s\)\s*)?The following (?:clinical )?algorithms? (?:is|are) provided in the "
+    r"original guideline document\b",
+    re.I,
+)
+
+
 def is_empty_passage(chunk: Chunk) -> bool:
     """True when a passage holds nothing but its headings and a placeholder ("Clinical Algorithm(s)
-    None provided", "Potential Harms Not stated", "Definitions:"), one sentence sending the reader
+    None provided", "Potential Harms Not stated", "Definitions:"), the names of the original document's
+    clinical algorithms ("The following clinical algorithms are provided in the original guideline
+    document: ..."), one sentence sending the reader
     elsewhere ("See Table 8 in the original guideline document for the stages of valvular AS."), or
     fewer than three words besides its headings ("Medical Therapy", "Disease/Condition(s)
     Hypertension"): 2,378 of the 54,822 NGC passages, which say nothing to a clinician that the
@@ -304,15 +314,21 @@ def is_empty_passage(chunk: Chunk) -> bool:
         >>> text = "Clinical Algorithm(s)\\n\\nNone provided"
         >>> is_empty_passage(Chunk("c:9", "c", text, 0, len(text), section=("Clinical Algorithm(s)",)))
         True
+        >>> text = "Clinical Algorithm(s)\\n\\nThe following clinical algorithms are provided in the "
+        >>> text += "original guideline document:\\n\\n- Management of ..."
+        >>> is_empty_passage(Chunk("c:7", "c", text, 0, len(text)))
+        True
         >>> text = "Potential Harms\\n\\nHypoglycaemia with sulfonylureas"
         >>> is_empty_passage(Chunk("c:8", "c", text, 0, len(text), section=("Potential Harms",)))
         False
     """
-    if len(chunk.text) > 300:
-        return False
     rest = chunk.text
     for heading in chunk.section:
         rest = rest.replace(heading, " ", 1)
+    if _ALGORITHM_LIST.match(rest):
+        return True
+    if len(chunk.text) > 300:
+        return False
     words = re.findall(r"[\w/]+", rest)
     return (
         len(words) < 3
@@ -537,6 +553,9 @@ def population_conflict(
         >>> title = "Tobacco smoking cessation in adults, including pregnant women"
         >>> population_conflict("", title, Patient("p", age=47, sex="male"), ["adults", "pregnancy"]) is None
         True
+        >>> over_40 = "Contraception for women aged over 40 years."
+        >>> population_conflict("", over_40, Patient("p", age=17), ["women"])
+        'written for another age group'
     """
     age = patient.age
     sex = (patient.sex or "").lower()
@@ -579,7 +598,17 @@ def population_conflict(
         return "written for men"
     if older_only and age is not None and age < 55:
         return "written for older adults"
+    # a title's least age: "Contraception for women aged over 40 years", "... adults aged 60 years or
+    # older"; not an upper one alone ("Indications of DXA in women younger than 65 yr and men younger
+    # than 70 yr" goes on to older people)
+    if age is not None and _TITLE_AGE_CUE.search(title):
+        ages = list(passage_age_bounds(title))
+        if ages and all(low > 0 for low, _ in ages) and not any(low <= age < high for low, high in ages):
+            return "written for another age group"
     return None
+
+
+_TITLE_AGE_CUE = re.compile(r"\d")
 
 
 _PASSAGE_PREGNANCY = re.compile(

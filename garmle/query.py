@@ -437,12 +437,24 @@ def load_topic_names() -> tuple[tuple[str, str], ...]:
     return bundled_pairs("topic_names.tsv")
 
 
-# Conditions of other chapters named by a qualifier and the whole name of a code's condition: a
-# guideline on pulmonary or portal hypertension is not about the hypertension of I10-I16.
+# Conditions of other categories named by a qualifier and the whole name of a code's condition: a
+# guideline on pulmonary or portal hypertension is not about the hypertension of I10-I16, nor one on
+# ulcerative colitis about a gastroenteritis or colitis not otherwise specified.
 _NAMESAKES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (
         ("I10", "I11", "I12", "I13", "I15", "I16", "I1A"),
         ("pulmonary hypertension", "portal hypertension", "intracranial hypertension", "ocular hypertension"),
+    ),
+    # a gastroenteritis or colitis "NOS" is none of the named colitides
+    (
+        ("K52.9",),
+        (
+            "ulcerative colitis",
+            "Crohn's colitis",
+            "microscopic colitis",
+            "ischemic colitis",
+            "pseudomembranous colitis",
+        ),
     ),
 )
 

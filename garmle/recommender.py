@@ -545,6 +545,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("T78.4", _ANAPHYLAXIS),
     # a cold's coryza beside another acute respiratory infection: bronchiolitis, sinusitis, influenza
     ("J00", ("J01", "J02", "J03", "J04", "J05", "J06", "J09", "J1", "J20", "J21", "J22")),
+    # the dehydration of a gastroenteritis, whose guidelines rehydrate
+    ("E86", ("A00", "A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A09", "K52.9")),
 )
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 

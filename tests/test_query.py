@@ -245,6 +245,14 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert "depression" in condition_names("F33.1", catalogue)
     # the catalogue's parentheses hold nonessential modifiers: "Bronchiolitis (acute)" is bronchiolitis
     assert "Bronchiolitis" in condition_names("J21.9", catalogue)
+
+
+def test_namesakes_of_other_categories_are_siblings(catalogue: IcdCatalogue) -> None:
+    from garmle.query import sibling_names
+
+    assert "pulmonary hypertension" in sibling_names("I10", catalogue)
+    assert "ulcerative colitis" in sibling_names("K52.9", catalogue)
+    assert "pulmonary hypertension" not in sibling_names("I27.0", catalogue)
     # "A without B" and "A [B]" are named by A: gestational hypertension, Crohn's disease; chronic
     # bronchitis is cared for in the COPD guidelines
     assert "Gestational hypertension" in condition_names("O13.3", catalogue)

@@ -194,6 +194,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     # a pneumonia that is over beside the infection its antibiotics brought on
     colitis = [CodePrediction(c, cat.title(c), 0.9) for c in ("A04.72", "Z87.01")]
     assert _guideline_codes(colitis, cat) == (colitis[:1], ["Z87.01"])
+    # the dehydration of a gastroenteritis
+    dry = [CodePrediction(c, cat.title(c), 0.9) for c in ("K52.9", "E86.0")]
+    assert _guideline_codes(dry, cat) == (dry[:1], ["E86.0"])
     alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
     # joint pain beside psoriasis, field loss beside glaucoma, painful intercourse beside endometriosis

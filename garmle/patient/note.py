@@ -246,14 +246,14 @@ def _t_scores(text: str, warnings: list[str]) -> list[Observation]:
     Example:
         >>> [o.value for o in _t_scores("DEXA: T-score -2.7 at lumbar spine, -1.9 at hip.", [])]
         [-2.7]
-        >>> [o.value for o in _t_scores("T score of minus 1.2 (osteopenia)", [])]
+        >>> [o.value for o in _t_scores("T score of Minus 1.2 (osteopenia)", [])]
         [-1.2]
     """
     observations = []
     for match in _T_SCORE.finditer(text):
         values = [
             -float(m.group("value"))
-            if (m.group("sign") or "").strip() in ("-", "−", "–", "minus")
+            if (m.group("sign") or "").strip().lower() in ("-", "−", "–", "minus")
             else float(m.group("value"))
             for m in _SIGNED.finditer(match.group("said"))
         ]
