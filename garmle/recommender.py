@@ -561,8 +561,8 @@ _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsew
 # Screening for a named cancer (Z12.-) has guidelines of its own, and is searched beside a diagnosis.
 _ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z13")
 # status and supplementary codes: weeks of gestation, exposures, long-term drug use, family history
-# ... and a past pneumonia (Z87.01), whose guidelines treat an infection that is over
-_SUPPLEMENTARY = ("Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84", "Z87.01")
+# ... and a past pneumonia (Z87.01) or hypoglycaemia (Z86.39), whose guidelines treat an episode that is over
+_SUPPLEMENTARY = ("Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84", "Z87.01", "Z86.39")
 # manifestations whose care has guidelines of their own, beside those of the disease they occur in:
 # anaemia in chronic kidney disease or in cancer (iron, erythropoiesis-stimulating agents)
 _OWN_GUIDELINES = ("D63.0", "D63.1")

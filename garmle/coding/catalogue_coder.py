@@ -568,6 +568,9 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("F14.1", "F14.11"),
     ("F14.2", "F14.21"),
     ("O24.4", "Z86.32"),
+    ("E16.0", "Z86.39"),  # a past hypoglycaemia: other endocrine and metabolic disease
+    ("E16.1", "Z86.39"),
+    ("E16.2", "Z86.39"),
 )
 """Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
 
@@ -1250,6 +1253,10 @@ class CatalogueCoder:
         if mention.assertion == "historical":
             if code[0] in "ST":
                 return None  # a past injury is no initial encounter ("after a back injury in 2021")
+            if code.startswith(DIABETES_CATEGORIES) and (code[4:5] in ("0", "1") or code[4:6] == "64"):
+                # a past ketoacidosis, hyperosmolar state or hypoglycaemia ("one DKA admission in
+                # March") is an episode over; the diabetes stays
+                return code[:3] + ".9"
             mapped = _lookup_prefix(PERSONAL_HISTORY_CODES, code)
             return mapped if mapped in self._titles else code
         if mention.assertion == "family":

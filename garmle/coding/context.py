@@ -524,6 +524,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or after(_POST_NEGATION, 4)
         or after(_NEXT_NEGATION, 1)
         or _tested_negative(words, last, after)
+        or _listed_negative(words, last, after)
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
     )
     if section in _FAMILY_SECTIONS or before(_PRE_FAMILY, 8):
@@ -546,6 +547,9 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _QUERY_MARK.search(sentence.text[: max(0, start - sentence.start)])
     ):
         return "uncertain"
+    # a date or an "ago" after the mention dates it only up to the next comma: "T2DM, hypoglycaemia in
+    # 2023" dates the hypoglycaemia
+    clause = words[: next((c for c in commas if c >= last), len(words) - 1) + 1]
     current = (
         before(_PRE_CURRENT, 3)
         or (first < len(words) and words[first] in _PRESENT_VERBS)
@@ -556,8 +560,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_NEAR_HISTORY, 1, timed=False)
         or after(_POST_HISTORY, 1)
         or (section in HISTORY_SECTIONS and not current)
-        or _dated_in_past(words, last)
-        or _time_ago(words, last)
+        or _dated_in_past(clause, last)
+        or _time_ago(clause, last)
         or _quit_after(words, last)
     ):
         return "historical"
@@ -568,6 +572,50 @@ def _tested_negative(words: list[str], last: int, after: Callable[[tuple[str, ..
     """``hepatitis A IgG negative``: a test's name within two words of the finding, then its result."""
     test = next((i for i in range(last + 1, min(last + 3, len(words))) if words[i] in _TEST_WORDS), None)
     return test is not None and after(_NEXT_NEGATION, test - last + 1)
+
+
+def _listed_negative(words: list[str], last: int, after: Callable[[tuple[str, ...], int], bool]) -> bool:
+    """``HBV/HCV/HIV negative``, ``HBV and HCV serology negative``: a finding among a run of tests'
+    short names (five letters at most), joined by "and" or "or" and ending in a negative result.
+
+    Example:
+        >>> def after(phrases, window):
+        ...     return any(w in phrases for w in words[last + 1 : last + 1 + window])
+        >>> words, last = "hbv hcv hiv negative".split(), 0
+        >>> _listed_negative(words, last, after)
+        True
+        >>> words, last = "hbv dna 68 000 iu ml".split(), 0
+        >>> _listed_negative(words, last, after)
+        False
+    """
+    end = last + 1
+    while end < len(words) and end - last <= _LIST_REACH and _listed_test(words[end]):
+        end += 1
+    return end > last + 1 and end < len(words) and after(_NEXT_NEGATION, end - last)
+
+
+_LIST_REACH = 6
+
+
+def _listed_test(word: str) -> bool:
+    """A word that may stand between a test's name and its result in a list of tests."""
+    return (
+        word in ("and", "or", "anti")
+        or word in _TEST_WORDS
+        or (
+            len(word) <= 5
+            and word.isalnum()
+            and not word.isdigit()
+            and word not in _NEXT_NEGATION
+            and word not in _NOT_A_TEST
+        )
+    )
+
+
+# short words that end a list of tests: "HIV on ART with VL undetectable" is no negative HIV test
+_NOT_A_TEST = frozenset(
+    {"on", "with", "is", "was", "the", "a", "an", "to", "of", "in", "at", "for", "by", "but", "off"}
+)
 
 
 def _time_ago(words: list[str], last: int) -> bool:
@@ -652,7 +700,8 @@ def _rate_after(words: list[str], last: int) -> bool:
 
 
 def _dated_in_past(words: list[str], last: int) -> bool:
-    """``myocardial infarction in 2019``, ``MI 2020``: an event dated by a year right after its mention.
+    """``myocardial infarction in 2019``, ``MI 2020``, ``DKA admission in March``: an event dated by a
+    year or a month right after its mention.
 
     ``since 2019`` names an onset of something still present, so only ``in``/``during`` or a bare
     year before this one count.
@@ -662,6 +711,8 @@ def _dated_in_past(words: list[str], last: int) -> bool:
         (True, False)
         >>> _dated_in_past(["diabetes", "diagnosed", "in", "2019"], 0)
         False
+        >>> _dated_in_past("dka admission in march".split(), 0)
+        True
     """
     tail = words[last + 1 : last + 4]
     if _dates_the_diagnosis(tail):
@@ -669,9 +720,20 @@ def _dated_in_past(words: list[str], last: int) -> bool:
     if tail and re.fullmatch(r"(?:19|20)\d\d", tail[0]) and int(tail[0]) < dt.date.today().year:
         return True
     return any(
-        w in ("in", "during") and i + 1 < len(tail) and re.fullmatch(r"(?:19|20)\d\d", tail[i + 1])
+        w in ("in", "during")
+        and i + 1 < len(tail)
+        and (re.fullmatch(r"(?:19|20)\d\d", tail[i + 1]) is not None or tail[i + 1] in _MONTHS)
         for i, w in enumerate(tail)
     )
+
+
+_MONTHS = frozenset(
+    {
+        *("january", "february", "march", "april", "may", "june", "july", "august"),
+        *("september", "october", "november", "december"),
+        *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
+    }
+)
 
 
 _QUIT = frozenset({"quit", "stopped", "ceased"})

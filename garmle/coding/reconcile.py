@@ -621,8 +621,9 @@ _OTHER_DIABETES = tuple(c for c in DIABETES_CATEGORIES if c != "E11")
 
 def _stated_diabetes_type(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     """A type 2 code the record's readings or drugs alone suggest (HbA1c 10.2% -> E11.65, insulin ->
-    E11.9) takes the diabetes type the notes state: a teenager's "type 1 diabetes" with an HbA1c of
-    10.2% is E10.65, not type 1 beside type 2.
+    E11.9), or a wording that does not name the type ("diabetic ketoacidosis", read as type 2 by the
+    catalogue's default), takes the diabetes type the notes state: a teenager's "type 1 diabetes" with
+    an HbA1c of 10.2% is E10.65, and with DKA E10.10, not type 1 beside type 2.
 
     Example:
         >>> from garmle.catalogue import IcdCatalogue
@@ -640,13 +641,30 @@ def _stated_diabetes_type(preds: list[CodePrediction], catalogue: IcdCatalogue) 
         return preds
     out: dict[str, CodePrediction] = {}
     for p in preds:
-        if p.code.startswith("E11") and p.source == "ehr":
+        if p.code.startswith("E11") and (p.source == "ehr" or not _says_type_2(p)):
             code = stated + p.code[3:]
             if not catalogue.is_valid(code):
                 continue
             p = replace(p, code=code, title=catalogue.title(code), billable=catalogue.lookup(code).billable)
         out[p.code] = _fold_into(out[p.code], p) if p.code in out else p
     return list(out.values())
+
+
+_TYPE_2 = re.compile(r"\b(?:type\s*(?:2|ii|two)|t2\s*dm|t2d|t2|dm\s*2|niddm|adult[- ]onset)\b", re.I)
+
+
+def _says_type_2(prediction: CodePrediction) -> bool:
+    """True when a type 2 code's evidence names the type; "diabetic ketoacidosis" or "diabetic
+    retinopathy" reads as type 2 only by the catalogue's default.
+
+    Example:
+        >>> from garmle.types import Evidence
+        >>> dka = CodePrediction("E11.10", "", 0.9, evidence=(Evidence("note", "DKA", 0, 0, 3),))
+        >>> t2 = CodePrediction("E11.9", "", 0.9, evidence=(Evidence("note", "T2DM", 0, 0, 4),))
+        >>> _says_type_2(dka), _says_type_2(t2)
+        (False, True)
+    """
+    return any(_TYPE_2.search(e.text) for e in prediction.evidence)
 
 
 def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:

@@ -161,6 +161,12 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         ("Erythema migrans after a tick bite.", "A69.20", "A26.0"),
         ("Diarrhoea, C. difficile toxin positive.", "A04.72", "J18.9"),
         ("Recently completed co-amoxiclav for pneumonia. C diff positive.", "A04.72", "J18.9"),
+        # common abbreviations
+        ("Dx: ACS, troponin rising.", "I24.9", "R79.89"),
+        ("Dx: SAH, thunderclap headache.", "I60.9", "R58"),
+        # a past ketoacidosis is an episode over; a date after a comma dates the next item
+        ("Type 1 diabetes, one DKA admission in March.", "E10.9", "E10.10"),
+        ("T2DM, hypoglycaemia in 2023, now on metformin only.", "E11.649", "E16.2"),
     ],
 )
 def test_words_said_next_to_a_mention_narrow_its_code(
@@ -168,6 +174,12 @@ def test_words_said_next_to_a_mention_narrow_its_code(
 ) -> None:
     codes = _codes(coder, note)
     assert code in codes and not_code not in codes
+
+
+def test_a_list_of_tests_with_a_negative_result_names_no_infection(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "RA on methotrexate. HBV and HCV serology negative. HBV/HCV/HIV negative.")
+    assert "M06.9" in codes and not {"B18.1", "B18.2", "B20"} & set(codes)
+    assert "B20" in _codes(coder, "HIV on ART with VL undetectable.")
 
 
 def test_control_said_of_another_condition_leaves_diabetes_without_complications(

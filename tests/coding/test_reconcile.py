@@ -379,3 +379,15 @@ def test_dementia_beside_its_disease_is_dementia_in_other_diseases(cat: IcdCatal
 def test_unspecified_codes_fold_into_the_same_disease_said_more_exactly(cat: IcdCatalogue) -> None:
     assert [p.code for p in reconcile(_preds(cat, ("M06.9", 0.9), ("M05.9", 0.9)), cat)] == ["M05.9"]
     assert [p.code for p in reconcile(_preds(cat, ("C80.1", 0.9), ("C25.9", 0.88)), cat)] == ["C25.9"]
+
+
+def test_a_ketoacidosis_not_said_of_type_2_takes_the_stated_type(cat: IcdCatalogue) -> None:
+    from garmle.types import Evidence
+
+    said = CodePrediction("E10.9", cat.title("E10.9"), 0.9, "catalogue", evidence=(Evidence("note", "T1DM"),))
+    dka = CodePrediction("E11.10", cat.title("E11.10"), 0.9, "catalogue", evidence=(Evidence("note", "DKA"),))
+    assert [p.code for p in reconcile([said, dka], cat)] == ["E10.10"]
+    typed = CodePrediction(
+        "E11.10", cat.title("E11.10"), 0.9, "catalogue", evidence=(Evidence("note", "T2DM"),)
+    )
+    assert "E10.10" not in [p.code for p in reconcile([said, typed], cat)]
