@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,53 @@ def _within(value: float, low: Any, high: Any) -> bool:
     return (low is None or value >= float(low)) and (high is None or value < float(high))
 
 
+# Acute episodes a problem list keeps "active" long after they are over (a myocardial infarction,
+# a cardiac arrest, a stroke or TIA, a pulmonary embolism, a pneumonia, a urinary infection), and the
+# personal-history code each becomes once its onset is more than _EPISODE_WEEKS before the record's
+# latest date (ICD-10-CM codes an infarction as acute for four weeks, I25.2 after).
+_PAST_EPISODES: tuple[tuple[str, str], ...] = (
+    ("I21", "I25.2"),
+    ("I22", "I25.2"),
+    ("I46", "Z86.74"),
+    ("I63", "Z86.73"),
+    ("G45", "Z86.73"),
+    ("I26", "Z86.711"),
+    ("J18", "Z87.01"),
+    ("N39.0", "Z87.440"),
+)
+_EPISODE_WEEKS = 8
+
+
+def _past_episode(code: str, onset: dt.date | None, reference: dt.date) -> str | None:
+    """The personal-history code of an acute episode recorded with an onset long before ``reference``.
+
+    Example:
+        >>> _past_episode("I21.9", dt.date(2015, 3, 1), dt.date(2024, 1, 1))
+        'I25.2'
+        >>> _past_episode("I21.9", dt.date(2023, 12, 20), dt.date(2024, 1, 1)) is None
+        True
+        >>> _past_episode("I10", dt.date(2015, 3, 1), dt.date(2024, 1, 1)) is None
+        True
+    """
+    if onset is None or (reference - onset).days <= 7 * _EPISODE_WEEKS:
+        return None
+    return next((history for acute, history in _PAST_EPISODES if code.startswith(acute)), None)
+
+
+def _record_date(patient: Patient) -> dt.date:
+    """The latest date the record holds (a reading, a result, a problem's onset), or today."""
+    dates = [
+        d
+        for d in (
+            *(b.date for b in patient.blood_pressures),
+            *(o.date for o in (*patient.labs, *patient.vitals)),
+            *(p.onset for p in patient.problems),
+        )
+        if d is not None
+    ]
+    return max(dates, default=dt.date.today())
+
+
 class EhrCoder:
     """Predict codes from vital signs, labs, medications and coded problems.
 
@@ -162,11 +210,18 @@ class EhrCoder:
                 fired.setdefault(rule.code, []).append((rule.score, evidence))
                 suppressed.update(rule.suppresses)
         if self.use_recorded_problems:
+            reference = _record_date(patient)
             for problem in patient.problems:
                 code = recorded_code(problem, self.catalogue) if problem.active else None
                 if code is None:
                     continue
                 fact = Evidence("problem", f"{problem.display} (recorded as {code})")
+                past = _past_episode(code, problem.onset, reference)
+                if past is not None and self.catalogue.is_valid(past):
+                    fact = Evidence(
+                        "problem", f"{problem.display} (recorded as {code}, onset {problem.onset})"
+                    )
+                    code = past
                 fired.setdefault(code, []).append((0.95, (fact,)))
         preds = []
         for code, hits in fired.items():

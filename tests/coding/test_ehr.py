@@ -153,3 +153,14 @@ def test_gestational_age_gives_weeks_of_gestation_only_in_pregnancy(catalogue: I
     assert coder.predict(Patient("p", vitals=weeks, pregnant=None)) == []
     early = (Observation("gestational_age", 6.0, "wk"),)
     assert [p.code for p in coder.predict(Patient("p", vitals=early, pregnant=True))] == ["Z3A.01"]
+
+
+def test_an_acute_episode_long_before_the_record_is_its_history(catalogue: IcdCatalogue) -> None:
+    old_mi = Problem("Myocardial Infarction", icd10="I21.9", onset=D(2015, 3, 1))
+    coder = EhrCoder(catalogue)
+    reading = (BloodPressure(128, 80, D(2024, 1, 2)),)
+    codes = [p.code for p in coder.predict(Patient("p", age=60, problems=(old_mi,), blood_pressures=reading))]
+    assert codes == ["I25.2"]
+    recent = Problem("Myocardial Infarction", icd10="I21.9", onset=D(2023, 12, 20))
+    codes = [p.code for p in coder.predict(Patient("p", age=60, problems=(recent,), blood_pressures=reading))]
+    assert codes == ["I21.9"]
