@@ -106,6 +106,13 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("30 weeks pregnant. A: gestational hypertension.", "O13.9"),
         # a parent's smoking is the child's exposure
         ("Asthma. Parents smoke outside.", "Z77.22"),
+        ("PMH: CCF, on furosemide.", "I50.9"),
+        ("Acute LVF, given IV furosemide.", "I50.1"),
+        ("Household TB contact, IGRA positive, CXR clear: latent TB.", "Z22.7"),
+        ("Contact with TB, no active TB.", "Z20.1"),
+        ("Long COVID with fatigue for 6 months.", "U09.9"),
+        ("PMH: UC, in remission on mesalazine.", "K51.90"),
+        ("BPPV, Dix-Hallpike positive.", "H81.10"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
