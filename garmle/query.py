@@ -353,9 +353,11 @@ def clinical_title(title: str) -> str:
     return cleaned or title
 
 
-_BRACKETED = re.compile(r"\[[^\]]*\]")
+_BRACKETED = re.compile(r"\[[^\[\]]*\]")
 # the catalogue's parentheses hold nonessential modifiers: "Bronchiolitis (acute)" is bronchiolitis
 _NONESSENTIAL = re.compile(r"\([^()]*\)")
+# both, with the space before them: what a sibling's clinical name leaves out
+_MODIFIERS = re.compile(rf"\s*(?:{_NONESSENTIAL.pattern}|{_BRACKETED.pattern})")
 
 
 def _first_word(title: str) -> str:
@@ -463,7 +465,7 @@ def sibling_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     """The clinical names, of two words or more, of the other subcategories of a code's category:
     "Interstitial cystitis" and "Irradiation cystitis" beside acute cystitis, "Systolic heart failure"
     beside diastolic. An unspecified code has none: every kind of its condition is its kind; yet a
-    condition of another chapter named by a qualifier and the code's condition (pulmonary hypertension
+    condition of another category named by a qualifier and the code's condition (pulmonary hypertension
     beside essential hypertension, :data:`_NAMESAKES`) is a sibling of every code it shares the name of.
 
     Example:
@@ -483,7 +485,7 @@ def sibling_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
         residual = "unspecified" in sibling.title.lower() or sibling.title.startswith("Other ")
         if len(sibling.code) != 5 or sibling.code == code[:5] or residual:
             continue  # a residual class ("Other ...", "..., unspecified") names the category itself
-        name = re.sub(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])", "", clinical_title(sibling.title)).strip(" ,")
+        name = _MODIFIERS.sub("", clinical_title(sibling.title)).strip(" ,")
         if len(name.split()) >= 2 and "," not in name and name.lower() not in own and name not in out:
             out.append(name)
     return tuple(out)

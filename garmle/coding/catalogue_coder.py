@@ -74,6 +74,7 @@ __all__ = [
     "bundled_pairs",
     "contradicts",
     "load_synonyms",
+    "personal_history_code",
     "presenting_first",
 ]
 
@@ -604,6 +605,16 @@ _ASSERTION_WEIGHT = {"present": 1.0, "historical": 0.9, "uncertain": 0.55, "fami
 def _lookup_prefix(table: tuple[tuple[str, str], ...], code: str) -> str | None:
     best = max((p for p, _ in table if code.startswith(p)), key=len, default=None)
     return dict(table)[best] if best is not None else None
+
+
+def personal_history_code(code: str) -> str | None:
+    """The personal-history code of :data:`PERSONAL_HISTORY_CODES` for a past ``code``, if it has one.
+
+    Example:
+        >>> personal_history_code("I21.9"), personal_history_code("I10")
+        ('I25.2', None)
+    """
+    return _lookup_prefix(PERSONAL_HISTORY_CODES, code)
 
 
 @lru_cache(maxsize=1)
@@ -1257,7 +1268,7 @@ class CatalogueCoder:
                 # a past ketoacidosis, hyperosmolar state or hypoglycaemia ("one DKA admission in
                 # March") is an episode over; the diabetes stays
                 return code[:3] + ".9"
-            mapped = _lookup_prefix(PERSONAL_HISTORY_CODES, code)
+            mapped = personal_history_code(code)
             return mapped if mapped in self._titles else code
         if mention.assertion == "family":
             mapped = _lookup_prefix(FAMILY_HISTORY_CODES, code)

@@ -717,16 +717,17 @@ def _dated_in_past(words: list[str], last: int) -> bool:
     tail = words[last + 1 : last + 4]
     if _dates_the_diagnosis(tail):
         return False
-    if tail and re.fullmatch(r"(?:19|20)\d\d", tail[0]) and int(tail[0]) < dt.date.today().year:
+    if tail and _YEAR.fullmatch(tail[0]) and int(tail[0]) < dt.date.today().year:
         return True
     return any(
         w in ("in", "during")
         and i + 1 < len(tail)
-        and (re.fullmatch(r"(?:19|20)\d\d", tail[i + 1]) is not None or tail[i + 1] in _MONTHS)
+        and (_YEAR.fullmatch(tail[i + 1]) is not None or tail[i + 1] in _MONTHS)
         for i, w in enumerate(tail)
     )
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _MONTHS = frozenset(
     {
         *("january", "february", "march", "april", "may", "june", "july", "august"),

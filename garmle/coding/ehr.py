@@ -39,6 +39,7 @@ from typing import Any
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.base import merge_evidence, rank, recorded_code
+from garmle.coding.catalogue_coder import personal_history_code
 from garmle.errors import CatalogueError, ConfigError
 from garmle.types import CodePrediction, Evidence, Observation, Patient
 
@@ -125,19 +126,11 @@ def _within(value: float, low: Any, high: Any) -> bool:
 
 
 # Acute episodes a problem list keeps "active" long after they are over (a myocardial infarction,
-# a cardiac arrest, a stroke or TIA, a pulmonary embolism, a pneumonia, a urinary infection), and the
-# personal-history code each becomes once its onset is more than _EPISODE_WEEKS before the record's
-# latest date (ICD-10-CM codes an infarction as acute for four weeks, I25.2 after).
-_PAST_EPISODES: tuple[tuple[str, str], ...] = (
-    ("I21", "I25.2"),
-    ("I22", "I25.2"),
-    ("I46", "Z86.74"),
-    ("I63", "Z86.73"),
-    ("G45", "Z86.73"),
-    ("I26", "Z86.711"),
-    ("J18", "Z87.01"),
-    ("N39.0", "Z87.440"),
-)
+# a cardiac arrest, a stroke or TIA, a pulmonary embolism, a pneumonia, a urinary infection): each
+# becomes its personal-history code (:func:`personal_history_code`) once its onset is more than
+# _EPISODE_WEEKS before the record's latest date (ICD-10-CM codes an infarction as acute for four
+# weeks, I25.2 after).
+_PAST_EPISODES = ("I21", "I22", "I46", "I63", "G45", "I26", "J18", "N39.0")
 _EPISODE_WEEKS = 8
 
 
@@ -152,9 +145,9 @@ def _past_episode(code: str, onset: dt.date | None, reference: dt.date) -> str |
         >>> _past_episode("I10", dt.date(2015, 3, 1), dt.date(2024, 1, 1)) is None
         True
     """
-    if onset is None or (reference - onset).days <= 7 * _EPISODE_WEEKS:
+    if onset is None or (reference - onset).days <= 7 * _EPISODE_WEEKS or not code.startswith(_PAST_EPISODES):
         return None
-    return next((history for acute, history in _PAST_EPISODES if code.startswith(acute)), None)
+    return personal_history_code(code)
 
 
 def _record_date(patient: Patient) -> dt.date:

@@ -154,12 +154,11 @@ def _named_subcategory(code: str, catalogue: IcdCatalogue) -> str | None:
         >>> [_named_subcategory(code, cat) for code in ("L40.50", "J45.909", "E11.9", "G47.00")]
         ['L40.5', None, None, 'G47.0']
     """
-    if code.startswith(_ONE_COMPLAINT):
+    subcategories = [a for a in catalogue.ancestors(code) if len(a) > 3 and "-" not in a]
+    if code.startswith(_ONE_COMPLAINT) or not subcategories:
         return None
-    for above in reversed([a for a in catalogue.ancestors(code) if len(a) > 3 and "-" not in a]):
-        title = catalogue.title(above)
-        return None if UNSPECIFIED.search(title) or _RESIDUAL.search(title) else above
-    return None
+    title = catalogue.title(subcategories[-1])
+    return None if UNSPECIFIED.search(title) or _RESIDUAL.search(title) else subcategories[-1]
 
 
 def _fold_defaults(
