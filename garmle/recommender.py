@@ -505,6 +505,8 @@ class Recommender:
 
 
 _ANAPHYLAXIS = ("T78.0", "T78.2", "T80.5", "T88.6")  # to food, of unspecified cause, to serum, to a drug
+# pressure and other chronic skin ulcers, a diabetic foot ulcer, osteomyelitis
+_ULCERS = ("L89", "L97", "L98.4", "E08.621", "E09.621", "E10.621", "E11.621", "E13.621", "M86")
 _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # joint pain and stiffness: arthritis of any kind, polymyalgia rheumatica, psoriasis (its arthritis)
     ("M25.5", ("M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M35.3", "L40")),
@@ -529,6 +531,9 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # redness of the skin, and the graze it started from: a skin infection, Lyme disease, dermatitis
     ("L53", ("L00", "L01", "L02", "L03", "L04", "L08", "A46", "A69.2", "L20", "L23", "L24", "L25", "L30")),
     ("T14", ("L00", "L01", "L02", "L03", "L04", "L08", "A46")),
+    # ... and the redness around an ulcer, the ulcer's dressed wound, an infected bone beneath it
+    ("L53", _ULCERS),
+    ("T14", _ULCERS),
     # the visual field loss of glaucoma or of an optic nerve disorder
     ("H53.4", ("H40", "H46", "H47")),
     # painful periods and painful intercourse of endometriosis
@@ -551,10 +556,10 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 
 
-_SYNDROMES = ("R15", "R29.6", "R32", "R54", "R55", "R65.2", "R73")
+_SYNDROMES = ("R15", "R29.6", "R32", "R54", "R55", "R56.0", "R65.2", "R73")
 """Chapter R codes that name a condition with guidelines of its own (faecal and urinary incontinence,
-repeated falls, frailty, syncope, severe sepsis, raised blood glucose): searched beside a diagnosis,
-since no diagnosis explains them away."""
+repeated falls, frailty, syncope, febrile convulsions, severe sepsis, raised blood glucose): searched
+beside a diagnosis, since no diagnosis explains them away."""
 
 
 _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsewhere", re.I)

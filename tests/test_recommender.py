@@ -220,6 +220,12 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     skin = [CodePrediction(c, cat.title(c), 0.9) for c in ("L03.90", "E11.9", "L53.9", "T14.8XXA")]
     kept, skipped = _guideline_codes(skin, cat)
     assert [p.code for p in kept] == ["L03.90", "E11.9"] and skipped == ["L53.9", "T14.8XXA"]
+    # ... and of a pressure ulcer, whose dressed wound is no injury; a febrile convulsion is no sign
+    # of the otitis beside it
+    codes = ("L89.153", "L53.9", "T14.8XXA", "R56.00", "H66.92")
+    ulcer = [CodePrediction(c, cat.title(c), 0.9) for c in codes]
+    kept, skipped = _guideline_codes(ulcer, cat)
+    assert [p.code for p in kept] == ["L89.153", "R56.00", "H66.92"] and skipped == ["L53.9", "T14.8XXA"]
     migraine = [CodePrediction(c, cat.title(c), 0.9) for c in ("G43.109", "H53.149")]
     assert [p.code for p in _guideline_codes(migraine, cat)[0]] == ["G43.109"]
     # the girdle pain of a polymyalgia rheumatica

@@ -138,8 +138,14 @@ _NATURE = frozenset(
         "poisoning",
         "injury",
         "deficiency",
+        # a congenital malformation is a child's condition the note names as such: "aortic stenosis,
+        # valve area 0.8 cm2" in a man of 79 is no congenital stenosis of the aortic valve
+        "congenital",
     )
 )
+# "Unspecified disorder of tympanic membrane", "Disease of pericardium, unspecified": what the title
+# names is a site, and its disorder is the condition
+_SITE_DISORDER = re.compile(r"(?:unspecified )?(?:disorders?|diseases?) of\b", re.I)
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
 # A substance named on its own is no use disorder ("caffeine limited to one coffee", "alcohol 2 units/week");
@@ -702,6 +708,34 @@ def _index_wordings(wordings: Sequence[str]) -> list[str]:
             chronic = "chronic " if found.group(2) else ""
             rest = wording[found.end() :]
             out += [f"{chronic}thrombosis of {rest}", f"{chronic}embolism of {rest}"]
+        if wording.startswith("Pressure ulcer of "):
+            out += _pressure_ulcer_wordings(wording)
+    return out
+
+
+_ULCER_STAGE = re.compile(r"\bstage (\d)\b")
+
+
+def _pressure_ulcer_wordings(wording: str) -> list[str]:
+    """A pressure ulcer's other wordings: its stage said as the international classification's
+    category or as a grade, and its sacral region as the sacrum.
+
+    Example:
+        >>> for wording in _pressure_ulcer_wordings("Pressure ulcer of sacral region, stage 3"):
+        ...     print(wording)
+        Pressure ulcer of sacral region, category 3
+        Pressure ulcer of sacral region, grade 3
+        Pressure ulcer of sacrum, stage 3
+        Pressure ulcer of sacrum, category 3
+        Pressure ulcer of sacrum, grade 3
+    """
+    sites = [wording] + ([wording.replace("sacral region", "sacrum")] if "sacral region" in wording else [])
+    out = []
+    for i, site in enumerate(sites):
+        if i:
+            out.append(site)
+        if _ULCER_STAGE.search(site):
+            out += [_ULCER_STAGE.sub(rf"{word} \1", site) for word in ("category", "grade")]
     return out
 
 
@@ -995,6 +1029,8 @@ class CatalogueCoder:
                 continue  # a curated wording is said whole: "type 2 diabetes" is not "... in pregnancy"
             if not _NATURE.intersection(text.required) <= present:
                 continue  # "medial malleolus" (an ulcer's site) is not a fracture of it
+            if hits[idx] < self._sizes[idx] and _SITE_DISORDER.match(text.text):
+                continue  # "red tympanic membrane" names a site: its unspecified disorder must be said
             mention = self._locate(sentence, toks, text, float(coverage[idx]), original)
             if mention is not None and not _names_a_rate(mention, sentence):
                 found.append(mention)
@@ -1026,6 +1062,8 @@ class CatalogueCoder:
         if window is None:
             return None
         lo, hi, matched = window
+        if not _numbers_after_nouns(toks, matched, text.required):
+            return None
         absent_words = _said_absent(text.text)
         if absent_words and original:
             # "migraine without aura" names the code whose wording says the aura is absent, not the
@@ -1506,6 +1544,22 @@ def _side_of(text: str) -> str | None:
 
 def _title_key(title: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", title.lower()))
+
+
+_COUNTED = frozenset({"stage", "category", "grade", "type", "class"})
+
+
+def _numbers_after_nouns(toks: Sequence[Token], matched: Sequence[int], required: Sequence[str]) -> bool:
+    """True unless a number the wording says after its noun ("stage 4", "type 2", "class 3") is read
+    from a number said elsewhere: "category 3 pressure ulcer on the sacrum 4 x 3 cm" is no stage 4
+    ulcer."""
+    for i in matched:
+        word = toks[i].norm
+        k = required.index(word) if word in required else -1
+        counted = k > 0 and word.isdigit() and required[k - 1] in _COUNTED
+        if counted and (i == 0 or toks[i - 1].norm not in _COUNTED):
+            return False
+    return True
 
 
 def _lowered(words: frozenset[str]) -> set[str]:

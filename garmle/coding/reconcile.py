@@ -34,7 +34,8 @@ independently found codes should say:
   complications beside chronic kidney disease is E1x.22 (the CKD stage stays
   beside it), beside polyneuropathy E1x.42, retinopathy E1x.319, peripheral
   angiopathy E1x.51, a foot ulcer E1x.621 (the ulcer's code stays) and
-  hypoglycaemia E1x.649, one code for each; the link is presumed. A
+  hypoglycaemia E1x.649, one code for each; the link is presumed. Diabetes
+  with hyperglycaemia (E1x.65) keeps its code beside the combination codes. A
   companion inferred from medications alone makes no combination code.
 * **Pregnancy first** (guideline I.C.15.a). In a pregnant patient a condition
   complicating the pregnancy takes a chapter 15 code, sequenced first, at the
@@ -448,10 +449,14 @@ _DIABETES_COMPLICATIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
     (("E16.2",), "649", False),
 )
 _DIABETES_DEFAULTS = ("E10.9", "E11.9", "E13.9")
+_DIABETES_HYPERGLYCEMIA = ("E10.65", "E11.65", "E13.65")
 
 
 def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     diabetes = next((p for p in preds if p.code in _DIABETES_DEFAULTS), None)
+    # diabetes with hyperglycemia keeps its code beside the complication's (I.A.15 allows several)
+    hyperglycemic = next((p for p in preds if p.code in _DIABETES_HYPERGLYCEMIA), None)
+    diabetes = diabetes or hyperglycemic
     if diabetes is None:
         return preds
     combined: list[CodePrediction] = []  # one code per complication (guideline I.A.15 allows several)
@@ -459,7 +464,7 @@ def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) 
     for prefixes, suffix, keep in _DIABETES_COMPLICATIONS:
         companion = next((p for p in preds if p.code.startswith(prefixes) and not p.medication_only), None)
         code = f"{diabetes.code[:3]}.{suffix}"
-        if companion is None or not catalogue.is_valid(code):
+        if companion is None or not catalogue.is_valid(code) or any(p.code == code for p in preds):
             continue
         note = Evidence(
             "rule", f"diabetes with {companion.code}: combination code (ICD-10-CM guideline I.A.15)"
@@ -476,7 +481,7 @@ def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) 
     out: list[CodePrediction] = []
     for p in preds:
         if p is diabetes:
-            out.extend(combined)
+            out.extend([p, *combined] if p is hyperglycemic else combined)
         elif not any(p is a for a in absorbed):
             out.append(p)
     return out

@@ -137,6 +137,15 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         # a word right after "no" is not said; a sibling trading a said word is no narrower code
         ("Asthma, no exacerbation in the past year.", "J45.909", "J45.901"),
         ("Stage 2 sacral pressure ulcer, stage 1 pressure injury R heel.", "L89.152", "L89.151"),
+        # a stage is said as the international category or as a grade, the sacral region as the
+        # sacrum; a number said elsewhere is no stage
+        ("Category 3 pressure ulcer on the sacrum 4 x 3 cm.", "L89.153", "L89.154"),
+        ("Grade 4 pressure sore, right buttock.", "L89.314", "L89.319"),
+        # an adult's aortic stenosis is not the congenital stenosis read a word short across a comma
+        ("Echo: severe aortic stenosis, valve area 0.8 cm2.", "I35.0", "Q23.0"),
+        # an ulcer named by its site in the foot
+        ("Neuropathic ulcer of the right foot.", "L97.519", "L97.509"),
+        ("Ulcer on the left heel, probes to bone.", "L97.429", "L97.409"),
         # a rate after a comma is no inverted "fibrillation, ventricular"
         ("Atrial fibrillation, ventricular rate 118.", "I48.91", "I49.01"),
         # falling grades and a falling haemoglobin are no falls
@@ -304,6 +313,7 @@ def test_catalogue_index_is_cached_between_processes(
         ("HIV-1 infection, newly diagnosed, asymptomatic.", "B20"),
         ("Uses hearing aids.", "B20"),  # "AIDS" is the syndrome only in capitals
         ("Non-blanching erythema of both heels.", "L53"),  # "non-" still negates what follows it
+        ("Red tympanic membrane on the left.", "H73"),  # a site named is not its unspecified disorder
         ("Non-smoker.", "F17"),
         ("She had a cardiorespiratory arrest.", "Z65"),  # not "Arrest", the legal circumstance
         # the feature after "with" sets a code apart and must be said: no ulcer named, no ulcer code

@@ -145,8 +145,12 @@ def test_the_default_code_of_a_mention_states_no_feature_a_sibling_denies(cat: I
         ((("E11.9", 0.9), ("E16.2", 0.8)), ["E11.649"]),
         # one combination code for each complication
         ((("E11.9", 0.7), ("N18.32", 0.8), ("G62.9", 0.82)), ["E11.42", "N18.32", "E11.22"]),
-        # a specific diabetes code is left as it is
-        ((("E11.65", 0.9), ("N18.32", 0.8)), ["E11.65", "N18.32"]),
+        # diabetes with hyperglycemia keeps its code beside each combination code (I.C.4.a: as many
+        # codes of E08-E13 as the associated conditions need)
+        ((("E11.65", 0.9), ("N18.32", 0.8)), ["E11.22", "E11.65", "N18.32"]),
+        ((("E11.65", 0.9), ("G62.9", 0.8)), ["E11.42", "E11.65"]),
+        # a specific complication code is left as it is
+        ((("E11.22", 0.9), ("L97.419", 0.8)), ["E11.22", "L97.419"]),
     ],
 )
 def test_diabetes_with_a_complication_takes_its_combination_code(
