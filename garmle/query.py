@@ -538,7 +538,17 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     bare = (" ".join(_NONESSENTIAL.sub(" ", name).split()).strip(" ,") for name in names if "(" in name)
     names += [name for name in bare if name]
     names += _sequela_names(names, entry.block, catalogue)
+    # "Respiratory distress syndrome of newborn" is what a guideline calls neonatal respiratory distress
+    # syndrome, or names alone in a passage for newborns
+    for name in list(names):
+        found = _OF_NEWBORN.fullmatch(name)
+        if found and code.startswith("P"):
+            condition = found.group(1)
+            names += [f"neonatal {condition.lower()}"] + ([condition] if len(condition.split()) >= 3 else [])
     return tuple(dict.fromkeys(lay_wordings(names)))
+
+
+_OF_NEWBORN = re.compile(r"(.+?) (?:of|in) (?:the )?newborn(?:, unspecified)?", re.I)
 
 
 _SEQUELA = re.compile(r"^sequelae of (.+)$|\bfollowing (.+?)(?: affecting .*)?$", re.I)

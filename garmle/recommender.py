@@ -516,6 +516,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # disease of the leg, cellulitis
     ("M79.6", ("M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M54.1", "M54.3", "M54.4", "M51.1", "M48.0")),
     ("M79.6", ("I70.2", "I73.9", "I80", "I82", "I83", "I87.2", "L03.11")),
+    # the limb pain of a sickle-cell crisis
+    ("M79.6", ("D57",)),
     # ear pain and discharge: otitis and other diseases of the ear
     ("H92.0", ("H60", "H61", "H62", "H65", "H66", "H67", "H68", "H69", "H70", "H72", "H73", "H74")),
     ("H92.1", ("H60", "H62", "H65", "H66", "H67", "H70", "H72")),

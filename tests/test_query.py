@@ -237,6 +237,9 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # influenza names its categories
     assert "alcohol use disorder" in condition_names("F10.230", catalogue)
     assert "influenza" in condition_names("J10.1", catalogue)
+    # "... of newborn" is the neonatal condition
+    assert "neonatal respiratory distress syndrome" in condition_names("P22.0", catalogue)
+    assert "preterm infant" in condition_names("P07.33", catalogue)
     # an epilepsy syndrome and a migraine subtype are epilepsy and migraine ("Epilepsy, unspecified, ...")
     assert "epilepsy" in condition_names("G40.209", catalogue)
     assert "migraine" in condition_names("G43.109", catalogue)

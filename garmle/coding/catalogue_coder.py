@@ -58,8 +58,8 @@ from garmle.coding.context import (
 )
 from garmle.config import cache_dir
 from garmle.embedding import Embedder
-from garmle.errors import ConfigError
-from garmle.patient.note import states_postpartum
+from garmle.errors import CatalogueError, ConfigError
+from garmle.patient.note import at_birth, states_postpartum
 from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = [
@@ -279,7 +279,7 @@ def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
 
 _OBSTETRIC = re.compile(
     r"gestation|eclampsia|hyperemesis|gravid|pregnan|obstetric|antenatal|prenatal|placent|puerper|"
-    r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b",
+    r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b|miscarriage|abortion|ectopic",
     re.I,
 )
 """Wordings that name a condition of pregnancy or the puerperium, so need no other mention of it."""
@@ -308,6 +308,18 @@ def _of_an_earlier_pregnancy(mention: Mention, notes: Sequence[str]) -> bool:
     if mention.text.lower().startswith("pregnan"):  # the wording holds the word: "last [pregnancy, GDM]"
         before += "pregnancy "
     return bool(_EARLIER_PREGNANCY.search(before))
+
+
+def _weeks_at_birth(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when weeks of gestation (Z3A) are those a baby was born at, not a pregnancy's.
+
+    Example:
+        >>> m = Mention("Z3A.30", 0, 24, 45, "30+2 weeks gestation", "present", 1.0, "", frozenset())
+        >>> _weeks_at_birth(m, ["Baby girl born at 30+2 weeks gestation, day 3."])
+        True
+    """
+    note = _note_of(mention, notes)
+    return note is not None and mention.code.startswith("Z3A") and at_birth(_said_before(note, mention))
 
 
 _NOT_A_PREGNANCY_BEFORE = re.compile(
@@ -575,11 +587,32 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("F14.1", "F14.11"),
     ("F14.2", "F14.21"),
     ("O24.4", "Z86.32"),
+    ("O", "Z87.59"),  # any other past complication of pregnancy, childbirth or the puerperium
     ("E16.0", "Z86.39"),  # a past hypoglycaemia: other endocrine and metabolic disease
     ("E16.1", "Z86.39"),
     ("E16.2", "Z86.39"),
 )
 """Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
+
+# a note about a newborn: a neonatal unit, a baby days old
+_NEWBORN = re.compile(
+    r"\b(?:new-?borns?|neonates?|neonatal (?:unit|intensive care)|NICU|SCBU|special care baby unit|"
+    r"day \d{1,2} of life|\d{1,2}\s*-?\s*days?\s*-?\s*old)\b",
+    re.I,
+)
+_NEWBORN_ITEM = re.compile(r"\b(?:new-?born|neonatal|perinatal)\b", re.I)
+_NEWBORN_WORDS = frozenset({"newborn", "neonatal", "perinatal", "new", "born", "fetus"})
+_PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
+
+# a sickle-cell disorder's past crisis is over: the code of the disorder without crisis
+_CRISIS_OVER = (
+    ("D57.0", "D57.1"),
+    ("D57.21", "D57.20"),
+    ("D57.41", "D57.40"),
+    ("D57.43", "D57.42"),
+    ("D57.45", "D57.44"),
+    ("D57.81", "D57.80"),
+)
 
 FAMILY_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("F17", "Z77.22"),  # a relative's smoking: the patient's exposure to tobacco smoke
@@ -710,7 +743,16 @@ def _index_wordings(wordings: Sequence[str]) -> list[str]:
             out += [f"{chronic}thrombosis of {rest}", f"{chronic}embolism of {rest}"]
         if wording.startswith("Pressure ulcer of "):
             out += _pressure_ulcer_wordings(wording)
+        born = _PRETERM_WEEKS.match(wording)
+        if born:
+            out.append(f"born at {born.group(1)} weeks")  # "born at 30+2 weeks gestation"
     return out
+
+
+# "Preterm newborn, gestational age 30 completed weeks": a baby born at 30 weeks
+_PRETERM_WEEKS = re.compile(
+    r"^(?:Preterm|Extreme immaturity of) newborn, gestational age (\d\d) completed weeks$"
+)
 
 
 _ULCER_STAGE = re.compile(r"\bstage (\d)\b")
@@ -1175,14 +1217,18 @@ class CatalogueCoder:
             and not _names_a_status(m, patient.notes)
             and not _names_falling_asleep(m, patient.notes)
             and not _of_an_earlier_pregnancy(m, patient.notes)
+            and not _weeks_at_birth(m, patient.notes)
             and not _names_no_pregnancy(m, patient.notes, patient.pregnant)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
+        newborn = patient.age in (None, 0) and any(_NEWBORN.search(note) for note in patient.notes)
         for mention, quality in self._rerank(kept):
             code = self._resolve(mention)
             if code is None:
                 continue
+            if newborn:
+                code = self._in_newborn(code)
             if code == "B20" and _says_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
                 code = "Z21"  # ICD-10-CM I.C.1.a.2.d: HIV infection without symptoms is the status code
             code = _with_hyperglycemia(code, mention, patient.notes, self._titles)
@@ -1294,6 +1340,49 @@ class CatalogueCoder:
         end = bisect_left(self._billable, head + "\uffff", start)
         return self._billable[start:end]
 
+    def _in_newborn(self, code: str) -> str:
+        """The perinatal code (chapter 16) that the code's Excludes1 note names for a newborn with the
+        same condition: "respiratory distress syndrome" in a neonatal unit is P22.0, not ARDS (J80);
+        sepsis is P36.9. Left as it is when the note names a narrower condition than the code ("neonatal
+        aspiration pneumonia" under J18.9) or several ("newborn vomiting" and "neonatal hematemesis")."""
+        try:
+            chain = [code, *self.catalogue.ancestors(code)]
+        except CatalogueError:
+            return code
+        titles = [self._titles[c] for c in chain if c in self._titles]
+        said = {w for title in titles for w in _required_words(title)}
+        found: list[str] = []
+        for node in chain:
+            if node not in self._titles:
+                continue
+            for item in self.catalogue.lookup(node).excludes1:
+                words = set(_required_words(_PAREN.sub(" ", item))) - _NEWBORN_WORDS
+                if not _NEWBORN_ITEM.search(item) or not words <= said:
+                    continue
+                refs = _PERINATAL_REF.findall(item)
+                if len(refs) == 1:
+                    found.append(refs[0])
+                elif titled := self._titled(_PAREN.sub(" ", item).strip()):
+                    # "neonatal jaundice (P55, P57-P59)": P59.9 "Neonatal jaundice, unspecified"
+                    found.append(titled)
+        if len(set(found)) != 1:
+            return code
+        target = found[0]
+        return self.billable_default(target) if target in self._titles else code
+
+    def _titled(self, name: str) -> str:
+        """The perinatal code whose default title is ``name`` ("Neonatal jaundice, unspecified" for
+        "neonatal jaundice"), or ""."""
+        key = name.lower()
+        return next(
+            (
+                code
+                for code, title in self._titles.items()
+                if code.startswith("P") and title.lower().startswith(key + ",") and is_default_title(title)
+            ),
+            "",
+        )
+
     def _resolve(self, mention: Mention) -> str | None:
         """The code a mention stands for once its assertion is taken into account."""
         code = self.billable_default(mention.code)
@@ -1306,6 +1395,9 @@ class CatalogueCoder:
                 # a past ketoacidosis, hyperosmolar state or hypoglycaemia ("one DKA admission in
                 # March") is an episode over; the diabetes stays
                 return code[:3] + ".9"
+            over = _lookup_prefix(_CRISIS_OVER, code)
+            if over is not None:
+                return over  # "acute chest syndrome 8 months ago": the sickle-cell disease stays
             mapped = personal_history_code(code)
             return mapped if mapped in self._titles else code
         if mention.assertion == "family":

@@ -274,6 +274,12 @@ _PRE_HYPOTHETICAL = (
     "at risk of",
     "screening for",
     "screen for",
+    # a complication watched for ("monitor for acute chest syndrome", "observe for refeeding syndrome")
+    "monitor for",
+    "monitoring for",
+    "watch for",
+    "observe for",
+    "look out for",
     # a treatment or a diagnosis still to be weighed ("assess for long-term oxygen therapy")
     "assess for",
     "assessed for",
@@ -534,6 +540,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "negated"
     if (
         section in _ALLERGY_SECTIONS
+        or _LIKENESS.match(sentence.text, end - sentence.start)
         or before(_PRE_HYPOTHETICAL, 4)
         or after(_POST_HYPOTHETICAL, 3)
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
@@ -566,6 +573,10 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     ):
         return "historical"
     return "present"
+
+
+# "electric shock-like pain", "flu-like illness": what the pain or illness is like, not what it is
+_LIKENESS = re.compile(r"\s?-\s?like\b", re.I)
 
 
 def _tested_negative(words: list[str], last: int, after: Callable[[tuple[str, ...], int], bool]) -> bool:

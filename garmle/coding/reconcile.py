@@ -326,6 +326,8 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
         "C80.1",
         ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C70", "C71", "C72", "C73", "C74", "C75", "C8", "C9"),
     ),
+    # "sickle cell anaemia" beside its "vaso-occlusive crisis": Hb-SS disease with crisis
+    ("D57.1", ("D57.0",)),
 )
 """An unspecified code and the codes of another category that name the same disease more exactly."""
 

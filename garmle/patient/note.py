@@ -40,7 +40,7 @@ from garmle.patient.measurements import (
 )
 from garmle.types import BloodPressure, Observation, Patient
 
-__all__ = ["parse_note", "states_postpartum"]
+__all__ = ["at_birth", "parse_note", "states_postpartum"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,12 @@ _AGE_UNDER_YEARS = (
     (re.compile(r"\b(\d{1,3})\s*-?\s*(?:months?|mos?)\s*-?\s*old\b", _I), 12),
     (re.compile(r"\b(\d{1,3})\s*-?\s*(?:weeks?|wks?)\s*-?\s*old\b", _I), 52),
     (re.compile(r"\b(\d{1,3})\s*-?\s*days?\s*-?\s*old\b", _I), 365),
+)
+# a note about a newborn whose age in days it does not give: "Neonatal unit: baby born at 30 weeks"
+_NEWBORN = re.compile(
+    r"\b(?:new-?born|neonate|neonatal (?:unit|intensive care)|NICU|SCBU|special care baby unit|"
+    r"day \d{1,2} of life)\b",
+    _I,
 )
 _SEX_WORD = re.compile(r"\b(man|woman|male|female|gentleman|lady|boy|girl)\b", _I)
 _SEX_LETTER = re.compile(
@@ -131,6 +137,9 @@ _POSTPARTUM = re.compile(
     _I,
 )
 _PAST_BIRTH = re.compile(r"\b(?:history\s+of|h/o|previous|prior|past|after\s+(?:her|each)\s+\w+)\s+$", _I)
+# a baby's gestation at birth: "born at 30+2 weeks gestation", "delivered at 34 weeks", "ex-28 weeker"
+_AT_BIRTH = re.compile(r"\b(?:born|birth|delivered|delivery|ex)\b[^.;\n]{0,12}$", _I)
+_BIRTH_WORD = re.compile(r"\b(?:born|delivered|delivery)\b", _I)
 _ACUITY = re.compile(r"\b(?:vision|visual|acuity|va|snellen)\b[^.\n]{0,15}$", _I)
 _NEGATED = re.compile(r"\b(?:not|non|no\s+longer|never|denies(?:\s+being)?|isn't)\s*-?\s*$", _I)
 _NOT_PREGNANT = re.compile(
@@ -187,7 +196,7 @@ def _age(text: str, warnings: list[str]) -> int | None:
     found = [(m, 1) for pattern in _AGE_PATTERNS for m in pattern.finditer(text)]
     found += [(m, per_year) for pattern, per_year in _AGE_UNDER_YEARS for m in pattern.finditer(text)]
     if not found:
-        return None
+        return 0 if _NEWBORN.search(text) else None
     first, per_year = min(found, key=lambda f: f[0].start())
     age = int(first.group(1)) // per_year
     problem = age_problem(age)
@@ -275,7 +284,8 @@ def _gestation(text: str, warnings: list[str]) -> list[Observation]:
     """
     for pattern in _GESTATION:
         for match in pattern.finditer(text):
-            if _ACUITY.search(text[max(0, match.start() - 30) : match.start()]):
+            before = text[max(0, match.start() - 30) : match.start()]
+            if _ACUITY.search(before) or at_birth(before, match.group(0)):
                 continue
             obs = make_observation(
                 "gestational_age", float(match.group(1)), "wk", warnings=warnings, where="note"
@@ -296,9 +306,21 @@ def states_postpartum(text: str) -> bool:
     )
 
 
+def at_birth(before: str, said: str = "") -> bool:
+    """True when weeks of gestation are a baby's at birth: "born at 30+2 weeks gestation", "G2P1,
+    delivered at 38 weeks".
+
+    Example:
+        >>> at_birth("Baby girl born at ", "30+2 weeks gestation"), at_birth("", "G2P1 at 24 weeks")
+        (True, False)
+    """
+    return bool(_AT_BIRTH.search(before) or _BIRTH_WORD.search(said))
+
+
 def _pregnancy(text: str) -> bool | None:
     for pattern in _PREGNANT:
         for match in pattern.finditer(text):
-            if not _NEGATED.search(text[max(0, match.start() - 25) : match.start()]):
+            before = text[max(0, match.start() - 25) : match.start()]
+            if not _NEGATED.search(before) and not at_birth(before, match.group(0)):
                 return True
     return False if _NOT_PREGNANT.search(text) else None

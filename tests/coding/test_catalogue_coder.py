@@ -41,6 +41,17 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Duodenal ulcer, H. pylori positive.", "K26.9"),
         # ICD-10-CM I.C.1.a: asymptomatic HIV infection is the status code, AIDS is HIV disease
         ("Asymptomatic HIV infection, CD4 650.", "Z21"),
+        ("72M on aspirin with an upper GI bleed.", "K92.2"),
+        ("Recurrent miscarriage, not pregnant, referred for testing.", "N96"),
+        ("Missed miscarriage at 8 weeks.", "O02.1"),
+        ("History of 3 miscarriages.", "Z87.59"),  # a past complication of pregnancy
+        ("HbSS. One episode of acute chest syndrome 8 months ago.", "D57.1"),  # a past crisis is over
+        ("Sickle cell anaemia, vaso-occlusive crisis.", "D57.00"),
+        ("Chronic spontaneous urticaria with angioedema.", "T78.3XXA"),  # index: urticaria with angioedema
+        # a newborn's condition has its perinatal code, and a baby's weeks at birth make it preterm
+        ("NICU, day 5 of life: respiratory distress syndrome on CPAP.", "P22.0"),
+        ("Neonatal unit: baby born at 30+2 weeks gestation, sepsis on antibiotics.", "P36.9"),
+        ("4-year-old boy born at 28 weeks, speech delay.", "P07.31"),
         ("HIV-1 infection, newly diagnosed, asymptomatic. CD4 540.", "Z21"),
         ("AIDS with Pneumocystis pneumonia, CD4 45.", "B20"),
         # "non-" joined to its word is a catalogue name; notes say leg and arm where titles say limb

@@ -135,6 +135,10 @@ def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
         ("FRAX 10-year major osteoporotic fracture risk 21%.", "fracture", "hypothetical"),
         ("Discussed her risk of stroke.", "stroke", "hypothetical"),
         ("Screening for diabetes today.", "diabetes", "hypothetical"),
+        # what a pain or an illness is like is not what it is; a complication watched for is not had
+        ("Electric shock-like pain in the left cheek.", "Electric shock", "hypothetical"),
+        ("Flu-like illness for 3 days.", "Flu", "hypothetical"),
+        ("IV morphine, monitor for acute chest syndrome.", "acute chest syndrome", "hypothetical"),
         ("Review: no coronary disease, stroke, PAD or diabetes.", "diabetes", "negated"),
         ("Review: no coronary disease, stroke, PAD or diabetes.", "stroke", "negated"),
         ("With no residual deficits, hypertension is the main issue.", "hypertension", "present"),

@@ -383,6 +383,7 @@ def test_dementia_beside_its_disease_is_dementia_in_other_diseases(cat: IcdCatal
 def test_unspecified_codes_fold_into_the_same_disease_said_more_exactly(cat: IcdCatalogue) -> None:
     assert [p.code for p in reconcile(_preds(cat, ("M06.9", 0.9), ("M05.9", 0.9)), cat)] == ["M05.9"]
     assert [p.code for p in reconcile(_preds(cat, ("C80.1", 0.9), ("C25.9", 0.88)), cat)] == ["C25.9"]
+    assert [p.code for p in reconcile(_preds(cat, ("D57.1", 0.9), ("D57.00", 0.85)), cat)] == ["D57.00"]
 
 
 def test_a_ketoacidosis_not_said_of_type_2_takes_the_stated_type(cat: IcdCatalogue) -> None:

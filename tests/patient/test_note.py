@@ -19,6 +19,7 @@ from garmle.patient import parse_note
         ("64M presenting with dyspnoea", 64),
         ("20-month-old boy brought by mum", 1),
         ("6 weeks old, feeding well", 0),
+        ("Neonatal unit: baby girl born at 30+2 weeks gestation, on CPAP.", 0),
         ("No age stated. BP 120/80.", None),
     ],
 )
@@ -135,6 +136,9 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         ("Not pregnant. Pregnancy test negative.", False),
         ("Non-pregnant woman with hypertension", False),
         ("G2P2, last delivery 2019", None),
+        # a baby's gestation at birth and a delivery's are no pregnancy now
+        ("Baby girl born at 30+2 weeks gestation, day 3.", None),
+        ("G2P1, delivered at 38 weeks 3 days ago.", None),
         ("History of hypertension", None),
     ],
 )
