@@ -458,6 +458,8 @@ _NAMESAKES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "pseudomembranous colitis",
         ),
     ),
+    # a pleural effusion is no malignant one (J91.0), which has guidelines of its own
+    (("J90",), ("malignant pleural effusion",)),
 )
 
 

@@ -183,7 +183,7 @@ class Recommender:
     ) -> tuple[list[CodePrediction], list[str]]:
         """Predicted (or given) codes, validated against the catalogue, and messages for the user."""
         from garmle.coding import predictions_from_codes, validate_predictions
-        from garmle.coding.catalogue_coder import presenting_first
+        from garmle.coding.catalogue_coder import assessed_symptom, presenting_first
         from garmle.coding.screening import SCREENING_SOURCE
 
         messages: list[str] = []
@@ -198,7 +198,7 @@ class Recommender:
         ordered = presenting_first(sorted(kept, key=lambda p: -p.score), patient)
         # screening the record qualifies for comes after the conditions it has
         ordered.sort(key=lambda p: p.source == SCREENING_SOURCE)
-        kept, skipped = _guideline_codes(ordered, self.catalogue)
+        kept, skipped = _guideline_codes(ordered, self.catalogue, assessed_symptom(ordered, patient))
         if skipped:
             messages.append(
                 "not searched (supplementary, symptom or medication-only codes next to a diagnosis): "
@@ -518,6 +518,9 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("M79.6", ("I70.2", "I73.9", "I80", "I82", "I83", "I87.2", "L03.11")),
     # the limb pain of a sickle-cell crisis
     ("M79.6", ("D57",)),
+    # the enlarged heart of a heart failure or cardiomyopathy, and the pleural effusions of a heart failure
+    ("I51.7", ("I50", "I11", "I13", "I42")),
+    ("J90", ("I50", "I11.0", "I13.0", "I13.2")),
     # ear pain and discharge: otitis and other diseases of the ear
     ("H92.0", ("H60", "H61", "H62", "H65", "H66", "H67", "H68", "H69", "H70", "H72", "H73", "H74")),
     ("H92.1", ("H60", "H62", "H65", "H66", "H67", "H70", "H72")),
@@ -568,8 +571,9 @@ _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsew
 # Screening for a named cancer (Z12.-) has guidelines of its own, and is searched beside a diagnosis.
 _ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z13")
 # status and supplementary codes: weeks of gestation, exposures, long-term drug use, family history
-# ... and a past pneumonia (Z87.01) or hypoglycaemia (Z86.39), whose guidelines treat an episode that is over
-_SUPPLEMENTARY = ("Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84", "Z87.01", "Z86.39")
+# ... and a past pneumonia (Z87.01), hypoglycaemia (Z86.39) or healed fracture (Z87.81), whose guidelines
+# treat an episode that is over
+_SUPPLEMENTARY = ("Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84", "Z87.01", "Z86.39", "Z87.81")
 # manifestations whose care has guidelines of their own, beside those of the disease they occur in:
 # anaemia in chronic kidney disease or in cancer (iron, erythropoiesis-stimulating agents)
 _OWN_GUIDELINES = ("D63.0", "D63.1")
@@ -631,7 +635,7 @@ def _manifestation_of(code: str, others: Sequence[str], catalogue: IcdCatalogue)
 
 
 def _guideline_codes(
-    predictions: Sequence[CodePrediction], catalogue: IcdCatalogue | None = None
+    predictions: Sequence[CodePrediction], catalogue: IcdCatalogue | None = None, assessed: str | None = None
 ) -> tuple[list[CodePrediction], list[str]]:
     """Predicted codes worth a guideline search, and those left out.
 
@@ -650,7 +654,9 @@ def _guideline_codes(
     in diseases classified elsewhere") whose underlying disease is not coded beside another diagnosis
     (a partial reading of its inclusion terms: "pyelonephritis" as N16). Searching guidelines for them takes
     the clinician's screen from the conditions themselves. Codes given explicitly by the user are
-    never filtered.
+    never filtered. A symptom that the notes' assessment names as its only condition (``assessed``: "ACE
+    inhibitor induced cough") is why the patient is seen, and is searched beside the diagnoses of the
+    history.
     """
     from garmle.coding.catalogue_coder import PERSONAL_HISTORY_CODES
 
@@ -695,7 +701,12 @@ def _guideline_codes(
             or unsupported
             or (stated and pred.medication_only)
             or (has_diagnosis and pred.code.startswith(_ENCOUNTER + _SUPPLEMENTARY))
-            or (has_diagnosis and pred.code.startswith("R") and not pred.code.startswith(_SYNDROMES))
+            or (
+                has_diagnosis
+                and pred.code.startswith("R")
+                and not pred.code.startswith(_SYNDROMES)
+                and pred.code != assessed
+            )
         ):
             skipped.append(pred.code)
         else:

@@ -226,6 +226,13 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     ulcer = [CodePrediction(c, cat.title(c), 0.9) for c in codes]
     kept, skipped = _guideline_codes(ulcer, cat)
     assert [p.code for p in kept] == ["L89.153", "R56.00", "H66.92"] and skipped == ["L53.9", "T14.8XXA"]
+    # the enlarged heart and pleural effusions of a heart failure
+    heart = [CodePrediction(c, cat.title(c), 0.9) for c in ("I50.23", "I51.7", "J90")]
+    assert _guideline_codes(heart, cat) == (heart[:1], ["I51.7", "J90"])
+    # a symptom the assessment names as its only condition is why the patient is seen
+    cough = [CodePrediction(c, cat.title(c), 0.9) for c in ("R05.9", "I10")]
+    assert _guideline_codes(cough, cat)[1] == ["R05.9"]
+    assert _guideline_codes(cough, cat, "R05.9") == (cough, [])
     migraine = [CodePrediction(c, cat.title(c), 0.9) for c in ("G43.109", "H53.149")]
     assert [p.code for p in _guideline_codes(migraine, cat)[0]] == ["G43.109"]
     # the girdle pain of a polymyalgia rheumatica

@@ -70,6 +70,7 @@ __all__ = [
     "WITH_FEATURE",
     "CatalogueCoder",
     "Mention",
+    "assessed_symptom",
     "assessment_spans",
     "bundled_pairs",
     "contradicts",
@@ -146,6 +147,16 @@ _NATURE = frozenset(
 # "Unspecified disorder of tympanic membrane", "Disease of pericardium, unspecified": what the title
 # names is a site, and its disorder is the condition
 _SITE_DISORDER = re.compile(r"(?:unspecified )?(?:disorders?|diseases?) of\b", re.I)
+_MONTHS = frozenset(
+    normalise_token(m)
+    for m in (
+        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+        "november", "december",
+    )
+)  # fmt: skip
+_BEFORE_A_DATE = frozenset(
+    {"in", "since", "from", "until", "till", "by", "last", "early", "late", "mid", "of", "on", "during"}
+)
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
 # A substance named on its own is no use disorder ("caffeine limited to one coffee", "alcohol 2 units/week");
@@ -310,6 +321,26 @@ def _of_an_earlier_pregnancy(mention: Mention, notes: Sequence[str]) -> bool:
     return bool(_EARLIER_PREGNANCY.search(before))
 
 
+_PERIARTICULAR = re.compile(r"\b(?:peri-?articular|juxta-?articular)\s*$", re.I)
+
+
+def _periarticular(mention: Mention, notes: Sequence[str]) -> bool:
+    """True for the periarticular osteopenia of an X-ray, a sign of an inflammatory arthritis and no
+    bone density disorder (M85.8).
+
+    Example:
+        >>> m = Mention("M85.849", 0, 27, 37, "osteopenia", "present", 1.0, "", frozenset())
+        >>> _periarticular(m, ["Hand X-rays: periarticular osteopenia, no erosions."])
+        True
+    """
+    note = _note_of(mention, notes)
+    return (
+        note is not None
+        and mention.code.startswith("M85.8")
+        and bool(_PERIARTICULAR.search(_said_before(note, mention)))
+    )
+
+
 def _weeks_at_birth(mention: Mention, notes: Sequence[str]) -> bool:
     """True when weeks of gestation (Z3A) are those a baby was born at, not a pregnancy's.
 
@@ -471,6 +502,23 @@ def assessment_spans(notes: Sequence[str]) -> _Spans:
     return _note_spans(notes)[0]
 
 
+def assessed_symptom(predictions: Sequence[CodePrediction], patient: Patient) -> str | None:
+    """The symptom code (chapter R) that the notes' assessment names as its only condition, if any:
+    "Assessment: ACE inhibitor induced cough" is what the patient is seen for, beside a hypertension
+    from the history.
+
+    Example:
+        >>> note = "PMH: HTN.\\nAssessment: ACE inhibitor induced cough."
+        >>> htn = CodePrediction("I10", "Hypertension", 0.9, evidence=(Evidence("note", "", 0, 5, 8),))
+        >>> cough = CodePrediction("R05.9", "Cough", 0.8, evidence=(Evidence("note", "", 0, 44, 49),))
+        >>> assessed_symptom([htn, cough], Patient("p", notes=(note,)))
+        'R05.9'
+    """
+    spans = assessment_spans(patient.notes)
+    assessed = [p.code for p in predictions if any(_in_spans(e, spans) for e in p.evidence)]
+    return assessed[0] if len(assessed) == 1 and assessed[0].startswith("R") else None
+
+
 def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
     """The spans of :func:`assessment_spans`, those of the first note's opening (its sentences before
     any section header or under a complaint header: "HPI:", "Reason for visit:", "Discharge summary:"),
@@ -593,6 +641,9 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("E16.2", "Z86.39"),
 )
 """Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
+
+_SECONDARY_NEOPLASMS = ("C77", "C78", "C79")
+_PRIMARY_SITE = re.compile(r"\b([a-z]+)\s+(?:cancer|carcinoma|ca|tumou?r|neoplasm|malignancy)\b", re.I)
 
 # a note about a newborn: a neonatal unit, a baby days old
 _NEWBORN = re.compile(
@@ -914,8 +965,10 @@ class CatalogueCoder:
                 continue
             if entry.parent:
                 children[entry.parent].append(entry.code)
-            # "Other X" titles are residual classes, never the reading of a plain mention of X
-            title = () if entry.title.startswith("Other ") else (entry.title,)
+            # "Other X" and "X of other sites" titles are residual classes, never the reading of a plain
+            # mention of X ("pulmonary tuberculosis" is no "Tuberculosis of other sites")
+            residual = entry.title.startswith("Other ") or entry.title.endswith(" of other sites")
+            title = () if residual else (entry.title,)
             for wording in _index_wordings(lay_wordings((*title, *entry.inclusion_terms, *entry.includes))):
                 req = _required_words(wording)
                 # a lone short token ("HR+" -> "hr") is an abbreviation with many readings ("HR 76" is a
@@ -1049,6 +1102,17 @@ class CatalogueCoder:
             for i, t in enumerate(toks)
             if "-" in t.raw and t.norm.startswith("non") and t.norm not in self._postings
             for j in (i, i + 1)
+        }
+        # a month that dates something names no condition: "a wrist fracture in March" is no march
+        # (stress) fracture
+        absent |= {
+            i
+            for i, t in enumerate(toks)
+            if t.norm in _MONTHS
+            and (
+                (i > 0 and toks[i - 1].norm in _BEFORE_A_DATE)
+                or (i + 1 < len(toks) and toks[i + 1].raw.isdigit())
+            )
         }
         original = toks
         toks = [t if i not in absent else Token("", t.start, t.end, t.raw) for i, t in enumerate(toks)]
@@ -1218,6 +1282,7 @@ class CatalogueCoder:
             and not _names_falling_asleep(m, patient.notes)
             and not _of_an_earlier_pregnancy(m, patient.notes)
             and not _weeks_at_birth(m, patient.notes)
+            and not _periarticular(m, patient.notes)
             and not _names_no_pregnancy(m, patient.notes, patient.pregnant)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
@@ -1311,7 +1376,12 @@ class CatalogueCoder:
         I82.409."""
         if len(code) < 5 or code[3] != "." or not is_default_title(self._titles[code]):
             return code
-        said = _affirmed_words(_sentence_around(mention, notes, reach=40))
+        around = _sentence_around(mention, notes, reach=40)
+        said = _affirmed_words(around)
+        if code.startswith(_SECONDARY_NEOPLASMS):
+            # "metastatic breast cancer" spreads from the breast: the site of its primary is not a
+            # secondary's
+            said -= {normalise_token(site) for site in _PRIMARY_SITE.findall(around)}
         own = _title_words(self._titles[code])
         best, most, tie = code, 0, False
         # the subcategory (I82.4 for I82.409), or the category for a code right below it (J44 for J44.9)
@@ -1390,7 +1460,10 @@ class CatalogueCoder:
             code = self._sided(code, mention.side)
         if mention.assertion == "historical":
             if code[0] in "ST":
-                return None  # a past injury is no initial encounter ("after a back injury in 2021")
+                # a past injury is no initial encounter ("after a back injury in 2021"); a past fracture
+                # is a healed one ("a wrist fracture in March")
+                healed = "Z87.81" if "fracture" in self._titles.get(code, "").lower() else None
+                return healed if healed in self._titles else None
             if code.startswith(DIABETES_CATEGORIES) and (code[4:5] in ("0", "1") or code[4:6] == "64"):
                 # a past ketoacidosis, hyperosmolar state or hypoglycaemia ("one DKA admission in
                 # March") is an episode over; the diabetes stays

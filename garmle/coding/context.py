@@ -277,6 +277,9 @@ _PRE_HYPOTHETICAL = (
     # a complication watched for ("monitor for acute chest syndrome", "observe for refeeding syndrome")
     "monitor for",
     "monitoring for",
+    # a test's purpose ("MRI spine to exclude cord compression")
+    "to exclude",
+    "exclude",
     "watch for",
     "observe for",
     "look out for",

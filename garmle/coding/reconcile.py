@@ -328,6 +328,8 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     # "sickle cell anaemia" beside its "vaso-occlusive crisis": Hb-SS disease with crisis
     ("D57.1", ("D57.0",)),
+    # "metastatic colon cancer, liver mets": the secondary's site is said
+    ("C79.9", ("C77", "C78", *(f"C79.{d}" for d in range(9)))),
 )
 """An unspecified code and the codes of another category that name the same disease more exactly."""
 

@@ -139,6 +139,12 @@ _POSTPARTUM = re.compile(
 _PAST_BIRTH = re.compile(r"\b(?:history\s+of|h/o|previous|prior|past|after\s+(?:her|each)\s+\w+)\s+$", _I)
 # a baby's gestation at birth: "born at 30+2 weeks gestation", "delivered at 34 weeks", "ex-28 weeker"
 _AT_BIRTH = re.compile(r"\b(?:born|birth|delivered|delivery|ex)\b[^.;\n]{0,12}$", _I)
+# a pregnancy still to come: "aspirin from 12 weeks once pregnant", "advice if she becomes pregnant"
+_NOT_YET = re.compile(
+    r"\b(?:once|when|if|whether|until|before|becomes?|becoming|get|gets|getting|to\s+be|planning|trying)\s+"
+    r"(?:(?:she|he|you|they|is|are|was)\s+)?$",
+    _I,
+)
 _BIRTH_WORD = re.compile(r"\b(?:born|delivered|delivery)\b", _I)
 _ACUITY = re.compile(r"\b(?:vision|visual|acuity|va|snellen)\b[^.\n]{0,15}$", _I)
 _NEGATED = re.compile(r"\b(?:not|non|no\s+longer|never|denies(?:\s+being)?|isn't)\s*-?\s*$", _I)
@@ -321,6 +327,7 @@ def _pregnancy(text: str) -> bool | None:
     for pattern in _PREGNANT:
         for match in pattern.finditer(text):
             before = text[max(0, match.start() - 25) : match.start()]
-            if not _NEGATED.search(before) and not at_birth(before, match.group(0)):
-                return True
+            if _NEGATED.search(before) or _NOT_YET.search(before) or at_birth(before, match.group(0)):
+                continue
+            return True
     return False if _NOT_PREGNANT.search(text) else None

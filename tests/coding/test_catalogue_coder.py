@@ -45,6 +45,7 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Recurrent miscarriage, not pregnant, referred for testing.", "N96"),
         ("Missed miscarriage at 8 weeks.", "O02.1"),
         ("History of 3 miscarriages.", "Z87.59"),  # a past complication of pregnancy
+        ("Three falls, one with a wrist fracture in March.", "Z87.81"),  # a past fracture is healed
         ("HbSS. One episode of acute chest syndrome 8 months ago.", "D57.1"),  # a past crisis is over
         ("Sickle cell anaemia, vaso-occlusive crisis.", "D57.00"),
         ("Chronic spontaneous urticaria with angioedema.", "T78.3XXA"),  # index: urticaria with angioedema
@@ -52,6 +53,17 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("NICU, day 5 of life: respiratory distress syndrome on CPAP.", "P22.0"),
         ("Neonatal unit: baby born at 30+2 weeks gestation, sepsis on antibiotics.", "P36.9"),
         ("4-year-old boy born at 28 weeks, speech delay.", "P07.31"),
+        # "metastatic breast cancer" spreads from the breast; a secondary's site is said apart
+        ("Metastatic breast cancer, confused, calcium 3.4.", "C79.9"),
+        ("Breast cancer metastatic to the liver.", "C78.7"),
+        ("Metastatic colon cancer, liver mets.", "C78.7"),
+        ("Imp: decompensated HFrEF, EF 30%.", "I50.23"),
+        # a residual class "of other sites" is no reading of a plain mention
+        ("Impression: pulmonary tuberculosis, smear positive.", "A15.0"),
+        ("Type 2 respiratory failure on admission, treated with NIV.", "J96.92"),
+        ("DXA: osteopenia, T-score -1.8.", "M85.80"),
+        ("Bowel cancer screening FIT positive, refer for colonoscopy.", "R19.5"),
+        ("2 years after Roux-en-Y gastric bypass, ferritin 9.", "Z98.84"),
         ("HIV-1 infection, newly diagnosed, asymptomatic. CD4 540.", "Z21"),
         ("AIDS with Pneumocystis pneumonia, CD4 45.", "B20"),
         # "non-" joined to its word is a catalogue name; notes say leg and arm where titles say limb
@@ -325,6 +337,11 @@ def test_catalogue_index_is_cached_between_processes(
         ("Uses hearing aids.", "B20"),  # "AIDS" is the syndrome only in capitals
         ("Non-blanching erythema of both heels.", "L53"),  # "non-" still negates what follows it
         ("Red tympanic membrane on the left.", "H73"),  # a site named is not its unspecified disorder
+        ("Three falls, one with a wrist fracture in March.", "M84.3"),  # a month is no march fracture
+        ("Seropositive RA. Hand X-rays: periarticular osteopenia.", "M85.8"),  # an X-ray sign of arthritis
+        ("Impression: pulmonary tuberculosis, smear positive.", "A18"),
+        ("Metastatic breast cancer, confused, calcium 3.4.", "C79.81"),  # not secondary of the breast
+        ("Bone pain. MRI spine to exclude cord compression.", "G95.2"),  # what a test is to exclude
         ("Non-smoker.", "F17"),
         ("She had a cardiorespiratory arrest.", "Z65"),  # not "Arrest", the legal circumstance
         # the feature after "with" sets a code apart and must be said: no ulcer named, no ulcer code

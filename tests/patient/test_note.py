@@ -139,6 +139,9 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         # a baby's gestation at birth and a delivery's are no pregnancy now
         ("Baby girl born at 30+2 weeks gestation, day 3.", None),
         ("G2P1, delivered at 38 weeks 3 days ago.", None),
+        # a pregnancy still to come
+        ("Planning pregnancy; aspirin from 12 weeks once pregnant.", None),
+        ("Stop ramipril if she becomes pregnant.", None),
         ("History of hypertension", None),
     ],
 )
