@@ -524,6 +524,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # ear pain and discharge: otitis and other diseases of the ear
     ("H92.0", ("H60", "H61", "H62", "H65", "H66", "H67", "H68", "H69", "H70", "H72", "H73", "H74")),
     ("H92.1", ("H60", "H62", "H65", "H66", "H67", "H70", "H72")),
+    # the hearing loss of a glue ear or of impacted wax
+    ("H91.9", ("H65", "H66", "H61.2")),
     # pain in or around the eye: conjunctivitis, keratitis, iritis, glaucoma
     ("H57.1", ("H10", "H16", "H20", "H40", "H46")),
     # itch: eczema, psoriasis, urticaria, scabies
@@ -561,9 +563,10 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 
 
-_SYNDROMES = ("R15", "R29.6", "R32", "R54", "R55", "R56.0", "R65.2", "R73")
+_SYNDROMES = ("R15", "R29.6", "R32", "R45.851", "R45.88", "R54", "R55", "R56.0", "R65.2", "R73")
 """Chapter R codes that name a condition with guidelines of its own (faecal and urinary incontinence,
-repeated falls, frailty, syncope, febrile convulsions, severe sepsis, raised blood glucose): searched
+repeated falls, suicidal ideation and self-harm, frailty, syncope, febrile convulsions, severe sepsis,
+raised blood glucose): searched
 beside a diagnosis, since no diagnosis explains them away."""
 
 

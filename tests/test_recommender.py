@@ -229,6 +229,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     # the enlarged heart and pleural effusions of a heart failure
     heart = [CodePrediction(c, cat.title(c), 0.9) for c in ("I50.23", "I51.7", "J90")]
     assert _guideline_codes(heart, cat) == (heart[:1], ["I51.7", "J90"])
+    # self-harm has guidelines of its own; the hearing loss of a glue ear does not
+    harm = [CodePrediction(c, cat.title(c), 0.9) for c in ("T39.1X2A", "R45.88", "H65.93", "H91.90")]
+    assert _guideline_codes(harm, cat) == (harm[:3], ["H91.90"])
     # a symptom the assessment names as its only condition is why the patient is seen
     cough = [CodePrediction(c, cat.title(c), 0.9) for c in ("R05.9", "I10")]
     assert _guideline_codes(cough, cat)[1] == ["R05.9"]

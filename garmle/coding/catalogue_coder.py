@@ -1790,6 +1790,9 @@ def _most_specific(mentions: list[Mention]) -> list[Mention]:
             or _side_beyond(m, o)
             or (m.matched == o.matched and o.curated and not m.curated)
             or (m.matched == o.matched and o.complete and not m.complete)
+            # its words but a side are fewer than a curated wording's: "bilateral otitis media with
+            # effusion" is no "Otitis media, unspecified, bilateral"
+            or (o.curated and o.complete and m.sided and (m.matched - m.sided) < o.matched)
             # short of a word and beyond a full reading by a side alone: "primary osteoarthritis of the
             # right hip" is no "primary osteoarthritis, right hand" without its "hand"
             or (not m.complete and o.complete and m.matched - o.matched <= m.sided and o.matched - m.matched)

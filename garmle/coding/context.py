@@ -277,9 +277,24 @@ _PRE_HYPOTHETICAL = (
     # a complication watched for ("monitor for acute chest syndrome", "observe for refeeding syndrome")
     "monitor for",
     "monitoring for",
-    # a test's purpose ("MRI spine to exclude cord compression")
+    # a test's purpose ("MRI spine to exclude cord compression", "echocardiogram for coronary aneurysms")
     "to exclude",
     "exclude",
+    "echocardiogram for",
+    "echo for",
+    "scan for",
+    "imaging for",
+    "ultrasound for",
+    "x-ray for",
+    "x ray for",
+    "mri for",
+    "ct for",
+    "tested for",
+    "test for",
+    "testing for",
+    "check for",
+    "checked for",
+    "look for",
     "watch for",
     "observe for",
     "look out for",
@@ -310,6 +325,14 @@ _PRE_HYPOTHETICAL = (
     "allergies to",
     "reaction to",
 )
+# an operation still to come ("for elective total hip replacement", "listed for knee replacement"), up to
+# the reason it is for ("... for osteoarthritis")
+_PRE_OPERATION = ("for elective", "awaiting", "scheduled for", "listed for", "booked for", "planned")
+# words between a comma and a trigger after it that name no other finding ("..., fully resolved")
+_SCOPE_WORDS = frozenset(
+    {"fully", "completely", "now", "since", "then", "all", "both", "which", "was", "were", "is", "are", "has",
+     "have", "had", "been", "and", "spontaneously", "largely", "mostly"}
+)  # fmt: skip
 _POST_HYPOTHETICAL = (
     "vaccine",
     "vaccines",
@@ -526,11 +549,22 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
                 return True
         return False
 
+    def after_own(phrases: tuple[str, ...], window: int) -> bool:
+        """:func:`after`, but a comma and another finding end the mention's scope: "stable angina, ACS
+        ruled out" rules out the ACS ("weakness yesterday, fully resolved" still resolved the weakness)."""
+        for i, _ in real(_phrases(words, phrases)):
+            if i > last and i - last <= window and not any(last < s <= i for s in stops):
+                cut = max((c for c in commas if last <= c < i - 1), default=None)
+                if cut is not None and not set(words[cut + 1 : i]) <= _SCOPE_WORDS:
+                    continue
+                return True
+        return False
+
     section = sentence.section
     negated = (
         before(_PRE_NEGATION, 6)
         or before(_NEAR_NEGATION, 2)
-        or after(_POST_NEGATION, 4)
+        or after_own(_POST_NEGATION, 4)
         or after(_NEXT_NEGATION, 1)
         or _tested_negative(words, last, after)
         or _listed_negative(words, last, after)
@@ -545,6 +579,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         section in _ALLERGY_SECTIONS
         or _LIKENESS.match(sentence.text, end - sentence.start)
         or before(_PRE_HYPOTHETICAL, 4)
+        or _operation_to_come(words, first, before)
         or after(_POST_HYPOTHETICAL, 3)
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
         # "renal cell carcinoma on surveillance" watch one
@@ -576,6 +611,15 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     ):
         return "historical"
     return "present"
+
+
+def _operation_to_come(words: list[str], first: int, before: Callable[..., bool]) -> bool:
+    """``for elective total hip replacement``: an operation still to come, but not the condition it is
+    for (``listed for knee replacement for osteoarthritis``)."""
+    if not before(_PRE_OPERATION, 4):
+        return False
+    ends = sorted(j for i, j in _phrases(words, _PRE_OPERATION) if i < first)
+    return bool(ends) and "for" not in words[ends[-1] : first]
 
 
 # "electric shock-like pain", "flu-like illness": what the pain or illness is like, not what it is

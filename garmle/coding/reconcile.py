@@ -200,6 +200,9 @@ def _fold_defaults(
                 # the same title with what it leaves unspecified filled in: F01.50 "Vascular dementia,
                 # unspecified severity, without ..." beside F01.B0 "Vascular dementia, moderate, without ..."
                 or _fills_in(p.title, o.title)
+                # the same title with its side said: H65.93 "..., bilateral" beside H65.90 "..., unspecified
+                # ear" (a glue ear said twice)
+                or _side_said(p.title, o.title)
                 # a default with its side said, beside a specific code of that side: I83.91 "Asymptomatic
                 # varicose veins of right lower extremity" beside I83.013 "Varicose veins of right lower
                 # extremity with ulcer of ankle"
@@ -217,6 +220,33 @@ def _fold_defaults(
         )
 
     return _fold_each(preds, says_more)
+
+
+_SIDED_SITES = (
+    "ear|eye|side|lower limb|upper limb|leg|arm|foot|hand|knee|hip|shoulder|elbow|wrist|ankle|kidney|lung|"
+    "breast|ovary"
+)
+_SIDES_OF = re.compile(rf"\b(?:unspecified|right|left|bilateral)\b(?:\s+(?:{_SIDED_SITES})s?)?", re.I)
+_UNSPECIFIED_SIDE = re.compile(rf",\s*unspecified (?:{_SIDED_SITES})$", re.I)
+
+
+def _side_said(unsided: str, sided: str) -> bool:
+    """Whether ``sided`` is the title ``unsided`` leaves the side of unspecified, with its side said.
+
+    Example:
+        >>> _side_said("Unspecified nonsuppurative otitis media, unspecified ear",
+        ...            "Unspecified nonsuppurative otitis media, bilateral")
+        True
+        >>> _side_said("Acute otitis media, unspecified ear", "Chronic otitis media, left ear")
+        False
+    """
+    if not _UNSPECIFIED_SIDE.search(unsided) or _UNSPECIFIED_SIDE.search(sided):
+        return False
+
+    def bare(title: str) -> str:
+        return " ".join(re.sub(r"[^\w\s]", " ", _SIDES_OF.sub(" ", title)).lower().split())
+
+    return bare(unsided) == bare(sided)
 
 
 def _other_complication(code: str, other: str) -> bool:

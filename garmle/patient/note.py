@@ -50,7 +50,8 @@ _AGE_PATTERNS = (
     re.compile(r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b", _I),
     re.compile(r"\b(\d{1,3})\s*(?:yo|y/o|y\.o\.?)(?![a-z])", _I),
     re.compile(r"\baged?\s*[:=]?\s*(\d{1,3})\b", _I),
-    re.compile(r"^\s*(\d{1,3})\s?[MF]\b", re.MULTILINE),
+    # "64M ...", and after a short header: "S: 27F, migraine", "Pt: 45M"
+    re.compile(r"^\s*(?:[A-Za-z]{1,10}\s*:\s*)?(\d{1,3})\s?[MF]\b", re.MULTILINE),
 )
 # An infant's or toddler's age in months, weeks or days ("20-month-old", "6 weeks old"): whole years.
 _AGE_UNDER_YEARS = (
@@ -66,7 +67,9 @@ _NEWBORN = re.compile(
 )
 _SEX_WORD = re.compile(r"\b(man|woman|male|female|gentleman|lady|boy|girl)\b", _I)
 _SEX_LETTER = re.compile(
-    r"(?:\b\d{1,3}\s*(?:yo|y/o|y\.o\.?|years?\s*-?\s*old|year-old)\s*|^\s*\d{1,3}\s?)([MF])\b", re.MULTILINE
+    r"(?:\b\d{1,3}\s*(?:yo|y/o|y\.o\.?|years?\s*-?\s*old|year-old)\s*|^\s*(?:[A-Za-z]{1,10}\s*:\s*)?\d{1,3}\s?)"
+    r"([MF])\b",
+    re.MULTILINE,
 )
 
 _BP_KEYWORD = re.compile(r"\b(?:bp|b/p|blood\s+pressures?)\b", _I)

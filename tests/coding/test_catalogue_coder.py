@@ -62,6 +62,9 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Impression: pulmonary tuberculosis, smear positive.", "A15.0"),
         ("Type 2 respiratory failure on admission, treated with NIV.", "J96.92"),
         ("DXA: osteopenia, T-score -1.8.", "M85.80"),
+        ("Impression: Kawasaki disease. Plan: IVIG, echocardiogram.", "M30.3"),
+        ("Intentional paracetamol overdose (self-harm), level below the treatment line.", "T39.1X2A"),
+        ("Discharge: inferior STEMI, primary PCI to RCA.", "I21.19"),
         ("Bowel cancer screening FIT positive, refer for colonoscopy.", "R19.5"),
         ("2 years after Roux-en-Y gastric bypass, ferritin 9.", "Z98.84"),
         ("HIV-1 infection, newly diagnosed, asymptomatic. CD4 540.", "Z21"),
@@ -160,6 +163,8 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         # a word right after "no" is not said; a sibling trading a said word is no narrower code
         ("Asthma, no exacerbation in the past year.", "J45.909", "J45.901"),
         ("Stage 2 sacral pressure ulcer, stage 1 pressure injury R heel.", "L89.152", "L89.151"),
+        # one glue ear: a curated wording said whole, its side beside it
+        ("Impression: bilateral otitis media with effusion (glue ear).", "H65.93", "H66.93"),
         # a stage is said as the international category or as a grade, the sacral region as the
         # sacrum; a number said elsewhere is no stage
         ("Category 3 pressure ulcer on the sacrum 4 x 3 cm.", "L89.153", "L89.154"),

@@ -139,6 +139,16 @@ def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
         ("Electric shock-like pain in the left cheek.", "Electric shock", "hypothetical"),
         ("Flu-like illness for 3 days.", "Flu", "hypothetical"),
         ("IV morphine, monitor for acute chest syndrome.", "acute chest syndrome", "hypothetical"),
+        # a test's purpose, an operation still to come (but not the condition it is for)
+        ("MRI spine to exclude cord compression.", "cord compression", "hypothetical"),
+        ("Echocardiogram for coronary artery aneurysms.", "coronary artery aneurysms", "hypothetical"),
+        ("Pre-op: for elective total hip replacement.", "hip replacement", "hypothetical"),
+        ("Listed for knee replacement for osteoarthritis.", "osteoarthritis", "present"),
+        # a finding after a comma takes a negation after it; an adverb does not
+        ("Imp: stable angina, ACS ruled out.", "stable angina", "present"),
+        ("Imp: stable angina, ACS ruled out.", "ACS", "negated"),
+        ("Arm weakness yesterday, fully resolved.", "weakness", "negated"),
+        ("Anti-HCV, anti-HDV and HIV negative.", "HCV", "negated"),
         ("Review: no coronary disease, stroke, PAD or diabetes.", "diabetes", "negated"),
         ("Review: no coronary disease, stroke, PAD or diabetes.", "stroke", "negated"),
         ("With no residual deficits, hypertension is the main issue.", "hypertension", "present"),

@@ -17,6 +17,7 @@ from garmle.patient import parse_note
         ("Age: 64. Smoker.", 64),
         ("aged 64, retired", 64),
         ("64M presenting with dyspnoea", 64),
+        ("S: 27F, migraine with aura 2-3x/month.", 27),  # after a SOAP header
         ("20-month-old boy brought by mum", 1),
         ("6 weeks old, feeding well", 0),
         ("Neonatal unit: baby girl born at 30+2 weeks gestation, on CPAP.", 0),
