@@ -524,6 +524,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # ear pain and discharge: otitis and other diseases of the ear
     ("H92.0", ("H60", "H61", "H62", "H65", "H66", "H67", "H68", "H69", "H70", "H72", "H73", "H74")),
     ("H92.1", ("H60", "H62", "H65", "H66", "H67", "H70", "H72")),
+    # the nystagmus of a positional vertigo or a vestibular neuritis
+    ("H55", ("H81",)),
     # the hearing loss of a glue ear or of impacted wax
     ("H91.9", ("H65", "H66", "H61.2")),
     # pain in or around the eye: conjunctivitis, keratitis, iritis, glaucoma

@@ -532,7 +532,10 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
             # further than running text does
             first_comma = next((c for c in commas if c >= j), None)
             one_word_list = first_comma == j
-            reach = window * 2 if one_word_list else window
+            # a list ending in "or" carries the trigger to its last item ("no personal history of diabetes,
+            # heart disease or cancer")
+            ends_in_or = first_comma is not None and any(words[x] in ("or", "nor") for x in range(j, first))
+            reach = window * 2 if one_word_list or ends_in_or else window
             if j <= first and first - j <= reach and not any(j <= s < first for s in stops):
                 # "with no residual deficits, hypertension": a comma after a 2+ word phrase ends the scope,
                 # unless the commas build a list that ends in "or" ("no CAD, stroke, PAD or diabetes") or

@@ -149,6 +149,7 @@ def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
         ("Imp: stable angina, ACS ruled out.", "ACS", "negated"),
         ("Arm weakness yesterday, fully resolved.", "weakness", "negated"),
         ("Anti-HCV, anti-HDV and HIV negative.", "HCV", "negated"),
+        ("No personal history of diabetes, heart disease or cancer.", "cancer", "negated"),
         ("Review: no coronary disease, stroke, PAD or diabetes.", "diabetes", "negated"),
         ("Review: no coronary disease, stroke, PAD or diabetes.", "stroke", "negated"),
         ("With no residual deficits, hypertension is the main issue.", "hypertension", "present"),
