@@ -545,8 +545,9 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("T14", _ULCERS),
     # the visual field loss of glaucoma or of an optic nerve disorder
     ("H53.4", ("H40", "H46", "H47")),
-    # painful periods and painful intercourse of endometriosis
-    ("N94.1", ("N80",)),
+    # painful periods and painful intercourse of endometriosis, and the painful intercourse of a pelvic
+    # inflammatory disease
+    ("N94.1", ("N80", "N70", "N71", "N73")),
     ("N94.4", ("N80",)),
     ("N94.5", ("N80",)),
     ("N94.6", ("N80",)),

@@ -229,6 +229,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     # the enlarged heart and pleural effusions of a heart failure
     heart = [CodePrediction(c, cat.title(c), 0.9) for c in ("I50.23", "I51.7", "J90")]
     assert _guideline_codes(heart, cat) == (heart[:1], ["I51.7", "J90"])
+    # the painful intercourse of a pelvic inflammatory disease
+    pid = [CodePrediction(c, cat.title(c), 0.9) for c in ("N73.9", "N94.12")]
+    assert _guideline_codes(pid, cat) == (pid[:1], ["N94.12"])
     # the nystagmus of a positional vertigo
     bppv = [CodePrediction(c, cat.title(c), 0.9) for c in ("H81.11", "H55.00")]
     assert _guideline_codes(bppv, cat) == (bppv[:1], ["H55.00"])

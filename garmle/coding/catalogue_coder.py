@@ -1385,9 +1385,14 @@ class CatalogueCoder:
         own = _title_words(self._titles[code])
         best, most, tie = code, 0, False
         # the subcategory (I82.4 for I82.409), or the category for a code right below it (J44 for J44.9)
+        category = _title_words(self._titles.get(code[:3], ""))
         for other in self._billable_below(code[:5] if len(code) > 5 else code[:3]):
             words = _title_words(self._titles[other])
             added = words - own
+            if self._titles[other].startswith("Other ") and added <= category:
+                # a residual class adding only the category's name: "depressive episode" is no "Other
+                # specified depressive episodes" (but "seasonal" makes "Other seasonal allergic rhinitis")
+                continue
             # a sibling that trades a word said next to the mention ("stage 2" for "stage 1") is no narrower;
             # a side alone is the side rule's (_sided)
             # numbers ("class 4", "stage 2") are left to the wordings that say them next to their noun

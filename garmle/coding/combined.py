@@ -106,7 +106,7 @@ class CombinedPredictor:
         if self.catalogue is not None:
             from garmle.coding.reconcile import reconcile
 
-            return reconcile(merged, self.catalogue, pregnant=bool(patient.pregnant))
+            return reconcile(merged, self.catalogue, pregnant=bool(patient.pregnant), notes=patient.notes)
         return rank(merged)
 
 

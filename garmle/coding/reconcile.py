@@ -482,6 +482,74 @@ _DIABETES_COMPLICATIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
     (("L97",), "621", True),
     (("E16.2",), "649", False),
 )
+# A past stroke with a deficit that remains (ICD-10-CM guideline I.C.9.d): the deficit's code "following
+# cerebral infarction" replaces the history code (Z86.73 is "without residual deficits") and the symptom's.
+_STROKE_SEQUELAE = (
+    ("R47.01", "I69.320"),  # aphasia
+    ("R47.02", "I69.321"),  # dysphasia
+    ("R47.1", "I69.322"),  # dysarthria
+    ("R13.1", "I69.391"),  # dysphagia
+    ("R29.810", "I69.392"),  # facial weakness
+    ("G81.9", "I69.359"),  # hemiplegia
+    ("R53.1", "I69.398"),  # weakness
+    ("R26", "I69.398"),  # abnormal gait
+)
+_STROKE_SAID = re.compile(r"\b(?:stroke|cva|infarct\w*)\b", re.I)
+
+
+def _stroke_sequelae(
+    preds: list[CodePrediction], catalogue: IcdCatalogue, notes: Sequence[str]
+) -> list[CodePrediction]:
+    """A stroke's history code beside a deficit it left (dysphasia, weakness), said in the same sentence
+    after it, becomes the deficit's sequela code: "CVA 2022 with residual right arm weakness and
+    expressive dysphasia" is I69.321 and I69.398, not Z86.73 (without residual deficits) beside the
+    symptoms."""
+    history = next(
+        (p for p in preds if p.code == "Z86.73" and any(_STROKE_SAID.search(e.text) for e in p.evidence)),
+        None,
+    )
+    if history is None:
+        return preds
+    sequelae: dict[str, CodePrediction] = {}
+    absorbed: list[CodePrediction] = []
+    for deficit, code in _STROKE_SEQUELAE:
+        found = next((p for p in preds if p.code.startswith(deficit)), None)
+        if found is None or not catalogue.is_valid(code) or not _left_by(history, found, notes):
+            continue
+        note = Evidence("rule", f"past stroke with {found.code}: its sequela (ICD-10-CM guideline I.C.9.d)")
+        if code not in sequelae:
+            recoded = _recoded(history, code, catalogue, note, found.evidence)
+            sequelae[code] = replace(recoded, score=max(history.score, found.score))
+        absorbed.append(found)
+    if not sequelae:
+        return preds
+    out: list[CodePrediction] = []
+    for p in preds:
+        if p is history:
+            out.extend(sequelae.values())
+        elif not any(p is a for a in absorbed):
+            out.append(p)
+    return out
+
+
+def _left_by(stroke: CodePrediction, deficit: CodePrediction, notes: Sequence[str]) -> bool:
+    """Whether a note says the deficit after the stroke in one sentence, with no "no residual" between:
+    "CVA 2022 (left MCA infarct) with residual right arm weakness"."""
+    for s in stroke.evidence:
+        for d in deficit.evidence:
+            if s.note_index is None or s.note_index != d.note_index or s.char_end is None:
+                continue
+            if d.char_start is None or not 0 <= s.char_end <= d.char_start < len(notes[s.note_index]):
+                continue
+            between = notes[s.note_index][s.char_end : d.char_start]
+            if len(between) <= 120 and not _SENTENCE_BREAK.search(between):
+                return True
+    return False
+
+
+_SENTENCE_BREAK = re.compile(r"[.;\n]\s|\b(?:no|without)\s+(?:residual|deficit)", re.I)
+
+
 _DIABETES_DEFAULTS = ("E10.9", "E11.9", "E13.9")
 _DIABETES_HYPERGLYCEMIA = ("E10.65", "E11.65", "E13.65")
 
@@ -715,9 +783,14 @@ def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list
 
 
 def reconcile(
-    predictions: Sequence[CodePrediction], catalogue: IcdCatalogue, *, pregnant: bool = False
+    predictions: Sequence[CodePrediction],
+    catalogue: IcdCatalogue,
+    *,
+    pregnant: bool = False,
+    notes: Sequence[str] = (),
 ) -> list[CodePrediction]:
-    """Apply the coding conventions above (the pregnancy one for a pregnant patient); best first.
+    """Apply the coding conventions above (the pregnancy one for a pregnant patient); best first. The
+    ``notes`` the codes were read from tie a past stroke to the deficits it left.
 
     Example:
         >>> from garmle.catalogue import IcdCatalogue
@@ -732,6 +805,7 @@ def reconcile(
     )
     preds = _combination(_drop_contradictions(preds), catalogue)
     preds = _diabetes_combination(preds, catalogue)
+    preds = _stroke_sequelae(preds, catalogue, notes)
     preds = _dementia_in_disease(preds, catalogue)
     if pregnant:
         # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified

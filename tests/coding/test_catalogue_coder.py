@@ -65,6 +65,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Impression: Kawasaki disease. Plan: IVIG, echocardiogram.", "M30.3"),
         ("Intentional paracetamol overdose (self-harm), level below the treatment line.", "T39.1X2A"),
         ("Discharge: inferior STEMI, primary PCI to RCA.", "I21.19"),
+        ("Underactive thyroid on levothyroxine 100 mcg, TSH 6.8.", "E03.9"),
+        ("Impression: moderately severe depressive episode.", "F32.1"),
         ("Bowel cancer screening FIT positive, refer for colonoscopy.", "R19.5"),
         ("2 years after Roux-en-Y gastric bypass, ferritin 9.", "Z98.84"),
         ("HIV-1 infection, newly diagnosed, asymptomatic. CD4 540.", "Z21"),
@@ -163,6 +165,8 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         # a word right after "no" is not said; a sibling trading a said word is no narrower code
         ("Asthma, no exacerbation in the past year.", "J45.909", "J45.901"),
         ("Stage 2 sacral pressure ulcer, stage 1 pressure injury R heel.", "L89.152", "L89.151"),
+        # a residual class adding only its category's name is no narrower reading
+        ("Depressive episode for 3 weeks.", "F32.A", "F32.89"),
         # one glue ear: a curated wording said whole, its side beside it
         ("Impression: bilateral otitis media with effusion (glue ear).", "H65.93", "H66.93"),
         # a stage is said as the international category or as a grade, the sacral region as the

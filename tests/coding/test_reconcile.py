@@ -396,3 +396,25 @@ def test_a_ketoacidosis_not_said_of_type_2_takes_the_stated_type(cat: IcdCatalog
         "E11.10", cat.title("E11.10"), 0.9, "catalogue", evidence=(Evidence("note", "T2DM"),)
     )
     assert "E10.10" not in [p.code for p in reconcile([said, typed], cat)]
+
+
+def test_a_past_stroke_with_a_deficit_it_left_is_the_deficits_sequela(cat: IcdCatalogue) -> None:
+    from garmle.types import Evidence
+
+    note = "CVA 2022 (left MCA infarct) with residual right arm weakness and expressive dysphasia."
+
+    def said(code: str, text: str) -> CodePrediction:
+        start = note.index(text)
+        return CodePrediction(
+            code, cat.title(code), 0.8, evidence=(Evidence("note", text, 0, start, start + len(text)),)
+        )
+
+    preds = [said("Z86.73", "CVA"), said("R53.1", "weakness"), said("R47.02", "dysphasia")]
+    assert sorted(p.code for p in reconcile(preds, cat, notes=(note,))) == ["I69.321", "I69.398"]
+    # a deficit said apart from the stroke, or after "no residual", is no sequela of it
+    other = "History of stroke 2019, no residual deficit. Weakness from anaemia."
+    apart = [
+        CodePrediction("Z86.73", cat.title("Z86.73"), 0.8, evidence=(Evidence("note", "stroke", 0, 11, 17),)),
+        CodePrediction("R53.1", cat.title("R53.1"), 0.8, evidence=(Evidence("note", "Weakness", 0, 45, 53),)),
+    ]
+    assert sorted(p.code for p in reconcile(apart, cat, notes=(other,))) == ["R53.1", "Z86.73"]
