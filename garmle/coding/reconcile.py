@@ -521,12 +521,23 @@ def _stroke_sequelae(
             recoded = _recoded(history, code, catalogue, note, found.evidence)
             sequelae[code] = replace(recoded, score=max(history.score, found.score))
         absorbed.append(found)
-    if not sequelae:
+    return _replaced(preds, history, list(sequelae.values()), absorbed)
+
+
+def _replaced(
+    preds: list[CodePrediction],
+    old: CodePrediction,
+    new: list[CodePrediction],
+    absorbed: list[CodePrediction],
+) -> list[CodePrediction]:
+    """``preds`` with ``old`` replaced by ``new`` in its place and the ``absorbed`` codes gone; as it was
+    when there is nothing new."""
+    if not new:
         return preds
     out: list[CodePrediction] = []
     for p in preds:
-        if p is history:
-            out.extend(sequelae.values())
+        if p is old:
+            out.extend(new)
         elif not any(p is a for a in absorbed):
             out.append(p)
     return out
@@ -580,13 +591,9 @@ def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) 
             absorbed.append(companion)
     if not combined:
         return preds
-    out: list[CodePrediction] = []
-    for p in preds:
-        if p is diabetes:
-            out.extend([p, *combined] if p is hyperglycemic else combined)
-        elif not any(p is a for a in absorbed):
-            out.append(p)
-    return out
+    return _replaced(
+        preds, diabetes, [diabetes, *combined] if diabetes is hyperglycemic else combined, absorbed
+    )
 
 
 _REFERENCE = re.compile(r"\(([^()]*)\)")
