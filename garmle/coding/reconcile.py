@@ -482,6 +482,30 @@ _DIABETES_COMPLICATIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
     (("L97",), "621", True),
     (("E16.2",), "649", False),
 )
+# Osteoarthritis of no stated site beside the pain of a joint that has a category of its own: "knee pain
+# ... X-ray: tricompartmental OA" is osteoarthritis of the knee, on the pain's side.
+_OA_SITE = (
+    ("M25.561", "M17.11"),
+    ("M25.562", "M17.12"),
+    ("M25.569", "M17.9"),
+    ("M25.551", "M16.11"),
+    ("M25.552", "M16.12"),
+    ("M25.559", "M16.9"),
+)
+
+
+def _osteoarthritis_site(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """Unspecified osteoarthritis (M19.90, M19.91) beside one joint's pain becomes that joint's
+    osteoarthritis; the pain then folds into it as its sign (:func:`_integral_to`)."""
+    oa = next((p for p in preds if p.code in ("M19.90", "M19.91")), None)
+    sites = {code for pain, code in _OA_SITE for p in preds if p.code == pain}
+    if oa is None or len(sites) != 1:
+        return preds
+    (code,) = sites
+    note = Evidence("rule", f"osteoarthritis beside the pain of one joint: {catalogue.title(code)}")
+    return [_recoded(p, code, catalogue, note) if p is oa else p for p in preds]
+
+
 # A past stroke with a deficit that remains (ICD-10-CM guideline I.C.9.d): the deficit's code "following
 # cerebral infarction" replaces the history code (Z86.73 is "without residual deficits") and the symptom's.
 _STROKE_SEQUELAE = (
@@ -806,7 +830,7 @@ def reconcile(
         >>> [p.code for p in reconcile(preds, cat, pregnant=True)]
         ['O10.011', 'Z3A.12']
     """
-    preds = _stated_diabetes_type(list(predictions), catalogue)
+    preds = _osteoarthritis_site(_stated_diabetes_type(list(predictions), catalogue), catalogue)
     preds = _fold_integral_findings(
         _fold_block_residuals(_fold_defaults(preds, catalogue=catalogue), catalogue)
     )

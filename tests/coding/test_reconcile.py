@@ -398,6 +398,14 @@ def test_a_ketoacidosis_not_said_of_type_2_takes_the_stated_type(cat: IcdCatalog
     assert "E10.10" not in [p.code for p in reconcile([said, typed], cat)]
 
 
+def test_osteoarthritis_beside_one_joints_pain_is_that_joints(cat: IcdCatalogue) -> None:
+    knee = reconcile(_preds(cat, ("M19.90", 0.9), ("M25.561", 0.85)), cat)
+    assert [p.code for p in knee] == ["M17.11"]
+    # two joints' pain leave the site open
+    both = reconcile(_preds(cat, ("M19.90", 0.9), ("M25.561", 0.85), ("M25.551", 0.85)), cat)
+    assert "M19.90" in [p.code for p in both]
+
+
 def test_a_past_stroke_with_a_deficit_it_left_is_the_deficits_sequela(cat: IcdCatalogue) -> None:
     from garmle.types import Evidence
 
