@@ -321,6 +321,7 @@ def _of_an_earlier_pregnancy(mention: Mention, notes: Sequence[str]) -> bool:
     return bool(_EARLIER_PREGNANCY.search(before))
 
 
+_RADIATING = re.compile(r"\b(?:radiat\w*|spread\w*|shoot\w*)\b", re.I)
 _PERIARTICULAR = re.compile(r"\b(?:peri-?articular|juxta-?articular)\s*$", re.I)
 
 
@@ -1283,6 +1284,8 @@ class CatalogueCoder:
             and not _of_an_earlier_pregnancy(m, patient.notes)
             and not _weeks_at_birth(m, patient.notes)
             and not _periarticular(m, patient.notes)
+            # "pain radiating below the knee" is a sciatica's, not the knee's
+            and not (m.code.startswith(("M25.5", "M79.6")) and _RADIATING.search(m.text))
             and not _names_no_pregnancy(m, patient.notes, patient.pregnant)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
@@ -1721,8 +1724,10 @@ _COUNTED = frozenset({"stage", "category", "grade", "type", "class"})
 
 def _numbers_after_nouns(toks: Sequence[Token], matched: Sequence[int], required: Sequence[str]) -> bool:
     """True unless a number the wording says after its noun ("stage 4", "type 2", "class 3") is read
-    from a number said elsewhere: "category 3 pressure ulcer on the sacrum 4 x 3 cm" is no stage 4
-    ulcer."""
+    from a number said elsewhere while the sentence says such a noun: "category 3 pressure ulcer on the
+    sacrum 4 x 3 cm" is no stage 4 ulcer ("CKD 5 on haemodialysis", saying none, is stage 5)."""
+    if not any(t.norm in _COUNTED for t in toks):
+        return True
     for i in matched:
         word = toks[i].norm
         k = required.index(word) if word in required else -1

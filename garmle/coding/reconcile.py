@@ -358,6 +358,8 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     # "sickle cell anaemia" beside its "vaso-occlusive crisis": Hb-SS disease with crisis
     ("D57.1", ("D57.0",)),
+    # "chronic lung disease (bronchopulmonary dysplasia)" of a baby born preterm
+    ("J98.4", ("P27",)),
     # "metastatic colon cancer, liver mets": the secondary's site is said
     ("C79.9", ("C77", "C78", *(f"C79.{d}" for d in range(9)))),
 )
@@ -482,6 +484,18 @@ _DIABETES_COMPLICATIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
     (("L97",), "621", True),
     (("E16.2",), "649", False),
 )
+
+
+def _on_dialysis(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """Chronic kidney disease of any stage beside dependence on dialysis (Z99.2) is end stage renal
+    disease (N18.6): "CKD 5 on haemodialysis"."""
+    if not any(p.code == "Z99.2" for p in preds):
+        return preds
+    note = Evidence("rule", "chronic kidney disease on dialysis: end stage renal disease")
+    out = [_recoded(p, "N18.6", catalogue, note) if p.code.startswith("N18") else p for p in preds]
+    return [p for i, p in enumerate(out) if p.code != "N18.6" or all(o.code != "N18.6" for o in out[:i])]
+
+
 # Osteoarthritis of no stated site beside the pain of a joint that has a category of its own: "knee pain
 # ... X-ray: tricompartmental OA" is osteoarthritis of the knee, on the pain's side.
 _OA_SITE = (
@@ -831,6 +845,7 @@ def reconcile(
         ['O10.011', 'Z3A.12']
     """
     preds = _osteoarthritis_site(_stated_diabetes_type(list(predictions), catalogue), catalogue)
+    preds = _on_dialysis(preds, catalogue)
     preds = _fold_integral_findings(
         _fold_block_residuals(_fold_defaults(preds, catalogue=catalogue), catalogue)
     )

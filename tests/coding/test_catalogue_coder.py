@@ -66,6 +66,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Intentional paracetamol overdose (self-harm), level below the treatment line.", "T39.1X2A"),
         ("Discharge: inferior STEMI, primary PCI to RCA.", "I21.19"),
         ("Underactive thyroid on levothyroxine 100 mcg, TSH 6.8.", "E03.9"),
+        ("Chronic kidney disease 5 on haemodialysis 3x/week.", "N18.5"),  # a stage said without "stage"
+        ("Ex-prem 2-year-old with chronic lung disease (bronchopulmonary dysplasia).", "P27.1"),
         ("Impression: moderately severe depressive episode.", "F32.1"),
         ("Bowel cancer screening FIT positive, refer for colonoscopy.", "R19.5"),
         ("2 years after Roux-en-Y gastric bypass, ferritin 9.", "Z98.84"),
@@ -348,6 +350,7 @@ def test_catalogue_index_is_cached_between_processes(
         ("Red tympanic membrane on the left.", "H73"),  # a site named is not its unspecified disorder
         ("Three falls, one with a wrist fracture in March.", "M84.3"),  # a month is no march fracture
         ("Seropositive RA. Hand X-rays: periarticular osteopenia.", "M85.8"),  # an X-ray sign of arthritis
+        ("Sciatica for 6 weeks, pain radiating below the knee to the foot.", "M25.56"),  # the sciatica's
         ("Impression: pulmonary tuberculosis, smear positive.", "A18"),
         ("Metastatic breast cancer, confused, calcium 3.4.", "C79.81"),  # not secondary of the breast
         ("Bone pain. MRI spine to exclude cord compression.", "G95.2"),  # what a test is to exclude

@@ -398,6 +398,13 @@ def test_a_ketoacidosis_not_said_of_type_2_takes_the_stated_type(cat: IcdCatalog
     assert "E10.10" not in [p.code for p in reconcile([said, typed], cat)]
 
 
+def test_kidney_disease_on_dialysis_is_end_stage(cat: IcdCatalogue) -> None:
+    assert [p.code for p in reconcile(_preds(cat, ("N18.5", 0.9), ("Z99.2", 0.85)), cat)] == [
+        "N18.6",
+        "Z99.2",
+    ]
+
+
 def test_osteoarthritis_beside_one_joints_pain_is_that_joints(cat: IcdCatalogue) -> None:
     knee = reconcile(_preds(cat, ("M19.90", 0.9), ("M25.561", 0.85)), cat)
     assert [p.code for p in knee] == ["M17.11"]
