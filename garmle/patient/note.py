@@ -205,7 +205,8 @@ def _age(text: str, warnings: list[str]) -> int | None:
     found = [(m, 1) for pattern in _AGE_PATTERNS for m in pattern.finditer(text)]
     found += [(m, per_year) for pattern, per_year in _AGE_UNDER_YEARS for m in pattern.finditer(text)]
     if not found:
-        return 0 if _NEWBORN.search(text) else None
+        # a mother's postnatal note speaks of her newborn too
+        return 0 if _NEWBORN.search(text) and not states_postpartum(text) else None
     first, per_year = min(found, key=lambda f: f[0].start())
     age = int(first.group(1)) // per_year
     problem = age_problem(age)

@@ -21,6 +21,7 @@ from garmle.patient import parse_note
         ("20-month-old boy brought by mum", 1),
         ("6 weeks old, feeding well", 0),
         ("Neonatal unit: baby girl born at 30+2 weeks gestation, on CPAP.", 0),
+        ("Postnatal check, 2 weeks postpartum: breastfeeding her newborn.", None),  # the mother's note
         ("No age stated. BP 120/80.", None),
     ],
 )
