@@ -1290,7 +1290,13 @@ class CatalogueCoder:
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
-        newborn = patient.age in (None, 0) and any(_NEWBORN.search(note) for note in patient.notes)
+        # a newborn's note, not a mother's postnatal note about her newborn
+        newborn = (
+            patient.age in (None, 0)
+            and not patient.postpartum
+            and not any(states_postpartum(note) for note in patient.notes)
+            and any(_NEWBORN.search(note) for note in patient.notes)
+        )
         for mention, quality in self._rerank(kept):
             code = self._resolve(mention)
             if code is None:

@@ -53,6 +53,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("NICU, day 5 of life: respiratory distress syndrome on CPAP.", "P22.0"),
         ("Neonatal unit: baby born at 30+2 weeks gestation, sepsis on antibiotics.", "P36.9"),
         ("4-year-old boy born at 28 weeks, speech delay.", "P07.31"),
+        # a mother's postnatal note about her newborn keeps her own codes
+        ("Postnatal check 2 weeks postpartum, breastfeeding her newborn; dysuria, UTI.", "N39.0"),
         # "metastatic breast cancer" spreads from the breast; a secondary's site is said apart
         ("Metastatic breast cancer, confused, calcium 3.4.", "C79.9"),
         ("Breast cancer metastatic to the liver.", "C78.7"),
