@@ -569,8 +569,7 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 _SYNDROMES = ("R15", "R29.6", "R32", "R45.851", "R45.88", "R54", "R55", "R56.0", "R65.2", "R73")
 """Chapter R codes that name a condition with guidelines of its own (faecal and urinary incontinence,
 repeated falls, suicidal ideation and self-harm, frailty, syncope, febrile convulsions, severe sepsis,
-raised blood glucose): searched
-beside a diagnosis, since no diagnosis explains them away."""
+raised blood glucose): searched beside a diagnosis, since no diagnosis explains them away."""
 
 
 _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsewhere", re.I)

@@ -175,10 +175,11 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     from garmle.recommender import _guideline_codes
 
     cat = IcdCatalogue()
-    preds = [
-        CodePrediction(c, cat.title(c), 0.9)
-        for c in ("I63.9", "G46.0", "M17.0", "M25.561", "N18.31", "E11.22", "Z13.9", "R03.0", "Z68.32")
-    ]
+
+    def said(*codes: str) -> list[CodePrediction]:
+        return [CodePrediction(c, cat.title(c), 0.9) for c in codes]
+
+    preds = said("I63.9", "G46.0", "M17.0", "M25.561", "N18.31", "E11.22", "Z13.9", "R03.0", "Z68.32")
     kept, skipped = _guideline_codes(preds, cat)
     # a manifestation ("... in cerebrovascular diseases") beside its disease; knee pain beside knee arthritis;
     # an encounter code, a symptom and a BMI code beside diagnoses
@@ -186,85 +187,81 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     # CKD's "code first" note is about sequencing: its stage has guidelines of its own
     assert [p.code for p in kept] == ["I63.9", "M17.0", "N18.31", "E11.22"]
     # anaemia in kidney disease has guidelines of its own
-    renal = [CodePrediction(c, cat.title(c), 0.9) for c in ("N18.6", "D63.1")]
+    renal = said("N18.6", "D63.1")
     assert _guideline_codes(renal, cat) == (renal, [])
     # the low blood pressure and the allergy of an anaphylaxis
-    allergy = [CodePrediction(c, cat.title(c), 0.9) for c in ("T78.2XXA", "I95.9", "T78.40XA")]
+    allergy = said("T78.2XXA", "I95.9", "T78.40XA")
     assert _guideline_codes(allergy, cat) == (allergy[:1], ["I95.9", "T78.40XA"])
     # a pneumonia that is over beside the infection its antibiotics brought on
-    colitis = [CodePrediction(c, cat.title(c), 0.9) for c in ("A04.72", "Z87.01")]
+    colitis = said("A04.72", "Z87.01")
     assert _guideline_codes(colitis, cat) == (colitis[:1], ["Z87.01"])
     # the dehydration of a gastroenteritis
-    dry = [CodePrediction(c, cat.title(c), 0.9) for c in ("K52.9", "E86.0")]
+    dry = said("K52.9", "E86.0")
     assert _guideline_codes(dry, cat) == (dry[:1], ["E86.0"])
-    alone, none = _guideline_codes([CodePrediction("M25.561", cat.title("M25.561"), 0.9)], cat)
+    alone, none = _guideline_codes(said("M25.561"), cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
     # joint pain beside psoriasis, field loss beside glaucoma, painful intercourse beside endometriosis
-    signs = [
-        CodePrediction(c, cat.title(c), 0.9)
-        for c in ("L40.0", "M25.50", "H40.1190", "H53.40", "N80.129", "N94.12")
-    ]
+    signs = said("L40.0", "M25.50", "H40.1190", "H53.40", "N80.129", "N94.12")
     assert _guideline_codes(signs, cat)[1] == ["M25.50", "H53.40", "N94.12"]
     # an infectious agent explains no symptom: dyspepsia stays beside H. pylori
-    agent = [CodePrediction(c, cat.title(c), 0.9) for c in ("B96.81", "R10.13")]
+    agent = said("B96.81", "R10.13")
     assert [p.code for p in _guideline_codes(agent, cat)[0]] == ["B96.81", "R10.13"]
     # ear pain beside otitis media, itch beside psoriasis
-    ear = [CodePrediction(c, cat.title(c), 0.9) for c in ("H92.09", "H66.93", "L29.9", "L40.0")]
+    ear = said("H92.09", "H66.93", "L29.9", "L40.0")
     kept, skipped = _guideline_codes(ear, cat)
     assert [p.code for p in kept] == ["H66.93", "L40.0"] and skipped == ["H92.09", "L29.9"]
     # the skin signs of polycystic ovary syndrome
-    pcos = [CodePrediction(c, cat.title(c), 0.9) for c in ("E28.2", "L68.0", "L70.9", "L83", "E66.9")]
+    pcos = said("E28.2", "L68.0", "L70.9", "L83", "E66.9")
     kept, skipped = _guideline_codes(pcos, cat)
     assert [p.code for p in kept] == ["E28.2", "E66.9"] and skipped == ["L68.0", "L70.9", "L83"]
     # the redness and graze of a cellulitis, the light sensitivity of a migraine
-    skin = [CodePrediction(c, cat.title(c), 0.9) for c in ("L03.90", "E11.9", "L53.9", "T14.8XXA")]
+    skin = said("L03.90", "E11.9", "L53.9", "T14.8XXA")
     kept, skipped = _guideline_codes(skin, cat)
     assert [p.code for p in kept] == ["L03.90", "E11.9"] and skipped == ["L53.9", "T14.8XXA"]
     # ... and of a pressure ulcer, whose dressed wound is no injury; a febrile convulsion is no sign
     # of the otitis beside it
-    codes = ("L89.153", "L53.9", "T14.8XXA", "R56.00", "H66.92")
-    ulcer = [CodePrediction(c, cat.title(c), 0.9) for c in codes]
+    ulcer = said("L89.153", "L53.9", "T14.8XXA", "R56.00", "H66.92")
     kept, skipped = _guideline_codes(ulcer, cat)
     assert [p.code for p in kept] == ["L89.153", "R56.00", "H66.92"] and skipped == ["L53.9", "T14.8XXA"]
     # the enlarged heart and pleural effusions of a heart failure
-    heart = [CodePrediction(c, cat.title(c), 0.9) for c in ("I50.23", "I51.7", "J90")]
+    heart = said("I50.23", "I51.7", "J90")
     assert _guideline_codes(heart, cat) == (heart[:1], ["I51.7", "J90"])
     # the painful intercourse of a pelvic inflammatory disease
-    pid = [CodePrediction(c, cat.title(c), 0.9) for c in ("N73.9", "N94.12")]
+    pid = said("N73.9", "N94.12")
     assert _guideline_codes(pid, cat) == (pid[:1], ["N94.12"])
     # the nystagmus of a positional vertigo
-    bppv = [CodePrediction(c, cat.title(c), 0.9) for c in ("H81.11", "H55.00")]
+    bppv = said("H81.11", "H55.00")
     assert _guideline_codes(bppv, cat) == (bppv[:1], ["H55.00"])
     # self-harm has guidelines of its own; the hearing loss of a glue ear does not
-    harm = [CodePrediction(c, cat.title(c), 0.9) for c in ("T39.1X2A", "R45.88", "H65.93", "H91.90")]
+    harm = said("T39.1X2A", "R45.88", "H65.93", "H91.90")
     assert _guideline_codes(harm, cat) == (harm[:3], ["H91.90"])
     # a symptom the assessment names as its only condition is why the patient is seen
-    cough = [CodePrediction(c, cat.title(c), 0.9) for c in ("R05.9", "I10")]
+    cough = said("R05.9", "I10")
     assert _guideline_codes(cough, cat)[1] == ["R05.9"]
     assert _guideline_codes(cough, cat, "R05.9") == (cough, [])
-    migraine = [CodePrediction(c, cat.title(c), 0.9) for c in ("G43.109", "H53.149")]
+    migraine = said("G43.109", "H53.149")
     assert [p.code for p in _guideline_codes(migraine, cat)[0]] == ["G43.109"]
     # the girdle pain of a polymyalgia rheumatica
-    pmr = [CodePrediction(c, cat.title(c), 0.9) for c in ("M35.3", "M25.559")]
+    pmr = said("M35.3", "M25.559")
     assert _guideline_codes(pmr, cat) == (pmr[:1], ["M25.559"])
     # the aching muscles of influenza
-    flu = [CodePrediction(c, cat.title(c), 0.9) for c in ("J10.1", "M79.10")]
+    flu = said("J10.1", "M79.10")
     assert _guideline_codes(flu, cat) == (flu[:1], ["M79.10"])
     # a manifestation whose underlying disease is not coded is a partial reading beside a diagnosis
-    uti = [CodePrediction(c, cat.title(c), 0.9) for c in ("N39.0", "N16")]
+    uti = said("N39.0", "N16")
     assert _guideline_codes(uti, cat) == (uti[:1], ["N16"])
     assert _guideline_codes(uti[1:], cat) == (uti[1:], [])
     # the history of a condition coded as current too; a cold's coryza beside a bronchiolitis
-    stroke = [CodePrediction(c, cat.title(c), 0.9) for c in ("I63.9", "I48.91", "Z86.73")]
+    stroke = said("I63.9", "I48.91", "Z86.73")
     assert _guideline_codes(stroke, cat) == (stroke[:2], ["Z86.73"])
-    cold = [CodePrediction(c, cat.title(c), 0.9) for c in ("J21.9", "J00")]
+    cold = said("J21.9", "J00")
     assert _guideline_codes(cold, cat) == (cold[:1], ["J00"])
     # the leg pain of a sciatica, of peripheral arterial disease
     for cause in ("M54.30", "I73.9"):
-        leg = [CodePrediction(c, cat.title(c), 0.9) for c in (cause, "M79.605")]
+        leg = said(cause, "M79.605")
         assert _guideline_codes(leg, cat) == (leg[:1], ["M79.605"])
     # repeated falls and incontinence have guidelines of their own: no diagnosis explains them away
-    falls = [CodePrediction(c, cat.title(c), 0.9) for c in ("R29.6", "I95.1", "R32", "R42")]
+    falls = said("R29.6", "I95.1", "R32", "R42")
     kept, skipped = _guideline_codes(falls, cat)
     assert [p.code for p in kept] == ["R29.6", "I95.1", "R32"] and skipped == ["R42"]
 

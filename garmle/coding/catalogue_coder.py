@@ -1265,11 +1265,8 @@ class CatalogueCoder:
                 for m in self.mentions(f"Problem list: {problem}", -1)
             ]
         # chapter 15 covers pregnancy, childbirth and the puerperium
-        pregnant = (
-            patient.pregnant
-            or patient.postpartum
-            or any("pregnan" in note.lower() or states_postpartum(note) for note in patient.notes)
-        )
+        postnatal = bool(patient.postpartum) or any(states_postpartum(note) for note in patient.notes)
+        pregnant = patient.pregnant or postnatal or any("pregnan" in note.lower() for note in patient.notes)
         kept = [
             m
             for m in mentions
@@ -1291,12 +1288,8 @@ class CatalogueCoder:
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
         # a newborn's note, not a mother's postnatal note about her newborn
-        newborn = (
-            patient.age in (None, 0)
-            and not patient.postpartum
-            and not any(states_postpartum(note) for note in patient.notes)
-            and any(_NEWBORN.search(note) for note in patient.notes)
-        )
+        newborn = patient.age in (None, 0) and not postnatal
+        newborn = newborn and any(_NEWBORN.search(note) for note in patient.notes)
         for mention, quality in self._rerank(kept):
             code = self._resolve(mention)
             if code is None:

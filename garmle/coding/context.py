@@ -546,18 +546,13 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
                 return True
         return False
 
-    def after(phrases: tuple[str, ...], window: int) -> bool:
+    def after(phrases: tuple[str, ...], window: int, *, own: bool = False) -> bool:
+        """A trigger within ``window`` words after the mention; with ``own``, a comma and another
+        finding end the mention's scope: "stable angina, ACS ruled out" rules out the ACS ("weakness
+        yesterday, fully resolved" still resolved the weakness)."""
         for i, _ in real(_phrases(words, phrases)):
             if i > last and i - last <= window and not any(last < s <= i for s in stops):
-                return True
-        return False
-
-    def after_own(phrases: tuple[str, ...], window: int) -> bool:
-        """:func:`after`, but a comma and another finding end the mention's scope: "stable angina, ACS
-        ruled out" rules out the ACS ("weakness yesterday, fully resolved" still resolved the weakness)."""
-        for i, _ in real(_phrases(words, phrases)):
-            if i > last and i - last <= window and not any(last < s <= i for s in stops):
-                cut = max((c for c in commas if last <= c < i - 1), default=None)
+                cut = max((c for c in commas if last <= c < i - 1), default=None) if own else None
                 if cut is not None and not set(words[cut + 1 : i]) <= _SCOPE_WORDS:
                     continue
                 return True
@@ -567,7 +562,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     negated = (
         before(_PRE_NEGATION, 6)
         or before(_NEAR_NEGATION, 2)
-        or after_own(_POST_NEGATION, 4)
+        or after(_POST_NEGATION, 4, own=True)
         or after(_NEXT_NEGATION, 1)
         or _tested_negative(words, last, after)
         or _listed_negative(words, last, after)

@@ -489,11 +489,11 @@ _DIABETES_COMPLICATIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
 def _on_dialysis(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     """Chronic kidney disease of any stage beside dependence on dialysis (Z99.2) is end stage renal
     disease (N18.6): "CKD 5 on haemodialysis"."""
-    if not any(p.code == "Z99.2" for p in preds):
+    ckd = [p for p in preds if p.code.startswith("N18")]
+    if not ckd or not any(p.code == "Z99.2" for p in preds):
         return preds
     note = Evidence("rule", "chronic kidney disease on dialysis: end stage renal disease")
-    out = [_recoded(p, "N18.6", catalogue, note) if p.code.startswith("N18") else p for p in preds]
-    return [p for i, p in enumerate(out) if p.code != "N18.6" or all(o.code != "N18.6" for o in out[:i])]
+    return _replaced(preds, ckd[0], [_recoded(ckd[0], "N18.6", catalogue, note)], ckd[1:])
 
 
 # Osteoarthritis of no stated site beside the pain of a joint that has a category of its own: "knee pain
