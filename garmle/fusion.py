@@ -417,7 +417,9 @@ _TREATING_TITLE = re.compile(r"\b(?:treat\w*|manag\w*|therap\w*|secondary|recurr
 _UNTIL = r"(?=\s+(?:in|among|for|with|and|after|during|by|through)\b|[:.;,(]|$)"
 _PREVENTED = (
     # "Prevention of type 2 diabetes ...", "prophylaxis of venous thromboembolism in ..."
-    re.compile(rf"\b(?:prevention|prophylaxis|preventing|reducing the risk) of\s+(.+?){_UNTIL}", re.I),
+    re.compile(
+        rf"\b(?:prevention|prophylaxis|preventing|reducing the risk) (?:of|against)\s+(.+?){_UNTIL}", re.I
+    ),
     # "Preventing falls and reducing injury from falls"
     re.compile(rf"\bpreventing\s+(.+?){_UNTIL}", re.I),
     # "Skin cancer prevention: behavioral counseling"
@@ -441,6 +443,8 @@ def prevented_condition(title: str) -> str | None:
         'Venous thromboembolism'
         >>> prevented_condition("Prevention of acute exacerbations of COPD: ACCP and CTS guideline.")
         'acute exacerbations'
+        >>> prevented_condition("Prophylaxis against infective endocarditis: antimicrobial prophylaxis.")
+        'infective endocarditis'
         >>> prevented_condition("Rivaroxaban for treating PE and preventing recurrent VTE.") is None
         True
     """

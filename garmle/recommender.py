@@ -508,9 +508,11 @@ _ANAPHYLAXIS = ("T78.0", "T78.2", "T80.5", "T88.6")  # to food, of unspecified c
 # pressure and other chronic skin ulcers, a diabetic foot ulcer, osteomyelitis
 _ULCERS = ("L89", "L97", "L98.4", "E08.621", "E09.621", "E10.621", "E11.621", "E13.621", "M86")
 _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # joint pain and stiffness: arthritis of any kind, polymyalgia rheumatica, psoriasis (its arthritis)
-    ("M25.5", ("M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M35.3", "L40")),
-    ("M25.6", ("M05", "M06", "M08", "M15", "M16", "M17", "M18", "M19", "M35.3", "L40")),
+    # joint pain and stiffness: arthritis of any kind, polymyalgia rheumatica, psoriasis (its arthritis),
+    # the arthropathy of haemochromatosis
+    ("M25.5", ("M00", "M05", "M06", "M08", "M10", "M1A", "M15", "M16", "M17", "M18", "M19", "M35.3", "L40")),
+    ("M25.5", ("M45", "E83.11")),
+    ("M25.6", ("M05", "M06", "M08", "M15", "M16", "M17", "M18", "M19", "M35.3", "L40", "M45", "E83.11")),
     ("M79.64", ("L40",)),
     # pain in a limb: arthritis, gout, sciatica and radiculopathy, spinal stenosis, arterial and venous
     # disease of the leg, cellulitis
@@ -518,6 +520,9 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("M79.6", ("I70.2", "I73.9", "I80", "I82", "I83", "I87.2", "L03.11")),
     # the limb pain of a sickle-cell crisis
     ("M79.6", ("D57",)),
+    # the back pain of an axial spondyloarthritis, of myeloma or of bone metastases
+    ("M54.5", ("M45", "M46.1", "C90", "C79.5")),
+    ("M54.9", ("M45", "M46.1", "C90", "C79.5")),
     # the enlarged heart of a heart failure or cardiomyopathy, and the pleural effusions of a heart failure
     ("I51.7", ("I50", "I11", "I13", "I42")),
     ("J90", ("I50", "I11.0", "I13.0", "I13.2")),
@@ -553,8 +558,11 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("N94.6", ("N80",)),
     # light sensitivity and other visual disturbances of a headache, an eye inflammation or meningitis
     ("H53.1", ("G43", "G44", "G03", "H10", "H16", "H20")),
-    # the aching muscles of influenza
-    ("M79.1", ("J09", "J10", "J11")),
+    # the aching muscles of influenza, COVID-19, malaria, dengue, Lyme disease, leptospirosis and of
+    # polymyalgia rheumatica
+    ("M79.1", ("J09", "J10", "J11", "U07.1", "B50", "B51", "B52", "B53", "B54", "A90", "A91", "A27")),
+    ("M79.1", ("A69.2",)),
+    ("M79.1", ("M35.3",)),
     # the low blood pressure of anaphylaxis, and an allergy beside its anaphylaxis
     ("I95", _ANAPHYLAXIS),
     ("T78.4", _ANAPHYLAXIS),

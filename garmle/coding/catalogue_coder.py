@@ -115,6 +115,7 @@ _STOP = frozenset(
 )
 _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # "without ..." names what is absent, up to a qualifier that still applies ("... in remission")
+_NO_FOREIGN_BODY = re.compile(r"\bwithout foreign body\b,?", re.I)
 _WITHOUT = re.compile(r"\bwithout\b.*?(?=\bin remission\b|$)", re.IGNORECASE)
 _EXTERNAL_CAUSES = frozenset("VWXY")
 _TEXT_VECTORS = 4096  # note wordings whose vectors the coder keeps between requests
@@ -274,9 +275,19 @@ _TEST_AFTER = re.compile(
 )
 
 
+# "hepatitis C and HIV testing", "chlamydia and gonorrhoea screen": an infection named first in a list of
+# the tests' names
+_LISTED_TESTS_AFTER = re.compile(
+    r"(?:\s*(?:,|/|\band\b|\bor\b)\s*(?:hepatitis(?:\s+[A-E]\b)?|[A-E]\b|syphilis|chlamydia|gonorrh\w+|"
+    r"rubella|trichomonas|[A-Za-z]{2,5}\b)){1,4}" + _TEST_AFTER.pattern,
+    re.I,
+)
+
+
 def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
     """True when a mention names a test ("hepatitis serology done", "HIV test negative") rather than a
-    diagnosis; a positive result keeps it.
+    diagnosis; a positive result keeps it. An infection may head a list of tests ("hepatitis C and HIV
+    testing").
 
     Example:
         >>> m = Mention("B15.9", 0, 0, 9, "hepatitis", "present", 1.0, "", frozenset())
@@ -284,8 +295,86 @@ def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _names_a_test(m, ["hepatitis serology positive for HBsAg."])
         False
+        >>> m = Mention("A74.9", 0, 6, 15, "chlamydia", "present", 1.0, "", frozenset())
+        >>> _names_a_test(m, ["Plan: chlamydia and gonorrhoea screen."])
+        True
+        >>> m = Mention("J45.909", 0, 6, 12, "asthma", "present", 1.0, "", frozenset())
+        >>> _names_a_test(m, ["Known asthma, HIV testing offered."])
+        False
     """
-    return _followed_by(mention, notes, _TEST_AFTER)
+    return _followed_by(mention, notes, _TEST_AFTER) or (
+        mention.code[0] in "AB" and _followed_by(mention, notes, _LISTED_TESTS_AFTER)
+    )
+
+
+# "vaccinations (influenza, pneumococcal)", "immunisations: MMR": a vaccine's disease, not the patient's
+_VACCINES_BEFORE = re.compile(
+    r"\b(?:vaccin\w*|immuni[sz]ations?|boosters?|jabs?)\s*[(:][^()\n.;:]{0,60}$", re.I
+)
+
+
+def _names_a_vaccine(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a mention stands in a list of vaccines.
+
+    Example:
+        >>> m = Mention("J11.1", 0, 20, 29, "influenza", "present", 1.0, "", frozenset())
+        >>> _names_a_vaccine(m, ["Plan: vaccinations (influenza, pneumococcal)."])
+        True
+        >>> _names_a_vaccine(m, ["Vaccinated in 2020. Has influenza."])
+        False
+    """
+    note = _note_of(mention, notes)
+    return note is not None and _VACCINES_BEFORE.search(_said_before(note, mention, 80)) is not None
+
+
+# "discuss bariatric surgery criteria", "refer for hip replacement": an operation still to come, not the
+# status after one
+_PROCEDURE_TO_COME = re.compile(
+    r"\b(?:discuss\w*|consider\w*|refer\w*|candidate|eligib\w*|offer\w*|awaiting|wait(?:ing)?[- ]list\w*)"
+    r"\b[^.;:\n]{0,25}$",
+    re.I,
+)
+
+
+def _names_a_procedure_to_come(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a status after a procedure (Z9x: "Bariatric surgery status") is an operation still being
+    discussed or referred for.
+
+    Example:
+        >>> m = Mention("Z98.84", 0, 16, 33, "bariatric surgery", "present", 1.0, "", frozenset())
+        >>> _names_a_procedure_to_come(m, ["Plan: discuss a bariatric surgery referral."])
+        True
+        >>> _names_a_procedure_to_come(m, ["Past history: bariatric surgery 2019."])
+        False
+    """
+    note = _note_of(mention, notes)
+    return (
+        note is not None
+        and mention.code.startswith("Z9")
+        and _PROCEDURE_TO_COME.search(_said_before(note, mention)) is not None
+    )
+
+
+# "ST depression", "PR depression" (ECG), "respiratory depression": no low mood
+_NOT_A_MOOD_BEFORE = re.compile(
+    r"\b(?:ST|PR|ST[- ]segment|J[- ]point|respiratory|ventilatory|CNS|marrow)\s*$", re.I
+)
+
+
+def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when "depression" is an ECG or a respiratory sign, not a depressive disorder.
+
+    Example:
+        >>> m = Mention("F32.A", 0, 16, 26, "depression", "present", 1.0, "", frozenset())
+        >>> _names_a_sign(m, ["ST elevation, PR depression."]), _names_a_sign(m, ["Low mood, depression."])
+        (True, False)
+    """
+    note = _note_of(mention, notes)
+    return (
+        note is not None
+        and mention.code.startswith(("F32", "F33"))
+        and _NOT_A_MOOD_BEFORE.search(_said_before(note, mention, 20)) is not None
+    )
 
 
 _OBSTETRIC = re.compile(
@@ -440,17 +529,18 @@ _UP_TO_DATE = re.compile(
 
 
 def _names_a_status(mention: Mention, notes: Sequence[str]) -> bool:
-    """True when an immunization is a status ("immunisations up to date"), not a vaccine given now.
+    """True when an immunization or a screening is a status ("immunisations up to date", "cervical
+    screening up to date"), not a vaccine given or a screening done now.
 
-    Z23 is the encounter *for* a vaccination; a record that immunizations are complete is no such
-    encounter.
+    Z23 is the encounter *for* a vaccination, Z11-Z13 for a screening; a record that they are complete
+    is no such encounter.
 
     Example:
         >>> m = Mention("Z23", 0, 0, 13, "Immunisations", "present", 1.0, "", frozenset())
         >>> _names_a_status(m, ["Immunisations up to date."]), _names_a_status(m, ["Immunisations today."])
         (True, False)
     """
-    return mention.code.startswith("Z23") and _followed_by(mention, notes, _UP_TO_DATE)
+    return mention.code.startswith(("Z23", "Z11", "Z12", "Z13")) and _followed_by(mention, notes, _UP_TO_DATE)
 
 
 _ASSESSMENT_SECTIONS = (
@@ -520,6 +610,9 @@ def assessed_symptom(predictions: Sequence[CodePrediction], patient: Patient) ->
     return assessed[0] if len(assessed) == 1 and assessed[0].startswith("R") else None
 
 
+_COMPLAINT_HEADER = re.compile(r"^\s*[A-Za-z][A-Za-z /&'-]{0,40}:")
+
+
 def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
     """The spans of :func:`assessment_spans`, those of the first note's opening (its sentences before
     any section header or under a complaint header: "HPI:", "Reason for visit:", "Discharge summary:"),
@@ -528,7 +621,7 @@ def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
     opening: _Spans = set()
     history: _Spans = set()
     for index, note in enumerate(notes):
-        for sentence in split_sentences(note, index):
+        for number, sentence in enumerate(split_sentences(note, index)):
             span = (index, sentence.start, sentence.end)
             if sentence.section.startswith(_ASSESSMENT_SECTIONS):
                 assessment.add(span)
@@ -536,6 +629,12 @@ def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
                 history.add(span)
             elif index == 0 and (not sentence.section or sentence.section in _COMPLAINT_SECTIONS):
                 opening.add(span)
+            elif index == 0 and number == 0:
+                # a note headed by its complaint opens with it: "Gout flare: 58M, ..." (but not "District
+                # nurse review: 91F, bedbound after stroke, with a pressure ulcer")
+                header = _COMPLAINT_HEADER.match(sentence.text)
+                if header:
+                    opening.add((index, sentence.start, sentence.start + header.end()))
     return assessment, opening, history
 
 
@@ -846,7 +945,14 @@ def _said_absent(wording: str) -> frozenset[str]:
 
 
 def _required_words(text: str) -> tuple[str, ...]:
-    core = _WITHOUT.sub("", _PAREN.sub(" ", text))
+    """The words a wording must be said with: all but stop words, bracketed asides and its "without"
+    clause; an injury's site after "without foreign body" stays ("... of left hand").
+
+    Example:
+        >>> _required_words("Puncture wound without foreign body of left hand")
+        ('puncture', 'wound', 'left', 'hand')
+    """
+    core = _WITHOUT.sub("", _NO_FOREIGN_BODY.sub(" ", _PAREN.sub(" ", text)))
     words = [normalise_token(w) for w in WORD.findall(core)]
     return tuple(dict.fromkeys(w for w in words if w not in _STOP))
 
@@ -854,6 +960,7 @@ def _required_words(text: str) -> tuple[str, ...]:
 # Codes whose one-word wordings mean something else in a clinical note: the social circumstances of
 # Z55-Z65, where "Arrest" (Z65.3, legal circumstances) is a cardiac or respiratory arrest
 _AMBIGUOUS_ALONE = re.compile(r"^(?:Z5[5-9]|Z6[0-5])")
+_SEPSIS_WORD = re.compile(r"seps|septic", re.I)
 
 
 def _generic_wording(entry_title: str, wording: str, required: tuple[str, ...]) -> bool:
@@ -919,7 +1026,17 @@ class CatalogueCoder:
 
     # ------------------------------------------------------------------ index
 
-    _STATE = ("_titles", "_texts", "_children", "_idf", "_postings", "_mass", "_sizes", "_named_defaults")
+    _STATE = (
+        "_titles",
+        "_texts",
+        "_children",
+        "_idf",
+        "_postings",
+        "_mass",
+        "_sizes",
+        "_named_defaults",
+        "_injury_sites",
+    )
 
     def _build(self, code_range: str, synonyms: Sequence[tuple[str, str]]) -> None:
         """Index the catalogue's wordings, or load that index from the cache (see ``cache_dir``).
@@ -970,7 +1087,12 @@ class CatalogueCoder:
             # mention of X ("pulmonary tuberculosis" is no "Tuberculosis of other sites")
             residual = entry.title.startswith("Other ") or entry.title.endswith(" of other sites")
             title = () if residual else (entry.title,)
-            for wording in _index_wordings(lay_wordings((*title, *entry.inclusion_terms, *entry.includes))):
+            terms = entry.inclusion_terms
+            if entry.title.startswith("Sepsis due to"):
+                # "Pseudomonas aeruginosa" under "Sepsis due to Pseudomonas" names the organism of a sepsis;
+                # a sputum culture that grows it is no sepsis
+                terms = tuple(t for t in terms if _SEPSIS_WORD.search(t))
+            for wording in _index_wordings(lay_wordings((*title, *terms, *entry.includes))):
                 req = _required_words(wording)
                 # a lone short token ("HR+" -> "hr") is an abbreviation with many readings ("HR 76" is a
                 # heart rate); only the curated synonyms map abbreviations
@@ -992,6 +1114,15 @@ class CatalogueCoder:
         # Plain tuples: the cache then loads in half the time of one object per wording.
         self._texts = [(t.code, t.text, t.required, t.exact_case, t.synonym) for t in texts]
         self._children = dict(children)
+        # the body sites injuries are named by: the words after the last "of" of an injury title
+        # ("Puncture wound without foreign body of left hand")
+        self._injury_sites = frozenset(
+            w
+            for code, title in self._titles.items()
+            if code[0] == "S" and " of " in title
+            for w in _required_words(title.rsplit(" of ", 1)[1])
+            if w not in _SIDE_WORDS
+        )
         df: dict[str, int] = defaultdict(int)
         for t in texts:
             for w in t.required:
@@ -1138,6 +1269,8 @@ class CatalogueCoder:
                 continue  # "medial malleolus" (an ulcer's site) is not a fracture of it
             if hits[idx] < self._sizes[idx] and _SITE_DISORDER.match(text.text):
                 continue  # "red tympanic membrane" names a site: its unspecified disorder must be said
+            if hits[idx] < self._sizes[idx] and text.code[0] == "S" and self._unsaid_site(text, present):
+                continue  # "puncture wounds over the hand" is no puncture wound of the thigh
             mention = self._locate(sentence, toks, text, float(coverage[idx]), original)
             if mention is not None and not _names_a_rate(mention, sentence):
                 found.append(mention)
@@ -1276,6 +1409,9 @@ class CatalogueCoder:
             and not _names_room_air(m, patient.notes)
             and not _names_an_examination(m, patient.notes)
             and not _names_a_test(m, patient.notes)
+            and not _names_a_vaccine(m, patient.notes)
+            and not _names_a_sign(m, patient.notes)
+            and not _names_a_procedure_to_come(m, patient.notes)
             and not _names_a_status(m, patient.notes)
             and not _names_falling_asleep(m, patient.notes)
             and not _of_an_earlier_pregnancy(m, patient.notes)
@@ -1338,7 +1474,7 @@ class CatalogueCoder:
             # a problem-list entry's offsets are those of its own text
             place = read.note_index if read.note_index is not None else f"problem: {read.text}"
             start, end, words = read.char_start, read.char_end, read.words_at
-            taken = taken_words[(p.code[:3], place)]
+            taken = taken_words[(self._block_of(p.code), place)]
             holds = [
                 code
                 for a, b, w, code in taken
@@ -1407,6 +1543,18 @@ class CatalogueCoder:
             elif len(added) == most:
                 tie = True
         return code if tie else best
+
+    def _unsaid_site(self, text: _CodeText, present: set[str]) -> bool:
+        """True when the word an injury's wording misses is one of the body sites injuries are named by."""
+        return any(w in self._injury_sites for w in text.required if w not in present)
+
+    def _block_of(self, code: str) -> str:
+        """The catalogue block of a disease code ("A50-A64"); the category of an injury, a health-status
+        code (a Z block gathers unrelated statuses: long-term drug therapy, oxygen dependence) or a code
+        in no block."""
+        if code[0] in "STZ":
+            return code[:3]
+        return self.catalogue.lookup(code).block or code[:3]
 
     def _billable_below(self, head: str) -> list[str]:
         """The billable codes whose code starts with ``head``, found by bisection in the sorted list of

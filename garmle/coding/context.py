@@ -325,6 +325,9 @@ _PRE_HYPOTHETICAL = (
     "allergies to",
     "reaction to",
 )
+# a condition the risk factors are of, right after them ("risk factors for pre-eclampsia"), not the
+# patient's risk factors listed after it ("risk factors for stroke: hypertension, AF")
+_NEAR_HYPOTHETICAL = ("risk factor for", "risk factors for", "risk factor of", "risk factors of")
 # an operation still to come ("for elective total hip replacement", "listed for knee replacement"), up to
 # the reason it is for ("... for osteoarthritis")
 _PRE_OPERATION = ("for elective", "awaiting", "scheduled for", "listed for", "booked for", "planned")
@@ -349,6 +352,9 @@ _POST_HYPOTHETICAL = (
     "prevention",
     "screening",
 )
+# right after the disease, a prevention of it or a protection from it: "tetanus booster", "rubella
+# immune", "HIV PrEP"
+_NEXT_HYPOTHETICAL = ("booster", "boosters", "toxoid", "immune", "non immune", "immunity", "prep", "pep")
 _CANCER_WORDS = frozenset(
     {"cancer", "carcinoma", "hcc", "malignancy", "neoplasm", "tumour", "tumor", "melanoma", "lymphoma"}
 )
@@ -430,6 +436,7 @@ _TERMINATORS = (
     "which",
     "presenting",
 )
+_COMMA_AFTER = re.compile(r"[)\]]?,")
 # Phrases that contain a trigger word but do not negate or qualify what follows.
 _PSEUDO = (
     "not well",
@@ -445,6 +452,10 @@ _PSEUDO = (
     "no changes",
     "no increase",
     "without difficulty",
+    # found by a screening, not screened for: "hyperlipidaemia found on screening"
+    "on screening",
+    "at screening",
+    "by screening",
     "past week",
     "past month",
     "past year",
@@ -518,11 +529,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     def real(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         return [(i, j) for i, j in spans if not any(a <= i < b for a, b in pseudo)]
 
-    commas = [
-        i
-        for i, t in enumerate(toks)
-        if "," in sentence.text[t.end - sentence.start : t.end - sentence.start + 1]
-    ]
+    # "(MASLD), fibrosis risk": a comma may follow a closing bracket
+    commas = [i for i, t in enumerate(toks) if _COMMA_AFTER.match(sentence.text, t.end - sentence.start)]
 
     def before(phrases: tuple[str, ...], window: int, *, timed: bool = True) -> bool:
         for i, j in real(_phrases(words, phrases)):
@@ -577,8 +585,10 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         section in _ALLERGY_SECTIONS
         or _LIKENESS.match(sentence.text, end - sentence.start)
         or before(_PRE_HYPOTHETICAL, 4)
+        or before(_NEAR_HYPOTHETICAL, 0)
         or _operation_to_come(words, first, before)
-        or after(_POST_HYPOTHETICAL, 3)
+        or after(_POST_HYPOTHETICAL, 3, own=True)
+        or after(_NEXT_HYPOTHETICAL, 1)
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
         # "renal cell carcinoma on surveillance" watch one
         or (after(("surveillance",), 1) and not _CANCER_WORDS.isdisjoint(words[first : last + 1]))
@@ -640,6 +650,9 @@ def _listed_negative(words: list[str], last: int, after: Callable[[tuple[str, ..
         >>> words, last = "hbv hcv hiv negative".split(), 0
         >>> _listed_negative(words, last, after)
         True
+        >>> words, last = "hiv and hepatitis c negative".split(), 0
+        >>> _listed_negative(words, last, after)
+        True
         >>> words, last = "hbv dna 68 000 iu ml".split(), 0
         >>> _listed_negative(words, last, after)
         False
@@ -658,6 +671,7 @@ def _listed_test(word: str) -> bool:
     return (
         word in ("and", "or", "anti")
         or word in _TEST_WORDS
+        or word in _INFECTION_TESTS
         or (
             len(word) <= 5
             and word.isalnum()
@@ -668,6 +682,10 @@ def _listed_test(word: str) -> bool:
     )
 
 
+# longer names in a list of infection tests: "HIV and hepatitis C negative"
+_INFECTION_TESTS = frozenset(
+    {"hepatitis", "syphilis", "chlamydia", "gonorrhoea", "gonorrhea", "rubella", "toxoplasma", "trichomonas"}
+)
 # short words that end a list of tests: "HIV on ART with VL undetectable" is no negative HIV test
 _NOT_A_TEST = frozenset(
     {"on", "with", "is", "was", "the", "a", "an", "to", "of", "in", "at", "for", "by", "but", "off"}

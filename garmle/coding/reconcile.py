@@ -827,6 +827,20 @@ def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list
     return [p for p in preds if p in kept]
 
 
+def _unsited_injury(preds: list[CodePrediction]) -> list[CodePrediction]:
+    """An injury of an unspecified body region (T14) goes when the note names an injury by its site: the
+    "wound" of "irrigate wound" is the dog bite to the hand.
+
+    Example:
+        >>> preds = [CodePrediction("S61.459A", "Open bite", 0.9), CodePrediction("T14.8XXA", "Injury", 0.8)]
+        >>> [p.code for p in _unsited_injury(preds)]
+        ['S61.459A']
+    """
+    if not any(p.code.startswith("S") for p in preds):
+        return preds
+    return [p for p in preds if not p.code.startswith("T14")]
+
+
 def reconcile(
     predictions: Sequence[CodePrediction],
     catalogue: IcdCatalogue,
@@ -845,7 +859,7 @@ def reconcile(
         ['O10.011', 'Z3A.12']
     """
     preds = _osteoarthritis_site(_stated_diabetes_type(list(predictions), catalogue), catalogue)
-    preds = _on_dialysis(preds, catalogue)
+    preds = _unsited_injury(_on_dialysis(preds, catalogue))
     preds = _fold_integral_findings(
         _fold_block_residuals(_fold_defaults(preds, catalogue=catalogue), catalogue)
     )

@@ -52,6 +52,11 @@ _AGE_PATTERNS = (
     re.compile(r"\baged?\s*[:=]?\s*(\d{1,3})\b", _I),
     # "64M ...", and after a short header: "S: 27F, migraine", "Pt: 45M"
     re.compile(r"^\s*(?:[A-Za-z]{1,10}\s*:\s*)?(\d{1,3})\s?[MF]\b", re.MULTILINE),
+    # "Elderly gentleman, 84, new diagnosis ...", "Mrs P, 61, has ...", "Adult female, 30 years, ..."
+    re.compile(
+        r"\b(?:(?i:man|woman|gentleman|lady|male|female)|M(?:r|rs|s|iss)\.?\s+[A-Z][\w-]*)\s*,\s*"
+        r"(\d{1,3})\s*(?:years?|yrs?)?\s*[,.;)]"
+    ),
 )
 # An infant's or toddler's age in months, weeks or days ("20-month-old", "6 weeks old"): whole years.
 _AGE_UNDER_YEARS = (
