@@ -235,6 +235,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     # self-harm has guidelines of its own; the hearing loss of a glue ear does not
     harm = said("T39.1X2A", "R45.88", "H65.93", "H91.90")
     assert _guideline_codes(harm, cat) == (harm[:3], ["H91.90"])
+    # the aching muscles of malaria, the back pain of myeloma and of an axial spondyloarthritis
+    fever = said("B50.9", "M79.10", "C90.00", "M54.9", "M45.9", "M54.50")
+    assert _guideline_codes(fever, cat) == ([fever[0], fever[2], fever[4]], ["M79.10", "M54.9", "M54.50"])
     # a symptom the assessment names as its only condition is why the patient is seen
     cough = said("R05.9", "I10")
     assert _guideline_codes(cough, cat)[1] == ["R05.9"]

@@ -58,6 +58,20 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         # "metastatic breast cancer" spreads from the breast; a secondary's site is said apart
         ("Metastatic breast cancer, confused, calcium 3.4.", "C79.9"),
         ("Breast cancer metastatic to the liver.", "C78.7"),
+        # a comma after a bracket ends the scope of the risk after it; names of conditions and stages
+        ("Impression: non-alcoholic fatty liver disease (MASLD), fibrosis risk indeterminate.", "K76.0"),
+        ("Impression: septic arthritis of the right knee.", "M00.9"),
+        ("Diagnosis: secondary syphilis.", "A51.49"),
+        ("Uncomplicated falciparum malaria.", "B50.9"),
+        ("Dx: immune thrombocytopenia (newly diagnosed).", "D69.3"),
+        ("CT aortogram: Stanford type B aortic dissection.", "I71.00"),
+        ("Problems: iatrogenic Cushing's syndrome; steroid induced diabetes.", "E24.2"),
+        ("Problems: iatrogenic Cushing's syndrome; steroid induced diabetes.", "E09.9"),
+        ("Type 1 diabetic on basal-bolus insulin.", "E10.9"),
+        ("Cytology: low-grade dyskaryosis, high-risk HPV positive.", "R87.612"),
+        # a condition a screening found is the patient's
+        ("56-year-old man with hyperlipidaemia found on screening.", "E78.5"),
+        ("Right-sided infective endocarditis, MSSA.", "I33.0"),
         ("Metastatic colon cancer, liver mets.", "C78.7"),
         ("Imp: decompensated HFrEF, EF 30%.", "I50.23"),
         # a residual class "of other sites" is no reading of a plain mention
@@ -360,6 +374,23 @@ def test_catalogue_index_is_cached_between_processes(
         ("She had a cardiorespiratory arrest.", "Z65"),  # not "Arrest", the legal circumstance
         # the feature after "with" sets a code apart and must be said: no ulcer named, no ulcer code
         ("Varicose veins, right leg, symptomatic with aching.", "I83.01"),
+        # the diseases a test, a vaccine, a booster, an immunity or a prophylaxis is for
+        ("Endocarditis. Plan: hepatitis C and HIV testing, harm reduction.", "B18.2"),
+        ("Endocarditis. Plan: hepatitis C and HIV testing, harm reduction.", "B20"),
+        ("Emergency contraception. Plan: chlamydia and gonorrhoea screen.", "A74"),
+        ("CLL. Plan: vaccinations (influenza, pneumococcal), avoid live vaccines.", "J1"),
+        ("Dog bite to hand. Tetanus booster given.", "A35"),
+        ("Infertility. Rubella immune.", "B06"),
+        ("Secondary syphilis, HIV test negative. Plan: start HIV PrEP.", "B20"),
+        ("Immune thrombocytopenia. HIV and hepatitis C negative.", "B20"),
+        # an ECG sign, a sputum organism, a month, an operation still discussed
+        ("ECG: widespread ST elevation with PR depression. Acute pericarditis.", "F32"),
+        ("Bronchiectasis. Sputum culture: Pseudomonas aeruginosa.", "A41"),
+        ("Obesity. Plan: discuss bariatric surgery criteria.", "Z98.84"),
+        # a pre-eclampsia the risk factors are for; an injury's unsaid site
+        ("Aspirin 150 mg (moderate risk factors for pre-eclampsia).", "O14"),
+        ("Two puncture wounds over the dorsum of the hand.", "S91"),
+        ("Two puncture wounds over the dorsum of the hand.", "S71"),
     ],
 )
 def test_everyday_words_and_drug_names_are_not_diagnoses(
@@ -497,6 +528,15 @@ def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None
     smoker = CodePrediction("F17.210", "Nicotine", 0.9, evidence=(Evidence("note", "Smoker", 0, 53, 59),))
     stemi = CodePrediction("I21.3", "STEMI", 0.8, evidence=(Evidence("note", "STEMI", 0, 46, 51),))
     assert presenting_first([smoker, stemi], Patient("p", notes=(summary,)))[0].code == "I21.3"
+    # a header that names the complaint opens the note; one that names the visit does not
+    flare = "Gout flare: 58M, hot swollen first MTP joint. Takes bendroflumethiazide for hypertension."
+    gout = CodePrediction("M10.9", "Gout", 0.8, evidence=(Evidence("note", "Gout flare", 0, 0, 10),))
+    htn = CodePrediction("I10", "HTN", 0.9, evidence=(Evidence("note", "hypertension", 0, 76, 88),))
+    assert presenting_first([htn, gout], Patient("p", notes=(flare,)))[0].code == "M10.9"
+    visit = "District nurse review: 91F, bedbound after stroke 2023, with a pressure ulcer."
+    stroke = CodePrediction("Z86.73", "Stroke", 0.9, evidence=(Evidence("note", "stroke", 0, 43, 49),))
+    ulcer = CodePrediction("L89.90", "Ulcer", 0.8, evidence=(Evidence("note", "ulcer", 0, 72, 77),))
+    assert presenting_first([ulcer, stroke], Patient("p", notes=(visit,)))[0].code == "L89.90"
     # a circumstance is no complaint
     rough = "55M, homeless, sleeping rough. Type 2 diabetes, HbA1c 9.1%."
     homeless = CodePrediction("Z59.02", "Homeless", 0.9, evidence=(Evidence("note", "homeless", 0, 5, 13),))

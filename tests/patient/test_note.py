@@ -18,6 +18,10 @@ from garmle.patient import parse_note
         ("aged 64, retired", 64),
         ("64M presenting with dyspnoea", 64),
         ("S: 27F, migraine with aura 2-3x/month.", 27),  # after a SOAP header
+        ("Elderly gentleman, 84, new diagnosis of hypothyroidism.", 84),  # after the person, in commas
+        ("Clinic letter. Mrs P, 61, has 4 months of ptosis.", 61),
+        ("Adult female, 30 years, bruising for a week.", 30),
+        ("Woman, 3 children, lives alone.", None),  # a count that is no age
         ("20-month-old boy brought by mum", 1),
         ("6 weeks old, feeding well", 0),
         ("Neonatal unit: baby girl born at 30+2 weeks gestation, on CPAP.", 0),
