@@ -523,6 +523,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the back pain of an axial spondyloarthritis, of myeloma or of bone metastases
     ("M54.5", ("M45", "M46.1", "C90", "C79.5")),
     ("M54.9", ("M45", "M46.1", "C90", "C79.5")),
+    # the daytime sleepiness of a sleep apnoea
+    ("G47.1", ("G47.3",)),
     # the enlarged heart of a heart failure or cardiomyopathy, and the pleural effusions of a heart failure
     ("I51.7", ("I50", "I11", "I13", "I42")),
     ("J90", ("I50", "I11.0", "I13.0", "I13.2")),

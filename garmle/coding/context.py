@@ -358,6 +358,9 @@ _NEXT_HYPOTHETICAL = ("booster", "boosters", "toxoid", "immune", "non immune", "
 _CANCER_WORDS = frozenset(
     {"cancer", "carcinoma", "hcc", "malignancy", "neoplasm", "tumour", "tumor", "melanoma", "lymphoma"}
 )
+# the clinic a patient is seen in names what it treats, not what the patient has: "Stroke clinic.
+# ... Imp: TIA"
+_NEXT_UNCERTAIN = ("clinic", "clinics")
 _POST_UNCERTAIN = (
     "is suspected",
     "was suspected",
@@ -452,6 +455,28 @@ _PSEUDO = (
     "no changes",
     "no increase",
     "without difficulty",
+    # who tells or saw it, not whose it is: "witnessed apnoeas per wife", "seen by her husband"
+    "per wife",
+    "per husband",
+    "per partner",
+    "per mother",
+    "per mum",
+    "per mom",
+    "per father",
+    "per dad",
+    "per parents",
+    "per family",
+    "by wife",
+    "by his wife",
+    "by husband",
+    "by her husband",
+    "by partner",
+    "by his partner",
+    "by her partner",
+    "by mother",
+    "by mum",
+    "by parents",
+    "by family",
     # found by a screening, not screened for: "hyperlipidaemia found on screening"
     "on screening",
     "at screening",
@@ -597,6 +622,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     if (
         before(_PRE_UNCERTAIN, 5)
         or after(_POST_UNCERTAIN, 4)
+        or after(_NEXT_UNCERTAIN, 1)
         or _QUERY_MARK.search(sentence.text[: max(0, start - sentence.start)])
     ):
         return "uncertain"
@@ -613,7 +639,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_NEAR_HISTORY, 1, timed=False)
         or after(_POST_HISTORY, 1)
         or (section in HISTORY_SECTIONS and not current)
-        or _dated_in_past(clause, last)
+        or (_dated_in_past(clause, last) and _DIAGNOSED.isdisjoint(words[max(0, first - 2) : first]))
         or _time_ago(clause, last)
         or _quit_after(words, last)
     ):

@@ -819,8 +819,17 @@ def _says_type_2(prediction: CodePrediction) -> bool:
 
 
 def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """Of two codes one's Excludes1 note names, the better scored stays; a diagnosis beats a symptom
+    whatever their scores ("apnea NOS (R06.81)" goes beside a suspected obstructive sleep apnoea).
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> preds = [CodePrediction("R06.81", "Apnea", 0.6), CodePrediction("G47.33", "OSA", 0.5)]
+        >>> [p.code for p in _drop_excluded(preds, IcdCatalogue())]
+        ['G47.33']
+    """
     kept: list[CodePrediction] = []
-    for p in sorted(preds, key=lambda q: -q.score):
+    for p in sorted(preds, key=lambda q: (q.code.startswith("R"), -q.score)):
         clash = (_excludes(p.code, k.code, catalogue) or _excludes(k.code, p.code, catalogue) for k in kept)
         if not any(clash):
             kept.append(p)

@@ -58,6 +58,11 @@ _AGE_PATTERNS = (
         r"(\d{1,3})\s*(?:years?|yrs?)?\s*[,.;)]"
     ),
 )
+_OPENING = 60  # characters: a note's header line
+_OPENING_AGE = re.compile(
+    r"(?<![\d.])\b(\d{1,3})\s?([MF])\b(?![-/])(?!\s*(?:catheter|cath|foley|fr\b|french))", _I
+)
+_TEMPERATURE = re.compile(r"\b(?:temp\w*|T|fever|febrile|pyrexi\w*)\b", _I)
 # An infant's or toddler's age in months, weeks or days ("20-month-old", "6 weeks old"): whole years.
 _AGE_UNDER_YEARS = (
     (re.compile(r"\b(\d{1,3})\s*-?\s*(?:months?|mos?)\s*-?\s*old\b", _I), 12),
@@ -209,6 +214,8 @@ def parse_note(text: str) -> Patient:
 def _age(text: str, warnings: list[str]) -> int | None:
     found = [(m, 1) for pattern in _AGE_PATTERNS for m in pattern.finditer(text)]
     found += [(m, per_year) for pattern, per_year in _AGE_UNDER_YEARS for m in pattern.finditer(text)]
+    # "Asthma review 38M.", "COPD review. 72F, ex-smoker": an age and sex letter in the note's opening
+    found += [(m, 1) for m in _opening_ages(text)]
     if not found:
         # a mother's postnatal note speaks of her newborn too
         return 0 if _NEWBORN.search(text) and not states_postpartum(text) else None
@@ -221,8 +228,17 @@ def _age(text: str, warnings: list[str]) -> int | None:
     return age
 
 
+def _opening_ages(text: str) -> list[re.Match[str]]:
+    """An age and sex letter in the note's opening ("Asthma review 38M.", "COPD review. 72F, ..."), not
+    a temperature in Fahrenheit nor a catheter's French size."""
+    return [
+        m for m in _OPENING_AGE.finditer(text, 0, _OPENING) if not _TEMPERATURE.search(text, 0, m.start())
+    ]
+
+
 def _sex(text: str) -> str | None:
     found = [(m.start(), m.group(1)) for pattern in (_SEX_WORD, _SEX_LETTER) for m in pattern.finditer(text)]
+    found += [(m.start(), m.group(2)) for m in _opening_ages(text)]
     return normalise_sex(min(found)[1]) if found else None
 
 

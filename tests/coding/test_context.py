@@ -164,6 +164,21 @@ def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
         ("Safety-netting advice given about sepsis.", "sepsis", "hypothetical"),
         ("He is worried he might have diabetes.", "diabetes", "uncertain"),
         ("Hypertension, if BP remains high add amlodipine.", "Hypertension", "present"),
+        # a prevention or a protection right after the disease; a risk after a comma is another's
+        ("Tetanus booster given today.", "Tetanus", "hypothetical"),
+        ("Rubella immune, varicella non-immune.", "Rubella", "hypothetical"),
+        ("Plan: start HIV PrEP.", "HIV", "hypothetical"),
+        ("Fatty liver disease (MASLD), fibrosis risk indeterminate.", "Fatty liver disease", "present"),
+        ("Aspirin (risk factors for pre-eclampsia).", "pre-eclampsia", "hypothetical"),
+        ("Risk factors for stroke: hypertension, AF.", "hypertension", "present"),
+        # a finding a screening made; a long test name in a negative list; the informant; a clinic
+        ("Hyperlipidaemia found on screening.", "Hyperlipidaemia", "present"),
+        ("HIV and hepatitis C negative.", "HIV", "negated"),
+        ("Loud snoring, witnessed apnoeas per wife, daytime sleepiness.", "daytime sleepiness", "present"),
+        ("Stroke clinic. Imp: TIA.", "Stroke", "uncertain"),
+        # a year after a diagnosed condition dates its diagnosis
+        ("Dx HTN 2015, on amlodipine.", "HTN", "present"),
+        ("MI 2015, stented.", "MI", "historical"),
     ],
 )
 def test_hypothetical_mentions_and_negated_lists(text: str, target: str, expected: str) -> None:

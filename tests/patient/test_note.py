@@ -22,6 +22,10 @@ from garmle.patient import parse_note
         ("Clinic letter. Mrs P, 61, has 4 months of ptosis.", 61),
         ("Adult female, 30 years, bruising for a week.", 30),
         ("Woman, 3 children, lives alone.", None),  # a count that is no age
+        ("Asthma review 38M. Uses salbutamol most days.", 38),  # an age and sex letter in the opening
+        ("COPD review. 72F, ex-smoker.", 72),
+        ("Temp 101F, cough for 3 days.", None),  # a temperature in Fahrenheit
+        ("Foley 16F catheter inserted yesterday.", None),  # a catheter's French size
         ("20-month-old boy brought by mum", 1),
         ("6 weeks old, feeding well", 0),
         ("Neonatal unit: baby girl born at 30+2 weeks gestation, on CPAP.", 0),
