@@ -486,7 +486,7 @@ _MEASURES = (
 # and staying asleep", "falling or remaining asleep"
 _ASLEEP = re.compile(
     r"(?:\s*(?:and|or|/)\s*(?:staying|remaining|keeping))?"
-    rf"\W{{0,3}}(?:back\s+)?(?:asleep|to sleep)\b|\s+(?:{_MEASURES}|oxygen|income|out)\b",
+    rf"\W{{0,3}}(?:back\s+)?(?:asleep|to sleep)\b|\s+(?:{_MEASURES}|oxygen|income|out|behind)\b",
     re.I,
 )
 # the measure said before it: "his grades are falling", "Hb falling", "hair falling out"
@@ -543,23 +543,10 @@ def _names_a_status(mention: Mention, notes: Sequence[str]) -> bool:
     return mention.code.startswith(("Z23", "Z11", "Z12", "Z13")) and _followed_by(mention, notes, _UP_TO_DATE)
 
 
-_ASSESSMENT_SECTIONS = (
-    "assessment",
-    "impression",
-    "imp",
-    "diagnosis",
-    "diagnoses",
-    "dx",
-    "a p",
-    "a/p",
-    "assessment and plan",
-    "problem",
-    "discharge diagnos",
-    "final diagnos",
-    "working diagnos",
-    "principal diagnos",
-    "primary diagnos",
-    "clinical impression",
+# section headers that name the assessment, as whole words: "Dx:" but not "DXA:" (a bone density scan)
+_ASSESSMENT_SECTION = re.compile(
+    r"^(?:assessment(?: and plan)?|impressions?|imp|diagnos[ie]s|dx|a p|a/p|problems?(?: list)?|"
+    r"(?:discharge|final|working|principal|primary) diagnos[ie]s|clinical impression)\b"
 )
 # Sections that say why the patient is seen: their sentences open the note whatever header they follow.
 _COMPLAINT_SECTIONS = (
@@ -623,7 +610,7 @@ def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
     for index, note in enumerate(notes):
         for number, sentence in enumerate(split_sentences(note, index)):
             span = (index, sentence.start, sentence.end)
-            if sentence.section.startswith(_ASSESSMENT_SECTIONS):
+            if _ASSESSMENT_SECTION.match(sentence.section):
                 assessment.add(span)
             elif sentence.section in HISTORY_SECTIONS:
                 history.add(span)
@@ -1438,7 +1425,7 @@ class CatalogueCoder:
             code = _as_use_disorder(code, mention, patient.notes, self._titles)
             code = self._narrower(code, mention, patient.notes)
             weight = _ASSERTION_WEIGHT[mention.assertion]
-            if mention.section.startswith(_ASSESSMENT_SECTIONS):
+            if _ASSESSMENT_SECTION.match(mention.section):
                 weight *= 1.1
             if code.startswith("R"):
                 weight *= 0.8  # symptoms rank below the diagnoses that explain them

@@ -358,6 +358,9 @@ _NEXT_HYPOTHETICAL = ("booster", "boosters", "toxoid", "immune", "non immune", "
 _CANCER_WORDS = frozenset(
     {"cancer", "carcinoma", "hcc", "malignancy", "neoplasm", "tumour", "tumor", "melanoma", "lymphoma"}
 )
+# a diagnosis to weigh, right after the word: "consider von Willebrand disease" (but not the disease a
+# drug to weigh is for: "consider metformin for T2DM")
+_NEAR_UNCERTAIN = ("consider", "considering")
 # the clinic a patient is seen in names what it treats, not what the patient has: "Stroke clinic.
 # ... Imp: TIA"
 _NEXT_UNCERTAIN = ("clinic", "clinics")
@@ -623,6 +626,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         before(_PRE_UNCERTAIN, 5)
         or after(_POST_UNCERTAIN, 4)
         or after(_NEXT_UNCERTAIN, 1)
+        or before(_NEAR_UNCERTAIN, 0)
         or _QUERY_MARK.search(sentence.text[: max(0, start - sentence.start)])
     ):
         return "uncertain"

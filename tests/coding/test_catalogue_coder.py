@@ -72,6 +72,9 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         # a condition a screening found is the patient's
         ("56-year-old man with hyperlipidaemia found on screening.", "E78.5"),
         ("Right-sided infective endocarditis, MSSA.", "I33.0"),
+        ("ED: asthma attack, unable to complete sentences.", "J45.901"),
+        ("Ultrasound: cirrhotic liver, moderate ascites.", "K74.60"),
+        ("Pre-conception counselling; discuss switching from valproate.", "Z31.69"),
         ("Metastatic colon cancer, liver mets.", "C78.7"),
         ("Imp: decompensated HFrEF, EF 30%.", "I50.23"),
         # a residual class "of other sites" is no reading of a plain mention
@@ -200,6 +203,7 @@ def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: st
         ("Atrial fibrillation, ventricular rate 118.", "I48.91", "I49.01"),
         # falling grades and a falling haemoglobin are no falls
         ("Depression, falling grades at school.", "F32.A", "R29.6"),
+        ("ADHD, disruptive in class, falling behind.", "F90.9", "R29.6"),
         ("Anaemia, Hb falling, now 8.2.", "D64.9", "R29.6"),
         # "after MI" is an old infarction
         ("Secondary prevention after MI.", "I25.2", "I21.9"),
@@ -537,6 +541,11 @@ def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None
     stroke = CodePrediction("Z86.73", "Stroke", 0.9, evidence=(Evidence("note", "stroke", 0, 43, 49),))
     ulcer = CodePrediction("L89.90", "Ulcer", 0.8, evidence=(Evidence("note", "ulcer", 0, 72, 77),))
     assert presenting_first([ulcer, stroke], Patient("p", notes=(visit,)))[0].code == "L89.90"
+    # a bone density scan's header is no diagnosis header: the note opens with its complaint
+    scan = "Follow-up of 52F with breast cancer, on letrozole. DXA: osteopenia T -1.8."
+    cancer = CodePrediction("C50.919", "Cancer", 0.8, evidence=(Evidence("note", "cancer", 0, 22, 35),))
+    bone = CodePrediction("M85.80", "Osteopenia", 0.9, evidence=(Evidence("note", "osteopenia", 0, 56, 66),))
+    assert presenting_first([bone, cancer], Patient("p", notes=(scan,)))[0].code == "C50.919"
     # a circumstance is no complaint
     rough = "55M, homeless, sleeping rough. Type 2 diabetes, HbA1c 9.1%."
     homeless = CodePrediction("Z59.02", "Homeless", 0.9, evidence=(Evidence("note", "homeless", 0, 5, 13),))

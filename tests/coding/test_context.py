@@ -176,6 +176,9 @@ def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
         ("HIV and hepatitis C negative.", "HIV", "negated"),
         ("Loud snoring, witnessed apnoeas per wife, daytime sleepiness.", "daytime sleepiness", "present"),
         ("Stroke clinic. Imp: TIA.", "Stroke", "uncertain"),
+        # a diagnosis to weigh, but not the condition a drug to weigh is for
+        ("Heavy periods, consider von Willebrand disease.", "von Willebrand disease", "uncertain"),
+        ("Plan: consider metformin for T2DM.", "T2DM", "present"),
         # a year after a diagnosed condition dates its diagnosis
         ("Dx HTN 2015, on amlodipine.", "HTN", "present"),
         ("MI 2015, stented.", "MI", "historical"),
