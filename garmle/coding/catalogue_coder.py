@@ -269,7 +269,7 @@ def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
 # "hepatitis serology done", "HIV test negative", "chlamydia screen": the name of a test, unless its
 # result follows ("hepatitis B serology positive")
 _TEST_AFTER = re.compile(
-    r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel)\b"
+    r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel|bloods)\b"
     r"(?![^.;\n]{0,30}\b(?:positive|reactive|detected|confirmed)\b)",
     re.I,
 )

@@ -655,14 +655,41 @@ def _in_range(code: str, lo: str, hi: str) -> bool:
 
 
 def _excludes(a: str, b: str, catalogue: IcdCatalogue) -> bool:
-    """True when an Excludes1 note of ``a`` or of a category above it names ``b``."""
+    """True when an Excludes1 note of ``a`` or of a category above it names ``b``: its range holds ``b``
+    and, for a range within one category, its words name ``b``'s condition. "Insufficiency of
+    precerebral arteries (G45.-)" under carotid stenosis excludes that insufficiency, not the transient
+    ischaemic attack the stenosis caused.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> _excludes("I65.21", "G45.9", cat), _excludes("G47.33", "R06.81", cat)
+        (False, True)
+    """
     for code in (a, *catalogue.ancestors(a)):
         if not catalogue.is_valid(code):
             continue  # blocks and chapters carry no code-level notes here
         for note in catalogue.lookup(code).excludes1:
-            if any(_in_range(b, lo, hi) for lo, hi in _excluded_ranges(note)):
+            ranges = [(lo, hi) for lo, hi in _excluded_ranges(note) if _in_range(b, lo, hi)]
+            # a range over several categories names a class ("specific movement disorders (G20-G26)");
+            # one category's code names a condition its words must name
+            if any(lo[:3] != hi[:3] for lo, hi in ranges) or (
+                ranges and _names_condition_of(note, b, catalogue)
+            ):
                 return True
     return False
+
+
+_NOTE_WORD = re.compile(r"[a-z]{4,}")
+_NOTE_STOP = frozenset({"with", "without", "other", "unspecified", "classified", "elsewhere", "specified"})
+
+
+def _names_condition_of(note: str, code: str, catalogue: IcdCatalogue) -> bool:
+    """True when an Excludes1 note's words share a word stem (five letters) with the title of ``code``
+    or of a code above it."""
+    said = {w[:5] for w in _NOTE_WORD.findall(_REFERENCE.sub(" ", note).lower()) if w not in _NOTE_STOP}
+    titles = " ".join(catalogue.title(c) for c in (code, *catalogue.ancestors(code)) if catalogue.is_valid(c))
+    return bool(said & {w[:5] for w in _NOTE_WORD.findall(titles.lower()) if w not in _NOTE_STOP})
 
 
 PREGNANCY_CODES: tuple[tuple[str, str, bool], ...] = (

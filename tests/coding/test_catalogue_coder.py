@@ -73,6 +73,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("56-year-old man with hyperlipidaemia found on screening.", "E78.5"),
         ("Right-sided infective endocarditis, MSSA.", "I33.0"),
         ("ED: asthma attack, unable to complete sentences.", "J45.901"),
+        ("Carotid doppler: 75% right ICA stenosis.", "I65.21"),
+        ("3 days postpartum. Impression: postpartum hypertension.", "O16.5"),
         ("Ultrasound: cirrhotic liver, moderate ascites.", "K74.60"),
         ("Pre-conception counselling; discuss switching from valproate.", "Z31.69"),
         ("Metastatic colon cancer, liver mets.", "C78.7"),
@@ -391,6 +393,7 @@ def test_catalogue_index_is_cached_between_processes(
         ("ECG: widespread ST elevation with PR depression. Acute pericarditis.", "F32"),
         ("Bronchiectasis. Sputum culture: Pseudomonas aeruginosa.", "A41"),
         ("Obesity. Plan: discuss bariatric surgery criteria.", "Z98.84"),
+        ("Postpartum hypertension. Plan: labetalol, pre-eclampsia bloods.", "O14"),
         # a pre-eclampsia the risk factors are for; an injury's unsaid site
         ("Aspirin 150 mg (moderate risk factors for pre-eclampsia).", "O14"),
         ("Two puncture wounds over the dorsum of the hand.", "S91"),

@@ -433,3 +433,13 @@ def test_a_past_stroke_with_a_deficit_it_left_is_the_deficits_sequela(cat: IcdCa
         CodePrediction("R53.1", cat.title("R53.1"), 0.8, evidence=(Evidence("note", "Weakness", 0, 45, 53),)),
     ]
     assert sorted(p.code for p in reconcile(apart, cat, notes=(other,))) == ["R53.1", "Z86.73"]
+
+
+def test_an_excludes1_note_within_one_category_must_name_the_condition() -> None:
+    cat = IcdCatalogue()
+    # the carotid stenosis that caused a transient ischaemic attack: both stay (the note under I65 names
+    # an insufficiency of precerebral arteries); a suspected sleep apnoea beats the apnoea symptom
+    tia = [CodePrediction("I65.21", "Carotid", 0.9), CodePrediction("G45.9", "TIA", 0.8)]
+    assert {p.code for p in reconcile(tia, cat)} == {"I65.21", "G45.9"}
+    osa = [CodePrediction("R06.81", "Apnea", 0.6), CodePrediction("G47.33", "OSA", 0.5)]
+    assert [p.code for p in reconcile(osa, cat)] == ["G47.33"]
