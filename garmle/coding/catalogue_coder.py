@@ -175,14 +175,28 @@ _SUBSTANCES = frozenset(
 _SCALE_SCORE = re.compile(r"-\d+\s*(?:score\b|[:=]?\s*\d)", re.I)
 
 
-def _says(raw: str, exact_case: frozenset[str]) -> bool:
+def _says(raw: str, exact_case: frozenset[str], any_case: bool = False) -> bool:
     """True when a note's word is one of a wording's upper-case abbreviations, or its plural ("UTIs").
+    In a note written all in lower case (``any_case``) an abbreviation of three letters or more is read
+    in lower case too, unless it is an everyday word ("cap", "fit", "pad", "aids").
 
     Example:
         >>> _says("UTIs", frozenset({"UTI"})), _says("Uti", frozenset({"UTI"}))
         (True, False)
+        >>> _says("htn", frozenset({"HTN"}), any_case=True), _says("pad", frozenset({"PAD"}), any_case=True)
+        (True, False)
     """
-    return raw in exact_case or (raw.endswith("s") and raw[:-1] in exact_case)
+    if raw in exact_case or (raw.endswith("s") and raw[:-1] in exact_case):
+        return True
+    if not any_case:
+        return False
+    word = raw.upper()
+    caseless = {w for w in exact_case if sum(c.isalpha() for c in w) >= 3 and w.lower() not in _EVERYDAY}
+    return word in caseless or (word.endswith("S") and word[:-1] in caseless)
+
+
+# abbreviations that are everyday words in a note written in lower case
+_EVERYDAY = frozenset({"cap", "fit", "pad", "gad", "hap", "sob", "aids", "nof", "cin", "ili", "ica"})
 
 
 def _note_of(mention: Mention, notes: Sequence[str]) -> str | None:
@@ -223,7 +237,7 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
         (True, False)
     """
     note = _note_of(mention, notes)
-    if note is None or mention.text != "RA":
+    if note is None or mention.text.upper() != "RA":
         return False
     return bool(_ROOM_AIR_BEFORE.search(_said_before(note, mention, 20)))
 
@@ -257,7 +271,7 @@ def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
         False
     """
     note = _note_of(mention, notes)
-    if note is None or mention.text != "PE":
+    if note is None or mention.text.upper() != "PE":
         return False
     return (
         _followed_by(mention, notes, _EXAMINATION_AFTER)
@@ -1206,11 +1220,12 @@ class CatalogueCoder:
     def mentions(self, note: str, note_index: int = 0) -> list[Mention]:
         """Every code mention found in ``note`` with its assertion (negated ones included)."""
         out: list[Mention] = []
+        any_case = note == note.lower()  # "pt w/ htn, t2dm": abbreviations typed in lower case
         for sentence in split_sentences(note, note_index):
-            out.extend(self._sentence_mentions(sentence))
+            out.extend(self._sentence_mentions(sentence, any_case))
         return out
 
-    def _sentence_mentions(self, sentence: Sentence) -> list[Mention]:
+    def _sentence_mentions(self, sentence: Sentence, any_case: bool = False) -> list[Mention]:
         toks: Sequence[Token] = sentence.tokens
         if not toks:
             return []
@@ -1258,7 +1273,7 @@ class CatalogueCoder:
                 continue  # "red tympanic membrane" names a site: its unspecified disorder must be said
             if hits[idx] < self._sizes[idx] and text.code[0] == "S" and self._unsaid_site(text, present):
                 continue  # "puncture wounds over the hand" is no puncture wound of the thigh
-            mention = self._locate(sentence, toks, text, float(coverage[idx]), original)
+            mention = self._locate(sentence, toks, text, float(coverage[idx]), original, any_case)
             if mention is not None and not _names_a_rate(mention, sentence):
                 found.append(mention)
         return _most_specific(found)
@@ -1270,17 +1285,19 @@ class CatalogueCoder:
         text: _CodeText,
         coverage: float,
         original: Sequence[Token] = (),
+        any_case: bool = False,
     ) -> Mention | None:
         wanted = set(text.required)
         exact = text.exact_case
         positions = [
             i
             for i, t in enumerate(toks)
-            if t.norm in wanted and (not exact or t.norm not in _lowered(exact) or _says(t.raw, exact))
+            if t.norm in wanted
+            and (not exact or t.norm not in _lowered(exact) or _says(t.raw, exact, any_case))
         ]
         if len({toks[i].norm for i in positions}) < min(len(wanted), max(1, len(wanted) - 1)):
             return None
-        if exact and not any(_says(toks[i].raw, exact) for i in positions):
+        if exact and not any(_says(toks[i].raw, exact, any_case) for i in positions):
             return None
         said = {toks[i].norm for i in positions}
         if len(said) < len(wanted) and _with_clause(text.text) & (wanted - said):

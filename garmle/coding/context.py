@@ -52,7 +52,8 @@ _SENT_END = re.compile(
 )
 # The query mark itself: the mention within three words after it, with no comma between, is uncertain.
 _QUERY_MARK = re.compile(r"(?:^|[\s(,:/])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
-_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&]{0,40}):")
+# a header, also as a list item: "Imp: ...", "- PMH: ...", "* Plan: ..."
+_HEADER = re.compile(r"^\s*(?:[-*•]\s*)?([A-Za-z][A-Za-z /&]{0,40}):")
 # A SOAP note's one-letter headers; other single letters ("T: 37.2") head no section.
 _SOAP = {"s": "subjective", "o": "objective", "a": "assessment", "p": "plan"}
 

@@ -406,6 +406,13 @@ def test_everyday_words_and_drug_names_are_not_diagnoses(
     assert not any(code.startswith(absent) for code in _codes(coder, note))
 
 
+def test_a_note_in_lower_case_is_read_with_its_abbreviations(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "pt is a 58 yo woman w/ htn, hld, t2dm. changing pads hourly. sats 95% ra.")
+    assert {"I10", "E78.5", "E11.9"} <= set(codes)
+    assert not any(c.startswith(("I73", "M06")) for c in codes)  # no PAD, no rheumatoid arthritis
+    assert "I10" not in _codes(coder, "Pt w/ htn.")  # lower case in a note that uses capitals is no HTN
+
+
 def test_one_mention_gives_one_code_of_a_category_and_british_spelling_is_read(coder: CatalogueCoder) -> None:
     codes = _codes(coder, "Assessment: lumbar spondylosis. Newly diagnosed coeliac disease.")
     assert sum(c.startswith("M47") for c in codes) == 1

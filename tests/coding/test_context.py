@@ -112,6 +112,11 @@ def test_family_history_section_covers_following_lines_until_a_blank_line() -> N
     assert _assertion("Family history:\nNo heart disease.", "heart disease") == "negated"
 
 
+def test_headers_in_a_list_name_their_sections() -> None:
+    note = "- PMH: AF, T2DM\n- Imp: orthostatic hypotension\n- Plan: stop doxazosin"
+    assert [s.section for s in split_sentences(note)] == ["pmh", "imp", "plan"]
+
+
 def test_soap_headers_name_their_sections() -> None:
     note = "S: itchy plaques.\nO: BSA 8%.\nT: 37.2\nA: plaque psoriasis\nP: topical steroid"
     assert [s.section for s in split_sentences(note)] == [
