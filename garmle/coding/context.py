@@ -366,6 +366,10 @@ _NEAR_UNCERTAIN = ("consider", "considering")
 # ... Imp: TIA"
 _NEXT_UNCERTAIN = ("clinic", "clinics")
 _POST_UNCERTAIN = (
+    # a label never proven: "labelled asthma in her 30s but never confirmed"
+    "but never confirmed",
+    "but not confirmed",
+    "but never proven",
     "is suspected",
     "was suspected",
     "cannot be excluded",
@@ -588,7 +592,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         finding end the mention's scope: "stable angina, ACS ruled out" rules out the ACS ("weakness
         yesterday, fully resolved" still resolved the weakness)."""
         for i, _ in real(_phrases(words, phrases)):
-            if i > last and i - last <= window and not any(last < s <= i for s in stops):
+            # a trigger may open with a terminator ("but never confirmed"); one before it ends the scope
+            if i > last and i - last <= window and not any(last < s < i for s in stops):
                 cut = max((c for c in commas if last <= c < i - 1), default=None) if own else None
                 if cut is not None and not set(words[cut + 1 : i]) <= _SCOPE_WORDS:
                     continue

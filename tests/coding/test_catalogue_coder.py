@@ -75,6 +75,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("ED: asthma attack, unable to complete sentences.", "J45.901"),
         ("Carotid doppler: 75% right ICA stenosis.", "I65.21"),
         ("3 days postpartum. Impression: postpartum hypertension.", "O16.5"),
+        ("Rising PSA, nocturia.", "R97.20"),
+        ("Well baby check at 8 weeks, feeding well.", "Z00.129"),
         ("Ultrasound: cirrhotic liver, moderate ascites.", "K74.60"),
         ("Pre-conception counselling; discuss switching from valproate.", "Z31.69"),
         ("Metastatic colon cancer, liver mets.", "C78.7"),

@@ -184,6 +184,9 @@ def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
         # a diagnosis to weigh, but not the condition a drug to weigh is for
         ("Heavy periods, consider von Willebrand disease.", "von Willebrand disease", "uncertain"),
         ("Plan: consider metformin for T2DM.", "T2DM", "present"),
+        # a label never proven; a trigger may open with the "but" that ends others' scope
+        ("Labelled asthma in her 30s but never confirmed.", "asthma", "uncertain"),
+        ("Asthma since childhood but well controlled.", "Asthma", "present"),
         # a year after a diagnosed condition dates its diagnosis
         ("Dx HTN 2015, on amlodipine.", "HTN", "present"),
         ("MI 2015, stented.", "MI", "historical"),
