@@ -559,7 +559,7 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("N94.5", ("N80",)),
     ("N94.6", ("N80",)),
     # light sensitivity and other visual disturbances of a headache, an eye inflammation or meningitis
-    ("H53.1", ("G43", "G44", "G03", "H10", "H16", "H20")),
+    ("H53.1", ("G43", "G44", "G00", "G01", "G02", "G03", "A39.0", "A87", "H10", "H16", "H20")),
     # the aching muscles of influenza, COVID-19, malaria, dengue, Lyme disease, leptospirosis and of
     # polymyalgia rheumatica
     ("M79.1", ("J09", "J10", "J11", "U07.1", "B50", "B51", "B52", "B53", "B54", "A90", "A91", "A27")),

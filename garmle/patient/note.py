@@ -59,8 +59,9 @@ _AGE_PATTERNS = (
     ),
 )
 _OPENING = 60  # characters: a note's header line
+# capitals only: "walks 50m" is a distance
 _OPENING_AGE = re.compile(
-    r"(?<![\d.])\b(\d{1,3})\s?([MF])\b(?![-/])(?!\s*(?:catheter|cath|foley|fr\b|french))", _I
+    r"(?<![\d.])\b(\d{1,3})\s?([MF])\b(?![-/])(?!\s*(?i:catheter|cath|foley|fr\b|french))"
 )
 _TEMPERATURE = re.compile(r"\b(?:temp\w*|T|fever|febrile|pyrexi\w*)\b", _I)
 # An infant's or toddler's age in months, weeks or days ("20-month-old", "6 weeks old"): whole years.

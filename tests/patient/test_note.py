@@ -26,6 +26,7 @@ from garmle.patient import parse_note
         ("COPD review. 72F, ex-smoker.", 72),
         ("Temp 101F, cough for 3 days.", None),  # a temperature in Fahrenheit
         ("Foley 16F catheter inserted yesterday.", None),  # a catheter's French size
+        ("Breathless after 50m on the flat.", None),  # a distance
         ("20-month-old boy brought by mum", 1),
         ("6 weeks old, feeding well", 0),
         ("Neonatal unit: baby girl born at 30+2 weeks gestation, on CPAP.", 0),
