@@ -49,6 +49,7 @@ from garmle.coding import context as _context_module
 from garmle.coding.base import rank, recorded_code
 from garmle.coding.context import (
     HISTORY_SECTIONS,
+    SECTION_HEADER,
     WORD,
     Sentence,
     Token,
@@ -190,9 +191,15 @@ def _says(raw: str, exact_case: frozenset[str], any_case: bool = False) -> bool:
         return True
     if not any_case:
         return False
-    word = raw.upper()
-    caseless = {w for w in exact_case if sum(c.isalpha() for c in w) >= 3 and w.lower() not in _EVERYDAY}
+    word, caseless = raw.upper(), _caseless(exact_case)
     return word in caseless or (word.endswith("S") and word[:-1] in caseless)
+
+
+@lru_cache(maxsize=1024)
+def _caseless(exact_case: frozenset[str]) -> frozenset[str]:
+    """The abbreviations of a wording that a note in lower case may say: three letters or more, no
+    everyday word."""
+    return frozenset(w for w in exact_case if sum(c.isalpha() for c in w) >= 3 and w.lower() not in _EVERYDAY)
 
 
 # abbreviations that are everyday words in a note written in lower case
@@ -210,6 +217,12 @@ def _followed_by(mention: Mention, notes: Sequence[str], pattern: re.Pattern[str
     """True when ``pattern`` matches the mention's note right after the mention."""
     note = _note_of(mention, notes)
     return note is not None and pattern.match(note, mention.char_end) is not None
+
+
+def _preceded_by(mention: Mention, notes: Sequence[str], pattern: re.Pattern[str], reach: int = 40) -> bool:
+    """True when ``pattern`` is found in the ``reach`` characters of the mention's note right before it."""
+    note = _note_of(mention, notes)
+    return note is not None and pattern.search(_said_before(note, mention, reach)) is not None
 
 
 def _said_before(note: str, mention: Mention, reach: int = 40) -> str:
@@ -236,10 +249,7 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _names_room_air(m, ["SpO2 93% RA"]), _names_room_air(m, ["Known RA."])
         (True, False)
     """
-    note = _note_of(mention, notes)
-    if note is None or mention.text.upper() != "RA":
-        return False
-    return bool(_ROOM_AIR_BEFORE.search(_said_before(note, mention, 20)))
+    return mention.text.upper() == "RA" and _preceded_by(mention, notes, _ROOM_AIR_BEFORE, 20)
 
 
 # "PE: chest clear, BP 130/80" (the physical examination), "CPT/PE", "prolonged exposure (PE)" (a
@@ -337,8 +347,7 @@ def _names_a_vaccine(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _names_a_vaccine(m, ["Vaccinated in 2020. Has influenza."])
         False
     """
-    note = _note_of(mention, notes)
-    return note is not None and _VACCINES_BEFORE.search(_said_before(note, mention, 80)) is not None
+    return _preceded_by(mention, notes, _VACCINES_BEFORE, 80)
 
 
 # "discuss bariatric surgery criteria", "refer for hip replacement": an operation still to come, not the
@@ -361,12 +370,7 @@ def _names_a_procedure_to_come(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _names_a_procedure_to_come(m, ["Past history: bariatric surgery 2019."])
         False
     """
-    note = _note_of(mention, notes)
-    return (
-        note is not None
-        and mention.code.startswith("Z9")
-        and _PROCEDURE_TO_COME.search(_said_before(note, mention)) is not None
-    )
+    return mention.code.startswith("Z9") and _preceded_by(mention, notes, _PROCEDURE_TO_COME)
 
 
 # "ST depression", "PR depression" (ECG), "respiratory depression": no low mood
@@ -383,12 +387,7 @@ def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _names_a_sign(m, ["ST elevation, PR depression."]), _names_a_sign(m, ["Low mood, depression."])
         (True, False)
     """
-    note = _note_of(mention, notes)
-    return (
-        note is not None
-        and mention.code.startswith(("F32", "F33"))
-        and _NOT_A_MOOD_BEFORE.search(_said_before(note, mention, 20)) is not None
-    )
+    return mention.code.startswith(("F32", "F33")) and _preceded_by(mention, notes, _NOT_A_MOOD_BEFORE, 20)
 
 
 _OBSTETRIC = re.compile(
@@ -437,12 +436,7 @@ def _periarticular(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _periarticular(m, ["Hand X-rays: periarticular osteopenia, no erosions."])
         True
     """
-    note = _note_of(mention, notes)
-    return (
-        note is not None
-        and mention.code.startswith("M85.8")
-        and bool(_PERIARTICULAR.search(_said_before(note, mention)))
-    )
+    return mention.code.startswith("M85.8") and _preceded_by(mention, notes, _PERIARTICULAR)
 
 
 def _weeks_at_birth(mention: Mention, notes: Sequence[str]) -> bool:
@@ -611,9 +605,6 @@ def assessed_symptom(predictions: Sequence[CodePrediction], patient: Patient) ->
     return assessed[0] if len(assessed) == 1 and assessed[0].startswith("R") else None
 
 
-_COMPLAINT_HEADER = re.compile(r"^\s*[A-Za-z][A-Za-z /&'-]{0,40}:")
-
-
 def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
     """The spans of :func:`assessment_spans`, those of the first note's opening (its sentences before
     any section header or under a complaint header: "HPI:", "Reason for visit:", "Discharge summary:"),
@@ -633,7 +624,7 @@ def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
             elif index == 0 and number == 0:
                 # a note headed by its complaint opens with it: "Gout flare: 58M, ..." (but not "District
                 # nurse review: 91F, bedbound after stroke, with a pressure ulcer")
-                header = _COMPLAINT_HEADER.match(sentence.text)
+                header = SECTION_HEADER.match(sentence.text)
                 if header:
                     opening.add((index, sentence.start, sentence.start + header.end()))
     return assessment, opening, history

@@ -28,6 +28,7 @@ from garmle.spelling import american_spelling
 
 __all__ = [
     "ASSERTIONS",
+    "SECTION_HEADER",
     "WORD",
     "Sentence",
     "Token",
@@ -52,8 +53,8 @@ _SENT_END = re.compile(
 )
 # The query mark itself: the mention within three words after it, with no comma between, is uncertain.
 _QUERY_MARK = re.compile(r"(?:^|[\s(,:/])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
-# a header, also as a list item: "Imp: ...", "- PMH: ...", "* Plan: ..."
-_HEADER = re.compile(r"^\s*(?:[-*•]\s*)?([A-Za-z][A-Za-z /&]{0,40}):")
+# a section header, also as a list item: "Imp: ...", "- PMH: ...", "* Plan: ..."
+SECTION_HEADER = re.compile(r"^\s*(?:[-*•]\s*)?([A-Za-z][A-Za-z /&]{0,40}):")
 # A SOAP note's one-letter headers; other single letters ("T: 37.2") head no section.
 _SOAP = {"s": "subjective", "o": "objective", "a": "assessment", "p": "plan"}
 
@@ -148,7 +149,7 @@ def split_sentences(note: str, note_index: int = 0) -> list[Sentence]:
             gap = note[out[-1].end if out else 0 : s]
             if gap.count("\n") >= 2:
                 section = ""  # a blank line ends the section
-            header = _HEADER.match(note[s:e])
+            header = SECTION_HEADER.match(note[s:e])
             if header:
                 name = header.group(1).strip().lower()
                 section = _SOAP.get(name, section) if len(name) == 1 else name

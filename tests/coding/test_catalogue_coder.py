@@ -8,8 +8,9 @@ import pytest
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding import CatalogueCoder
+from garmle.coding.catalogue_coder import presenting_first
 from garmle.errors import ConfigError
-from garmle.types import Patient
+from garmle.types import CodePrediction, Evidence, Patient
 
 
 def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
@@ -520,92 +521,70 @@ def test_stress_incontinence_described_and_falling_asleep(coder: CatalogueCoder)
     assert "R29.6" in _codes(coder, "Repeated falls, 3 in 6 months.")
 
 
-def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None:
-    from garmle.coding.catalogue_coder import presenting_first
-    from garmle.types import CodePrediction, Evidence
+def _found(note: str, code: str, words: str, score: float, start: int = 0) -> CodePrediction:
+    """A prediction read from the first ``words`` of ``note`` at or after ``start``."""
+    at = note.index(words, start)
+    return CodePrediction(code, code, score, evidence=(Evidence("note", words, 0, at, at + len(words)),))
 
+
+def _first(note: str, *predictions: CodePrediction) -> list[str]:
+    return [p.code for p in presenting_first(list(predictions), Patient("p", notes=(note,)))]
+
+
+def test_a_note_without_an_assessment_puts_its_opening_complaint_first() -> None:
     note = "48F. 2 yrs of urine leakage with coughing.\nPMH: nil. BMI 32.4."
-    obesity = CodePrediction("E66.9", "Obesity", 0.8, evidence=(Evidence("note", "BMI", 0, 54, 57),))
-    sui = CodePrediction("N39.3", "Stress incontinence", 0.7, evidence=(Evidence("note", "leak", 0, 19, 32),))
-    assert [p.code for p in presenting_first([obesity, sui], Patient("p", notes=(note,)))] == [
-        "N39.3",
-        "E66.9",
-    ]
+    obesity, sui = _found(note, "E66.9", "BMI", 0.8), _found(note, "N39.3", "leak", 0.7)
+    assert _first(note, obesity, sui) == ["N39.3", "E66.9"]
     # a mention after the first section header is no opening complaint
-    late = CodePrediction("E66.9", "Obesity", 0.8, evidence=(Evidence("note", "BMI", 0, 54, 57),))
-    other = CodePrediction("I10", "HTN", 0.7, evidence=(Evidence("note", "HTN", 0, 48, 51),))
     headed = "48F. Routine review, no complaints today.\nPMH: HTN. BMI 32.4."
-    assert [p.code for p in presenting_first([late, other], Patient("p", notes=(headed,)))] == [
-        "E66.9",
-        "I10",
-    ]
+    late, other = _found(headed, "E66.9", "BMI", 0.8), _found(headed, "I10", "HTN", 0.7)
+    assert _first(headed, late, other) == ["E66.9", "I10"]
     # a complaint header opens the note
     summary = "Discharge summary: 57M admitted with anterior STEMI. Smoker 30/day."
-    smoker = CodePrediction("F17.210", "Nicotine", 0.9, evidence=(Evidence("note", "Smoker", 0, 53, 59),))
-    stemi = CodePrediction("I21.3", "STEMI", 0.8, evidence=(Evidence("note", "STEMI", 0, 46, 51),))
-    assert presenting_first([smoker, stemi], Patient("p", notes=(summary,)))[0].code == "I21.3"
+    smoker, stemi = _found(summary, "F17.210", "Smoker", 0.9), _found(summary, "I21.3", "STEMI", 0.8)
+    assert _first(summary, smoker, stemi)[0] == "I21.3"
     # a header that names the complaint opens the note; one that names the visit does not
     flare = "Gout flare: 58M, hot swollen first MTP joint. Takes bendroflumethiazide for hypertension."
-    gout = CodePrediction("M10.9", "Gout", 0.8, evidence=(Evidence("note", "Gout flare", 0, 0, 10),))
-    htn = CodePrediction("I10", "HTN", 0.9, evidence=(Evidence("note", "hypertension", 0, 76, 88),))
-    assert presenting_first([htn, gout], Patient("p", notes=(flare,)))[0].code == "M10.9"
+    htn, gout = _found(flare, "I10", "hypertension", 0.9), _found(flare, "M10.9", "Gout flare", 0.8)
+    assert _first(flare, htn, gout)[0] == "M10.9"
     visit = "District nurse review: 91F, bedbound after stroke 2023, with a pressure ulcer."
-    stroke = CodePrediction("Z86.73", "Stroke", 0.9, evidence=(Evidence("note", "stroke", 0, 43, 49),))
-    ulcer = CodePrediction("L89.90", "Ulcer", 0.8, evidence=(Evidence("note", "ulcer", 0, 72, 77),))
-    assert presenting_first([ulcer, stroke], Patient("p", notes=(visit,)))[0].code == "L89.90"
+    ulcer, stroke = _found(visit, "L89.90", "ulcer", 0.8), _found(visit, "Z86.73", "stroke", 0.9)
+    assert _first(visit, ulcer, stroke)[0] == "L89.90"
     # a bone density scan's header is no diagnosis header: the note opens with its complaint
     scan = "Follow-up of 52F with breast cancer, on letrozole. DXA: osteopenia T -1.8."
-    cancer = CodePrediction("C50.919", "Cancer", 0.8, evidence=(Evidence("note", "cancer", 0, 22, 35),))
-    bone = CodePrediction("M85.80", "Osteopenia", 0.9, evidence=(Evidence("note", "osteopenia", 0, 56, 66),))
-    assert presenting_first([bone, cancer], Patient("p", notes=(scan,)))[0].code == "C50.919"
+    bone, cancer = _found(scan, "M85.80", "osteopenia", 0.9), _found(scan, "C50.919", "cancer", 0.8)
+    assert _first(scan, bone, cancer)[0] == "C50.919"
     # a circumstance is no complaint
     rough = "55M, homeless, sleeping rough. Type 2 diabetes, HbA1c 9.1%."
-    homeless = CodePrediction("Z59.02", "Homeless", 0.9, evidence=(Evidence("note", "homeless", 0, 5, 13),))
-    dm = CodePrediction("E11.65", "T2DM", 0.9, evidence=(Evidence("note", "Type 2 diabetes", 0, 31, 46),))
-    assert presenting_first([homeless, dm], Patient("p", notes=(rough,)))[0].code == "E11.65"
+    homeless, dm = _found(rough, "Z59.02", "homeless", 0.9), _found(rough, "E11.65", "Type 2 diabetes", 0.9)
+    assert _first(rough, homeless, dm)[0] == "E11.65"
 
 
 def test_a_condition_named_only_in_the_history_comes_after_the_new_finding() -> None:
-    from garmle.coding.catalogue_coder import presenting_first
-    from garmle.types import CodePrediction, Evidence
-
     note = "72F, 3 days of palpitations.\nHistory: type 2 diabetes.\nECG: atrial fibrillation, new."
-
-    def found(code: str, words: str, score: float) -> CodePrediction:
-        at = note.index(words)
-        return CodePrediction(code, code, score, evidence=(Evidence("note", words, 0, at, at + len(words)),))
-
-    dm, af = found("E11.9", "type 2 diabetes", 0.97), found("I48.91", "atrial fibrillation", 0.88)
-    assert [p.code for p in presenting_first([dm, af], Patient("p", notes=(note,)))] == ["I48.91", "E11.9"]
+    dm = _found(note, "E11.9", "type 2 diabetes", 0.97)
+    af = _found(note, "I48.91", "atrial fibrillation", 0.88)
+    assert _first(note, dm, af) == ["I48.91", "E11.9"]
     # named outside the history too, it keeps its place by score
     again = note + " Diet for type 2 diabetes."
     at = again.rindex("type 2 diabetes")
     both = CodePrediction(
         "E11.9", "E11.9", 0.97, evidence=(*dm.evidence, Evidence("note", "type 2 diabetes", 0, at, at + 15))
     )
-    assert [p.code for p in presenting_first([both, af], Patient("p", notes=(again,)))] == ["E11.9", "I48.91"]
+    assert _first(again, both, af) == ["E11.9", "I48.91"]
 
 
 def test_an_assessment_listing_several_conditions_puts_them_in_its_order() -> None:
-    from garmle.coding.catalogue_coder import presenting_first
-    from garmle.types import CodePrediction, Evidence
-
     note = (
         "74M, HFrEF, AF.\nA/P: 1. HFrEF with volume overload. 2. Hyperkalemia, mild. 3. AF rate controlled."
     )
     start = note.index("A/P")
-
-    def found(code: str, words: str, score: float) -> CodePrediction:
-        at = note.index(words, start)
-        return CodePrediction(code, code, score, evidence=(Evidence("note", words, 0, at, at + len(words)),))
-
     hf, k, af = (
-        found("I50.20", "HFrEF", 0.82),
-        found("E87.5", "Hyperkalemia", 0.9),
-        found("I48.91", "AF", 0.85),
+        _found(note, "I50.20", "HFrEF", 0.82, start),
+        _found(note, "E87.5", "Hyperkalemia", 0.9, start),
+        _found(note, "I48.91", "AF", 0.85, start),
     )
-    ordered = presenting_first(sorted([hf, k, af], key=lambda p: -p.score), Patient("p", notes=(note,)))
-    assert [p.code for p in ordered] == ["I50.20", "E87.5", "I48.91"]
+    assert _first(note, *sorted([hf, k, af], key=lambda p: -p.score)) == ["I50.20", "E87.5", "I48.91"]
 
 
 @pytest.mark.parametrize(
