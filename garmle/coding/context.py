@@ -45,11 +45,12 @@ ASSERTIONS = ("present", "negated", "uncertain", "hypothetical", "historical", "
 # is then a name, not an absent pressure, and a note's "non-smoker" names no smoking.
 WORD = re.compile(r"\b(?i:non)-[A-Za-z]+|[A-Za-z0-9]+")
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
-# A "?" before a word ("?psoriatic arthritis", "( ? PE)") marks a query, not an end; nor does the dot of
+# A "?" before a word ("?psoriatic arthritis", "( ? PE)") marks a query, not an end, and so does one
+# answered after it ("Known COPD? No - ...", read by _ANSWERED_NO); nor does the dot of
 # a genus's initial ("H. pylori", "E. coli").
 _SENT_END = re.compile(
     r"(?<!\d)(?<!\b[A-Z])[.!](?!\d)|(?<=\b[A-Z])[.!](?!\s*[a-z])"
-    r"|(?<!\d)\?(?!\d)(?<![\s(,:/]\?)|(?<=\d)\.(?=\s)|[;\n]"
+    r"|(?<!\d)\?(?!\d)(?<![\s(,:/]\?)(?!\s*(?i:no|nil|none|negative|yes)\b)|(?<=\d)\.(?=\s)|[;\n]"
 )
 # The query mark itself: the mention within three words after it, with no comma between, is uncertain.
 _QUERY_MARK = re.compile(r"(?:^|[\s(,:/])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
@@ -513,8 +514,8 @@ _PSEUDO = (
 # A checklist item answered no: "Diabetes: none", "Smoking: never", "Stroke/TIA - no." The answer ends
 # the item: "Asthma: no attacks this month" still says asthma.
 _ANSWERED_NO = re.compile(
-    r"\s*(?::|=|\s[-–]\s)\s*(?:none|no|nil|never|negative|neg|denie[sd]|absent|not present)"
-    r"(?:\s+(?:known|reported|documented))?\s*(?=[.,;)\n]|$)",
+    r"\s*(?::|=|\?|\s[-–]\s)\s*(?:none|no|nil|never|negative|neg|denie[sd]|absent|not present)"
+    r"(?:\s+(?:known|reported|documented))?\s*(?=[.,;)\n]|\s[-–]\s|$)",
     re.I,
 )
 _FAMILY_SECTIONS = ("family history", "fh", "family hx")

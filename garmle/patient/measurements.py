@@ -314,6 +314,16 @@ _SPECS = (
         30,
         _units([(("g/L",), _scale(0.1)), (("mmol/L",), _scale(1.611))]),
     ),
+    MeasureSpec(
+        "psa",
+        "ng/mL",
+        ("2857-1", "83112-3"),
+        "Prostate specific antigen",
+        "lab",
+        0,
+        100000,
+        _units([(("ug/L", "µg/L", "ng/ml"), _same)]),
+    ),
 )
 
 MEASURES: Mapping[str, MeasureSpec] = {spec.name: spec for spec in _SPECS}
@@ -347,6 +357,7 @@ _ALIASES = {
     "triglycerides": ("tg", "trigs", "triglyceride"),
     "uacr": ("acr", "albumin/creatinine ratio", "albumin creatinine ratio", "urine albumin/creatinine"),
     "hemoglobin": ("haemoglobin", "hb", "hgb"),
+    "psa": ("prostate specific antigen", "prostate-specific antigen", "total psa"),
 }
 
 

@@ -109,6 +109,7 @@ _MEASURE_WORDS = (
     ("weight", r"weight|wt"),
     ("height", r"height|ht"),
     ("hemoglobin", r"ha?emoglobin|hgb|hb"),
+    ("psa", r"(?:total\s+)?psa|prostate[\s-]+specific\s+antigen"),
 )
 _FILLER = (
     r"(?:\s*(?:[:=,]|is|was|were|of|at|now|today|levels?|values?|results?|measured|reading|"
@@ -117,7 +118,7 @@ _FILLER = (
 )
 _UNIT = (
     r"%|mmol/mol|mg/dl|mmol/l|meq/l|[µu]mol/l|ml/min(?:/1\.73\s*m(?:2|²|\^2))?|mg/g|mg/mmol|g/dl|g/l|"
-    r"kg/m(?:2|²|\^2)|bpm|beats/min|breaths/min|/min|kg|lbs?|cm|°?[cf]"
+    r"kg/m(?:2|²|\^2)|ng/ml|[µu]g/l|bpm|beats/min|breaths/min|/min|kg|lbs?|cm|°?[cf]"
 )
 _MEASURE = re.compile(
     r"\b(?:" + "|".join(f"(?P<{name}>{words})" for name, words in _MEASURE_WORDS) + r")(?![\w/])"

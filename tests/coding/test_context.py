@@ -51,6 +51,10 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("He has never been admitted for his asthma.", "asthma", "present"),
         ("Stroke/TIA - no, MI - no.", "TIA", "negated"),
         ("Smoking: never", "Smoking", "negated"),
+        # a question answered after its mark
+        ("Known COPD? No - spirometry normal.", "COPD", "negated"),
+        ("Chest pain? no. Palpitations? yes.", "Chest pain", "negated"),
+        ("Chest pain? no. Palpitations? yes.", "Palpitations", "present"),
         ("Asthma: no attacks this month.", "Asthma", "present"),
         ("Diabetes: type 2, no retinopathy.", "Diabetes", "present"),
         ("Anti-HCV nonreactive; HBV DNA not detected.", "HCV", "negated"),
@@ -128,9 +132,10 @@ def test_soap_headers_name_their_sections() -> None:
     ]
 
 
-def test_a_question_ends_its_sentence_but_a_query_mark_does_not() -> None:
-    note = "Any chest pain? No. Hypertension, ?angina."
-    assert [s.text for s in split_sentences(note)] == ["Any chest pain?", "No.", "Hypertension, ?angina."]
+def test_a_question_ends_its_sentence_but_a_query_mark_and_an_answered_one_do_not() -> None:
+    note = "Any chest pain? Not today. Hypertension, ?angina. Any palpitations? No."
+    texts = [s.text for s in split_sentences(note)]
+    assert texts == ["Any chest pain?", "Not today.", "Hypertension, ?angina.", "Any palpitations? No."]
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,12 @@ def test_a_t_score_of_minus_2_5_or_lower_gives_osteoporosis(catalogue: IcdCatalo
     assert "M81.0" not in _predict(catalogue, labs=(Observation("t_score", -1.9, "{T-score}"),))
 
 
+def test_a_psa_of_4_or_more_is_a_raised_psa(catalogue: IcdCatalogue) -> None:
+    psa = Observation("psa", 9.2, "ng/mL", display="Prostate specific antigen")
+    assert _predict(catalogue, labs=(psa,))["R97.20"] == ["Prostate specific antigen 9.2 ng/mL"]
+    assert "R97.20" not in _predict(catalogue, labs=(Observation("psa", 2.1, "ng/mL"),))
+
+
 def test_medication_rules(catalogue: IcdCatalogue) -> None:
     meds = (
         Medication("Hydrochlorothiazide 25 MG"),

@@ -104,6 +104,8 @@ def test_impossible_blood_pressure_is_warned() -> None:
         # a DXA scan's lowest T-score, its sign read
         ("DEXA: T-score -2.7 at lumbar spine, -1.9 at hip.", "t_score", -2.7, "{T-score}"),
         ("T score of minus 1.2 at the femoral neck, Z-score -2.0", "t_score", -1.2, "{T-score}"),
+        ("PSA of 9.2 ng/mL on routine testing", "psa", 9.2, "ng/mL"),
+        ("prostate-specific antigen 5.1 ug/L", "psa", 5.1, "ng/mL"),
     ],
 )
 def test_labs_and_vitals_with_values(text: str, name: str, value: float, unit: str) -> None:
