@@ -554,7 +554,7 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("H53.4", ("H40", "H46", "H47")),
     # painful periods and painful intercourse of endometriosis, and the painful intercourse of a pelvic
     # inflammatory disease
-    ("N94.1", ("N80", "N70", "N71", "N73")),
+    ("N94.1", ("N80", "N70", "N71", "N73", "N95.2")),
     ("N94.4", ("N80",)),
     ("N94.5", ("N80",)),
     ("N94.6", ("N80",)),

@@ -379,14 +379,24 @@ _NOT_A_MOOD_BEFORE = re.compile(
 )
 
 
+# "CVA tenderness", "L CVA tender": the costovertebral angle examined, no stroke
+_ANGLE_AFTER = re.compile(r"\s*(?:tender\w*|angle|pain|punch|percussion)\b", re.I)
+
+
 def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
-    """True when "depression" is an ECG or a respiratory sign, not a depressive disorder.
+    """True when "depression" is an ECG or a respiratory sign, not a depressive disorder, or "CVA" the
+    costovertebral angle's tenderness, not a stroke.
 
     Example:
         >>> m = Mention("F32.A", 0, 16, 26, "depression", "present", 1.0, "", frozenset())
         >>> _names_a_sign(m, ["ST elevation, PR depression."]), _names_a_sign(m, ["Low mood, depression."])
         (True, False)
+        >>> m = Mention("I63.9", 0, 2, 5, "CVA", "present", 1.0, "", frozenset())
+        >>> _names_a_sign(m, ["L CVA tenderness."]), _names_a_sign(m, ["L CVA 2019, residual weakness."])
+        (True, False)
     """
+    if mention.text.upper() == "CVA":
+        return _followed_by(mention, notes, _ANGLE_AFTER)
     return mention.code.startswith(("F32", "F33")) and _preceded_by(mention, notes, _NOT_A_MOOD_BEFORE, 20)
 
 
@@ -1101,7 +1111,9 @@ class CatalogueCoder:
                 continue
             words = WORD.findall(phrase)
             exact = frozenset(w for w in words if w.isupper() and sum(c.isalpha() for c in w) >= 2)
-            req = tuple(dict.fromkeys(normalise_token(w) for w in words))
+            # what a wording says is absent is no word to find ("pre-eclampsia without severe features"):
+            # said after the rest, it joins the match as a title's does
+            req = tuple(dict.fromkeys(normalise_token(w) for w in WORD.findall(_WITHOUT.sub("", phrase))))
             texts.append(_CodeText(norm, phrase, req, exact, True))
         # Plain tuples: the cache then loads in half the time of one object per wording.
         self._texts = [(t.code, t.text, t.required, t.exact_case, t.synonym) for t in texts]
@@ -1300,13 +1312,17 @@ class CatalogueCoder:
         if not _numbers_after_nouns(toks, matched, text.required):
             return None
         absent_words = _said_absent(text.text)
+        joined = False
         if absent_words and original:
             # "migraine without aura" names the code whose wording says the aura is absent, not the
             # unspecified migraine: the absent words, said just after, join the match
             reach = range(hi + 1, min(len(toks), hi + 2 + 2 * len(absent_words)))
             absent_at = [i for i in reach if not toks[i].norm and original[i].norm in absent_words]
-            if {original[i].norm for i in absent_at} == absent_words:
+            joined = {original[i].norm for i in absent_at} == absent_words
+            if joined:
                 matched, hi = sorted({*matched, *absent_at}), max(hi, *absent_at)
+        if absent_words and text.synonym and not joined:
+            return None  # a curated wording is said whole, its "without ..." too
         between = set(range(lo, hi + 1)) - set(matched)
         extra = sum(1 for i in between if toks[i].norm not in _FILLERS)
         limit = 1 if text.synonym or len(wanted) <= 2 else 2

@@ -271,6 +271,11 @@ _PRE_HYPOTHETICAL = (
     "safety netted",
     "warning signs of",
     "red flags of",
+    "red flags explained",
+    "red flags discussed",
+    "red flags given",
+    "red flag symptoms explained",
+    "red flag symptoms discussed",
     "risk of",
     "risk for",
     "at risk for",
@@ -529,6 +534,11 @@ HISTORY_SECTIONS = (
     "past history",
 )
 _ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
+# a sentence under one of these headers names what to come back for: "Safety net: fever -> ?septic arthritis"
+_WATCH_HEADERS = frozenset(
+    {"safety net", "safety netting", "safety netted", "red flags", "return precautions", "return if",
+     "warning signs", "seek help if", "come back if", "review if"}
+)  # fmt: skip
 # Under a history header, these still say the condition is the patient's now ("PMH: ... Smokes 10/day").
 # A gerund does not ("PMH: smoking, quit 2010" is a past habit).
 _PRE_CURRENT = ("current", "currently", "still", "ongoing", "active")
@@ -617,8 +627,10 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "negated" if negated else "family"
     if negated:
         return "negated"
+    header = SECTION_HEADER.match(sentence.text)
     if (
         section in _ALLERGY_SECTIONS
+        or (header is not None and header.group(1).strip().lower() in _WATCH_HEADERS)
         or _LIKENESS.match(sentence.text, end - sentence.start)
         or before(_PRE_HYPOTHETICAL, 4)
         or before(_NEAR_HYPOTHETICAL, 0)
@@ -643,7 +655,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     clause = words[: next((c for c in commas if c >= last), len(words) - 1) + 1]
     current = (
         before(_PRE_CURRENT, 3)
-        or (first < len(words) and words[first] in _PRESENT_VERBS)
+        # the mention's own first word ("current smoker" under "History:")
+        or (first < len(words) and words[first] in (*_PRESENT_VERBS, *_PRE_CURRENT))
         or _rate_after(words, last)
     )
     if (
@@ -849,7 +862,7 @@ _MONTHS = frozenset(
 )
 
 
-_QUIT = frozenset({"quit", "stopped", "ceased"})
+_QUIT = frozenset({"quit", "stopped", "ceased", "abstinent", "sober"})
 _WANTS = frozenset({"to", "not", "never", "will", "cannot", "failed", "trying", "wants", "planning"})
 
 

@@ -659,6 +659,32 @@ def test_a_smoking_rate_under_a_history_header_is_current_smoking(coder: Catalog
     assert "Z87.891" in _codes(coder, "PMH: asthma. Smoker, quit 2010.")
 
 
+def test_current_smoking_under_a_history_header_and_drinking_given_up(coder: CatalogueCoder) -> None:
+    assert "F17.210" in _codes(coder, "History: CAD; hyperlipidemia; current smoker, 45 pack-years.")
+    assert _codes(coder, "Alcohol dependence, abstinent since 2024.") == ["F10.21"]
+
+
+def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) -> None:
+    # "without severe features" is said: the mild to moderate pre-eclampsia, not the unspecified one
+    assert _codes(coder, "Pregnant. Pre-eclampsia without severe features.") == ["O14.00"]
+    assert _codes(coder, "Pregnant. Pre-eclampsia.") == ["O14.90"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "absent"),
+    [
+        ("Lifestyle-limiting right calf claudication, ABI 0.58.", "I73.9", "I63.9"),
+        ("L CVA tenderness, 6 mm distal ureteric stone.", "N20.1", "I63.9"),
+        ("Red flags explained - thunderclap headache, new weakness.", None, "G44.53"),
+        ("- safety net: fever/spreading redness -> same day review ?septic arthritis", None, "M00.9"),
+        ("Genitourinary syndrome of menopause (atrophic vaginitis).", "N95.2", "N76.0"),
+    ],
+)
+def test_wordings_of_one_reading(coder: CatalogueCoder, text: str, expected: str | None, absent: str) -> None:
+    codes = _codes(coder, text)
+    assert (expected is None or expected in codes) and absent not in codes
+
+
 def test_protein_energy_malnutrition_takes_its_grade(coder: CatalogueCoder) -> None:
     assert _codes(coder, "Moderate protein-energy malnutrition, BMI 17.6.")[0] == "E44.0"
 

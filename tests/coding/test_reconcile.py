@@ -286,6 +286,9 @@ def test_conditions_of_a_pregnant_patient_take_chapter_15_codes_at_the_trimester
     assert [p.code for p in third][:2] == ["O24.113", "E11.9"]
     # not pregnant: nothing changes
     assert [p.code for p in reconcile(_preds(cat, ("I10", 0.9)), cat)] == ["I10"]
+    # a urinary infection in pregnancy is the chapter 15 code of its site alone
+    cystitis = reconcile(_preds(cat, ("N30.90", 0.9), ("Z3A.18", 0.7)), cat, pregnant=True)
+    assert [p.code for p in cystitis] == ["O23.12", "Z3A.18"]
 
 
 def test_a_pregnant_patients_note_gives_trimester_codes(catalogue: IcdCatalogue) -> None:
@@ -396,6 +399,13 @@ def test_a_ketoacidosis_not_said_of_type_2_takes_the_stated_type(cat: IcdCatalog
         "E11.10", cat.title("E11.10"), 0.9, "catalogue", evidence=(Evidence("note", "T2DM"),)
     )
     assert "E10.10" not in [p.code for p in reconcile([said, typed], cat)]
+
+
+def test_a_condition_beside_its_complication_takes_the_combination_code(cat: IcdCatalogue) -> None:
+    gallbladder = _preds(cat, ("K81.1", 0.9), ("K80.21", 0.8))
+    assert [p.code for p in reconcile(gallbladder, cat)] == ["K80.11"]
+    cirrhosis = _preds(cat, ("K70.30", 0.9), ("R18.8", 0.8))
+    assert [p.code for p in reconcile(cirrhosis, cat)] == ["K70.31"]
 
 
 def test_kidney_disease_on_dialysis_is_end_stage(cat: IcdCatalogue) -> None:
