@@ -545,7 +545,9 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("L83", ("E28.2", "E66", "E11", "R73")),  # and the insulin resistance of obesity, diabetes
     ("N91", ("E28.2",)),
     # redness of the skin, and the graze it started from: a skin infection, Lyme disease, dermatitis
+    # ... and of a vaginal thrush or a mastitis
     ("L53", ("L00", "L01", "L02", "L03", "L04", "L08", "A46", "A69.2", "L20", "L23", "L24", "L25", "L30")),
+    ("L53", ("B37", "N61", "O91")),
     ("T14", ("L00", "L01", "L02", "L03", "L04", "L08", "A46")),
     # ... and the redness around an ulcer, the ulcer's dressed wound, an infected bone beneath it
     ("L53", _ULCERS),

@@ -308,6 +308,38 @@ _LISTED_TESTS_AFTER = re.compile(
 )
 
 
+# "STI kit (chlamydia/gonorrhoea) given", "swabs for chlamydia, gonorrhoea": an infection in the list of a
+# test's or a kit's contents
+_TESTS_BEFORE = re.compile(
+    r"\b(?:kits?|screen(?:ing)?|swabs?|NAAT|PCR|serology|tests?|testing)\s*(?:for\s+)?[(:]?\s*"
+    r"(?:[\w-]+\s*(?:/|,|\band\b|\bor\b)\s*){0,4}$",
+    re.I,
+)
+
+
+def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when the note goes on to rule out what a mention suspects: "?cellulitis vs DVT -> venous
+    duplex: no DVT", "?PE. CTPA: no PE", "... PE was excluded".
+
+    Example:
+        >>> m = Mention("I82.409", 0, 15, 18, "DVT", "uncertain", 1.0, "", frozenset())
+        >>> _ruled_out_later(m, ["?cellulitis vs DVT -> duplex: no DVT."])
+        True
+        >>> _ruled_out_later(m, ["?cellulitis vs DVT -> duplex booked."])
+        False
+    """
+    note = _note_of(mention, notes)
+    if note is None:
+        return False
+    said = re.escape(mention.text)
+    ruled = re.compile(
+        rf"\b(?:no|not|without|negative for|excluded|ruled out)\s+(?:[\w-]+\s+){{0,2}}{said}\b"
+        rf"|\b{said}\s+(?:(?:was|has been|is)\s+)?(?:ruled out|excluded|negative|not seen)\b",
+        re.I,
+    )
+    return ruled.search(note, mention.char_end) is not None
+
+
 def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
     """True when a mention names a test ("hepatitis serology done", "HIV test negative") rather than a
     diagnosis; a positive result keeps it. An infection may head a list of tests ("hepatitis C and HIV
@@ -322,12 +354,16 @@ def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
         >>> m = Mention("A74.9", 0, 6, 15, "chlamydia", "present", 1.0, "", frozenset())
         >>> _names_a_test(m, ["Plan: chlamydia and gonorrhoea screen."])
         True
+        >>> m = Mention("A54.9", 0, 19, 29, "gonorrhoea", "present", 1.0, "", frozenset())
+        >>> _names_a_test(m, ["STI kit (chlamydia/gonorrhoea) given."])
+        True
         >>> m = Mention("J45.909", 0, 6, 12, "asthma", "present", 1.0, "", frozenset())
         >>> _names_a_test(m, ["Known asthma, HIV testing offered."])
         False
     """
     return _followed_by(mention, notes, _TEST_AFTER) or (
-        mention.code[0] in "AB" and _followed_by(mention, notes, _LISTED_TESTS_AFTER)
+        mention.code[0] in "AB"
+        and (_followed_by(mention, notes, _LISTED_TESTS_AFTER) or _preceded_by(mention, notes, _TESTS_BEFORE))
     )
 
 
@@ -400,9 +436,10 @@ def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
     return mention.code.startswith(("F32", "F33")) and _preceded_by(mention, notes, _NOT_A_MOOD_BEFORE, 20)
 
 
+_PREGNANCY_TEST = re.compile(r"pregnan|\b(?:b-?)?hcg\b|\bupt\b", re.I)
 _OBSTETRIC = re.compile(
     r"gestation|eclampsia|hyperemesis|gravid|pregnan|obstetric|antenatal|prenatal|placent|puerper|"
-    r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b|miscarriage|abortion|ectopic",
+    r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b|miscarriage|abortion|ectopic|lactation",
     re.I,
 )
 """Wordings that name a condition of pregnancy or the puerperium, so need no other mention of it."""
@@ -756,6 +793,14 @@ _NEWBORN = re.compile(
 _NEWBORN_ITEM = re.compile(r"\b(?:new-?born|neonatal|perinatal)\b", re.I)
 _NEWBORN_WORDS = frozenset({"newborn", "neonatal", "perinatal", "new", "born", "fetus"})
 _PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
+
+# acute infections whose past episode is over and has no personal-history code: upper and lower
+# respiratory, ear, bladder, skin and bowel infections ("sinusitis", read as chronic by the index, when
+# its mention does not say chronic)
+_EPISODE_OVER = (
+    "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H65", "H66", "N30", "L03", "A08",
+    "A09",
+)  # fmt: skip
 
 # a sickle-cell disorder's past crisis is over: the code of the disorder without crisis
 _CRISIS_OVER = (
@@ -1340,7 +1385,8 @@ class CatalogueCoder:
         after = hi + 1  # "... of the right ear"
         while after < len(toks) - 1 and toks[after].norm in ("of", "the", "in"):
             after += 1
-        beside = (_side_of(toks[i].raw) for i in (after, lo - 1) if 0 <= i < len(toks))
+        before = lo - 2 if lo >= 2 and toks[lo - 1].norm == "sided" else lo - 1  # "L-sided sciatica"
+        beside = (_side_of(toks[i].raw) for i in (after, before) if 0 <= i < len(toks))
         side = _side_of(text_) or next((s for s in beside if s), None)
         return Mention(
             code=text.code,
@@ -1415,7 +1461,10 @@ class CatalogueCoder:
             m
             for m in mentions
             if m.assertion not in ("negated", "hypothetical")
+            and not (m.assertion == "uncertain" and _ruled_out_later(m, patient.notes))
             and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
+            # "HIV test result: positive" is no pregnancy test: the test's name must be said
+            and (not m.code.startswith("Z32") or _PREGNANCY_TEST.search(m.text) is not None)
             and not _names_a_scale(m, patient.notes)
             and not _names_room_air(m, patient.notes)
             and not _names_an_examination(m, patient.notes)
@@ -1624,6 +1673,10 @@ class CatalogueCoder:
         code = self.billable_default(mention.code)
         if mention.side:
             code = self._sided(code, mention.side)
+            other = {"right": "left", "left": "right"}.get(mention.side)
+            words = _title_words(self._titles.get(code, ""))
+            if other in words and mention.side not in words:
+                return None  # "Cellulitis L lower leg" is no cellulitis of the right lower limb
         if mention.assertion == "historical":
             if code[0] in "ST":
                 # a past injury is no initial encounter ("after a back injury in 2021"); a past fracture
@@ -1637,6 +1690,10 @@ class CatalogueCoder:
             over = _lookup_prefix(_CRISIS_OVER, code)
             if over is not None:
                 return over  # "acute chest syndrome 8 months ago": the sickle-cell disease stays
+            if code.startswith(_EPISODE_OVER) or (
+                code.startswith("J32") and "chronic" not in mention.text.lower()
+            ):
+                return None  # "recently finished amoxicillin for sinusitis": an infection treated and over
             mapped = personal_history_code(code)
             return mapped if mapped in self._titles else code
         if mention.assertion == "family":

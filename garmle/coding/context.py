@@ -23,6 +23,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 from garmle.spelling import american_spelling
 
@@ -50,7 +51,7 @@ WORD = re.compile(r"\b(?i:non)-[A-Za-z]+|[A-Za-z0-9]+")
 # a genus's initial ("H. pylori", "E. coli").
 _SENT_END = re.compile(
     r"(?<!\d)(?<!\b[A-Z])[.!](?!\d)|(?<=\b[A-Z])[.!](?!\s*[a-z])"
-    r"|(?<!\d)\?(?!\d)(?<![\s(,:/]\?)(?!\s*(?i:no|nil|none|negative|yes)\b)|(?<=\d)\.(?=\s)|[;\n]"
+    r"|(?<!\d)\?(?!\d)(?<![\s(,:/]\?)(?<!^\?)(?!\s*(?i:no|nil|none|negative|yes)\b)|(?<=\d)\.(?=\s)|[;\n]"
 )
 # The query mark itself: the mention within three words after it, with no comma between, is uncertain.
 _QUERY_MARK = re.compile(r"(?:^|[\s(,:/])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
@@ -68,6 +69,12 @@ _SPELLING = {
     # "Thrombus - see Thrombosis" (ICD-10-CM index)
     "thrombus": "thrombosis",
     "thrombi": "thrombosis",
+    # "prostate adenocarcinoma", "carcinoma of the prostate": the catalogue's site cancer (no wording of
+    # it names the morphology)
+    "carcinoma": "cancer",
+    "carcinomas": "cancer",
+    "adenocarcinoma": "cancer",
+    "adenocarcinomas": "cancer",
 }
 # -ise for -ize: generalised, localised, hospitalisation, immunised.
 _ISE = re.compile(r"(?<=[a-z]{3})is(e|ed|es|ing|ation|ations)$")
@@ -345,6 +352,9 @@ _SCOPE_WORDS = frozenset(
      "have", "had", "been", "and", "spontaneously", "largely", "mostly"}
 )  # fmt: skip
 _POST_HYPOTHETICAL = (
+    # "cauda equina red flags reviewed" ("dengue with warning signs" is a grade of dengue)
+    "red flags",
+    "red flag",
     "vaccine",
     "vaccines",
     "vaccination",
@@ -363,6 +373,7 @@ _POST_HYPOTHETICAL = (
 # right after the disease, a prevention of it or a protection from it: "tetanus booster", "rubella
 # immune", "HIV PrEP"
 _NEXT_HYPOTHETICAL = ("booster", "boosters", "toxoid", "immune", "non immune", "immunity", "prep", "pep")
+_REFERRAL = frozenset({"referral", "pathway"})
 _CANCER_WORDS = frozenset(
     {"cancer", "carcinoma", "hcc", "malignancy", "neoplasm", "tumour", "tumor", "melanoma", "lymphoma"}
 )
@@ -387,6 +398,7 @@ _POST_UNCERTAIN = (
 )
 _PRE_HISTORY = (
     "completed",  # "recently completed co-amoxiclav for pneumonia": the reason for a finished course
+    "finished",
     "former",
     "ex",
     "quit",
@@ -455,6 +467,9 @@ _TERMINATORS = (
     "presenting",
 )
 _COMMA_AFTER = re.compile(r"[)\]]?,")
+# a denial carries through a list of findings of at most this many words each, to a word that breaks it
+_SHORT_ITEM = 3
+_LIST_BREAKS = frozenset({"but", "although", "though", "however", "except", "apart"})
 # Phrases that contain a trigger word but do not negate or qualify what follows.
 _PSEUDO = (
     "not well",
@@ -577,10 +592,26 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     # "(MASLD), fibrosis risk": a comma may follow a closing bracket
     commas = [i for i, t in enumerate(toks) if _COMMA_AFTER.match(sentence.text, t.end - sentence.start)]
 
-    def before(phrases: tuple[str, ...], window: int, *, timed: bool = True) -> bool:
+    def short_items(j: int) -> bool:
+        """A list of two or more short findings runs from ``j`` to the mention's item: "denies saddle
+        anaesthesia, bowel/bladder changes, fever, wt loss, hx cancer, IVDU"."""
+        cuts = [c for c in commas if j <= c < first]
+        bounds = [j - 1, *cuts]
+        return (
+            len(cuts) >= 2
+            and first - cuts[-1] <= _SHORT_ITEM
+            and all(
+                b - a <= _SHORT_ITEM and _LIST_BREAKS.isdisjoint(words[a + 1 : b + 1])
+                for a, b in pairwise(bounds)
+            )
+        )
+
+    def before(phrases: tuple[str, ...], window: int, *, timed: bool = True, lists: bool = False) -> bool:
         for i, j in real(_phrases(words, phrases)):
             if not timed and i > 0 and (words[i - 1] in _TIME_UNITS or words[i - 1].isdigit()):
                 continue  # "day 3 after STEMI", "2 weeks post MI": a count of time, not a past event
+            if lists and j <= first and not any(j <= s < first for s in stops) and short_items(j):
+                return True
             # a list of single findings ("denies fever, sweats, thrush, diarrhoea") carries the trigger
             # further than running text does
             first_comma = next((c for c in commas if c >= j), None)
@@ -614,7 +645,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
 
     section = sentence.section
     negated = (
-        before(_PRE_NEGATION, 6)
+        before(_PRE_NEGATION, 6, lists=True)
         or before(_NEAR_NEGATION, 2)
         or after(_POST_NEGATION, 4, own=True)
         or after(_NEXT_NEGATION, 1)
@@ -640,6 +671,11 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
         # "renal cell carcinoma on surveillance" watch one
         or (after(("surveillance",), 1) and not _CANCER_WORDS.isdisjoint(words[first : last + 1]))
+        # "urgent suspected cancer referral", "2-week-wait cancer pathway": a referral to find out
+        or (
+            not _CANCER_WORDS.isdisjoint(words[first : last + 1])
+            and not _REFERRAL.isdisjoint(words[first : last + 1 if last in commas else last + 2])
+        )
     ):
         return "hypothetical"
     if (

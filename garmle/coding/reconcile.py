@@ -492,7 +492,12 @@ def _calculous_cholecystitis(preds: list[CodePrediction], catalogue: IcdCatalogu
 _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("K70.30", ("R18",), "K70.31", False),
     ("K70.10", ("R18",), "K70.11", False),
+    ("K76.0", ("K70.0",), "K70.0", False),  # a fatty liver said elsewhere to be alcohol-related
     ("J44.9", ("J12", "J13", "J14", "J15", "J16", "J18", "J20", "J21", "J22"), "J44.0", True),
+    # low back pain with sciatica (M54.3 Excludes1 "sciatica with lumbago (M54.4-)"), on its side
+    ("M54.50", ("M54.30",), "M54.40", False),
+    ("M54.50", ("M54.31",), "M54.41", False),
+    ("M54.50", ("M54.32",), "M54.42", False),
 )
 
 
@@ -515,6 +520,33 @@ def _with_complication(preds: list[CodePrediction], catalogue: IcdCatalogue) -> 
         why = Evidence("rule", f"{base.title} with {found.title}: combination code")
         combined = _recoded(base, code, catalogue, why, found.evidence)
         preds = [combined if p is base else p for p in preds if stays or p is not found]
+    return preds
+
+
+def _dementia_grade(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """A dementia's severity and its behaviour, read from two mentions, are one code: "severe dementia"
+    (F03.C0) and "agitation in dementia" (F03.911) are severe dementia with agitation (F03.C11).
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> preds = [CodePrediction(c, cat.title(c), 0.8) for c in ("K59.00", "F03.911", "F03.C0")]
+        >>> [p.code for p in _dementia_grade(preds, cat)]
+        ['K59.00', 'F03.C11']
+    """
+    for category in ("F01", "F02", "F03"):
+        mine = [p for p in preds if p.code.startswith(category + ".") and len(p.code) >= 6]
+        grades = {p.code[4] for p in mine if p.code[4] in "ABC"}
+        behaviours = {p.code[5:] for p in mine if p.code[5:] != "0"}
+        if len(mine) < 2 or len(grades) != 1 or len(behaviours) > 1:
+            continue
+        code = f"{category}.{grades.pop()}{next(iter(behaviours), '0')}"
+        if not catalogue.is_valid(code):
+            continue
+        best = max(mine, key=lambda p: p.score)
+        why = Evidence("rule", f"dementia's severity and behaviour said apart: {code}")
+        combined = _recoded(best, code, catalogue, why, *(p.evidence for p in mine))
+        preds = [combined if p is best else p for p in preds if p is best or p not in mine]
     return preds
 
 
@@ -820,6 +852,10 @@ def _pregnancy_code(stem: str, trimester: str, catalogue: IcdCatalogue) -> str |
 
 def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     trimester = _trimester(preds)
+    if any(p.code.startswith("O24.4") for p in preds):
+        # a diabetes of no stated type beside gestational diabetes is that diabetes ("Antenatal Diabetes
+        # Clinic", "diabetes in pregnancy"), no pre-existing one
+        preds = [p for p in preds if not (p.code.startswith("E11") and not _says_type_2(p))]
     out: list[CodePrediction] = []
     added: dict[str, CodePrediction] = {}
     for p in preds:
@@ -976,7 +1012,7 @@ def reconcile(
     preds = _combination(_drop_contradictions(preds), catalogue)
     preds = _diabetes_combination(preds, catalogue)
     preds = _stroke_sequelae(preds, catalogue, notes)
-    preds = _dementia_in_disease(preds, catalogue)
+    preds = _dementia_grade(_dementia_in_disease(preds, catalogue), catalogue)
     if pregnant:
         # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified
         # trimester" code is no default of its category's other conditions

@@ -120,9 +120,11 @@ _UNIT = (
     r"%|mmol/mol|mg/dl|mmol/l|meq/l|[µu]mol/l|ml/min(?:/1\.73\s*m(?:2|²|\^2))?|mg/g|mg/mmol|g/dl|g/l|"
     r"kg/m(?:2|²|\^2)|ng/ml|[µu]g/l|bpm|beats/min|breaths/min|/min|kg|lbs?|cm|°?[cf]"
 )
+# "PSA 6-monthly", "HbA1c 3 months after starting": how often or how long, no value
+_INTERVAL = r"(?:hourly|daily|weekly|monthly|yearly|(?:hour|day|week|month|year|wk|mth)s?\b|times\b|x\b)"
 _MEASURE = re.compile(
     r"\b(?:" + "|".join(f"(?P<{name}>{words})" for name, words in _MEASURE_WORDS) + r")(?![\w/])"
-    rf"{_FILLER}(?P<value>\d+(?:\.\d+)?)(?!\s*/\s*\d)\s*(?P<unit>(?:{_UNIT})(?![a-z]))?",
+    rf"{_FILLER}(?P<value>\d+(?:\.\d+)?)(?!\s*/\s*\d)(?!\s*-?\s*(?:{_INTERVAL}))\s*(?P<unit>(?:{_UNIT})(?![a-z]))?",
     _I,
 )
 _TARGET_BEFORE = re.compile(r"\b(target|goal|aim)\b[^.;\n]*$", _I)

@@ -678,6 +678,18 @@ def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) ->
         ("Red flags explained - thunderclap headache, new weakness.", None, "G44.53"),
         ("- safety net: fever/spreading redness -> same day review ?septic arthritis", None, "M00.9"),
         ("Genitourinary syndrome of menopause (atrophic vaginitis).", "N95.2", "N76.0"),
+        # a suspicion ruled out later in the note; a test kit's contents; a referral to find a cancer
+        ("?cellulitis vs DVT -> LLE venous duplex: no DVT.", None, "I82.409"),
+        ("STI kit (chlamydia/gonorrhoea) given.", None, "A54.9"),
+        ("Lump L breast. Urgent suspected cancer referral (breast clinic).", "N63.0", "C50.919"),
+        ("HIV test result: positive.", "B20", "Z32.01"),
+        # a long list of short denied findings; an infection treated and over
+        ("Denies saddle anaesthesia, bowel/bladder changes, fever, wt loss, hx cancer, IVDU.", None, "C80.1"),
+        ("Recently finished amoxicillin for sinusitis. Vulvovaginal candidiasis.", "B37.31", "J32.9"),
+        # a side beside the wording, also before "-sided"; a morphology read as its site's cancer
+        ("Cellulitis L lower leg.", "L03.116", "L03.115"),
+        ("L-sided sciatica.", "M54.32", "M54.30"),
+        ("Prostate adenocarcinoma, Gleason 3+4.", "C61", "C80.1"),
     ],
 )
 def test_wordings_of_one_reading(coder: CatalogueCoder, text: str, expected: str | None, absent: str) -> None:

@@ -406,6 +406,13 @@ def test_a_condition_beside_its_complication_takes_the_combination_code(cat: Icd
     assert [p.code for p in reconcile(gallbladder, cat)] == ["K80.11"]
     cirrhosis = _preds(cat, ("K70.30", 0.9), ("R18.8", 0.8))
     assert [p.code for p in reconcile(cirrhosis, cat)] == ["K70.31"]
+    back = _preds(cat, ("M54.50", 0.9), ("M54.32", 0.8))
+    assert [p.code for p in reconcile(back, cat)] == ["M54.42"]
+    dementia = _preds(cat, ("F03.911", 0.7), ("F03.C0", 0.9))
+    assert [p.code for p in reconcile(dementia, cat)] == ["F03.C11"]
+    # a diabetes of no stated type beside gestational diabetes is no pre-existing one
+    gdm = _preds(cat, ("O24.410", 0.9), ("E11.9", 0.6), ("Z3A.28", 0.7))
+    assert [p.code for p in reconcile(gdm, cat, pregnant=True)] == ["O24.410", "Z3A.28"]
 
 
 def test_kidney_disease_on_dialysis_is_end_stage(cat: IcdCatalogue) -> None:

@@ -122,6 +122,7 @@ def test_labs_and_vitals_with_values(text: str, name: str, value: float, unit: s
         "Goal LDL below 70 mg/dL.",
         "eGFR < 60 would prompt referral.",
         "Check HbA1c next visit.",
+        "PSA 6-monthly for 2 years, then annually.",
     ],
 )
 def test_targets_and_mentions_are_not_results(text: str) -> None:
