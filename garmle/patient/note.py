@@ -52,9 +52,10 @@ _AGE_PATTERNS = (
     re.compile(r"\baged?\s*[:=]?\s*(\d{1,3})\b", _I),
     # "64M ...", and after a short header: "S: 27F, migraine", "Pt: 45M"
     re.compile(r"^\s*(?:[A-Za-z]{1,10}\s*:\s*)?(\d{1,3})\s?[MF]\b", re.MULTILINE),
-    # "Elderly gentleman, 84, new diagnosis ...", "Mrs P, 61, has ...", "Adult female, 30 years, ..."
+    # "Elderly gentleman, 84, new diagnosis ...", "Mrs P, 61, has ...", "Mr J Hughes, 66.", "Adult female,
+    # 30 years, ..."
     re.compile(
-        r"\b(?:(?i:man|woman|gentleman|lady|male|female)|M(?:r|rs|s|iss)\.?\s+[A-Z][\w-]*)\s*,\s*"
+        r"\b(?:(?i:man|woman|gentleman|lady|male|female)|M(?:r|rs|s|iss)\.?(?:\s+[A-Z][\w'-]*\.?){1,3})\s*,\s*"
         r"(\d{1,3})\s*(?:years?|yrs?)?\s*[,.;)]"
     ),
 )

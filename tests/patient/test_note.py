@@ -20,6 +20,8 @@ from garmle.patient import parse_note
         ("S: 27F, migraine with aura 2-3x/month.", 27),  # after a SOAP header
         ("Elderly gentleman, 84, new diagnosis of hypothyroidism.", 84),  # after the person, in commas
         ("Clinic letter. Mrs P, 61, has 4 months of ptosis.", 61),
+        ("Mrs T. Begum, 26, G2P1, 18+3 weeks.", 26),  # an initial and a surname
+        ("Ambulatory care - Mr J Hughes, 66.", 66),
         ("Adult female, 30 years, bruising for a week.", 30),
         ("Woman, 3 children, lives alone.", None),  # a count that is no age
         ("Asthma review 38M. Uses salbutamol most days.", 38),  # an age and sex letter in the opening
