@@ -141,6 +141,8 @@ _NATURE = frozenset(
         "poisoning",
         "injury",
         "deficiency",
+        # "splenic flexure" in a colonoscopy report is no cancer of it ("carcinoma" reads as cancer)
+        "cancer",
         # a congenital malformation is a child's condition the note names as such: "aortic stenosis,
         # valve area 0.8 cm2" in a man of 79 is no congenital stenosis of the aortic valve
         "congenital",
@@ -317,6 +319,9 @@ _TESTS_BEFORE = re.compile(
 )
 
 
+_COMMON_WORDS = frozenset({"acute", "chronic", "pregnancy", "disease", "syndrome", "infection", "disorder"})
+
+
 def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     """True when the note goes on to rule out what a mention suspects: "?cellulitis vs DVT -> venous
     duplex: no DVT", "?PE. CTPA: no PE", "... PE was excluded".
@@ -331,7 +336,9 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     note = _note_of(mention, notes)
     if note is None:
         return False
-    said = re.escape(mention.text)
+    # the mention's words, or one of its distinctive words ("?ectopic pregnancy ... ectopic excluded")
+    words = [w for w in re.findall(r"[A-Za-z]{5,}", mention.text) if w.lower() not in _COMMON_WORDS]
+    said = "(?:" + "|".join([re.escape(mention.text), *(re.escape(w) for w in words)]) + ")"
     ruled = re.compile(
         rf"\b(?:no|not|without|negative for|excluded|ruled out)\s+(?:[\w-]+\s+){{0,2}}{said}\b"
         rf"|\b{said}\s+(?:(?:was|has been|is)\s+)?(?:ruled out|excluded|negative|not seen)\b",
@@ -437,6 +444,37 @@ def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
 
 
 _PREGNANCY_TEST = re.compile(r"pregnan|\b(?:b-?)?hcg\b|\bupt\b", re.I)
+# "wounds clean and dry", "wound site healing", "surgical wound", "port-site wound": an operation's wound
+# examined, no injury
+_WOUND_STATE_AFTER = re.compile(
+    r"\s*(?:(?:is|are|look\w*|remains?)\s+)?(?:clean|dry|healing|healed|intact|site|sites|check|care|"
+    r"review|dressings?|edges?|closed|ooz\w*|C/D/I|OK)\b",
+    re.I,
+)
+_OPERATION_BEFORE = re.compile(
+    r"\b(?:surgical|operative|post-?op\w*|incision\w*|laparoscop\w*|port[- ]site|scar|sternotomy|"
+    r"laparotomy|abdominal|caesarean|c-section)\s*$",
+    re.I,
+)
+
+
+def _names_a_surgical_wound(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a bare "wound" (an injury of no stated region) is an operation's wound examined.
+
+    Example:
+        >>> m = Mention("T14.8XXA", 0, 11, 17, "wounds", "present", 1.0, "", frozenset())
+        >>> _names_a_surgical_wound(m, ["Abdo soft, wounds clean and dry."])
+        True
+        >>> _names_a_surgical_wound(m, ["Dog bite - wounds to the forearm."])
+        False
+    """
+    if not mention.code.startswith("T14") or mention.text.lower() not in ("wound", "wounds"):
+        return False
+    return _followed_by(mention, notes, _WOUND_STATE_AFTER) or _preceded_by(
+        mention, notes, _OPERATION_BEFORE, 25
+    )
+
+
 _OBSTETRIC = re.compile(
     r"gestation|eclampsia|hyperemesis|gravid|pregnan|obstetric|antenatal|prenatal|placent|puerper|"
     r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b|miscarriage|abortion|ectopic|lactation",
@@ -757,6 +795,29 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("I82", "Z86.718"),
     ("I46", "Z86.74"),
     ("C50", "Z85.3"),
+    # a past cancer by its site
+    ("C15", "Z85.01"),
+    ("C16", "Z85.028"),
+    ("C18", "Z85.038"),
+    ("C19", "Z85.048"),
+    ("C20", "Z85.048"),
+    ("C21", "Z85.048"),
+    ("C22", "Z85.05"),
+    ("C25", "Z85.07"),
+    ("C34", "Z85.118"),
+    ("C43", "Z85.820"),
+    ("C44", "Z85.828"),
+    ("C53", "Z85.41"),
+    ("C54", "Z85.42"),
+    ("C56", "Z85.43"),
+    ("C61", "Z85.46"),
+    ("C64", "Z85.528"),
+    ("C67", "Z85.51"),
+    ("C71", "Z85.841"),
+    ("C73", "Z85.850"),
+    ("C81", "Z85.71"),
+    ("C91", "Z85.6"),
+    ("C92", "Z85.6"),
     ("C", "Z85.9"),
     ("N39.0", "Z87.440"),
     ("N20", "Z87.442"),
@@ -781,6 +842,7 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
 )
 """Acute conditions whose "history of" is a personal-history code (longest prefix wins)."""
 
+_MALIGNANT = re.compile(r"^Malignant neoplasm of ", re.I)
 _SECONDARY_NEOPLASMS = ("C77", "C78", "C79")
 _PRIMARY_SITE = re.compile(r"\b([a-z]+)\s+(?:cancer|carcinoma|ca|tumou?r|neoplasm|malignancy)\b", re.I)
 
@@ -789,6 +851,12 @@ _NEWBORN = re.compile(
     r"\b(?:new-?borns?|neonates?|neonatal (?:unit|intensive care)|NICU|SCBU|special care baby unit|"
     r"day \d{1,2} of life|\d{1,2}\s*-?\s*days?\s*-?\s*old)\b",
     re.I,
+)
+# a baby past the newborn weeks: "Isla, 7 months.", "a 4-month-old", "aged 10 months"
+_INFANT_MONTHS = re.compile(
+    r"(?:^[^\n,.]{1,30},\s*|\baged?\s+|\b)(?:[1-9]|1\d|2[0-3])\s*-?\s*(?:months?|mo|mths?)\b"
+    r"(?:\s*-?\s*old\b|(?=\s*[,.;]))",
+    re.I | re.M,
 )
 _NEWBORN_ITEM = re.compile(r"\b(?:new-?born|neonatal|perinatal)\b", re.I)
 _NEWBORN_WORDS = frozenset({"newborn", "neonatal", "perinatal", "new", "born", "fetus"})
@@ -1139,7 +1207,10 @@ class CatalogueCoder:
                 # "Pseudomonas aeruginosa" under "Sepsis due to Pseudomonas" names the organism of a sepsis;
                 # a sputum culture that grows it is no sepsis
                 terms = tuple(t for t in terms if _SEPSIS_WORD.search(t))
-            for wording in _index_wordings(lay_wordings((*title, *terms, *entry.includes))):
+            wordings = lay_wordings((*title, *terms, *entry.includes))
+            # "adenocarcinoma of caecum", "cancer of the cecum": a site's malignant neoplasm in a note's words
+            wordings += [_MALIGNANT.sub("Cancer of ", w) for w in wordings if _MALIGNANT.match(w)]
+            for wording in _index_wordings(wordings):
                 req = _required_words(wording)
                 # a lone short token ("HR+" -> "hr") is an abbreviation with many readings ("HR 76" is a
                 # heart rate); only the curated synonyms map abbreviations
@@ -1471,6 +1542,7 @@ class CatalogueCoder:
             and not _names_a_test(m, patient.notes)
             and not _names_a_vaccine(m, patient.notes)
             and not _names_a_sign(m, patient.notes)
+            and not _names_a_surgical_wound(m, patient.notes)
             and not _names_a_procedure_to_come(m, patient.notes)
             and not _names_a_status(m, patient.notes)
             and not _names_falling_asleep(m, patient.notes)
@@ -1486,6 +1558,7 @@ class CatalogueCoder:
         # a newborn's note, not a mother's postnatal note about her newborn
         newborn = patient.age in (None, 0) and not postnatal
         newborn = newborn and any(_NEWBORN.search(note) for note in patient.notes)
+        newborn = newborn and not any(_INFANT_MONTHS.search(note) for note in patient.notes)
         for mention, quality in self._rerank(kept):
             code = self._resolve(mention)
             if code is None:

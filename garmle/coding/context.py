@@ -71,6 +71,8 @@ _SPELLING = {
     "thrombi": "thrombosis",
     # "prostate adenocarcinoma", "carcinoma of the prostate": the catalogue's site cancer (no wording of
     # it names the morphology)
+    "caecum": "cecum",
+    "caecal": "cecal",
     "carcinoma": "cancer",
     "carcinomas": "cancer",
     "adenocarcinoma": "cancer",
@@ -278,6 +280,8 @@ _PRE_HYPOTHETICAL = (
     "safety netted",
     "warning signs of",
     "red flags of",
+    "other signs of",
+    "any signs of",
     "red flags explained",
     "red flags discussed",
     "red flags given",
@@ -666,6 +670,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_PRE_HYPOTHETICAL, 4)
         or before(_NEAR_HYPOTHETICAL, 0)
         or _operation_to_come(words, first, before)
+        or _safety_net(words, first, stops)
         or after(_POST_HYPOTHETICAL, 3, own=True)
         or after(_NEXT_HYPOTHETICAL, 1)
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
@@ -706,6 +711,29 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     ):
         return "historical"
     return "present"
+
+
+_RETURN_WORDS = frozenset(
+    {"return", "returns", "review", "recontact", "contact", "call", "ring", "phone", "seek", "attend", "999",
+     "111", "911", "a", "e", "ed", "er", "back", "reattend", "reconsult"}
+)  # fmt: skip
+
+
+def _safety_net(words: list[str], first: int, stops: list[int]) -> bool:
+    """A mention after the "if" of safety-net advice: "Urgent review or 999 if fever, loin pain or
+    confusion - possible kidney infection or sepsis", "return if any signs of sepsis".
+
+    Example:
+        >>> words = "urgent review or 999 if fever loin pain possible kidney infection or sepsis".split()
+        >>> _safety_net(words, 11, []), _safety_net(["sepsis", "if", "lactate", "high"], 0, [])
+        (True, False)
+    """
+    for i in range(first - 1, -1, -1):
+        if any(i < s < first for s in stops):
+            return False
+        if words[i] == "if":
+            return not _RETURN_WORDS.isdisjoint(words[max(0, i - 6) : i])
+    return False
 
 
 def _operation_to_come(words: list[str], first: int, before: Callable[..., bool]) -> bool:

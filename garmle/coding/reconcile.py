@@ -954,9 +954,23 @@ def _says_type_2(prediction: CodePrediction) -> bool:
     return any(_TYPE_2.search(e.text) for e in prediction.evidence)
 
 
+_UNSPECIFIED_TITLE = re.compile(r"^unspecified\b|, unspecified$|\bsite not specified\b", re.I)
+
+
+def _gives_way(vague: CodePrediction, specific: CodePrediction) -> bool:
+    """An unspecified code gives way to a specific one of its chapter that it excludes: "cirrhosis" in
+    the assessment (K74.60) to the "alcohol-related cirrhosis" of the history (K70.3-)."""
+    return (
+        vague.code[0] == specific.code[0]
+        and _UNSPECIFIED_TITLE.search(vague.title) is not None
+        and _UNSPECIFIED_TITLE.search(specific.title) is None
+    )
+
+
 def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     """Of two codes one's Excludes1 note names, the better scored stays; a diagnosis beats a symptom
-    whatever their scores ("apnea NOS (R06.81)" goes beside a suspected obstructive sleep apnoea).
+    whatever their scores ("apnea NOS (R06.81)" goes beside a suspected obstructive sleep apnoea), and
+    an unspecified code the specific one of its chapter (:func:`_gives_way`).
 
     Example:
         >>> from garmle.catalogue import IcdCatalogue
@@ -966,9 +980,13 @@ def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list
     """
     kept: list[CodePrediction] = []
     for p in sorted(preds, key=lambda q: (q.code.startswith("R"), -q.score)):
-        clash = (_excludes(p.code, k.code, catalogue) or _excludes(k.code, p.code, catalogue) for k in kept)
-        if not any(clash):
+        clash = [
+            k for k in kept if _excludes(p.code, k.code, catalogue) or _excludes(k.code, p.code, catalogue)
+        ]
+        if not clash:
             kept.append(p)
+        elif all(_gives_way(k, p) for k in clash):
+            kept = [k for k in kept if k not in clash] + [p]
     return [p for p in preds if p in kept]
 
 

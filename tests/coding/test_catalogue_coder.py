@@ -690,6 +690,17 @@ def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) ->
         ("Cellulitis L lower leg.", "L03.116", "L03.115"),
         ("L-sided sciatica.", "M54.32", "M54.30"),
         ("Prostate adenocarcinoma, Gleason 3+4.", "C61", "C80.1"),
+        ("s/p R hemicolectomy for adenocarcinoma of caecum.", "Z85.038", "Z85.9"),
+        ("Colonoscopy: splenic flexure and sigmoid colon normal.", None, "C18.5"),
+        # safety-net advice after a return verb; an operation's wound; a baby past the newborn weeks
+        (
+            "Urgent review or 999 if fever, loin pain or confusion - possible kidney infection or sepsis.",
+            None,
+            "A41.9",
+        ),
+        ("POD 5. Abdo soft, wounds clean and dry.", None, "T14.8XXA"),
+        ("Isla, 7 months. Born 36+2, no NICU. RSV bronchiolitis, mild dehydration.", "E86.0", "P74.1"),
+        ("?appendicitis ?ectopic pregnancy. Serum beta-hCG <5 IU/L - ectopic excluded.", None, "O00.90"),
     ],
 )
 def test_wordings_of_one_reading(coder: CatalogueCoder, text: str, expected: str | None, absent: str) -> None:

@@ -415,6 +415,17 @@ def test_a_condition_beside_its_complication_takes_the_combination_code(cat: Icd
     assert [p.code for p in reconcile(gdm, cat, pregnant=True)] == ["O24.410", "Z3A.28"]
 
 
+def test_an_unspecified_code_gives_way_to_the_specific_one_it_excludes(cat: IcdCatalogue) -> None:
+    # "cirrhosis" in the assessment scores above the history's "alcohol-related cirrhosis"
+    cirrhosis = _preds(cat, ("K74.60", 0.95), ("K70.30", 0.9))
+    assert [p.code for p in reconcile(cirrhosis, cat)] == ["K70.30"]
+    cystitis = _preds(cat, ("N39.0", 0.95), ("N30.01", 0.9))
+    assert [p.code for p in reconcile(cystitis, cat)] == ["N30.01"]
+    # across chapters the better scored stays: postpartum hypertension is no essential hypertension
+    puerperium = _preds(cat, ("O16.5", 0.95), ("I10", 0.9))
+    assert [p.code for p in reconcile(puerperium, cat)] == ["O16.5"]
+
+
 def test_kidney_disease_on_dialysis_is_end_stage(cat: IcdCatalogue) -> None:
     assert [p.code for p in reconcile(_preds(cat, ("N18.5", 0.9), ("Z99.2", 0.85)), cat)] == [
         "N18.6",
