@@ -702,6 +702,10 @@ _DIABETES_DEFAULTS = ("E10.9", "E11.9", "E13.9")
 _DIABETES_HYPERGLYCEMIA = ("E10.65", "E11.65", "E13.65")
 
 
+# varicose veins and venous hypertension with an ulcer
+_VENOUS_ULCERS = ("I83.0", "I83.2", "I87.31", "I87.33", "I87.011", "I87.013", "I87.031", "I87.033")
+
+
 def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     diabetes = next((p for p in preds if p.code in _DIABETES_DEFAULTS), None)
     # diabetes with hyperglycemia keeps its code beside the complication's (I.A.15 allows several)
@@ -716,6 +720,8 @@ def _diabetes_combination(preds: list[CodePrediction], catalogue: IcdCatalogue) 
         code = f"{diabetes.code[:3]}.{suffix}"
         if companion is None or not catalogue.is_valid(code) or any(p.code == code for p in preds):
             continue
+        if suffix == "621" and any(p.code.startswith(_VENOUS_ULCERS) for p in preds):
+            continue  # the leg ulcer is said to be venous: no link to the diabetes is presumed
         note = Evidence(
             "rule", f"diabetes with {companion.code}: combination code (ICD-10-CM guideline I.A.15)"
         )
@@ -850,8 +856,17 @@ def _pregnancy_code(stem: str, trimester: str, catalogue: IcdCatalogue) -> str |
     return None
 
 
+def _stated(prediction: CodePrediction) -> bool:
+    """Whether a note or the problem list states the prediction, not readings alone."""
+    return any(e.kind in ("note", "problem") for e in prediction.evidence)
+
+
 def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     trimester = _trimester(preds)
+    if any(p.code.startswith(("O13", "O14", "O15")) for p in preds):
+        # raised readings in a pregnancy with gestational hypertension or pre-eclampsia are that
+        # condition's, no pre-existing hypertension (unless the record states one)
+        preds = [p for p in preds if not (p.code == "I10" and not _stated(p))]
     if any(p.code.startswith("O24.4") for p in preds):
         # a diabetes of no stated type beside gestational diabetes is that diabetes ("Antenatal Diabetes
         # Clinic", "diabetes in pregnancy"), no pre-existing one
@@ -889,7 +904,23 @@ def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[Cod
     known = {p.code: p for p in out}
     for code, p in added.items():
         known[code] = _absorb(known[code], p) if code in known else p
-    return list(known.values())
+    return _superimposed(list(known.values()), catalogue)
+
+
+def _superimposed(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """Pre-eclampsia beside pre-existing hypertension (O10) is pre-existing hypertension with
+    pre-eclampsia (O11, at the pre-eclampsia's trimester), the O10 code kept beside it."""
+    if not any(p.code.startswith("O10") for p in preds):
+        return preds
+    out = []
+    for p in preds:
+        if p.code.startswith("O14"):
+            code = "O11." + {"0": "9"}.get(p.code[-1], p.code[-1])
+            if catalogue.is_valid(code):
+                why = Evidence("rule", "pre-eclampsia with pre-existing hypertension: O11 (ICD-10-CM O11)")
+                p = _recoded(p, code, catalogue, why)
+        out.append(p)
+    return out
 
 
 def _absorb(kept: CodePrediction, other: CodePrediction) -> CodePrediction:

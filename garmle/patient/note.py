@@ -145,7 +145,12 @@ _GESTATION = (
     re.compile(r"(?<![\d/.])(\d{1,2})(?:\+\d)?\s*/\s*40(?![\d/])"),
 )
 # every wording of the weeks but "16/40", which a visual acuity writes too
-_PREGNANT = (re.compile(r"\bpregnant\b", _I), *_GESTATION[:-1])
+# "34+1/40" in days too is a gestation, whatever else the note says ("20/40" alone may be an acuity)
+_PREGNANT = (
+    re.compile(r"\bpregnant\b", _I),
+    *_GESTATION[:-1],
+    re.compile(r"(?<![\d/.])\d{1,2}\+[0-6]\s*/\s*40(?![\d/])"),
+)
 # The weeks after a birth: "3 days postpartum", "postnatal check", "2 weeks after delivery", "delivered
 # 10 days ago". A past birth is not ("history of postpartum depression", "previous post-natal psychosis").
 _POSTPARTUM = re.compile(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from garmle.catalogue import IcdCatalogue
@@ -410,6 +412,14 @@ def test_a_condition_beside_its_complication_takes_the_combination_code(cat: Icd
     assert [p.code for p in reconcile(back, cat)] == ["M54.42"]
     dementia = _preds(cat, ("F03.911", 0.7), ("F03.C0", 0.9))
     assert [p.code for p in reconcile(dementia, cat)] == ["F03.C11"]
+    # a leg ulcer said to be venous is no diabetic foot ulcer
+    venous = _preds(cat, ("E11.9", 0.9), ("L97.909", 0.8), ("I83.029", 0.8))
+    assert "E11.621" not in [p.code for p in reconcile(venous, cat)]
+    # readings alone beside pre-eclampsia are no pre-existing hypertension; a stated one is, with O11
+    readings = _preds(cat, ("O14.03", 0.9), ("I10", 0.8), ("Z3A.34", 0.7))
+    assert [p.code for p in reconcile(readings, cat, pregnant=True)] == ["O14.03", "Z3A.34"]
+    stated = [replace(p, evidence=(Evidence("note", "chronic hypertension"),)) for p in readings]
+    assert {"O11.3", "O10.013"} <= {p.code for p in reconcile(stated, cat, pregnant=True)}
     # a diabetes of no stated type beside gestational diabetes is no pre-existing one
     gdm = _preds(cat, ("O24.410", 0.9), ("E11.9", 0.6), ("Z3A.28", 0.7))
     assert [p.code for p in reconcile(gdm, cat, pregnant=True)] == ["O24.410", "Z3A.28"]

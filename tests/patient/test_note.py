@@ -159,6 +159,9 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         ("Planning pregnancy; aspirin from 12 weeks once pregnant.", None),
         ("Stop ramipril if she becomes pregnant.", None),
         ("History of hypertension", None),
+        # weeks and days over 40 are a gestation; weeks over 40 alone may be an acuity
+        ("Maternity Day Assessment Unit\n34+1/40, G2P1.", True),
+        ("VA 6/9 right, 20/40 left.", None),
     ],
 )
 def test_pregnancy(text: str, pregnant: bool | None) -> None:
