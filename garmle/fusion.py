@@ -176,6 +176,8 @@ _PREGNANCY = re.compile(
     r"labou?r and delivery|preeclampsia|pre-eclampsia|eclampsia|fetal|fetus)\b",
     re.I,
 )
+_ALONGSIDE = re.compile(r"\b(?:including|includ\w+)\b.*$|\bpregnant (?:women|woman)\b", re.I)
+_TITLE_WOMEN = re.compile(r"\b(women|woman|female|females|girls)\b", re.I)  # "mothers and infants" is no sex
 _WOMEN = re.compile(r"\b(women|woman|female|females|girls|mothers?)\b", re.I)
 _MEN = re.compile(r"\b(men|man|male|males|boys)\b", re.I)
 _ACTION = re.compile(
@@ -557,6 +559,9 @@ def population_conflict(
         >>> title = "Tobacco smoking cessation in adults, including pregnant women"
         >>> population_conflict("", title, Patient("p", age=47, sex="male"), ["adults", "pregnancy"]) is None
         True
+        >>> female = "Surgical treatment of female stress urinary incontinence"
+        >>> population_conflict("", female, Patient("p", age=71, sex="male"), ["adults"])
+        'written for women'
         >>> over_40 = "Contraception for women aged over 40 years."
         >>> population_conflict("", over_40, Patient("p", age=17), ["women"])
         'written for another age group'
@@ -596,6 +601,11 @@ def population_conflict(
         return "written for adults"
     if pregnancy and not (patient.pregnant or patient.postpartum):
         return "written for pregnancy"
+    # a title written for one sex: "Surgical treatment of female stress urinary incontinence" (not
+    # "..., including pregnant women")
+    said = _ALONGSIDE.sub("", title)
+    women_only = women_only or (bool(_TITLE_WOMEN.search(said)) and not _MEN.search(said))
+    men_only = men_only or (bool(_MEN.search(said)) and not _WOMEN.search(said))
     if sex == "male" and women_only:
         return "written for women"
     if sex == "female" and men_only:

@@ -44,6 +44,11 @@ def test_population_rules() -> None:
     assert population_conflict("Pregnant women with chronic hypertension", "", ADULT) is not None
     assert population_conflict("Pregnant women with chronic hypertension", "", PREGNANT) is None
     assert population_conflict("Postmenopausal women", "Osteoporosis", ADULT) == "written for women"
+    # a title written for one sex, but not one that includes pregnant women alongside
+    female = "Surgical treatment of female stress urinary incontinence"
+    assert population_conflict("", female, ADULT, ["adults"]) == "written for women"
+    alongside = "Tobacco smoking cessation in adults, including pregnant women"
+    assert population_conflict("", alongside, ADULT, ["adults"]) is None
     assert population_conflict("", "Hypertension in children", ADULT) == "written for children"
     assert population_conflict("Adults and children with asthma", "", ADULT) is None
 

@@ -104,6 +104,9 @@ def _fold_into(kept: CodePrediction, other: CodePrediction) -> CodePrediction:
     )
 
 
+_LEFT_OPEN = frozenset({"part", "site", "type", "side", "severity", "organism", "stage", "trimester"})
+
+
 def _fills_in(vague: str, specific: str) -> bool:
     """Whether ``specific`` is ``vague`` with each "unspecified X" said (X one word or none).
 
@@ -113,12 +116,20 @@ def _fills_in(vague: str, specific: str) -> bool:
         True
         >>> _fills_in(heel, "Pressure ulcer of sacral region, stage 2")
         False
+        >>> vague = "Diverticulitis of intestine, part unspecified, without perforation or abscess"
+        >>> _fills_in(vague, "Diverticulitis of large intestine without perforation or abscess")
+        True
     """
     if UNSPECIFIED.search(specific) or not UNSPECIFIED.search(vague):
         return False
     words = re.findall(r"[a-z0-9]+", vague.lower())
     kept = [
-        w for i, w in enumerate(words) if w != "unspecified" and (i == 0 or words[i - 1] != "unspecified")
+        w
+        for i, w in enumerate(words)
+        if w != "unspecified"
+        and (i == 0 or words[i - 1] != "unspecified")
+        # "..., part unspecified, ...": the part is what the specific code says
+        and not (i + 1 < len(words) and words[i + 1] == "unspecified" and w in _LEFT_OPEN)
     ]
     return set(kept) <= set(re.findall(r"[a-z0-9]+", specific.lower()))
 
@@ -494,6 +505,10 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("K70.10", ("R18",), "K70.11", False),
     ("K76.0", ("K70.0",), "K70.0", False),  # a fatty liver said elsewhere to be alcohol-related
     ("J44.9", ("J12", "J13", "J14", "J15", "J16", "J18", "J20", "J21", "J22"), "J44.0", True),
+    # the diverticulosis a diverticulitis of the colon is in
+    ("K57.30", ("K57.32",), "K57.32", False),
+    ("K57.90", ("K57.32",), "K57.32", False),
+    ("K57.90", ("K57.92",), "K57.92", False),
     # low back pain with sciatica (M54.3 Excludes1 "sciatica with lumbago (M54.4-)"), on its side
     ("M54.50", ("M54.30",), "M54.40", False),
     ("M54.50", ("M54.31",), "M54.41", False),

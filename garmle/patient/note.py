@@ -84,6 +84,12 @@ _SEX_LETTER = re.compile(
     re.MULTILINE,
 )
 
+# the patient's title in a note's heading ("Re: Mr ---, aged 71", "Mrs T. Begum, 26"), not a letter's
+# addressee ("Dear Mr Shah") nor a surgeon named further on
+_SEX_TITLE = re.compile(r"(?<!Dear )(?<!Dr )\b(Mr|Mrs|Ms|Miss)\b\.?\s+(?=[A-Z]|-{2,}|\*{2,}|X\b)")
+_TITLE_SEX = {"Mr": "male", "Mrs": "female", "Ms": "female", "Miss": "female"}
+_TITLE_REACH = 120
+
 _BP_KEYWORD = re.compile(r"\b(?:bp|b/p|blood\s+pressures?)\b", _I)
 _BP_VALUE = re.compile(r"(?<![\d/.])(\d{2,3})\s*/\s*(\d{2,3})(?![\d/])")
 _BP_WITH_UNIT = re.compile(r"(?<![\d/.])(\d{2,3})\s*/\s*(\d{2,3})\s*mm\s*hg\b", _I)
@@ -249,6 +255,7 @@ def _opening_ages(text: str) -> list[re.Match[str]]:
 def _sex(text: str) -> str | None:
     found = [(m.start(), m.group(1)) for pattern in (_SEX_WORD, _SEX_LETTER) for m in pattern.finditer(text)]
     found += [(m.start(), m.group(2)) for m in _opening_ages(text)]
+    found += [(m.start(), _TITLE_SEX[m.group(1)]) for m in _SEX_TITLE.finditer(text[:_TITLE_REACH])]
     return normalise_sex(min(found)[1]) if found else None
 
 

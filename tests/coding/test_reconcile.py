@@ -408,6 +408,8 @@ def test_a_condition_beside_its_complication_takes_the_combination_code(cat: Icd
     assert [p.code for p in reconcile(gallbladder, cat)] == ["K80.11"]
     cirrhosis = _preds(cat, ("K70.30", 0.9), ("R18.8", 0.8))
     assert [p.code for p in reconcile(cirrhosis, cat)] == ["K70.31"]
+    colon = _preds(cat, ("K57.32", 0.9), ("K57.92", 0.8), ("K57.30", 0.8))
+    assert [p.code for p in reconcile(colon, cat)] == ["K57.32"]
     back = _preds(cat, ("M54.50", 0.9), ("M54.32", 0.8))
     assert [p.code for p in reconcile(back, cat)] == ["M54.42"]
     dementia = _preds(cat, ("F03.911", 0.7), ("F03.C0", 0.9))

@@ -51,6 +51,10 @@ def test_age(text: str, age: int | None) -> None:
         ("71M with palpitations", "male"),
         ("Human presents with rash", None),
         ("Temperature 101 F this morning", None),
+        # the patient's title in a heading, not a letter's addressee
+        ("Urology Outpatients\nDear Dr Hughes,\nRe: Mr ---, aged 71", "male"),
+        ("Mrs T. Begum, 26, G2P1", "female"),
+        ("Dear Mr Shah, thank you for seeing this patient.", None),
     ],
 )
 def test_sex(text: str, sex: str | None) -> None:
