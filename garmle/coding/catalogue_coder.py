@@ -854,9 +854,7 @@ _NEWBORN = re.compile(
 )
 # a baby past the newborn weeks: "Isla, 7 months.", "a 4-month-old", "aged 10 months"
 _INFANT_MONTHS = re.compile(
-    r"(?:^[^\n,.]{1,30},\s*|\baged?\s+|\b)(?:[1-9]|1\d|2[0-3])\s*-?\s*(?:months?|mo|mths?)\b"
-    r"(?:\s*-?\s*old\b|(?=\s*[,.;]))",
-    re.I | re.M,
+    r"\b(?:[1-9]|1\d|2[0-3])\s*-?\s*(?:months?|mo|mths?)\b(?:\s*-?\s*old\b|(?=\s*[,.;]))", re.I
 )
 _NEWBORN_ITEM = re.compile(r"\b(?:new-?born|neonatal|perinatal)\b", re.I)
 _NEWBORN_WORDS = frozenset({"newborn", "neonatal", "perinatal", "new", "born", "fetus"})
