@@ -1004,8 +1004,10 @@ _UNSPECIFIED_TITLE = re.compile(r"^unspecified\b|, unspecified$|\bsite not speci
 
 
 def _gives_way(vague: CodePrediction, specific: CodePrediction) -> bool:
-    """An unspecified code gives way to a specific one of its chapter that it excludes: "cirrhosis" in
-    the assessment (K74.60) to the "alcohol-related cirrhosis" of the history (K70.3-)."""
+    """Whether an unspecified code gives way to a specific one of its chapter (when its own Excludes1
+    note names that one): "cirrhosis" in the assessment (K74.60) to the "alcohol-related cirrhosis"
+    of the history (K70.3-); but an acute pharyngitis, unspecified (J02.9) not to the coryza of a
+    common cold (J00), whose note excludes the pharyngitis."""
     return (
         vague.code[0] == specific.code[0]
         and _UNSPECIFIED_TITLE.search(vague.title) is not None
@@ -1031,7 +1033,7 @@ def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list
         ]
         if not clash:
             kept.append(p)
-        elif all(_gives_way(k, p) for k in clash):
+        elif all(_gives_way(k, p) and _excludes(k.code, p.code, catalogue) for k in clash):
             kept = [k for k in kept if k not in clash] + [p]
     return [p for p in preds if p in kept]
 

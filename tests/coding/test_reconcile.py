@@ -433,6 +433,9 @@ def test_an_unspecified_code_gives_way_to_the_specific_one_it_excludes(cat: IcdC
     assert [p.code for p in reconcile(cirrhosis, cat)] == ["K70.30"]
     cystitis = _preds(cat, ("N39.0", 0.95), ("N30.01", 0.9))
     assert [p.code for p in reconcile(cystitis, cat)] == ["N30.01"]
+    # only where the unspecified code's own note excludes the other: a cold's note excludes pharyngitis
+    throat = _preds(cat, ("J02.9", 0.95), ("J00", 0.7))
+    assert [p.code for p in reconcile(throat, cat)] == ["J02.9"]
     # across chapters the better scored stays: postpartum hypertension is no essential hypertension
     puerperium = _preds(cat, ("O16.5", 0.95), ("I10", 0.9))
     assert [p.code for p in reconcile(puerperium, cat)] == ["O16.5"]
