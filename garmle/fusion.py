@@ -129,6 +129,7 @@ __all__ = [
     "conditions_of",
     "covered_conditions",
     "designators",
+    "drug_not_taken",
     "guideline_conditions",
     "heading_population",
     "is_about_finding",
@@ -673,6 +674,35 @@ _AGE_BOUNDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 """Age bounds a passage addresses, with how each pattern's numbers read."""
 _IN_MONTHS = re.compile(r"\s*(?:months?|mo)\b", re.I)
+
+
+_PHARMACOGENETIC = re.compile(r"\bpharmacogenetic", re.I)
+_NOT_A_DRUG = frozenset(
+    {"clinical", "pharmacogenetics", "pharmacogenetic", "implementation", "consortium", "guideline",
+     "guidelines", "genotype", "genotypes", "dosing", "therapy", "prescribing", "update", "context",
+     "deficiency", "guided", "based", "selective"}
+)  # fmt: skip
+
+
+def drug_not_taken(title: str, patient: Patient) -> str | None:
+    """Why a pharmacogenetics guideline (genotype-guided dosing of a drug) does not fit a patient who
+    is not on any drug its title names, or None.
+
+    Example:
+        >>> from garmle.types import Medication, Patient
+        >>> cpic = "CPIC guidelines for CYP2C19 and voriconazole therapy (pharmacogenetics)."
+        >>> drug_not_taken(cpic, Patient("p"))
+        'written for patients on a drug this patient is not taking'
+        >>> drug_not_taken(cpic, Patient("p", medications=(Medication("Voriconazole 200 mg"),))) is None
+        True
+    """
+    if not _PHARMACOGENETIC.search(title):
+        return None
+    drugs = {w for w in re.findall(r"[a-z]{5,}", title.lower()) if w not in _NOT_A_DRUG}
+    said = " ".join([*(m.display for m in patient.medications), *patient.notes]).lower()
+    if any(drug in said for drug in drugs):
+        return None
+    return "written for patients on a drug this patient is not taking"
 
 
 def passage_age_bounds(text: str) -> list[tuple[float, float]]:

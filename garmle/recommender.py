@@ -35,6 +35,7 @@ from garmle.fusion import (
     conditions_of,
     covered_conditions,
     designators,
+    drug_not_taken,
     match_facts,
     passage_populations,
     population_conflict,
@@ -385,7 +386,7 @@ class Recommender:
             groups = [g.strip() for g in fields.get("population_groups", "").split(";") if g.strip()]
             reason = population_conflict(
                 fields.get("population", ""), fields.get("title", ""), patient, groups
-            )
+            ) or drug_not_taken(fields.get("title", ""), patient)
             if reason:
                 excluded[doc_id] = reason
         doc_topics = self._guideline_topics()

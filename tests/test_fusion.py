@@ -902,3 +902,15 @@ def test_a_passage_on_the_other_subtype_of_the_condition_ranks_as_off_topic() ->
     score, kept_score = ({s.chunk_id: s.score for s in r} for r in (ranked, kept))
     assert score["hf:0"] == pytest.approx(0.75 * kept_score["hf:0"], abs=1e-3)
     assert score["hf:1"] == pytest.approx(kept_score["hf:1"], abs=1e-3)
+
+
+def test_a_pharmacogenetics_guideline_fits_only_a_patient_on_its_drug() -> None:
+    from garmle.fusion import drug_not_taken
+    from garmle.types import Medication
+
+    title = "Clinical Pharmacogenetics Implementation Consortium guidelines for CYP2C9 and phenytoin dosing."
+    assert drug_not_taken(title, Patient("p", notes=("Febrile seizure, first episode.",))) is not None
+    on_it = Patient("p", medications=(Medication("Phenytoin 100 mg three times daily"),))
+    assert drug_not_taken(title, on_it) is None
+    assert drug_not_taken(title, Patient("p", notes=("Epilepsy on phenytoin.",))) is None
+    assert drug_not_taken("Hypertension in adults.", Patient("p")) is None
