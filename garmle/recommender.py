@@ -508,6 +508,8 @@ class Recommender:
 _ANAPHYLAXIS = ("T78.0", "T78.2", "T80.5", "T88.6")  # to food, of unspecified cause, to serum, to a drug
 # pressure and other chronic skin ulcers, a diabetic foot ulcer, osteomyelitis
 _ULCERS = ("L89", "L97", "L98.4", "E08.621", "E09.621", "E10.621", "E11.621", "E13.621", "M86")
+# an axial spondyloarthritis, myeloma, bone metastases: diseases of the spine that cause back pain
+_SPINAL_DISEASE = ("M45", "M46.1", "C90", "C79.5")
 _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # joint pain and stiffness: arthritis of any kind, polymyalgia rheumatica, psoriasis (its arthritis),
     # the arthropathy of haemochromatosis
@@ -522,8 +524,8 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the limb pain of a sickle-cell crisis
     ("M79.6", ("D57",)),
     # the back pain of an axial spondyloarthritis, of myeloma or of bone metastases
-    ("M54.5", ("M45", "M46.1", "C90", "C79.5")),
-    ("M54.9", ("M45", "M46.1", "C90", "C79.5")),
+    ("M54.5", _SPINAL_DISEASE),
+    ("M54.9", _SPINAL_DISEASE),
     # the daytime sleepiness of a sleep apnoea
     ("G47.1", ("G47.3",)),
     # the enlarged heart of a heart failure or cardiomyopathy, and the pleural effusions of a heart failure
@@ -546,10 +548,10 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("L83", ("E28.2", "E66", "E11", "R73")),  # and the insulin resistance of obesity, diabetes
     ("N91", ("E28.2",)),
     # redness of the skin, and the graze it started from: a skin infection, Lyme disease, dermatitis
-    # ... and of a vaginal thrush or a mastitis
     ("L53", ("L00", "L01", "L02", "L03", "L04", "L08", "A46", "A69.2", "L20", "L23", "L24", "L25", "L30")),
-    ("L53", ("B37", "N61", "O91")),
     ("T14", ("L00", "L01", "L02", "L03", "L04", "L08", "A46")),
+    # ... the redness of a vaginal thrush or a mastitis
+    ("L53", ("B37", "N61", "O91")),
     # ... and the redness around an ulcer, the ulcer's dressed wound, an infected bone beneath it
     ("L53", _ULCERS),
     ("T14", _ULCERS),

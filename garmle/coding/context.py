@@ -662,10 +662,10 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "negated" if negated else "family"
     if negated:
         return "negated"
-    header = SECTION_HEADER.match(sentence.text)
     if (
         section in _ALLERGY_SECTIONS
-        or (header is not None and header.group(1).strip().lower() in _WATCH_HEADERS)
+        # the sentence that opens with the header (its section's name), not the lines after it
+        or (section in _WATCH_HEADERS and SECTION_HEADER.match(sentence.text) is not None)
         or _LIKENESS.match(sentence.text, end - sentence.start)
         or before(_PRE_HYPOTHETICAL, 4)
         or before(_NEAR_HYPOTHETICAL, 0)

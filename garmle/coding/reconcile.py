@@ -462,45 +462,19 @@ def _dementia_in_disease(preds: list[CodePrediction], catalogue: IcdCatalogue) -
     return out
 
 
-# Cholecystitis (K81) beside stones in the gallbladder without it (K80.2-) is one calculus of the
-# gallbladder with cholecystitis (K81 Excludes1 "cholecystitis with cholelithiasis (K80.-)"): the
-# cholecystitis code -> the combination's stem, finished by the stones' obstruction (0 without, 1 with;
-# 2 and 3 for acute on chronic cholecystitis).
-_CHOLECYSTITIS_WITH_STONES = {"K81.0": "K80.0", "K81.1": "K80.1", "K81.2": "K80.1"}
-_STONES_ONLY = ("K80.20", "K80.21")
-
-
-def _calculous_cholecystitis(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
-    """Acute cholecystitis beside gallstones is acute calculous cholecystitis (K80.00), and so on for
-    chronic (K80.10) and acute on chronic (K80.12) cholecystitis.
-
-    Example:
-        >>> from garmle.catalogue import IcdCatalogue
-        >>> cat = IcdCatalogue()
-        >>> preds = [CodePrediction(c, cat.title(c), 0.8) for c in ("K81.0", "K80.20", "E66.9")]
-        >>> [p.code for p in _calculous_cholecystitis(preds, cat)]
-        ['K80.00', 'E66.9']
-    """
-    stones = next((p for p in preds if p.code in _STONES_ONLY), None)
-    inflamed = next((p for p in preds if p.code in _CHOLECYSTITIS_WITH_STONES), None)
-    if stones is None or inflamed is None:
-        return preds
-    stem = _CHOLECYSTITIS_WITH_STONES[inflamed.code]
-    code = stem + str((2 if inflamed.code == "K81.2" else 0) + int(stones.code[-1]))
-    if not catalogue.is_valid(code):
-        return preds
-    why = Evidence("rule", f"{inflamed.title} with gallstones: combination code (K81 Excludes1 K80.-)")
-    combined = replace(
-        _recoded(inflamed, code, catalogue, why, stones.evidence),
-        score=max(p.score for p in (stones, inflamed)),
-    )
-    return [combined if p is inflamed else p for p in preds if p is not stones]
-
-
 # A condition coded without a complication beside the complication's own code: the condition's code
 # "with" it (its Excludes1 names the combination), and whether the complication's code stays beside it
 # (COPD with a lower respiratory infection: "use additional code to identify the infection").
 _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
+    # cholecystitis beside stones in the gallbladder without it is one calculus of the gallbladder with
+    # cholecystitis (K81 Excludes1 "cholecystitis with cholelithiasis (K80.-)"), with the stones'
+    # obstruction or without
+    ("K81.0", ("K80.20",), "K80.00", False),
+    ("K81.0", ("K80.21",), "K80.01", False),
+    ("K81.1", ("K80.20",), "K80.10", False),
+    ("K81.1", ("K80.21",), "K80.11", False),
+    ("K81.2", ("K80.20",), "K80.12", False),
+    ("K81.2", ("K80.21",), "K80.13", False),
     ("K70.30", ("R18",), "K70.31", False),
     ("K70.10", ("R18",), "K70.11", False),
     ("K76.0", ("K70.0",), "K70.0", False),  # a fatty liver said elsewhere to be alcohol-related
@@ -517,8 +491,10 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
 
 
 def _with_complication(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
-    """Alcoholic cirrhosis beside ascites is alcoholic cirrhosis with ascites (K70.31); COPD beside a
-    pneumonia is COPD with a lower respiratory infection (J44.0), the pneumonia coded beside it.
+    """Alcoholic cirrhosis beside ascites is alcoholic cirrhosis with ascites (K70.31), acute
+    cholecystitis beside gallstones acute calculous cholecystitis (K80.00); COPD beside a pneumonia is
+    COPD with a lower respiratory infection (J44.0), the pneumonia coded beside it. A complication
+    that the combination code says in full leaves it its score and its evidence.
 
     Example:
         >>> from garmle.catalogue import IcdCatalogue
@@ -526,6 +502,9 @@ def _with_complication(preds: list[CodePrediction], catalogue: IcdCatalogue) -> 
         >>> preds = [CodePrediction(c, cat.title(c), 0.8) for c in ("J44.9", "J18.9")]
         >>> [p.code for p in _with_complication(preds, cat)]
         ['J44.0', 'J18.9']
+        >>> preds = [CodePrediction(c, cat.title(c), 0.8) for c in ("K81.0", "K80.20", "E66.9")]
+        >>> [p.code for p in _with_complication(preds, cat)]
+        ['K80.00', 'E66.9']
     """
     for plain, complications, code, stays in _WITH_COMPLICATION:
         base = next((p for p in preds if p.code == plain and not p.medication_only), None)
@@ -534,6 +513,8 @@ def _with_complication(preds: list[CodePrediction], catalogue: IcdCatalogue) -> 
             continue
         why = Evidence("rule", f"{base.title} with {found.title}: combination code")
         combined = _recoded(base, code, catalogue, why, found.evidence)
+        if not stays:
+            combined = replace(combined, score=max(base.score, found.score))
         preds = [combined if p is base else p for p in preds if stays or p is not found]
     return preds
 
@@ -1069,7 +1050,7 @@ def reconcile(
         >>> [p.code for p in reconcile(preds, cat, pregnant=True)]
         ['O10.011', 'Z3A.12']
     """
-    preds = _with_complication(_calculous_cholecystitis(list(predictions), catalogue), catalogue)
+    preds = _with_complication(list(predictions), catalogue)
     preds = _osteoarthritis_site(_stated_diabetes_type(preds, catalogue), catalogue)
     preds = _unsited_injury(_on_dialysis(preds, catalogue))
     preds = _fold_integral_findings(
