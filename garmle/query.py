@@ -339,15 +339,26 @@ _QUALIFIERS = re.compile(
 """Coding qualifiers that say nothing to a guideline: laterality, "unspecified", absent complications."""
 
 
+# the catalogue's wording of a condition beside the one guidelines use: "atherosclerotic" alone draws the
+# cholesterol guidelines' "atherosclerotic cardiovascular disease"
+_CLINICAL_WORDING = ((re.compile(r"\bAtherosclerotic heart disease of native coronary artery\b", re.I),
+                      "Coronary artery disease"),)  # fmt: skip
+
+
 def clinical_title(title: str) -> str:
-    """A catalogue title without its coding qualifiers (laterality, "unspecified", "without ...").
+    """A catalogue title without its coding qualifiers (laterality, "unspecified", "without ..."), in
+    the clinical wording of :data:`_CLINICAL_WORDING`.
 
     Example:
         >>> clinical_title("Migraine with aura, not intractable, without status migrainosus")
         'Migraine with aura'
         >>> clinical_title("Unilateral primary osteoarthritis, right hip")
         'primary osteoarthritis, hip'
+        >>> clinical_title("Atherosclerotic heart disease of native coronary artery with angina pectoris")
+        'Coronary artery disease with angina pectoris'
     """
+    for pattern, wording in _CLINICAL_WORDING:
+        title = pattern.sub(wording, title)
     cleaned = re.sub(r"\s+", " ", _QUALIFIERS.sub("", title))
     cleaned = re.sub(r"\s*,(?:\s*,)*", ",", cleaned).strip(" ,")
     return cleaned or title

@@ -174,6 +174,7 @@ _SUBSTANCES = frozenset(
         "stimulants", "hallucinogen", "hallucinogens", "inhalant", "inhalants", "ketamine",
     }
 )  # fmt: skip
+_OTHER_SMOKE = re.compile(r"\s+(?:cannabis|weed|marijuana|skunk|crack|heroin|spice|meth)\b", re.I)
 # "GAD-7 4", "PHQ-9: 5": a rating scale named by a condition's abbreviation, followed by its score
 _SCALE_SCORE = re.compile(r"-\d+\s*(?:score\b|[:=]?\s*\d)", re.I)
 
@@ -310,10 +311,11 @@ _LISTED_TESTS_AFTER = re.compile(
 )
 
 
-# "STI kit (chlamydia/gonorrhoea) given", "swabs for chlamydia, gonorrhoea": an infection in the list of a
-# test's or a kit's contents
+# "STI kit (chlamydia/gonorrhoea) given", "swabs for chlamydia, gonorrhoea", "Bloods today: HIV/syphilis":
+# an infection in the list of a test's or a kit's contents
 _TESTS_BEFORE = re.compile(
-    r"\b(?:kits?|screen(?:ing)?|swabs?|NAAT|PCR|serology|tests?|testing)\s*(?:for\s+)?[(:]?\s*"
+    r"\b(?:kits?|screen(?:ing)?|swabs?|NAAT|PCR|serology|tests?|testing|bloods?(?:\s+today)?)\s*"
+    r"(?:for\s+)?[(:]?\s*"
     r"(?:[\w-]+\s*(?:/|,|\band\b|\bor\b)\s*){0,4}$",
     re.I,
 )
@@ -324,7 +326,7 @@ _COMMON_WORDS = frozenset({"acute", "chronic", "pregnancy", "disease", "syndrome
 
 def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     """True when the note goes on to rule out what a mention suspects: "?cellulitis vs DVT -> venous
-    duplex: no DVT", "?PE. CTPA: no PE", "... PE was excluded".
+    duplex: no DVT", "?PE. CTPA: no PE", "... PE was excluded", "Septic arthritis - unlikely".
 
     Example:
         >>> m = Mention("I82.409", 0, 15, 18, "DVT", "uncertain", 1.0, "", frozenset())
@@ -340,8 +342,9 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     words = [w for w in re.findall(r"[A-Za-z]{5,}", mention.text) if w.lower() not in _COMMON_WORDS]
     said = "(?:" + "|".join([re.escape(mention.text), *(re.escape(w) for w in words)]) + ")"
     ruled = re.compile(
-        rf"\b(?:no|not|without|negative for|excluded|ruled out)\s+(?:[\w-]+\s+){{0,2}}{said}\b"
-        rf"|\b{said}\s+(?:(?:was|has been|is)\s+)?(?:ruled out|excluded|negative|not seen)\b",
+        rf"\b(?:no|not|without|negative for|excluded|ruled out)\s+(?:[\w-]+(?:\s+|\s*/\s*)){{0,2}}{said}\b"
+        rf"|\b{said}\s*(?:[-–:]\s*)?(?:(?:was|has been|is|felt)\s+)?"
+        r"(?:ruled out|excluded|negative|not seen|unlikely|not supported|not suspected)\b",
         re.I,
     )
     return ruled.search(note, mention.char_end) is not None
@@ -380,8 +383,16 @@ _VACCINES_BEFORE = re.compile(
 )
 
 
+# "tetanus status unknown", "Tetanus: Td/IPV booster given": an infection's immunisation, not the infection
+_VACCINE_AFTER = re.compile(
+    r"\s+(?:immuni[sz]ation\s+|vaccination\s+)?status\b"
+    r"|\s*[:-]\s*(?:Td|IPV|DTaP|Tdap|boosters?|toxoid|vaccin\w*|immuni[sz]\w*|jabs?)\b",
+    re.I,
+)
+
+
 def _names_a_vaccine(mention: Mention, notes: Sequence[str]) -> bool:
-    """True when a mention stands in a list of vaccines.
+    """True when a mention stands in a list of vaccines, or names an infection's immunisation.
 
     Example:
         >>> m = Mention("J11.1", 0, 20, 29, "influenza", "present", 1.0, "", frozenset())
@@ -389,8 +400,15 @@ def _names_a_vaccine(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _names_a_vaccine(m, ["Vaccinated in 2020. Has influenza."])
         False
+        >>> m = Mention("A35", 0, 0, 7, "Tetanus", "present", 1.0, "", frozenset())
+        >>> _names_a_vaccine(m, ["Tetanus: Td/IPV booster given today."])
+        True
+        >>> _names_a_vaccine(m, ["Tetanus status unknown."])
+        True
     """
-    return _preceded_by(mention, notes, _VACCINES_BEFORE, 80)
+    return _preceded_by(mention, notes, _VACCINES_BEFORE, 80) or (
+        mention.code[0] in "AB" and _followed_by(mention, notes, _VACCINE_AFTER)
+    )
 
 
 # "discuss bariatric surgery criteria", "refer for hip replacement": an operation still to come, not the
@@ -446,6 +464,39 @@ def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
 _PREGNANCY_TEST = re.compile(r"pregnan|\b(?:b-?)?hcg\b|\bupt\b", re.I)
 # "wounds clean and dry", "wound site healing", "surgical wound", "port-site wound": an operation's wound
 # examined, no injury
+# a past condition an operation or a treatment did away with: "cataract R - removed 2019", "tongue tie
+# divided at 2 weeks", "carpal tunnel release 2018", "gallstones - had lap chole 2021", "pyloric stenosis at
+# 5 weeks old - no ongoing issues", "H. pylori 2019, eradicated"
+_DONE_AWAY_AFTER = re.compile(
+    r"\s+release\b"
+    r"|\s*(?:(?:R|L|right|left|bilateral)\b)?\s*[-–,(:]?\s*"
+    r"(?:(?:was|were|had|has been|been|successfully)\s+){0,2}"
+    r"(?:removed|excised|divided|repaired|resected|released|eradicated|corrected|cured)\b"
+    r"|\s*[-–,(:]?\s*(?:had|s/p|post)\s+(?:an?\s+)?(?:lap\w*\s+)?(?:chole\b|\w+(?:ectomy|otomy)\b)"
+    r"|[^.;\n]{0,40}\bno\s+(?:ongoing|current|further|residual)\s+(?:issues|problems|sx|symptoms)\b",
+    re.I,
+)
+_DONE_AWAY_BEFORE = re.compile(r"\b\w+(?:ectomy|otomy)\s+(?:for|of)\s+$", re.I)
+
+
+def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a past condition was operated or treated away; a past cancer keeps its history code.
+
+    Example:
+        >>> m = Mention("H26.9", 0, 6, 14, "cataract", "historical", 1.0, "", frozenset())
+        >>> _done_away_with(m, ["PMHx: cataract R - removed 2019."])
+        True
+        >>> _done_away_with(m, ["PMHx: cataract R, awaiting surgery."])
+        False
+        >>> m = Mention("K31.1", 0, 32, 48, "pyloric stenosis", "historical", 1.0, "", frozenset())
+        >>> _done_away_with(m, ["Past history: pyloromyotomy for pyloric stenosis."])
+        True
+    """
+    if mention.assertion != "historical" or mention.code.startswith(("C", "D0", "D3", "D4")):
+        return False
+    return _followed_by(mention, notes, _DONE_AWAY_AFTER) or _preceded_by(mention, notes, _DONE_AWAY_BEFORE)
+
+
 _WOUND_STATE_AFTER = re.compile(
     r"\s*(?:(?:is|are|look\w*|remains?)\s+)?(?:clean|dry|healing|healed|intact|site|sites|check|care|"
     r"review|dressings?|edges?|closed|ooz\w*|C/D/I|OK)\b",
@@ -1541,6 +1592,7 @@ class CatalogueCoder:
             and not _names_a_vaccine(m, patient.notes)
             and not _names_a_sign(m, patient.notes)
             and not _names_a_surgical_wound(m, patient.notes)
+            and not _done_away_with(m, patient.notes)
             and not _names_a_procedure_to_come(m, patient.notes)
             and not _names_a_status(m, patient.notes)
             and not _names_falling_asleep(m, patient.notes)
@@ -1551,6 +1603,8 @@ class CatalogueCoder:
             and not (m.code.startswith(("M25.5", "M79.6")) and _RADIATING.search(m.text))
             and not _names_no_pregnancy(m, patient.notes, patient.pregnant)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
+            # "smokes cannabis now and then" is no tobacco smoking
+            and not (m.code.startswith("F17") and _followed_by(m, patient.notes, _OTHER_SMOKE))
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
         # a newborn's note, not a mother's postnatal note about her newborn

@@ -46,15 +46,21 @@ ASSERTIONS = ("present", "negated", "uncertain", "hypothetical", "historical", "
 # is then a name, not an absent pressure, and a note's "non-smoker" names no smoking.
 WORD = re.compile(r"\b(?i:non)-[A-Za-z]+|[A-Za-z0-9]+")
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
-# A "?" before a word ("?psoriatic arthritis", "( ? PE)") marks a query, not an end, and so does one
-# answered after it ("Known COPD? No - ...", read by _ANSWERED_NO); nor does the dot of
+# A "?" before a word ("?psoriatic arthritis", "( ? PE)", a quoted referral's '"?ACS') marks a query, not
+# an end, and so does one answered after it ("Known COPD? No - ...", "OSA? - no", read by _ANSWERED_NO);
+# nor does the dot of
 # a genus's initial ("H. pylori", "E. coli").
 _SENT_END = re.compile(
     r"(?<!\d)(?<!\b[A-Z])[.!](?!\d)|(?<=\b[A-Z])[.!](?!\s*[a-z])"
-    r"|(?<!\d)\?(?!\d)(?<![\s(,:/]\?)(?<!^\?)(?!\s*(?i:no|nil|none|negative|yes)\b)|(?<=\d)\.(?=\s)|[;\n]"
+    r"|(?<!\d)\?(?!\d)(?<![\s(,:/\"“'‘]\?)(?<!^\?)(?!\s*(?:[-–]\s*)?(?i:no|nil|none|negative|yes)\b)"
+    r"|(?<=\d)\.(?=\s)|[;\n]"
 )
 # The query mark itself: the mention within three words after it, with no comma between, is uncertain.
-_QUERY_MARK = re.compile(r"(?:^|[\s(,:/])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
+_QUERY_MARK = re.compile(r"(?:^|[\s(,:/\"“'‘])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
+# A query mark right after the mention ("PMHx: OSA?, HTN"), unless answered yes or no after it
+_TRAILING_QUERY = re.compile(r"\s*\?(?![A-Za-z])(?!\s*(?:[-–]\s*)?(?i:yes|y|confirmed)\b)")
+# "HIV -ve", "CT/GC: -ve": a negative result written as a sign
+_MINUS_VE = re.compile(r"\s*(?:[:=]\s*)?[-–]\s?ve\b", re.I)
 # a section header, also as a list item: "Imp: ...", "- PMH: ...", "* Plan: ..."
 SECTION_HEADER = re.compile(r"^\s*(?:[-*•]\s*)?([A-Za-z][A-Za-z /&]{0,40}):")
 # A SOAP note's one-letter headers; other single letters ("T: 37.2") head no section.
@@ -215,6 +221,18 @@ _POST_NEGATION = (
     "not diagnosed",
     "never diagnosed",
     "resolved",
+    # a suspicion weighed and set aside: "asthma/COPD not supported", "ACS not suspected", "Meniere's
+    # disease ... not suggested by the history", "migraine ... do not fit the pattern", "sepsis criteria
+    # not met"
+    "not supported",
+    "not supportive",
+    "not suspected",
+    "not suggested",
+    "do not fit",
+    "does not fit",
+    "criteria not met",
+    # an infection cleared: "treated for H. pylori 2019, eradicated"
+    "eradicated",
 )
 # A result word right after the finding ("HIV negative", "HBsAg nonreactive") negates it, also after
 # the name of the test ("hepatitis A IgG negative", "HIV antibody not detected").
@@ -333,6 +351,27 @@ _PRE_HYPOTHETICAL = (
     "vaccinated against",
     "immunization against",
     "prophylaxis against",
+    # a question the patient asked, and what to report or seek help for ("asked whether her palpitations
+    # could be atrial fibrillation", "advised to report any postmenopausal bleeding", "seek urgent help
+    # with syncope", "counselled on retrograde ejaculation")
+    "asked whether",
+    "asked if",
+    "asked about",
+    "report any",
+    "to report",
+    "seek help with",
+    "seek urgent help with",
+    "help for any",
+    "counsel on",
+    "counselled on",
+    "counseled on",
+    "counselling on",
+    "counseling on",
+    # a specialist's title names a specialty ("Consultant in Infectious Diseases"), a surveillance test
+    # what it looks for ("surveillance colonoscopy for colorectal cancer")
+    "consultant in",
+    "surveillance for",
+    "colonoscopy for",
     # somebody else's disease ("a friend was diagnosed with lung cancer")
     "friend",
     "colleague",
@@ -373,6 +412,13 @@ _POST_HYPOTHETICAL = (
     "prophylaxis",
     "prevention",
     "screening",
+    "precautions",
+    # a diagnosis a finding would call for: "(endometrial cancer would need excluding)"
+    "would need excluding",
+    "need excluding",
+    "needs excluding",
+    "would need to be excluded",
+    "needs to be excluded",
 )
 # right after the disease, a prevention of it or a protection from it: "tetanus booster", "rubella
 # immune", "HIV PrEP"
@@ -385,8 +431,8 @@ _CANCER_WORDS = frozenset(
 # drug to weigh is for: "consider metformin for T2DM")
 _NEAR_UNCERTAIN = ("consider", "considering")
 # the clinic a patient is seen in names what it treats, not what the patient has: "Stroke clinic.
-# ... Imp: TIA"
-_NEXT_UNCERTAIN = ("clinic", "clinics")
+# ... Imp: TIA", "Cardiology Arrhythmia Clinic"
+_NEXT_CLINIC = ("clinic", "clinics")
 _POST_UNCERTAIN = (
     # a label never proven: "labelled asthma in her 30s but never confirmed"
     "but never confirmed",
@@ -535,11 +581,11 @@ _PSEUDO = (
     "day old",
     "days old",
 )
-# A checklist item answered no: "Diabetes: none", "Smoking: never", "Stroke/TIA - no." The answer ends
-# the item: "Asthma: no attacks this month" still says asthma.
+# A checklist item answered no: "Diabetes: none", "Smoking: never", "Stroke/TIA - no.", "CKD - NO (eGFR
+# 78)". The answer ends the item: "Asthma: no attacks this month" still says asthma.
 _ANSWERED_NO = re.compile(
-    r"\s*(?::|=|\?|\s[-–]\s)\s*(?:none|no|nil|never|negative|neg|denie[sd]|absent|not present)"
-    r"(?:\s+(?:known|reported|documented))?\s*(?=[.,;)\n]|\s[-–]\s|$)",
+    r"\s*(?::|=|\?\s*(?:[-–]\s*)?|\s[-–]\s)\s*(?:none|no|nil|never|negative|neg|denie[sd]|absent|not present)"
+    r"(?:\s+(?:known|reported|documented))?\s*(?=[.,;)\n]|\s[-–]\s|\s\(|$)",
     re.I,
 )
 _FAMILY_SECTIONS = ("family history", "fh", "family hx")
@@ -656,6 +702,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _tested_negative(words, last, after)
         or _listed_negative(words, last, after)
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
+        or _MINUS_VE.match(sentence.text, end - sentence.start)
     )
     if section in _FAMILY_SECTIONS or before(_PRE_FAMILY, 8):
         # a relative's disease is never the patient's; "no family history of diabetes" is no one's
@@ -673,6 +720,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _safety_net(words, first, stops)
         or after(_POST_HYPOTHETICAL, 3, own=True)
         or after(_NEXT_HYPOTHETICAL, 1)
+        or after(_NEXT_CLINIC, 1)
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
         # "renal cell carcinoma on surveillance" watch one
         or (after(("surveillance",), 1) and not _CANCER_WORDS.isdisjoint(words[first : last + 1]))
@@ -686,7 +734,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     if (
         before(_PRE_UNCERTAIN, 5)
         or after(_POST_UNCERTAIN, 4)
-        or after(_NEXT_UNCERTAIN, 1)
+        or _TRAILING_QUERY.match(sentence.text, end - sentence.start)
         or before(_NEAR_UNCERTAIN, 0)
         or _QUERY_MARK.search(sentence.text[: max(0, start - sentence.start)])
     ):

@@ -104,6 +104,7 @@ def _fold_into(kept: CodePrediction, other: CodePrediction) -> CodePrediction:
     )
 
 
+_REMISSION = re.compile(r"\bin (?:early |sustained )?remission\b", re.I)
 _LEFT_OPEN = frozenset({"part", "site", "type", "side", "severity", "organism", "stage", "trimester"})
 
 
@@ -119,8 +120,13 @@ def _fills_in(vague: str, specific: str) -> bool:
         >>> vague = "Diverticulitis of intestine, part unspecified, without perforation or abscess"
         >>> _fills_in(vague, "Diverticulitis of large intestine without perforation or abscess")
         True
+        >>> _fills_in("Unspecified lump in the left breast, unspecified quadrant",
+        ...           "Unspecified lump in the left breast, upper outer quadrant")
+        True
     """
-    if UNSPECIFIED.search(specific) or not UNSPECIFIED.search(vague):
+    # the specific title may leave less unspecified: N63.21 "Unspecified lump in the left breast, upper
+    # outer quadrant" fills in N63.20's "..., unspecified quadrant"
+    if len(UNSPECIFIED.findall(specific)) >= len(UNSPECIFIED.findall(vague)):
         return False
     words = re.findall(r"[a-z0-9]+", vague.lower())
     kept = [
@@ -214,6 +220,13 @@ def _fold_defaults(
                 # the same title with its side said: H65.93 "..., bilateral" beside H65.90 "..., unspecified
                 # ear" (a glue ear said twice)
                 or _side_said(p.title, o.title)
+                # a use disorder in remission, read from the history, beside the same disorder now:
+                # "PMHx: alcohol dependence" beside "alcohol withdrawal (uncomplicated)"
+                or (
+                    o.code[:5] == p.code[:5]
+                    and _REMISSION.search(p.title) is not None
+                    and _REMISSION.search(o.title) is None
+                )
                 # a default with its side said, beside a specific code of that side: I83.91 "Asymptomatic
                 # varicose veins of right lower extremity" beside I83.013 "Varicose veins of right lower
                 # extremity with ulcer of ankle"
@@ -226,6 +239,8 @@ def _fold_defaults(
                 )
             )
             and not _RESIDUAL.search(o.title)
+            # ... and says no more than it
+            and not _REMISSION.search(o.title)
             and o.score >= _SUPPORT * p.score
             and not _other_complication(p.code, o.code)
         )
@@ -371,6 +386,17 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("D57.1", ("D57.0",)),
     # "chronic lung disease (bronchopulmonary dysplasia)" of a baby born preterm
     ("J98.4", ("P27",)),
+    # "renal colic" of a stone obstructing its kidney
+    ("N23", ("N20", "N13.2")),
+    # "anaemia" beside the anaemia said more exactly: of CKD, after blood loss, of iron deficiency
+    (
+        "D64.9",
+        ("D50", "D51", "D52", "D53", "D55", "D56", "D57", "D58", "D59", "D60", "D61", "D62", "D63", "D64."),
+    ),
+    # "PAD" beside the atherosclerosis of the limb's arteries (I73.9 Excludes1 I70.2-I70.7)
+    ("I73.9", ("I70.2", "I70.3", "I70.4", "I70.5", "I70.6", "I70.7")),
+    # an "arrhythmia" beside the rhythm said
+    ("I49.9", ("I47", "I48", "I49.0", "I49.1", "I49.2", "I49.3", "I49.4", "I49.5", "I49.8")),
     # "metastatic colon cancer, liver mets": the secondary's site is said
     ("C79.9", ("C77", "C78", *(f"C79.{d}" for d in range(9)))),
 )
@@ -462,6 +488,9 @@ def _dementia_in_disease(preds: list[CodePrediction], catalogue: IcdCatalogue) -
     return out
 
 
+_STONES = ("N20.0", "N20.1", "N20.2", "N20.9")
+_URETHRA_BLADDER = ("N34.1", "N34.2", "N30.0", "N30.9")
+_VULVA_VAGINA = ("N76.0", "N76.1", "N76.2", "N76.3", "N77.1")
 # A condition coded without a complication beside the complication's own code: the condition's code
 # "with" it (its Excludes1 names the combination), and whether the complication's code stays beside it
 # (COPD with a lower respiratory infection: "use additional code to identify the infection").
@@ -477,6 +506,9 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("K81.2", ("K80.21",), "K80.13", False),
     ("K70.30", ("R18",), "K70.31", False),
     ("K70.10", ("R18",), "K70.11", False),
+    # a diabetic neuropathy beside the polyneuropathy said (E11.42, as diabetes beside it alone)
+    ("E11.40", ("G62.9", "G60.9", "G62.8"), "E11.42", False),
+    ("E10.40", ("G62.9", "G60.9", "G62.8"), "E10.42", False),
     ("K76.0", ("K70.0",), "K70.0", False),  # a fatty liver said elsewhere to be alcohol-related
     ("J44.9", ("J12", "J13", "J14", "J15", "J16", "J18", "J20", "J21", "J22"), "J44.0", True),
     # the diverticulosis a diverticulitis of the colon is in
@@ -487,6 +519,22 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("M54.50", ("M54.30",), "M54.40", False),
     ("M54.50", ("M54.31",), "M54.41", False),
     ("M54.50", ("M54.32",), "M54.42", False),
+    # a stone beside the hydronephrosis or hydroureter it obstructs (N13.2; N20 Excludes1 "calculus with
+    # hydronephrosis")
+    *((stone, ("N13.30", "N13.39", "N13.4", "N13.1"), "N13.2", False) for stone in _STONES),
+    # an infection named with the site it inflames: chlamydial urethritis or cystitis (A56.01), a
+    # herpesviral vulvovaginitis (A60.04)
+    *((chlamydia, _URETHRA_BLADDER, "A56.01", False) for chlamydia in ("A56.2", "A56.00")),
+    *((herpes, _VULVA_VAGINA, "A60.04", False) for herpes in ("A60.9", "A60.00")),
+    # hyperemesis with dehydration or an electrolyte imbalance is hyperemesis with metabolic disturbance
+    ("O21.0", ("E86", "E87", "O99.28"), "O21.1", False),
+    # coronary atherosclerosis with the angina it causes (I20 Excludes1 "angina with atherosclerotic heart
+    # disease of native coronary arteries (I25.1-)")
+    ("I25.10", ("I20.0",), "I25.110", False),
+    ("I25.10", ("I20.1",), "I25.111", False),
+    ("I25.10", ("I20.81",), "I25.112", False),
+    ("I25.10", ("I20.89", "I20.8"), "I25.118", False),
+    ("I25.10", ("I20.9",), "I25.119", False),
 )
 
 
@@ -508,15 +556,64 @@ def _with_complication(preds: list[CodePrediction], catalogue: IcdCatalogue) -> 
     """
     for plain, complications, code, stays in _WITH_COMPLICATION:
         base = next((p for p in preds if p.code == plain and not p.medication_only), None)
-        found = next((p for p in preds if p.code.startswith(complications)), None)
-        if base is None or found is None or not catalogue.is_valid(code):
+        found = [p for p in preds if p.code.startswith(complications) and p is not base]
+        if base is None or not found or not catalogue.is_valid(code):
             continue
-        why = Evidence("rule", f"{base.title} with {found.title}: combination code")
-        combined = _recoded(base, code, catalogue, why, found.evidence)
+        why = Evidence("rule", f"{base.title} with {found[0].title}: combination code")
+        combined = _recoded(base, code, catalogue, why, *(p.evidence for p in found))
         if not stays:
-            combined = replace(combined, score=max(base.score, found.score))
-        preds = [combined if p is base else p for p in preds if stays or p is not found]
+            combined = replace(combined, score=max(base.score, *(p.score for p in found)))
+        preds = [combined if p is base else p for p in preds if stays or p not in found]
     return preds
+
+
+# "late-onset Alzheimer's" is no late stage
+_STAGE = re.compile(r"\b(mild|moderate|severe|advanced)\b|\b(early|late)[- ]stage\b", re.I)
+_STAGE_GRADE = {"mild": "A", "early": "A", "moderate": "B", "severe": "C", "advanced": "C", "late": "C"}
+_AGITATION = re.compile(r"(?<!no )\b(?:agitat\w*|aggressi\w*)", re.I)
+
+
+def _alzheimer_dementia(
+    preds: list[CodePrediction], catalogue: IcdCatalogue, notes: Sequence[str]
+) -> list[CodePrediction]:
+    """Alzheimer's disease coded alone takes its dementia beside it (the index's "Alzheimer's disease G30.9
+    [F02.80]"; G30 "use additional code to identify dementia"), graded by the stage and the agitation its
+    sentence names: "Alzheimer's disease, late onset - now moderate stage - with agitation" is G30.1 with
+    F02.B11.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> note = "Dx: Alzheimer's disease, moderate stage, with agitation."
+        >>> said = Evidence("note", "Alzheimer's disease", 0, 4, 23)
+        >>> ad = CodePrediction("G30.9", cat.title("G30.9"), 0.9, evidence=(said,))
+        >>> [p.code for p in _alzheimer_dementia([ad], cat, [note])]
+        ['G30.9', 'F02.B11']
+    """
+    ad = next((p for p in preds if p.code.startswith("G30")), None)
+    # a mild cognitive impairment due to it (G31.84) is no dementia yet
+    if ad is None or any(p.code.startswith(("F01", "F02", "F03", "G31.84")) for p in preds):
+        return preds
+    said = []
+    for ev in ad.evidence:
+        if ev.note_index is not None and ev.char_start is not None and 0 <= ev.note_index < len(notes):
+            note = notes[ev.note_index]
+            start = max(note.rfind(".", 0, ev.char_start), note.rfind("\n", 0, ev.char_start)) + 1
+            ends = [i for i in (note.find(".", ev.char_start), note.find("\n", ev.char_start)) if i >= 0]
+            said.append(note[start : min(ends, default=len(note))])
+    text = " ".join(said)
+    stage = _STAGE.search(text)
+    grade = _STAGE_GRADE[(stage.group(1) or stage.group(2)).lower()] if stage else "8"
+    behaviour = "11" if _AGITATION.search(text) else "0"
+    code = f"F02.{grade}{behaviour}" if grade != "8" or behaviour == "0" else "F02.811"
+    if not catalogue.is_valid(code):
+        return preds
+    why = Evidence("rule", f"dementia of {ad.title}: use additional code (ICD-10-CM G30)")
+    dementia = CodePrediction(
+        code, catalogue.title(code), ad.score * 0.95, ad.source, catalogue.lookup(code).billable, (why,)
+    )
+    index = preds.index(ad)
+    return [*preds[: index + 1], dementia, *preds[index + 1 :]]
 
 
 def _dementia_grade(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
@@ -1021,16 +1118,26 @@ def _drop_excluded(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list
 
 def _unsited_injury(preds: list[CodePrediction]) -> list[CodePrediction]:
     """An injury of an unspecified body region (T14) goes when the note names an injury by its site: the
-    "wound" of "irrigate wound" is the dog bite to the hand.
+    "wound" of "irrigate wound" is the dog bite to the hand. A suicide attempt (T14.91) goes beside the
+    self-harm that says how (a poisoning's "intentional self-harm" code, T36-T65 with 2 as its sixth
+    character).
 
     Example:
         >>> preds = [CodePrediction("S61.459A", "Open bite", 0.9), CodePrediction("T14.8XXA", "Injury", 0.8)]
         >>> [p.code for p in _unsited_injury(preds)]
         ['S61.459A']
+        >>> preds = [CodePrediction("T39.1X2A", "Poisoning", 0.9), CodePrediction("T14.91XA", "Suicide", 0.8)]
+        >>> [p.code for p in _unsited_injury(preds)]
+        ['T39.1X2A']
     """
-    if not any(p.code.startswith("S") for p in preds):
-        return preds
-    return [p for p in preds if not p.code.startswith("T14")]
+    if any(p.code.startswith("S") for p in preds):
+        return [p for p in preds if not p.code.startswith("T14")]
+    if any(_SELF_HARM.match(p.code) for p in preds):
+        return [p for p in preds if not p.code.startswith("T14.91")]
+    return preds
+
+
+_SELF_HARM = re.compile(r"T(?:3[6-9]|[45]\d|6[0-5])\.\w{2}2")
 
 
 def reconcile(
@@ -1060,6 +1167,7 @@ def reconcile(
     preds = _diabetes_combination(preds, catalogue)
     preds = _stroke_sequelae(preds, catalogue, notes)
     preds = _dementia_grade(_dementia_in_disease(preds, catalogue), catalogue)
+    preds = _alzheimer_dementia(preds, catalogue, notes)
     if pregnant:
         # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified
         # trimester" code is no default of its category's other conditions

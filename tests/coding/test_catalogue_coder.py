@@ -701,6 +701,24 @@ def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) ->
         ("POD 5. Abdo soft, wounds clean and dry.", None, "T14.8XXA"),
         ("Isla, 7 months. Born 36+2, no NICU. RSV bronchiolitis, mild dehydration.", "E86.0", "P74.1"),
         ("?appendicitis ?ectopic pregnancy. Serum beta-hCG <5 IU/L - ectopic excluded.", None, "O00.90"),
+        # a quoted referral's query ruled out later; a suspicion set aside after a dash
+        (
+            'GP: "?appendicitis - RIF pain". Final Dx: acute pyelonephritis. Appendicitis excluded.',
+            "N10",
+            "K37",
+        ),
+        (
+            'GP referred "?septic arthritis R 1st MTPJ". Imp: acute gout. Septic arthritis - unlikely.',
+            None,
+            "M00.9",
+        ),
+        # an immunisation, a test still pending, a past condition operated away, another smoke
+        ("Tetanus status unknown. Tetanus: Td/IPV booster given today.", None, "A35"),
+        ("Bloods today: HIV/syphilis - results pending. Imp: chlamydial urethritis.", "A56.01", "A53.9"),
+        ("PMHx: cataract R - removed 2019; tongue tie divided at 2 weeks.", None, "H26.9"),
+        ("PMHx: gallstones - had lap chole 2021. Renal colic.", None, "K80.20"),
+        ("SHx: smokes cannabis at weekends, non smoker tobacco.", None, "F17.210"),
+        ("Diagnosis: Adenocarcinoma of the right upper lobe, cT2aN1M0.", "C34.11", "C80.1"),
     ],
 )
 def test_wordings_of_one_reading(coder: CatalogueCoder, text: str, expected: str | None, absent: str) -> None:

@@ -185,7 +185,37 @@ def test_a_question_ends_its_sentence_but_a_query_mark_and_an_answered_one_do_no
         ("Hyperlipidaemia found on screening.", "Hyperlipidaemia", "present"),
         ("HIV and hepatitis C negative.", "HIV", "negated"),
         ("Loud snoring, witnessed apnoeas per wife, daytime sleepiness.", "daytime sleepiness", "present"),
-        ("Stroke clinic. Imp: TIA.", "Stroke", "uncertain"),
+        ("Stroke clinic. Imp: TIA.", "Stroke", "hypothetical"),
+        ("Cardiology Arrhythmia Clinic. Dx: atrial flutter.", "Arrhythmia", "hypothetical"),
+        # a quoted referral's query; a query after the mention; its answer after a dash
+        ('Referred by GP as "?ACS - central CP at rest".', "ACS", "uncertain"),
+        ("PMHx: HTN, OSA?, asthma.", "OSA", "uncertain"),
+        ("PMHx: BPH, hypothyroid? - no, TFTs normal.", "hypothyroid", "negated"),
+        ("Bloods: HIV -ve, syphilis +ve.", "HIV", "negated"),
+        ("Bloods: HIV -ve, syphilis +ve.", "syphilis", "present"),
+        # a suspicion weighed and set aside
+        ("Asthma/COPD not supported by spirometry.", "COPD", "negated"),
+        ("ACS not suspected.", "ACS", "negated"),
+        ("Migraine and trigeminal neuralgia do not fit the pattern.", "Migraine", "negated"),
+        ("No loin pain; sepsis criteria not met.", "sepsis", "negated"),
+        ("Treated for H. pylori 2019, eradicated.", "H. pylori", "negated"),
+        # a question asked, what to report or seek help for, a specialist's title, a surveillance test
+        (
+            "She asked whether the palpitations could be atrial fibrillation.",
+            "atrial fibrillation",
+            "hypothetical",
+        ),
+        (
+            "Advised to report any postmenopausal bleeding promptly.",
+            "postmenopausal bleeding",
+            "hypothetical",
+        ),
+        ("She knows to seek urgent help with syncope.", "syncope", "hypothetical"),
+        ("Counselled on retrograde ejaculation.", "retrograde ejaculation", "hypothetical"),
+        ("Consultant in Infectious Diseases", "Infectious Diseases", "hypothetical"),
+        ("Surveillance colonoscopy for colorectal cancer due 2027.", "colorectal cancer", "hypothetical"),
+        ("Reye syndrome precautions discussed.", "Reye syndrome", "hypothetical"),
+        ("Bleeding (endometrial cancer would need excluding).", "endometrial cancer", "hypothetical"),
         # a diagnosis to weigh, but not the condition a drug to weigh is for
         ("Heavy periods, consider von Willebrand disease.", "von Willebrand disease", "uncertain"),
         ("Plan: consider metformin for T2DM.", "T2DM", "present"),

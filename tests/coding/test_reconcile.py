@@ -425,6 +425,55 @@ def test_a_condition_beside_its_complication_takes_the_combination_code(cat: Icd
     # a diabetes of no stated type beside gestational diabetes is no pre-existing one
     gdm = _preds(cat, ("O24.410", 0.9), ("E11.9", 0.6), ("Z3A.28", 0.7))
     assert [p.code for p in reconcile(gdm, cat, pregnant=True)] == ["O24.410", "Z3A.28"]
+    # a stone beside the hydronephrosis it causes, its colic folded in
+    stone = _preds(cat, ("N20.1", 0.9), ("N13.30", 0.8), ("N23", 0.7))
+    assert [p.code for p in reconcile(stone, cat)] == ["N13.2"]
+    # an infection with the site it inflames
+    chlamydia = _preds(cat, ("A56.2", 0.9), ("N34.2", 0.8))
+    assert [p.code for p in reconcile(chlamydia, cat)] == ["A56.01"]
+    herpes = _preds(cat, ("A60.9", 0.9), ("N76.0", 0.8))
+    assert [p.code for p in reconcile(herpes, cat)] == ["A60.04"]
+    # hyperemesis with dehydration and an electrolyte imbalance, both absorbed
+    hyperemesis = _preds(cat, ("O21.0", 0.9), ("E86.0", 0.8), ("O99.281", 0.7), ("Z3A.11", 0.6))
+    assert [p.code for p in reconcile(hyperemesis, cat, pregnant=True)] == ["O21.1", "Z3A.11"]
+    # coronary atherosclerosis with its stable angina
+    angina = _preds(cat, ("I20.89", 0.9), ("I25.10", 0.8), ("I10", 0.7))
+    assert [p.code for p in reconcile(angina, cat)] == ["I25.118", "I10"]
+
+
+def test_vague_codes_fold_into_the_condition_said_more_exactly(cat: IcdCatalogue) -> None:
+    anaemia = _preds(cat, ("N18.4", 0.9), ("D63.1", 0.8), ("D64.9", 0.8))
+    assert [p.code for p in reconcile(anaemia, cat)] == ["N18.4", "D63.1"]
+    pad = _preds(cat, ("I73.9", 0.9), ("I70.212", 0.8))
+    assert [p.code for p in reconcile(pad, cat)] == ["I70.212"]
+    rhythm = _preds(cat, ("I48.3", 0.9), ("I49.9", 0.8))
+    assert [p.code for p in reconcile(rhythm, cat)] == ["I48.3"]
+    breast = _preds(cat, ("N63.20", 0.9), ("N63.21", 0.8))
+    assert [p.code for p in reconcile(breast, cat)] == ["N63.21"]
+    neuropathy = _preds(cat, ("E11.40", 0.9), ("G62.9", 0.8))
+    assert [p.code for p in reconcile(neuropathy, cat)] == ["E11.42"]
+
+
+def test_alzheimers_disease_takes_its_dementia_graded_by_its_sentence(cat: IcdCatalogue) -> None:
+    notes = ["Dx: late-onset Alzheimer's disease - now moderate stage - with agitation. Mild depression."]
+    said = Evidence("note", "Alzheimer's disease", 0, 15, 34)
+    ad = CodePrediction("G30.1", cat.title("G30.1"), 0.9, evidence=(said,))
+    assert [p.code for p in reconcile([ad], cat, notes=notes)] == ["G30.1", "F02.B11"]
+    plain = ["PMH: late-onset Alzheimer's disease."]
+    ad = replace(ad, evidence=(Evidence("note", "Alzheimer's disease", 0, 16, 35),))
+    assert [p.code for p in reconcile([ad], cat, notes=plain)] == ["G30.1", "F02.80"]
+    mci = _preds(cat, ("G30.1", 0.9), ("G31.84", 0.8))
+    assert [p.code for p in reconcile(mci, cat)] == ["G30.1", "G31.84"]
+
+
+def test_current_use_beats_a_history_read_as_remission(cat: IcdCatalogue) -> None:
+    alcohol = _preds(cat, ("F10.21", 0.9), ("F10.230", 0.7))
+    assert [p.code for p in reconcile(alcohol, cat)] == ["F10.230"]
+
+
+def test_a_suicide_attempt_goes_beside_the_self_poisoning(cat: IcdCatalogue) -> None:
+    overdose = _preds(cat, ("T39.1X2A", 0.9), ("T14.91XA", 0.8), ("F32.A", 0.7))
+    assert [p.code for p in reconcile(overdose, cat)] == ["T39.1X2A", "F32.A"]
 
 
 def test_an_unspecified_code_gives_way_to_the_specific_one_it_excludes(cat: IcdCatalogue) -> None:
