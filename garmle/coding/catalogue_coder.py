@@ -1363,6 +1363,10 @@ class CatalogueCoder:
         if side == "bilateral":
             # "Otitis media, unspecified, unspecified ear" is "..., bilateral", not "..., bilateral ear"
             wanted |= {_title_key(title[: m.start()] + side) for m in _UNSPECIFIED_ORGAN.finditer(title)}
+        # "..., unspecified extremity" of an atherosclerosis has its sides as legs ("..., left leg")
+        if "unspecified extremity" in title:
+            legs = "bilateral legs" if side == "bilateral" else f"{side} leg"
+            wanted.add(_title_key(title.replace("unspecified extremity", legs)))
         node: str | None = code
         for _ in range(2):  # L89.601 "... unspecified heel, stage 1" has its right heel in L89.61-
             node = self.catalogue.lookup(node).parent if node else None
@@ -1505,7 +1509,10 @@ class CatalogueCoder:
         after = hi + 1  # "... of the right ear"
         while after < len(toks) - 1 and toks[after].norm in ("of", "the", "in"):
             after += 1
-        before = lo - 2 if lo >= 2 and toks[lo - 1].norm == "sided" else lo - 1  # "L-sided sciatica"
+        before = lo - 1
+        # "L-sided sciatica", "R posterior canal BPPV": the side before a part of the organ
+        while before > 0 and toks[before].norm in _SIDE_PARTS:
+            before -= 1
         beside = (_side_of(toks[i].raw) for i in (after, before) if 0 <= i < len(toks))
         side = _side_of(text_) or next((s for s in beside if s), None)
         return Mention(
@@ -1617,7 +1624,7 @@ class CatalogueCoder:
                 continue
             if newborn:
                 code = self._in_newborn(code)
-            if code == "B20" and _says_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
+            if code == "B20" and _hiv_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
                 code = "Z21"  # ICD-10-CM I.C.1.a.2.d: HIV infection without symptoms is the status code
             code = _with_hyperglycemia(code, mention, patient.notes, self._titles)
             code = _as_use_disorder(code, mention, patient.notes, self._titles)
@@ -1857,6 +1864,29 @@ def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
     return _ASYMPTOMATIC.search(_sentence_around(mention, notes)) is not None
 
 
+_HIV_SYMPTOMS_NONE = re.compile(
+    r"\bHIV\b[^.\n]*\basymptomatic\b(?!\s+bacteriuria)|\basymptomatic\s+HIV\b", re.I
+)
+
+
+def _hiv_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when the mention's sentence calls the HIV infection asymptomatic, or another sentence of its
+    note does: "He has never had an AIDS-defining illness or any HIV-related opportunistic infection and
+    has remained asymptomatic".
+
+    Example:
+        >>> m = Mention("B20", 0, 0, 3, "HIV", "present", 1.0, "", frozenset())
+        >>> _hiv_asymptomatic(m, ["HIV review. No HIV-related infection; remained asymptomatic."])
+        True
+        >>> _hiv_asymptomatic(m, ["HIV review. Asymptomatic bacteriuria."])
+        False
+    """
+    note = _note_of(mention, notes)
+    return _says_asymptomatic(mention, notes) or (
+        note is not None and _HIV_SYMPTOMS_NONE.search(note) is not None
+    )
+
+
 @lru_cache(maxsize=1 << 14)
 def _title_words(title: str) -> frozenset[str]:
     """A title's words that say what it is: not its nonessential (parenthesized) modifiers, nor what
@@ -2033,6 +2063,7 @@ _INTRACTABLE = re.compile(r"(?<!not )\bintractable\b", re.I)  # a stated feature
 WITH_FEATURE = re.compile(r"\bwith\b(?! unspecified)", re.I)
 """A title's "with" that states a feature ("with hemorrhage"; not "with unspecified ...")."""
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})
+_SIDE_PARTS = frozenset({"sided", "posterior", "anterior", "horizontal", "superior", "lateral", "canal"})
 # the organ of a side in a catalogue title ("..., left ear", "..., right eye"): with its side, no feature
 _SIDED_ORGANS = frozenset({"ear", "eye"})
 _UNILATERAL_DEFAULT = frozenset({"unilateral", "primary"})

@@ -55,8 +55,9 @@ _SENT_END = re.compile(
     r"|(?<!\d)\?(?!\d)(?<![\s(,:/\"“'‘]\?)(?<!^\?)(?!\s*(?:[-–]\s*)?(?i:no|nil|none|negative|yes)\b)"
     r"|(?<=\d)\.(?=\s)|[;\n]"
 )
-# The query mark itself: the mention within three words after it, with no comma between, is uncertain.
-_QUERY_MARK = re.compile(r"(?:^|[\s(,:/\"“'‘])\?\s?(?:[A-Za-z][\w'-]*\s+){0,3}$")
+# The query mark itself: the mention within three words after it ("?posterior circulation TIA/stroke"),
+# with no comma between, is uncertain.
+_QUERY_MARK = re.compile(r"(?:^|[\s(,:/\"“'‘])\?\s?(?:[A-Za-z][\w'-]*(?:\s+|\s*/\s*)){0,3}$")
 # A query mark right after the mention ("PMHx: OSA?, HTN"), unless answered yes or no after it
 _TRAILING_QUERY = re.compile(r"\s*\?(?![A-Za-z])(?!\s*(?:[-–]\s*)?(?i:yes|y|confirmed)\b)")
 # "HIV -ve", "CT/GC: -ve": a negative result written as a sign
@@ -75,6 +76,8 @@ _SPELLING = {
     # "Thrombus - see Thrombosis" (ICD-10-CM index)
     "thrombus": "thrombosis",
     "thrombi": "thrombosis",
+    # "BPH w LUTS", "T2DM w/ CKD"
+    "w": "with",
     # "prostate adenocarcinoma", "carcinoma of the prostate": the catalogue's site cancer (no wording of
     # it names the morphology)
     "caecum": "cecum",
@@ -433,6 +436,8 @@ _NEAR_UNCERTAIN = ("consider", "considering")
 # the clinic a patient is seen in names what it treats, not what the patient has: "Stroke clinic.
 # ... Imp: TIA", "Cardiology Arrhythmia Clinic"
 _NEXT_CLINIC = ("clinic", "clinics")
+# ... also the first of the clinic's conditions: "TIA/stroke clinic"
+_CLINIC_AFTER = re.compile(r"(?:\s*/\s*[\w'-]+){1,2}\s+clinics?\b", re.I)
 _POST_UNCERTAIN = (
     # a label never proven: "labelled asthma in her 30s but never confirmed"
     "but never confirmed",
@@ -597,6 +602,9 @@ HISTORY_SECTIONS = (
     "hx",
     "medical history",
     "past history",
+    # what happened since the last visit: "Interval hx: ED visit 2/2025 for viral gastroenteritis"
+    "interval hx",
+    "interval history",
 )
 _ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
 # a sentence under one of these headers names what to come back for: "Safety net: fever -> ?septic arthritis"
@@ -721,6 +729,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or after(_POST_HYPOTHETICAL, 3, own=True)
         or after(_NEXT_HYPOTHETICAL, 1)
         or after(_NEXT_CLINIC, 1)
+        or _CLINIC_AFTER.match(sentence.text, end - sentence.start)
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
         # "renal cell carcinoma on surveillance" watch one
         or (after(("surveillance",), 1) and not _CANCER_WORDS.isdisjoint(words[first : last + 1]))

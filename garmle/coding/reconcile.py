@@ -360,7 +360,8 @@ def _integral_to(finding: str, finding_title: str, disease: str, disease_title: 
     """
     f_words = set(re.findall(r"[a-z]+", finding_title.lower()))
     d_words = set(re.findall(r"[a-z]+", disease_title.lower()))
-    if finding[:3] == "M25" and "M00" <= disease[:3] <= "M19":  # a joint's sign beside its arthropathy
+    # a joint's sign beside its arthropathy, or beside a shoulder lesion (the pain of a frozen shoulder)
+    if finding[:3] == "M25" and ("M00" <= disease[:3] <= "M19" or disease[:3] == "M75"):
         joints = f_words & _JOINTS
         sides = f_words & _SIDE
         return (

@@ -719,6 +719,15 @@ def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) ->
         ("PMHx: gallstones - had lap chole 2021. Renal colic.", None, "K80.20"),
         ("SHx: smokes cannabis at weekends, non smoker tobacco.", None, "F17.210"),
         ("Diagnosis: Adenocarcinoma of the right upper lobe, cT2aN1M0.", "C34.11", "C80.1"),
+        # a side before a part of the organ; a limb's atherosclerosis by its leg
+        ("Dx: R posterior canal benign paroxysmal positional vertigo.", "H81.11", "H81.10"),
+        ("Atherosclerosis of native arteries of L leg with intermittent claudication.", "I70.212", "I70.219"),
+        # a clinic's conditions and a query of two, ruled out together
+        ("TIA/stroke clinic. ?posterior circulation TIA/stroke. Imp: BPPV. NOT TIA/stroke.", None, "G45.9"),
+        ("HIV review. No HIV-related infection; has remained asymptomatic.", "Z21", "B20"),
+        ("Imp: BPH w LUTS.", "N40.1", "N40.0"),
+        ("Interval hx: ED visit 2/2025 for viral gastroenteritis. Addison's disease.", "E27.1", "A08.4"),
+        ("Diagnosis: Chronic primary immune thrombocytopenia.", "D69.3", "D69.49"),
     ],
 )
 def test_wordings_of_one_reading(coder: CatalogueCoder, text: str, expected: str | None, absent: str) -> None:
