@@ -174,6 +174,11 @@ _SUBSTANCES = frozenset(
         "stimulants", "hallucinogen", "hallucinogens", "inhalant", "inhalants", "ketamine",
     }
 )  # fmt: skip
+_PROPHYLAXIS_AFTER = re.compile(
+    r"\s*[:\-–]?\s*(?:LMWH|enoxaparin|dalteparin|tinzaparin|heparin|stockings|TEDs?|mechanical|"
+    r"pharmacological|risk assessment)\b",
+    re.I,
+)
 _OTHER_SMOKE = re.compile(r"\s+(?:cannabis|weed|marijuana|skunk|crack|heroin|spice|meth)\b", re.I)
 # "GAD-7 4", "PHQ-9: 5": a rating scale named by a condition's abbreviation, followed by its score
 _SCALE_SCORE = re.compile(r"-\d+\s*(?:score\b|[:=]?\s*\d)", re.I)
@@ -386,6 +391,7 @@ _VACCINES_BEFORE = re.compile(
 # "tetanus status unknown", "Tetanus: Td/IPV booster given": an infection's immunisation, not the infection
 _VACCINE_AFTER = re.compile(
     r"\s+(?:immuni[sz]ation\s+|vaccination\s+)?status\b"
+    r"|\s+(?:(?:booster\s+)?last\s+(?:booster\s+)?(?:in\s+)?\d{4}\b|up[- ]to[- ]date|UTD|covered)"
     r"|\s*[:-]\s*(?:Td|IPV|DTaP|Tdap|boosters?|toxoid|vaccin\w*|immuni[sz]\w*|jabs?)\b",
     re.I,
 )
@@ -404,6 +410,8 @@ def _names_a_vaccine(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _names_a_vaccine(m, ["Tetanus: Td/IPV booster given today."])
         True
         >>> _names_a_vaccine(m, ["Tetanus status unknown."])
+        True
+        >>> _names_a_vaccine(m, ["Tetanus up to date."])
         True
     """
     return _preceded_by(mention, notes, _VACCINES_BEFORE, 80) or (
@@ -464,11 +472,12 @@ def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
 _PREGNANCY_TEST = re.compile(r"pregnan|\b(?:b-?)?hcg\b|\bupt\b", re.I)
 # "wounds clean and dry", "wound site healing", "surgical wound", "port-site wound": an operation's wound
 # examined, no injury
-# a past condition an operation or a treatment did away with: "cataract R - removed 2019", "tongue tie
+# a past condition an operation or a treatment did away with: "cataract R - removed 2019", "L inguinal
+# hernia repair 2014", "tongue tie
 # divided at 2 weeks", "carpal tunnel release 2018", "gallstones - had lap chole 2021", "pyloric stenosis at
 # 5 weeks old - no ongoing issues", "H. pylori 2019, eradicated"
 _DONE_AWAY_AFTER = re.compile(
-    r"\s+release\b"
+    r"\s+(?:release|repair)\b"
     r"|\s*(?:(?:R|L|right|left|bilateral)\b)?\s*[-–,(:]?\s*"
     r"(?:(?:was|were|had|has been|been|successfully)\s+){0,2}"
     r"(?:removed|excised|divided|repaired|resected|released|eradicated|corrected|cured)\b"
@@ -1610,6 +1619,8 @@ class CatalogueCoder:
             and not (m.code.startswith(("M25.5", "M79.6")) and _RADIATING.search(m.text))
             and not _names_no_pregnancy(m, patient.notes, patient.pregnant)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
+            # "VTE: LMWH + stockings" is a plan's prophylaxis
+            and not (m.text.upper() == "VTE" and _followed_by(m, patient.notes, _PROPHYLAXIS_AFTER))
             # "smokes cannabis now and then" is no tobacco smoking
             and not (m.code.startswith("F17") and _followed_by(m, patient.notes, _OTHER_SMOKE))
         ]
@@ -1806,7 +1817,8 @@ class CatalogueCoder:
         if mention.side:
             code = self._sided(code, mention.side)
             other = {"right": "left", "left": "right"}.get(mention.side)
-            words = _title_words(self._titles.get(code, ""))
+            # the title's own words, also after a "without" ("..., without rupture of ear drum, right ear")
+            words = set(re.findall(r"[a-z]+", self._titles.get(code, "").lower()))
             if other in words and mention.side not in words:
                 return None  # "Cellulitis L lower leg" is no cellulitis of the right lower limb
         if mention.assertion == "historical":
@@ -1865,7 +1877,9 @@ def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
 
 
 _HIV_SYMPTOMS_NONE = re.compile(
-    r"\bHIV\b[^.\n]*\basymptomatic\b(?!\s+bacteriuria)|\basymptomatic\s+HIV\b", re.I
+    r"\bHIV\b[^.\n]*\basymptomatic\b(?!\s+bacteriuria)|\basymptomatic\s+HIV\b"
+    r"|\bno\s+(?:AIDS-defining illness(?:es)?\s+or\s+)?HIV-related symptoms\b",
+    re.I,
 )
 
 

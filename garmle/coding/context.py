@@ -76,8 +76,11 @@ _SPELLING = {
     # "Thrombus - see Thrombosis" (ICD-10-CM index)
     "thrombus": "thrombosis",
     "thrombi": "thrombosis",
-    # "BPH w LUTS", "T2DM w/ CKD"
+    # "BPH w LUTS", "T2DM w/ CKD", "(2nd degree) scald"
     "w": "with",
+    "1st": "first",
+    "2nd": "second",
+    "3rd": "third",
     # "prostate adenocarcinoma", "carcinoma of the prostate": the catalogue's site cancer (no wording of
     # it names the morphology)
     "caecum": "cecum",
@@ -236,6 +239,10 @@ _POST_NEGATION = (
     "criteria not met",
     # an infection cleared: "treated for H. pylori 2019, eradicated"
     "eradicated",
+    # "a postnatal depression episode which resolved with CBT"
+    "which resolved",
+    "that resolved",
+    "which has resolved",
 )
 # A result word right after the finding ("HIV negative", "HBsAg nonreactive") negates it, also after
 # the name of the test ("hepatitis A IgG negative", "HIV antibody not detected").
@@ -413,6 +420,7 @@ _POST_HYPOTHETICAL = (
     "jab",
     "risk",
     "prophylaxis",
+    "ppx",
     "prevention",
     "screening",
     "precautions",

@@ -123,6 +123,8 @@ def _fills_in(vague: str, specific: str) -> bool:
         >>> _fills_in("Unspecified lump in the left breast, unspecified quadrant",
         ...           "Unspecified lump in the left breast, upper outer quadrant")
         True
+        >>> _fills_in("Chronic kidney disease, stage 3 unspecified", "Chronic kidney disease, stage 3b")
+        True
     """
     # the specific title may leave less unspecified: N63.21 "Unspecified lump in the left breast, upper
     # outer quadrant" fills in N63.20's "..., unspecified quadrant"
@@ -137,7 +139,9 @@ def _fills_in(vague: str, specific: str) -> bool:
         # "..., part unspecified, ...": the part is what the specific code says
         and not (i + 1 < len(words) and words[i + 1] == "unspecified" and w in _LEFT_OPEN)
     ]
-    return set(kept) <= set(re.findall(r"[a-z0-9]+", specific.lower()))
+    said = set(re.findall(r"[a-z0-9]+", specific.lower()))
+    # "stage 3 unspecified" is filled in by "stage 3b"
+    return all(w in said or (w.isdigit() and any(s.startswith(w) for s in said)) for w in kept)
 
 
 def _fold_each(
@@ -1164,7 +1168,9 @@ def reconcile(
     preds = _fold_integral_findings(
         _fold_block_residuals(_fold_defaults(preds, catalogue=catalogue), catalogue)
     )
-    preds = _combination(_drop_contradictions(preds), catalogue)
+    # again after the combinations: "hypertensive heart disease" (I11.9) beside hypertension with heart
+    # failure (I11.0)
+    preds = _drop_contradictions(_combination(_drop_contradictions(preds), catalogue))
     preds = _diabetes_combination(preds, catalogue)
     preds = _stroke_sequelae(preds, catalogue, notes)
     preds = _dementia_grade(_dementia_in_disease(preds, catalogue), catalogue)

@@ -728,6 +728,15 @@ def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) ->
         ("Imp: BPH w LUTS.", "N40.1", "N40.0"),
         ("Interval hx: ED visit 2/2025 for viral gastroenteritis. Addison's disease.", "E27.1", "A08.4"),
         ("Diagnosis: Chronic primary immune thrombocytopenia.", "D69.3", "D69.49"),
+        # a side after a "without ..." in the title; a vaccine up to date; a plan's prophylaxis; a past
+        # episode that resolved; a hernia repaired; a burn's degree in digits
+        ("Imp: Acute suppurative otitis media, left ear.", "H66.002", "H66.001"),
+        ("PMH: hypertension. Tetanus last 2019 - up to date.", "I10", "A35"),
+        ("Appendicitis. Post-op: VTE: LMWH + stockings.", "K37", "I82.90"),
+        ("Had a postnatal depression episode which resolved with CBT. Asthma.", "J45.909", "F53.0"),
+        ("PMH: L inguinal hernia repair 2014. Hypertension.", "I10", "K40.90"),
+        ("Dx: superficial partial-thickness (2nd degree) scald burn R forearm.", "T22.211A", "T22.011A"),
+        ("HIV-1 on ART, no AIDS-defining illness or HIV-related symptoms.", "Z21", "B20"),
     ],
 )
 def test_wordings_of_one_reading(coder: CatalogueCoder, text: str, expected: str | None, absent: str) -> None:

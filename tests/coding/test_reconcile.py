@@ -466,6 +466,16 @@ def test_alzheimers_disease_takes_its_dementia_graded_by_its_sentence(cat: IcdCa
     assert [p.code for p in reconcile(mci, cat)] == ["G30.1", "G31.84"]
 
 
+def test_a_combination_code_drops_the_reading_it_contradicts(cat: IcdCatalogue) -> None:
+    heart = _preds(cat, ("I50.22", 0.9), ("I11.9", 0.85), ("I10", 0.8))
+    assert [p.code for p in reconcile(heart, cat)] == ["I50.22", "I11.0"]
+
+
+def test_a_stage_said_more_exactly_absorbs_the_stage_left_open(cat: IcdCatalogue) -> None:
+    ckd = _preds(cat, ("N18.32", 0.9), ("N18.30", 0.85))
+    assert [p.code for p in reconcile(ckd, cat)] == ["N18.32"]
+
+
 def test_current_use_beats_a_history_read_as_remission(cat: IcdCatalogue) -> None:
     alcohol = _preds(cat, ("F10.21", 0.9), ("F10.230", 0.7))
     assert [p.code for p in reconcile(alcohol, cat)] == ["F10.230"]
