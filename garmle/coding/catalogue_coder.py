@@ -473,14 +473,13 @@ _PREGNANCY_TEST = re.compile(r"pregnan|\b(?:b-?)?hcg\b|\bupt\b", re.I)
 # "wounds clean and dry", "wound site healing", "surgical wound", "port-site wound": an operation's wound
 # examined, no injury
 # a past condition an operation or a treatment did away with: "cataract R - removed 2019", "L inguinal
-# hernia repair 2014", "tongue tie
-# divided at 2 weeks", "carpal tunnel release 2018", "gallstones - had lap chole 2021", "pyloric stenosis at
-# 5 weeks old - no ongoing issues", "H. pylori 2019, eradicated"
+# hernia repair 2014", "tongue tie divided at 2 weeks", "carpal tunnel release 2018", "gallstones - had lap
+# chole 2021", "pyloric stenosis at 5 weeks old - no ongoing issues"
 _DONE_AWAY_AFTER = re.compile(
     r"\s+(?:release|repair)\b"
     r"|\s*(?:(?:R|L|right|left|bilateral)\b)?\s*[-–,(:]?\s*"
     r"(?:(?:was|were|had|has been|been|successfully)\s+){0,2}"
-    r"(?:removed|excised|divided|repaired|resected|released|eradicated|corrected|cured)\b"
+    r"(?:removed|excised|divided|repaired|resected|released|corrected|cured)\b"
     r"|\s*[-–,(:]?\s*(?:had|s/p|post)\s+(?:an?\s+)?(?:lap\w*\s+)?(?:chole\b|\w+(?:ectomy|otomy)\b)"
     r"|[^.;\n]{0,40}\bno\s+(?:ongoing|current|further|residual)\s+(?:issues|problems|sx|symptoms)\b",
     re.I,

@@ -48,8 +48,7 @@ WORD = re.compile(r"\b(?i:non)-[A-Za-z]+|[A-Za-z0-9]+")
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
 # A "?" before a word ("?psoriatic arthritis", "( ? PE)", a quoted referral's '"?ACS') marks a query, not
 # an end, and so does one answered after it ("Known COPD? No - ...", "OSA? - no", read by _ANSWERED_NO);
-# nor does the dot of
-# a genus's initial ("H. pylori", "E. coli").
+# nor does the dot of a genus's initial ("H. pylori", "E. coli").
 _SENT_END = re.compile(
     r"(?<!\d)(?<!\b[A-Z])[.!](?!\d)|(?<=\b[A-Z])[.!](?!\s*[a-z])"
     r"|(?<!\d)\?(?!\d)(?<![\s(,:/\"“'‘]\?)(?<!^\?)(?!\s*(?:[-–]\s*)?(?i:no|nil|none|negative|yes)\b)"

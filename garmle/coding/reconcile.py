@@ -78,6 +78,7 @@ from garmle.coding.catalogue_coder import (
     contradicts,
     is_default_title,
 )
+from garmle.coding.context import split_sentences
 from garmle.types import CodePrediction, Evidence
 
 __all__ = ["PREGNANCY_CODES", "reconcile"]
@@ -599,14 +600,13 @@ def _alzheimer_dementia(
     # a mild cognitive impairment due to it (G31.84) is no dementia yet
     if ad is None or any(p.code.startswith(("F01", "F02", "F03", "G31.84")) for p in preds):
         return preds
-    said = []
-    for ev in ad.evidence:
-        if ev.note_index is not None and ev.char_start is not None and 0 <= ev.note_index < len(notes):
-            note = notes[ev.note_index]
-            start = max(note.rfind(".", 0, ev.char_start), note.rfind("\n", 0, ev.char_start)) + 1
-            ends = [i for i in (note.find(".", ev.char_start), note.find("\n", ev.char_start)) if i >= 0]
-            said.append(note[start : min(ends, default=len(note))])
-    text = " ".join(said)
+    text = " ".join(
+        sentence.text
+        for ev in ad.evidence
+        if ev.note_index is not None and ev.char_start is not None and 0 <= ev.note_index < len(notes)
+        for sentence in split_sentences(notes[ev.note_index])
+        if sentence.start <= ev.char_start < sentence.end
+    )
     stage = _STAGE.search(text)
     grade = _STAGE_GRADE[(stage.group(1) or stage.group(2)).lower()] if stage else "8"
     behaviour = "11" if _AGITATION.search(text) else "0"
