@@ -300,9 +300,11 @@ def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
 
 # "hepatitis serology done", "HIV test negative", "chlamydia screen": the name of a test, unless its
 # result follows ("hepatitis B serology positive")
+# ... unless a positive result follows within the clause
+_NO_POSITIVE_RESULT = r"(?![^.;\n]{0,30}\b(?:positive|reactive|detected|confirmed)\b)"
 _TEST_AFTER = re.compile(
     r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel|bloods)\b"
-    r"(?![^.;\n]{0,30}\b(?:positive|reactive|detected|confirmed)\b)",
+    + _NO_POSITIVE_RESULT,
     re.I,
 )
 
@@ -389,9 +391,11 @@ _VACCINES_BEFORE = re.compile(
 
 
 # "tetanus status unknown", "Tetanus: Td/IPV booster given": an infection's immunisation, not the infection
+# ("Hepatitis B status: HBsAg positive" is the infection)
 _VACCINE_AFTER = re.compile(
     r"\s+(?:immuni[sz]ation\s+|vaccination\s+)?status\b"
-    r"|\s+(?:(?:booster\s+)?last\s+(?:booster\s+)?(?:in\s+)?\d{4}\b|up[- ]to[- ]date|UTD|covered)"
+    + _NO_POSITIVE_RESULT
+    + r"|\s+(?:(?:booster\s+)?last\s+(?:booster\s+)?(?:in\s+)?\d{4}\b|up[- ]to[- ]date|UTD|covered)"
     r"|\s*[:-]\s*(?:Td|IPV|DTaP|Tdap|boosters?|toxoid|vaccin\w*|immuni[sz]\w*|jabs?)\b",
     re.I,
 )
@@ -413,6 +417,9 @@ def _names_a_vaccine(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _names_a_vaccine(m, ["Tetanus up to date."])
         True
+        >>> m = Mention("B18.1", 0, 0, 11, "Hepatitis B", "present", 1.0, "", frozenset())
+        >>> _names_a_vaccine(m, ["Hepatitis B status: HBsAg positive."])
+        False
     """
     return _preceded_by(mention, notes, _VACCINES_BEFORE, 80) or (
         mention.code[0] in "AB" and _followed_by(mention, notes, _VACCINE_AFTER)

@@ -732,6 +732,7 @@ def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) ->
         # episode that resolved; a hernia repaired; a burn's degree in digits
         ("Imp: Acute suppurative otitis media, left ear.", "H66.002", "H66.001"),
         ("PMH: hypertension. Tetanus last 2019 - up to date.", "I10", "A35"),
+        ("Hepatitis B status: HBsAg positive.", "B18.1", "B20"),
         ("Appendicitis. Post-op: VTE: LMWH + stockings.", "K37", "I82.90"),
         ("Had a postnatal depression episode which resolved with CBT. Asthma.", "J45.909", "F53.0"),
         ("PMH: L inguinal hernia repair 2014. Hypertension.", "I10", "K40.90"),
