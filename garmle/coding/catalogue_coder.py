@@ -78,6 +78,7 @@ __all__ = [
     "load_synonyms",
     "personal_history_code",
     "presenting_first",
+    "sentence_spans",
 ]
 
 _STOP = frozenset(
@@ -477,8 +478,6 @@ def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
 
 
 _PREGNANCY_TEST = re.compile(r"pregnan|\b(?:b-?)?hcg\b|\bupt\b", re.I)
-# "wounds clean and dry", "wound site healing", "surgical wound", "port-site wound": an operation's wound
-# examined, no injury
 # a past condition an operation or a treatment did away with: "cataract R - removed 2019", "L inguinal
 # hernia repair 2014", "tongue tie divided at 2 weeks", "carpal tunnel release 2018", "gallstones - had lap
 # chole 2021", "pyloric stenosis at 5 weeks old - no ongoing issues"
@@ -512,6 +511,8 @@ def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
     return _followed_by(mention, notes, _DONE_AWAY_AFTER) or _preceded_by(mention, notes, _DONE_AWAY_BEFORE)
 
 
+# "wounds clean and dry", "wound site healing", "surgical wound", "port-site wound": an operation's wound
+# examined, no injury
 _WOUND_STATE_AFTER = re.compile(
     r"\s*(?:(?:is|are|look\w*|remains?)\s+)?(?:clean|dry|healing|healed|intact|site|sites|check|care|"
     r"review|dressings?|edges?|closed|ooz\w*|C/D/I|OK)\b",
@@ -1861,7 +1862,7 @@ def _sentence_around(mention: Mention, notes: Sequence[str], reach: int | None =
     note = _note_of(mention, notes)
     if note is None:
         return mention.text
-    for start, end in _sentence_spans(note):
+    for start, end in sentence_spans(note):
         if start <= mention.char_start < end:
             if reach is None:
                 return note[start:end]
@@ -1870,7 +1871,7 @@ def _sentence_around(mention: Mention, notes: Sequence[str], reach: int | None =
 
 
 @lru_cache(maxsize=256)
-def _sentence_spans(note: str) -> tuple[tuple[int, int], ...]:
+def sentence_spans(note: str) -> tuple[tuple[int, int], ...]:
     """Where a note's sentences start and end (:func:`split_sentences`), read once for all its mentions."""
     return tuple((sentence.start, sentence.end) for sentence in split_sentences(note))
 

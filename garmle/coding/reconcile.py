@@ -77,8 +77,8 @@ from garmle.coding.catalogue_coder import (
     WITH_FEATURE,
     contradicts,
     is_default_title,
+    sentence_spans,
 )
-from garmle.coding.context import split_sentences
 from garmle.types import CodePrediction, Evidence
 
 __all__ = ["PREGNANCY_CODES", "reconcile"]
@@ -495,6 +495,8 @@ def _dementia_in_disease(preds: list[CodePrediction], catalogue: IcdCatalogue) -
 
 
 _STONES = ("N20.0", "N20.1", "N20.2", "N20.9")
+# a polyneuropathy, which beside diabetes is its diabetic polyneuropathy (E1x.42)
+_POLYNEUROPATHY = ("G62.9", "G60.9", "G62.8")
 _URETHRA_BLADDER = ("N34.1", "N34.2", "N30.0", "N30.9")
 _VULVA_VAGINA = ("N76.0", "N76.1", "N76.2", "N76.3", "N77.1")
 # A condition coded without a complication beside the complication's own code: the condition's code
@@ -513,8 +515,8 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("K70.30", ("R18",), "K70.31", False),
     ("K70.10", ("R18",), "K70.11", False),
     # a diabetic neuropathy beside the polyneuropathy said (E11.42, as diabetes beside it alone)
-    ("E11.40", ("G62.9", "G60.9", "G62.8"), "E11.42", False),
-    ("E10.40", ("G62.9", "G60.9", "G62.8"), "E10.42", False),
+    ("E11.40", _POLYNEUROPATHY, "E11.42", False),
+    ("E10.40", _POLYNEUROPATHY, "E10.42", False),
     ("K76.0", ("K70.0",), "K70.0", False),  # a fatty liver said elsewhere to be alcohol-related
     ("J44.9", ("J12", "J13", "J14", "J15", "J16", "J18", "J20", "J21", "J22"), "J44.0", True),
     # the diverticulosis a diverticulitis of the colon is in
@@ -601,11 +603,11 @@ def _alzheimer_dementia(
     if ad is None or any(p.code.startswith(("F01", "F02", "F03", "G31.84")) for p in preds):
         return preds
     text = " ".join(
-        sentence.text
+        notes[ev.note_index][start:end]
         for ev in ad.evidence
         if ev.note_index is not None and ev.char_start is not None and 0 <= ev.note_index < len(notes)
-        for sentence in split_sentences(notes[ev.note_index])
-        if sentence.start <= ev.char_start < sentence.end
+        for start, end in sentence_spans(notes[ev.note_index])
+        if start <= ev.char_start < end
     )
     stage = _STAGE.search(text)
     grade = _STAGE_GRADE[(stage.group(1) or stage.group(2)).lower()] if stage else "8"
@@ -675,7 +677,7 @@ def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[C
 # beside it (the CKD stage and the ulcer's site do; the combination code says the rest).
 _DIABETES_COMPLICATIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
     (("N18",), "22", True),
-    (("G62.9", "G60.9", "G62.8"), "42", False),
+    (_POLYNEUROPATHY, "42", False),
     (("H35.00", "H35.09"), "319", False),
     (("I73.9",), "51", False),
     (("L97",), "621", True),
