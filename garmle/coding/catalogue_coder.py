@@ -329,6 +329,9 @@ _TESTS_BEFORE = re.compile(
 )
 
 
+# the disease a residual class's manifestations belong to: "Other neurologic disorders in Lyme disease"
+_IN_DISEASE = re.compile(r"\bin ((?!diseases classified elsewhere)[A-Z]?[\w' -]+ disease)$")
+
 _COMMON_WORDS = frozenset({"acute", "chronic", "pregnancy", "disease", "syndrome", "infection", "disorder"})
 
 
@@ -358,6 +361,17 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     return ruled.search(note, mention.char_end) is not None
 
 
+def _negated_after(mentions: Sequence[Mention], mention: Mention) -> set[tuple[int | None, str]]:
+    """The (note, code) pairs of the negated mentions after ``mention`` in its note."""
+    return {
+        (m.note_index, m.code)
+        for m in mentions
+        if m.assertion == "negated"
+        and m.note_index == mention.note_index
+        and m.char_start > mention.char_start
+    }
+
+
 def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
     """True when a mention names a test ("hepatitis serology done", "HIV test negative") rather than a
     diagnosis; a positive result keeps it. An infection may head a list of tests ("hepatitis C and HIV
@@ -380,7 +394,8 @@ def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
         False
     """
     return _followed_by(mention, notes, _TEST_AFTER) or (
-        mention.code[0] in "AB"
+        # an infection, or "hepatitis" of no stated cause (K75.9): "TB, hepatitis and VZV serology"
+        (mention.code[0] in "AB" or mention.text.lower().startswith("hepatitis"))
         and (_followed_by(mention, notes, _LISTED_TESTS_AFTER) or _preceded_by(mention, notes, _TESTS_BEFORE))
     )
 
@@ -577,6 +592,31 @@ def _of_an_earlier_pregnancy(mention: Mention, notes: Sequence[str]) -> bool:
 
 _RADIATING = re.compile(r"\b(?:radiat\w*|spread\w*|shoot\w*)\b", re.I)
 _PERIARTICULAR = re.compile(r"\b(?:peri-?articular|juxta-?articular)\s*$", re.I)
+
+
+# a joint's effusion names its joint: "R knee effusion", "effusion of the left ankle joint"; the "bilateral
+# small effusions" of a chest X-ray are the pleura's
+_JOINT_WORDS = re.compile(
+    r"\b(?:joints?|knees?|hips?|ankles?|elbows?|shoulders?|wrists?|fingers?|thumbs?|toes?|hands?|feet|foot|"
+    r"MCPJ?s?|MTPJ?s?|PIPJ?s?|DIPJ?s?|synovi\w*|arthr\w*|suprapatellar|patell\w*|bursa\w*)\b",
+    re.I,
+)
+
+
+def _effusion_of_no_joint(mention: Mention, notes: Sequence[str]) -> bool:
+    """True for a joint effusion of no stated joint (M25.40, M25.48) read from an effusion whose sentence
+    names no joint.
+
+    Example:
+        >>> m = Mention("M25.48", 0, 27, 36, "effusions", "present", 1.0, "", frozenset())
+        >>> _effusion_of_no_joint(m, ["CXR: bilateral small effusions, upper lobe diversion."])
+        True
+        >>> m = Mention("M25.48", 0, 11, 19, "effusion", "present", 1.0, "", frozenset())
+        >>> _effusion_of_no_joint(m, ["Swollen R knee, effusion, warm."])
+        False
+    """
+    unsited = mention.code in ("M25.40", "M25.48")
+    return unsited and _JOINT_WORDS.search(_sentence_around(mention, notes)) is None
 
 
 def _periarticular(mention: Mention, notes: Sequence[str]) -> bool:
@@ -1272,6 +1312,12 @@ class CatalogueCoder:
                 # "Pseudomonas aeruginosa" under "Sepsis due to Pseudomonas" names the organism of a sepsis;
                 # a sputum culture that grows it is no sepsis
                 terms = tuple(t for t in terms if _SEPSIS_WORD.search(t))
+            if residual and (disease := _IN_DISEASE.search(entry.title)):
+                # "Polyneuropathy" under "Other neurologic disorders in Lyme disease" is Lyme's
+                terms = tuple(
+                    t if disease.group(1).lower() in t.lower() else f"{t} in {disease.group(1)}"
+                    for t in terms
+                )
             wordings = lay_wordings((*title, *terms, *entry.includes))
             # "adenocarcinoma of caecum", "cancer of the cecum": a site's malignant neoplasm in a note's words
             wordings += [_MALIGNANT.sub("Cancer of ", w) for w in wordings if _MALIGNANT.match(w)]
@@ -1605,6 +1651,8 @@ class CatalogueCoder:
             for m in mentions
             if m.assertion not in ("negated", "hypothetical")
             and not (m.assertion == "uncertain" and _ruled_out_later(m, patient.notes))
+            # "?PE ... Imp: panic disorder. PE and ACS excluded": a later negated mention rules it out
+            and not (m.assertion == "uncertain" and (m.note_index, m.code) in _negated_after(mentions, m))
             and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
             # "HIV test result: positive" is no pregnancy test: the test's name must be said
             and (not m.code.startswith("Z32") or _PREGNANCY_TEST.search(m.text) is not None)
@@ -1622,10 +1670,13 @@ class CatalogueCoder:
             and not _of_an_earlier_pregnancy(m, patient.notes)
             and not _weeks_at_birth(m, patient.notes)
             and not _periarticular(m, patient.notes)
+            and not _effusion_of_no_joint(m, patient.notes)
             # "pain radiating below the knee" is a sciatica's, not the knee's
             and not (m.code.startswith(("M25.5", "M79.6")) and _RADIATING.search(m.text))
             and not _names_no_pregnancy(m, patient.notes, patient.pregnant)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
+            # a young child's note names the family's smoking or drinking, never the child's
+            and not (m.code.startswith(_SUBSTANCE_USE) and patient.age is not None and patient.age < 10)
             # "VTE: LMWH + stockings" is a plan's prophylaxis
             and not (m.text.upper() == "VTE" and _followed_by(m, patient.notes, _PROPHYLAXIS_AFTER))
             # "smokes cannabis now and then" is no tobacco smoking

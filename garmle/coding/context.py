@@ -394,7 +394,15 @@ _PRE_HYPOTHETICAL = (
 )
 # a condition the risk factors are of, right after them ("risk factors for pre-eclampsia"), not the
 # patient's risk factors listed after it ("risk factors for stroke: hypertension, AF")
-_NEAR_HYPOTHETICAL = ("risk factor for", "risk factors for", "risk factor of", "risk factors of")
+_NEAR_HYPOTHETICAL = (
+    "risk factor for",
+    "risk factors for",
+    "risk factor of",
+    "risk factors of",
+    # advice: "avoiding alcohol excess", "avoid pregnancy while on isotretinoin"
+    "avoid",
+    "avoiding",
+)
 # an operation still to come ("for elective total hip replacement", "listed for knee replacement"), up to
 # the reason it is for ("... for osteoarthritis")
 _PRE_OPERATION = ("for elective", "awaiting", "scheduled for", "listed for", "booked for", "planned")
@@ -432,7 +440,25 @@ _POST_HYPOTHETICAL = (
 )
 # right after the disease, a prevention of it or a protection from it: "tetanus booster", "rubella
 # immune", "HIV PrEP"
-_NEXT_HYPOTHETICAL = ("booster", "boosters", "toxoid", "immune", "non immune", "immunity", "prep", "pep")
+_NEXT_HYPOTHETICAL = (
+    "booster",
+    "boosters",
+    "toxoid",
+    "immune",
+    "non immune",
+    "immunity",
+    "prep",
+    "pep",
+    # a drug's warned-of harm: "agranulocytosis warning given"
+    "warning",
+    "warnings",
+    # other people: "avoid immunosuppressed people", "diabetic patients should ..."
+    "people",
+    "persons",
+    "individuals",
+    "contacts",
+    "patients",
+)
 _REFERRAL = frozenset({"referral", "pathway"})
 _CANCER_WORDS = frozenset(
     {"cancer", "carcinoma", "hcc", "malignancy", "neoplasm", "tumour", "tumor", "melanoma", "lymphoma"}
@@ -442,7 +468,18 @@ _CANCER_WORDS = frozenset(
 _NEAR_UNCERTAIN = ("consider", "considering")
 # the clinic a patient is seen in names what it treats, not what the patient has: "Stroke clinic.
 # ... Imp: TIA", "Cardiology Arrhythmia Clinic"
-_NEXT_CLINIC = ("clinic", "clinics")
+_NEXT_CLINIC = (
+    "clinic",
+    "clinics",
+    # a service or its staff: "Diabetes Specialist Nurse", "heart failure team", "COPD service"
+    "specialist nurse",
+    "nurse specialist",
+    "nurse",
+    "nurses",
+    "team",
+    "service",
+    "services",
+)
 # ... also the first of the clinic's conditions: "TIA/stroke clinic"
 _CLINIC_AFTER = re.compile(r"(?:\s*/\s*[\w'-]+){1,2}\s+clinics?\b", re.I)
 _POST_UNCERTAIN = (
@@ -529,6 +566,7 @@ _TERMINATORS = (
     "presenting",
 )
 _COMMA_AFTER = re.compile(r"[)\]]?,")
+_SPACED_DASH = re.compile(r"\s+[-–—]+\s+")
 # a denial carries through a list of findings of at most this many words each, to a word that breaks it
 _SHORT_ITEM = 3
 _LIST_BREAKS = frozenset({"but", "although", "though", "however", "except", "apart"})
@@ -656,6 +694,9 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
 
     # "(MASLD), fibrosis risk": a comma may follow a closing bracket
     commas = [i for i, t in enumerate(toks) if _COMMA_AFTER.match(sentence.text, t.end - sentence.start)]
+    # "absent vibration sense to ankles - diabetic peripheral neuropathy": a spaced dash opens what the
+    # findings before it add up to
+    dashes = [i for i, t in enumerate(toks) if _SPACED_DASH.match(sentence.text, t.end - sentence.start)]
 
     def short_items(j: int) -> bool:
         """A list of two or more short findings runs from ``j`` to the mention's item: "denies saddle
@@ -685,7 +726,12 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
             # heart disease or cancer")
             ends_in_or = first_comma is not None and any(words[x] in ("or", "nor") for x in range(j, first))
             reach = window * 2 if one_word_list or ends_in_or else window
-            if j <= first and first - j <= reach and not any(j <= s < first for s in stops):
+            if (
+                j <= first
+                and first - j <= reach
+                and not any(j <= s < first for s in stops)
+                and not any(j <= d < first for d in dashes)
+            ):
                 # "with no residual deficits, hypertension": a comma after a 2+ word phrase ends the scope,
                 # unless the commas build a list that ends in "or" ("no CAD, stroke, PAD or diabetes") or
                 # the list starts with a single word

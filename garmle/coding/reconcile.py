@@ -225,6 +225,9 @@ def _fold_defaults(
                 # the same title with its side said: H65.93 "..., bilateral" beside H65.90 "..., unspecified
                 # ear" (a glue ear said twice)
                 or _side_said(p.title, o.title)
+                # a code beside one of its own subdivisions: R56.0 "Febrile convulsions" beside R56.00
+                # "Simple febrile convulsions"
+                or (len(o.code) > len(p.code) and o.code.startswith(p.code))
                 # a use disorder in remission, read from the history, beside the same disorder now:
                 # "PMHx: alcohol dependence" beside "alcohol withdrawal (uncomplicated)"
                 or (
@@ -359,14 +362,17 @@ def _integral_to(finding: str, finding_title: str, disease: str, disease_title: 
         True
         >>> _integral_to("M25.561", "Pain in right knee", "M16.11", hip_oa)
         False
+        >>> _integral_to("M25.522", "Pain in left elbow", "M77.12", "Lateral epicondylitis, left elbow")
+        True
         >>> _integral_to("M54.9", "Dorsalgia, unspecified", "M47.816", "Spondylosis without myelopathy or "
         ...              "radiculopathy, lumbar region")
         True
     """
     f_words = set(re.findall(r"[a-z]+", finding_title.lower()))
     d_words = set(re.findall(r"[a-z]+", disease_title.lower()))
-    # a joint's sign beside its arthropathy, or beside a shoulder lesion (the pain of a frozen shoulder)
-    if finding[:3] == "M25" and ("M00" <= disease[:3] <= "M19" or disease[:3] == "M75"):
+    # a joint's sign beside its arthropathy, or beside a shoulder lesion or an enthesopathy (the pain of a
+    # frozen shoulder, of a tennis elbow)
+    if finding[:3] == "M25" and ("M00" <= disease[:3] <= "M19" or disease[:3] in ("M75", "M76", "M77")):
         joints = f_words & _JOINTS
         sides = f_words & _SIDE
         return (
@@ -380,6 +386,7 @@ def _integral_to(finding: str, finding_title: str, disease: str, disease_title: 
     return False
 
 
+_DIABETES_TYPES = ("E08", "E09", "E10", "E11", "E13")
 _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # "rheumatoid arthritis" beside "seropositive rheumatoid arthritis": one disease, two categories
     ("M06.9", ("M05",)),
@@ -405,6 +412,14 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("I49.9", ("I47", "I48", "I49.0", "I49.1", "I49.2", "I49.3", "I49.4", "I49.5", "I49.8")),
     # "metastatic colon cancer, liver mets": the secondary's site is said
     ("C79.9", ("C77", "C78", *(f"C79.{d}" for d in range(9)))),
+    # "internal haemorrhoids" (of no stated degree) beside their degree
+    ("K64.8", ("K64.0", "K64.1", "K64.2", "K64.3")),
+    # a polyneuropathy or a background retinopathy beside the diabetic one said
+    ("G62.9", tuple(f"{dm}.42" for dm in _DIABETES_TYPES)),
+    ("H35.00", tuple(f"{dm}.3{n}" for dm in _DIABETES_TYPES for n in range(1, 6))),
+    # an influenza beside its pneumonia
+    ("J10.1", ("J10.0",)),
+    ("J11.1", ("J11.0",)),
 )
 """An unspecified code and the codes of another category that name the same disease more exactly."""
 
@@ -428,8 +443,34 @@ def _fold_integral_findings(preds: list[CodePrediction]) -> list[CodePrediction]
     beside its osteoarthritis, back pain beside lumbar spondylosis; and an unspecified code into the
     same disease coded more exactly in another category (:func:`_same_disease`)."""
     return _fold_each(
-        preds, lambda p, o: _integral_to(p.code, p.title, o.code, o.title) or _same_disease(p.code, o.code)
+        preds,
+        lambda p, o: (
+            _integral_to(p.code, p.title, o.code, o.title)
+            or _same_disease(p.code, o.code)
+            or _acute_on(p.title, o.title)
+        ),
     )
+
+
+_ACUTE_ON = ("acute on ", "acute and ")
+
+
+def _acute_on(chronic: str, both: str) -> bool:
+    """Whether ``both`` is the acute exacerbation of the chronic condition ``chronic`` ("HFrEF" beside
+    "acute on chronic HFrEF").
+
+    Example:
+        >>> _acute_on("Chronic systolic (congestive) heart failure",
+        ...           "Acute on chronic systolic (congestive) heart failure")
+        True
+        >>> chronic = "Chronic respiratory failure with hypoxia"
+        >>> _acute_on(chronic, "Acute and chronic respiratory failure with hypoxia")
+        True
+        >>> _acute_on(chronic, "Acute and chronic respiratory failure with hypercapnia")
+        False
+    """
+    chronic, both = chronic.lower(), both.lower()
+    return chronic.startswith("chronic ") and any(both == prefix + chronic for prefix in _ACUTE_ON)
 
 
 def _drop_contradictions(preds: list[CodePrediction]) -> list[CodePrediction]:
@@ -518,7 +559,14 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("E11.40", _POLYNEUROPATHY, "E11.42", False),
     ("E10.40", _POLYNEUROPATHY, "E10.42", False),
     ("K76.0", ("K70.0",), "K70.0", False),  # a fatty liver said elsewhere to be alcohol-related
-    ("J44.9", ("J12", "J13", "J14", "J15", "J16", "J18", "J20", "J21", "J22"), "J44.0", True),
+    (
+        "J44.9",
+        ("J09.X1", "J10.0", "J11.0", "J12", "J13", "J14", "J15", "J16", "J18", "J20", "J21", "J22"),
+        "J44.0",
+        True,
+    ),
+    # a diabetic nephropathy beside the stage of its chronic kidney disease
+    *((f"{dm}.21", ("N18",), f"{dm}.22", True) for dm in _DIABETES_TYPES),
     # the diverticulosis a diverticulitis of the colon is in
     ("K57.30", ("K57.32",), "K57.32", False),
     ("K57.90", ("K57.32",), "K57.32", False),
@@ -572,6 +620,51 @@ def _with_complication(preds: list[CodePrediction], catalogue: IcdCatalogue) -> 
         if not stays:
             combined = replace(combined, score=max(base.score, *(p.score for p in found)))
         preds = [combined if p is base else p for p in preds if stays or p not in found]
+    return preds
+
+
+_WITHOUT = re.compile(r"(?:,\s*|\s+)(?:without complications|unspecified)$", re.I)
+
+
+def _site_with_complication(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """A disease of no stated site with a complication, beside the same disease of a stated site without
+    one, is that site's disease with the complication: "ileocolonic Crohn's ... flare with rectal
+    bleeding" is K50.811, not K50.80 and K50.911.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> preds = [CodePrediction(c, cat.title(c), 0.8) for c in ("K50.911", "K50.80", "F17.210")]
+        >>> [p.code for p in _site_with_complication(preds, cat)]
+        ['K50.811', 'F17.210']
+    """
+    for vague in preds:
+        if "unspecified" not in vague.title.lower() or " with " not in vague.title:
+            continue
+        for sited in preds:
+            stem = _WITHOUT.sub("", sited.title)
+            # the sited code must say what the vague one leaves open: "Type 2 diabetes mellitus without
+            # complications" says nothing "... with unspecified diabetic retinopathy" does not
+            if (
+                sited is vague
+                or sited.code[:3] != vague.code[:3]
+                or stem == sited.title
+                or vague.title.startswith(stem)
+            ):
+                continue
+            found = [
+                e.code
+                for e in catalogue.codes(sited.code[:3], billable_only=True)
+                if e.title.startswith(stem + " ") and _fills_in(vague.title, e.title)
+            ]
+            if len(found) != 1 or any(p.code == found[0] for p in preds):
+                continue
+            code = found[0]
+            why = Evidence("rule", f"{sited.title}, {vague.title}: one code of the site and complication")
+            combined = replace(
+                _recoded(sited, code, catalogue, why, vague.evidence), score=max(sited.score, vague.score)
+            )
+            return _site_with_complication(_replaced(preds, sited, [combined], [vague]), catalogue)
     return preds
 
 
@@ -1164,7 +1257,7 @@ def reconcile(
         >>> [p.code for p in reconcile(preds, cat, pregnant=True)]
         ['O10.011', 'Z3A.12']
     """
-    preds = _with_complication(list(predictions), catalogue)
+    preds = _site_with_complication(_with_complication(list(predictions), catalogue), catalogue)
     preds = _osteoarthritis_site(_stated_diabetes_type(preds, catalogue), catalogue)
     preds = _unsited_injury(_on_dialysis(preds, catalogue))
     preds = _fold_integral_findings(

@@ -53,10 +53,10 @@ _AGE_PATTERNS = (
     # "64M ...", and after a short header: "S: 27F, migraine", "Pt: 45M"
     re.compile(r"^\s*(?:[A-Za-z]{1,10}\s*:\s*)?(\d{1,3})\s?[MF]\b", re.MULTILINE),
     # "Elderly gentleman, 84, new diagnosis ...", "Mrs P, 61, has ...", "Mr J Hughes, 66.", "Adult female,
-    # 30 years, ..."
+    # 30 years, ...", "Re: Ms A. Kowalski, 34y"
     re.compile(
         r"\b(?:(?i:man|woman|gentleman|lady|male|female)|M(?:r|rs|s|iss)\.?(?:\s+[A-Z][\w'-]*\.?){1,3})\s*,\s*"
-        r"(\d{1,3})\s*(?:years?|yrs?)?\s*[,.;)]"
+        r"(\d{1,3})\s*(?:years?|yrs?|y)?\s*(?:[,.;)\n]|$)"
     ),
 )
 _OPENING = 60  # characters: a note's header line
@@ -175,6 +175,10 @@ _NOT_YET = re.compile(
     _I,
 )
 _BIRTH_WORD = re.compile(r"\b(?:born|delivered|delivery)\b", _I)
+# other people: "avoid pregnant women and neonates", "pregnant contacts should see their midwife"
+_OTHERS_AFTER = re.compile(
+    r"\s+(?:women|ladies|people|persons|individuals|patients|contacts|mothers|colleagues|staff|friends)\b", _I
+)
 _ACUITY = re.compile(r"\b(?:vision|visual|acuity|va|snellen)\b[^.\n]{0,15}$", _I)
 _NEGATED = re.compile(r"\b(?:not|non|no\s+longer|never|denies(?:\s+being)?|isn't)\s*-?\s*$", _I)
 _NOT_PREGNANT = re.compile(
@@ -370,6 +374,8 @@ def _pregnancy(text: str) -> bool | None:
         for match in pattern.finditer(text):
             before = text[max(0, match.start() - 25) : match.start()]
             if _NEGATED.search(before) or _NOT_YET.search(before) or at_birth(before, match.group(0)):
+                continue
+            if _OTHERS_AFTER.match(text, match.end()):
                 continue
             return True
     return False if _NOT_PREGNANT.search(text) else None

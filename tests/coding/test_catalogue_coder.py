@@ -761,3 +761,39 @@ def test_note_wordings_kept_for_reranking_are_bounded(
     first = [_codes(coder, note) for note in notes]
     assert len(coder._text_vectors) <= 3 and len(coder._vectors) >= 2  # titles stay
     assert [_codes(coder, note) for note in notes] == first
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("Agranulocytosis warning given verbally and in writing.", "D70"),
+        ("Keep rash covered; avoid immunosuppressed people until lesions crusted.", "D84"),
+        ("Diabetes Specialist Nurse - clinic review.", "E11"),
+        ("Counselled re dryness, mood changes, avoiding alcohol excess.", "F10"),
+        ("CXR: bilateral small effusions, upper lobe diversion.", "M25"),
+        ("Plan: TB, hepatitis and VZV serology before anti-TNF.", "K75"),
+        ("Feet: diabetic peripheral polyneuropathy.", "A69"),
+        ("?PE (on COCP) - CTPA: no pulmonary embolus. Imp: panic disorder. PE and ACS excluded.", "I26"),
+    ],
+)
+def test_warnings_other_people_services_advice_and_excluded_suspicions(
+    coder: CatalogueCoder, text: str, absent: str
+) -> None:
+    assert not any(code.startswith(absent) for code in _codes(coder, text))
+
+
+def test_findings_before_a_dash_do_not_negate_what_they_add_up_to(coder: CatalogueCoder) -> None:
+    note = "T1DM. Feet: absent vibration sense to ankles - diabetic peripheral polyneuropathy."
+    codes = _codes(coder, note)
+    assert "G62.9" in codes
+
+
+def test_a_young_childs_note_names_the_familys_smoking() -> None:
+    from garmle.catalogue import IcdCatalogue
+
+    note = "Bronchiolitis. Mother smokes. Plan: smoking cessation advice given to mum."
+    coder = CatalogueCoder(IcdCatalogue())
+    child = [p.code for p in coder.predict(Patient("p", age=0, notes=(note,)))]
+    adult = [p.code for p in coder.predict(Patient("p", age=30, notes=("Smoking cessation advice given.",)))]
+    assert "J21.9" in child and not any(c.startswith("F17") for c in child)
+    assert any(c.startswith("F17") for c in adult)

@@ -545,3 +545,50 @@ def test_an_excludes1_note_within_one_category_must_name_the_condition() -> None
     assert {p.code for p in reconcile(tia, cat)} == {"I65.21", "G45.9"}
     osa = [CodePrediction("R06.81", "Apnea", 0.6), CodePrediction("G47.33", "OSA", 0.5)]
     assert [p.code for p in reconcile(osa, cat)] == ["G47.33"]
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        # the chronic condition beside its acute exacerbation
+        ((("I50.23", 0.9), ("I50.22", 0.8)), ["I50.23"]),
+        ((("J96.21", 0.9), ("J96.11", 0.8)), ["J96.21"]),
+        # a code beside one of its own subdivisions; haemorrhoids beside their degree
+        ((("R56.00", 0.9), ("R56.0", 0.8)), ["R56.00"]),
+        ((("K64.1", 0.9), ("K64.8", 0.8)), ["K64.1"]),
+        # a joint's pain beside its enthesopathy; a polyneuropathy or background retinopathy beside the
+        # diabetic one; an influenza beside its pneumonia
+        ((("M77.12", 0.9), ("M25.522", 0.8)), ["M77.12"]),
+        ((("E10.42", 0.9), ("G62.9", 0.8)), ["E10.42"]),
+        ((("E10.319", 0.9), ("H35.00", 0.8)), ["E10.319"]),
+        ((("J10.00", 0.9), ("J10.1", 0.8)), ["J10.00"]),
+    ],
+)
+def test_one_code_says_what_both_say(
+    cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
+) -> None:
+    _merged(cat, pairs, expected)
+
+
+def test_a_sited_disease_takes_no_other_sites_complication_and_diabetes_no_arbitrary_retinopathy(
+    cat: IcdCatalogue,
+) -> None:
+    # E11.9 "... without complications" says nothing E11.319's "unspecified" leaves open
+    out = reconcile(_preds(cat, ("E11.319", 0.9), ("E11.9", 0.8)), cat)
+    assert [p.code for p in out] == ["E11.319"]
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        # a disease of no stated site with its complication, beside its site without one
+        ((("K50.911", 0.9), ("K50.80", 0.8)), ["K50.811"]),
+        # a diabetic nephropathy beside its kidney disease's stage; COPD beside an influenza pneumonia
+        ((("E11.21", 0.9), ("N18.31", 0.8)), ["E11.22", "N18.31"]),
+        ((("J44.9", 0.9), ("J10.00", 0.8)), ["J44.0", "J10.00"]),
+    ],
+)
+def test_combinations_keep_their_companion(
+    cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
+) -> None:
+    assert [p.code for p in reconcile(_preds(cat, *pairs), cat)] == expected

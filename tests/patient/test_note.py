@@ -22,6 +22,7 @@ from garmle.patient import parse_note
         ("Clinic letter. Mrs P, 61, has 4 months of ptosis.", 61),
         ("Mrs T. Begum, 26, G2P1, 18+3 weeks.", 26),  # an initial and a surname
         ("Ambulatory care - Mr J Hughes, 66.", 66),
+        ("Re: Ms A. Kowalski, 34y\nDx: Graves' disease.", 34),  # "34y" at a line's end
         ("Adult female, 30 years, bruising for a week.", 30),
         ("Woman, 3 children, lives alone.", None),  # a count that is no age
         ("Asthma review 38M. Uses salbutamol most days.", 38),  # an age and sex letter in the opening
@@ -162,6 +163,8 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         # a pregnancy still to come
         ("Planning pregnancy; aspirin from 12 weeks once pregnant.", None),
         ("Stop ramipril if she becomes pregnant.", None),
+        # other people
+        ("67F, shingles. Avoid pregnant women and neonates until the rash has crusted.", None),
         ("History of hypertension", None),
         # weeks and days over 40 are a gestation; weeks over 40 alone may be an acuity
         ("Maternity Day Assessment Unit\n34+1/40, G2P1.", True),
