@@ -432,6 +432,10 @@ _POST_HYPOTHETICAL = (
     "screening",
     "precautions",
     # a diagnosis a finding would call for: "(endometrial cancer would need excluding)"
+    # a drug's possible harm: "impulse control disorder discussed as a side effect of ropinirole"
+    "as a side effect",
+    "side effect of",
+    "side effects",
     "would need excluding",
     "need excluding",
     "needs excluding",
@@ -449,9 +453,10 @@ _NEXT_HYPOTHETICAL = (
     "immunity",
     "prep",
     "pep",
-    # a drug's warned-of harm: "agranulocytosis warning given"
+    # a drug's warned-of harm: "agranulocytosis warning given"; a risk assessed: "VTE assessment"
     "warning",
     "warnings",
+    "assessment",
     # other people: "avoid immunosuppressed people", "diabetic patients should ..."
     "people",
     "persons",
@@ -494,6 +499,8 @@ _POST_UNCERTAIN = (
     "to be excluded",
     "not confirmed",
     "not yet confirmed",
+    # a diagnosis weighed: "'worst ever headache' so SAH considered - CT head normal"
+    "considered",
 )
 _PRE_HISTORY = (
     "completed",  # "recently completed co-amoxiclav for pneumonia": the reason for a finished course
@@ -655,7 +662,8 @@ _ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and in
 # a sentence under one of these headers names what to come back for: "Safety net: fever -> ?septic arthritis"
 _WATCH_HEADERS = frozenset(
     {"safety net", "safety netting", "safety netted", "red flags", "return precautions", "return if",
-     "warning signs", "seek help if", "come back if", "review if"}
+     "warning signs", "seek help if", "come back if", "review if", "red flags explained",
+     "red flags discussed", "red flags given", "warning signs explained"}
 )  # fmt: skip
 # Under a history header, these still say the condition is the patient's now ("PMH: ... Smokes 10/day").
 # A gerund does not ("PMH: smoking, quit 2010" is a past habit).
@@ -730,7 +738,9 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
                 j <= first
                 and first - j <= reach
                 and not any(j <= s < first for s in stops)
-                and not any(j <= d < first for d in dashes)
+                # ("no evidence of malignancy - lupus nephritis" and "denies chest pain - palpitations"
+                # are lists: a finding of one or two words before the dash)
+                and not any(j + 2 <= d < first for d in dashes)
             ):
                 # "with no residual deficits, hypertension": a comma after a 2+ word phrase ends the scope,
                 # unless the commas build a list that ends in "or" ("no CAD, stroke, PAD or diabetes") or

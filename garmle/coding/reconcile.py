@@ -417,6 +417,10 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # a polyneuropathy or a background retinopathy beside the diabetic one said
     ("G62.9", tuple(f"{dm}.42" for dm in _DIABETES_TYPES)),
     ("H35.00", tuple(f"{dm}.3{n}" for dm in _DIABETES_TYPES for n in range(1, 6))),
+    # the low sodium of an SIADH; the hives of an anaphylaxis, and an anaphylaxis beside its cause
+    ("E87.1", ("E22.2",)),
+    ("L50.9", ("T78.0", "T78.2", "T88.6")),
+    ("T78.2XXA", ("T78.0",)),
     # an influenza beside its pneumonia
     ("J10.1", ("J10.0",)),
     ("J11.1", ("J11.0",)),
