@@ -175,6 +175,12 @@ _NOT_YET = re.compile(
     _I,
 )
 _BIRTH_WORD = re.compile(r"\b(?:born|delivered|delivery)\b", _I)
+# weeks counted since a birth or another past event: "G1P1, seen 5 weeks postpartum", "8 weeks ago"
+_SINCE_BIRTH = re.compile(
+    r"\s*(?:post-?partum|post-?natal|after\s+(?:the\s+)?(?:delivery|birth|giving\s+birth|childbirth|"
+    r"caesarean|c-?section)|since\s+(?:the\s+)?(?:delivery|birth)|ago)\b",
+    _I,
+)
 # other people: "avoid pregnant women and neonates", "pregnant contacts should see their midwife"
 _OTHERS_AFTER = re.compile(
     r"\s+(?:women|ladies|people|persons|individuals|patients|contacts|mothers|colleagues|staff|friends)\b", _I
@@ -337,7 +343,11 @@ def _gestation(text: str, warnings: list[str]) -> list[Observation]:
     for pattern in _GESTATION:
         for match in pattern.finditer(text):
             before = text[max(0, match.start() - 30) : match.start()]
-            if _ACUITY.search(before) or at_birth(before, match.group(0)):
+            if (
+                _ACUITY.search(before)
+                or at_birth(before, match.group(0))
+                or _SINCE_BIRTH.match(text, match.end())
+            ):
                 continue
             obs = make_observation(
                 "gestational_age", float(match.group(1)), "wk", warnings=warnings, where="note"
@@ -375,7 +385,7 @@ def _pregnancy(text: str) -> bool | None:
             before = text[max(0, match.start() - 25) : match.start()]
             if _NEGATED.search(before) or _NOT_YET.search(before) or at_birth(before, match.group(0)):
                 continue
-            if _OTHERS_AFTER.match(text, match.end()):
+            if _OTHERS_AFTER.match(text, match.end()) or _SINCE_BIRTH.match(text, match.end()):
                 continue
             return True
     return False if _NOT_PREGNANT.search(text) else None

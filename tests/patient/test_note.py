@@ -163,6 +163,9 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         # a pregnancy still to come
         ("Planning pregnancy; aspirin from 12 weeks once pregnant.", None),
         ("Stop ramipril if she becomes pregnant.", None),
+        # weeks since a birth
+        ("31F, G1P1, seen 5 weeks postpartum. Low mood.", None),
+        ("G2P2, 6 weeks after delivery, breastfeeding.", None),
         # other people
         ("67F, shingles. Avoid pregnant women and neonates until the rash has crusted.", None),
         ("History of hypertension", None),
