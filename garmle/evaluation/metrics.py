@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,9 @@ __all__ = [
 
 _PEDIATRIC = frozenset({"infants", "children", "adolescents"})
 _ADULT = frozenset({"adults", "older adults"})
+_POSTNATAL = re.compile(
+    r"\b(?:post-?natal|post-?partum|perinatal|puerper\w*|after (?:birth|delivery))\b", re.I
+)
 
 
 def _ranx_inputs(
@@ -135,9 +139,14 @@ def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
     a child); one on pregnancy fits only a pregnant patient unless it also names adults in general; one
     that names only women (men) does not fit a man (woman). Unknown age counts as adult.
 
+    A woman in the weeks after a birth fits one on pregnancy that names the postnatal period.
+
     Example:
         >>> population_fits({"population": "Pregnant women with chronic hypertension"}, Patient("p", age=50))
         False
+        >>> perinatal = {"population": "All pregnant or postnatal women"}
+        >>> population_fits(perinatal, Patient("p", age=31, sex="female", postpartum=True))
+        True
         >>> population_fits({"population": "Adults with hypertension"}, Patient("p", age=50, sex="male"))
         True
         >>> title = "Interventions for tobacco smoking cessation in adults, including pregnant women"
@@ -154,7 +163,13 @@ def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
         return False
     if not adult_patient and groups & _ADULT and not groups & _PEDIATRIC:
         return False
-    if not patient.pregnant and "pregnancy" in groups and (title_pregnancy or not groups & _ADULT):
+    # a guideline for "pregnant or postnatal women" admits a woman in the weeks after a birth
+    postnatal = bool(patient.postpartum) and _POSTNATAL.search(f"{title} {metadata.get('population', '')}")
+    if (
+        not (patient.pregnant or postnatal)
+        and "pregnancy" in groups
+        and (title_pregnancy or not groups & _ADULT)
+    ):
         return False
     # "Adults ..., including pregnant women" names women because of pregnancy, not to exclude men.
     women_only = "women" in groups and "men" not in groups and not ("pregnancy" in groups and groups & _ADULT)
