@@ -237,6 +237,9 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # influenza names its categories
     assert "alcohol use disorder" in condition_names("F10.230", catalogue)
     assert "influenza" in condition_names("J10.1", catalogue)
+    # "A due to B" is A of a stated cause, when A is more than one word
+    assert "Allergic rhinitis" in condition_names("J30.1", catalogue)
+    assert "Enterocolitis" not in condition_names("A04.72", catalogue)
     # "... of newborn" is the neonatal condition
     assert "neonatal respiratory distress syndrome" in condition_names("P22.0", catalogue)
     assert "preterm infant" in condition_names("P07.33", catalogue)
