@@ -304,8 +304,9 @@ def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
 # ... unless a positive result follows within the clause
 _NO_POSITIVE_RESULT = r"(?![^.;\n]{0,30}\b(?:positive|reactive|detected|confirmed)\b)"
 _TEST_AFTER = re.compile(
-    r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel|bloods)\b"
-    + _NO_POSITIVE_RESULT,
+    r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel|bloods|"
+    r"(?:surface\s+|core\s+|e\s+)?antigen|antibod(?:y|ies)|viral\s+load|IGRA|quantiferon|T-?spot|mantoux|"
+    r"interferon[- ]gamma\s+release\s+assay)\b" + _NO_POSITIVE_RESULT,
     re.I,
 )
 
@@ -594,8 +595,8 @@ _RADIATING = re.compile(r"\b(?:radiat\w*|spread\w*|shoot\w*)\b", re.I)
 _PERIARTICULAR = re.compile(r"\b(?:peri-?articular|juxta-?articular)\s*$", re.I)
 
 
-# a joint's effusion names its joint: "R knee effusion", "effusion of the left ankle joint"; the "bilateral
-# small effusions" of a chest X-ray are the pleura's
+# a joint's effusion or fistula names its joint: "R knee effusion", "effusion of the left ankle joint"; the
+# "bilateral small effusions" of a chest X-ray are the pleura's, an "ileosigmoid fistula" the bowel's
 _JOINT_WORDS = re.compile(
     r"\b(?:joints?|knees?|hips?|ankles?|elbows?|shoulders?|wrists?|fingers?|thumbs?|toes?|hands?|feet|foot|"
     r"MCPJ?s?|MTPJ?s?|PIPJ?s?|DIPJ?s?|synovi\w*|arthr\w*|suprapatellar|patell\w*|bursa\w*)\b",
@@ -603,19 +604,19 @@ _JOINT_WORDS = re.compile(
 )
 
 
-def _effusion_of_no_joint(mention: Mention, notes: Sequence[str]) -> bool:
-    """True for a joint effusion of no stated joint (M25.40, M25.48) read from an effusion whose sentence
-    names no joint.
+def _joint_code_of_no_joint(mention: Mention, notes: Sequence[str]) -> bool:
+    """True for a joint's effusion or fistula of no stated joint (M25.40, M25.48, M25.10, M25.18) read
+    from a sentence that names no joint.
 
     Example:
         >>> m = Mention("M25.48", 0, 27, 36, "effusions", "present", 1.0, "", frozenset())
-        >>> _effusion_of_no_joint(m, ["CXR: bilateral small effusions, upper lobe diversion."])
+        >>> _joint_code_of_no_joint(m, ["CXR: bilateral small effusions, upper lobe diversion."])
         True
         >>> m = Mention("M25.48", 0, 11, 19, "effusion", "present", 1.0, "", frozenset())
-        >>> _effusion_of_no_joint(m, ["Swollen R knee, effusion, warm."])
+        >>> _joint_code_of_no_joint(m, ["Swollen R knee, effusion, warm."])
         False
     """
-    unsited = mention.code in ("M25.40", "M25.48")
+    unsited = mention.code in ("M25.40", "M25.48", "M25.10", "M25.18")
     return unsited and _JOINT_WORDS.search(_sentence_around(mention, notes)) is None
 
 
@@ -1670,7 +1671,7 @@ class CatalogueCoder:
             and not _of_an_earlier_pregnancy(m, patient.notes)
             and not _weeks_at_birth(m, patient.notes)
             and not _periarticular(m, patient.notes)
-            and not _effusion_of_no_joint(m, patient.notes)
+            and not _joint_code_of_no_joint(m, patient.notes)
             # "pain radiating below the knee" is a sciatica's, not the knee's
             and not (m.code.startswith(("M25.5", "M79.6")) and _RADIATING.search(m.text))
             and not _names_no_pregnancy(m, patient.notes, patient.pregnant)

@@ -822,6 +822,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     )
     if (
         before(_PRE_HISTORY, 6)
+        # the reason for a finished course: "finished a 10-day course of clindamycin for L leg cellulitis"
+        or before(("completed", "finished"), 10)
         or before(_NEAR_HISTORY, 1, timed=False)
         or after(_POST_HISTORY, 1)
         or (section in HISTORY_SECTIONS and not current)

@@ -417,6 +417,8 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # a polyneuropathy or a background retinopathy beside the diabetic one said
     ("G62.9", tuple(f"{dm}.42" for dm in _DIABETES_TYPES)),
     ("H35.00", tuple(f"{dm}.3{n}" for dm in _DIABETES_TYPES for n in range(1, 6))),
+    # an ovarian cyst that is the endometrioma said
+    *((cyst, ("N80.1",)) for cyst in ("N83.201", "N83.202", "N83.209")),
     # the low sodium of an SIADH; the hives of an anaphylaxis, and an anaphylaxis beside its cause
     ("E87.1", ("E22.2",)),
     ("L50.9", ("T78.0", "T78.2", "T88.6")),

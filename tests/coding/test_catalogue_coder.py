@@ -778,6 +778,10 @@ def test_note_wordings_kept_for_reranking_are_bounded(
         ("Red flags explained: spreading redness, fever - toxic shock syndrome is rare but serious.", "A48"),
         ("Post-op: VTE assessment, pressure area care.", "I82"),
         ("Impulse control disorder discussed as a side effect of ropinirole.", "F63"),
+        ("Diarrhoea; finished a 10-day course of clindamycin for L leg cellulitis 4 days before.", "L03"),
+        ("Hepatitis B surface antigen and hepatitis C antibody negative; ferritin normal.", "B18"),
+        ("Hepatitis B serology and TB interferon-gamma release assay negative.", "A15"),
+        ("Ileocolic resection for stricturing Crohn's disease with an ileosigmoid fistula.", "M25"),
     ],
 )
 def test_warnings_other_people_services_advice_and_excluded_suspicions(

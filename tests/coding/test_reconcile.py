@@ -562,6 +562,8 @@ def test_an_excludes1_note_within_one_category_must_name_the_condition() -> None
         ((("E10.42", 0.9), ("G62.9", 0.8)), ["E10.42"]),
         ((("E10.319", 0.9), ("H35.00", 0.8)), ["E10.319"]),
         ((("J10.00", 0.9), ("J10.1", 0.8)), ["J10.00"]),
+        # an ovarian cyst that is the endometrioma
+        ((("N80.102", 0.9), ("N83.202", 0.8)), ["N80.102"]),
         # the low sodium of an SIADH; the hives of an anaphylaxis and the anaphylaxis of no stated cause
         ((("E22.2", 0.9), ("E87.1", 0.8)), ["E22.2"]),
         ((("T78.01XA", 0.9), ("T78.2XXA", 0.8), ("L50.9", 0.7)), ["T78.01XA"]),
