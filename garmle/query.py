@@ -546,11 +546,10 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     names += [name.split(" with ")[0].rstrip(" ,") for name in names if " with " in name]
     # and "A due to B" is A of a stated cause: "Allergic rhinitis due to pollen" is allergic rhinitis (a
     # name of one word, "Pneumonia" or "Enterocolitis", would be every cause's)
-    names += [
-        cause.split(" due to ")[0].rstrip(" ,")
-        for cause in names
-        if " due to " in cause and len(cause.split(" due to ")[0].split()) >= 2 and "NOS" not in cause
+    caused = [
+        name.split(" due to ")[0].rstrip(" ,") for name in names if " due to " in name and "NOS" not in name
     ]
+    names += [name for name in caused if len(name.split()) >= 2]
     # and "A without B" is A without a feature, and "A [B]" is named by A alone too: "Gestational
     # [pregnancy-induced] hypertension without significant proteinuria" is gestational hypertension
     names += [name.split(" without ")[0].rstrip(" ,") for name in names if " without " in name]

@@ -362,15 +362,14 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     return ruled.search(note, mention.char_end) is not None
 
 
-def _negated_after(mentions: Sequence[Mention], mention: Mention) -> set[tuple[int | None, str]]:
-    """The (note, code) pairs of the negated mentions after ``mention`` in its note."""
-    return {
-        (m.note_index, m.code)
-        for m in mentions
-        if m.assertion == "negated"
-        and m.note_index == mention.note_index
-        and m.char_start > mention.char_start
-    }
+def _last_negated(mentions: Sequence[Mention]) -> dict[tuple[int | None, str], int]:
+    """Where the last negated mention of each code starts, per note: a suspicion before it is ruled out."""
+    last: dict[tuple[int | None, str], int] = {}
+    for m in mentions:
+        if m.assertion == "negated":
+            key = (m.note_index, m.code)
+            last[key] = max(last.get(key, -1), m.char_start)
+    return last
 
 
 def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
@@ -1647,13 +1646,14 @@ class CatalogueCoder:
         # chapter 15 covers pregnancy, childbirth and the puerperium
         postnatal = bool(patient.postpartum) or any(states_postpartum(note) for note in patient.notes)
         pregnant = patient.pregnant or postnatal or any("pregnan" in note.lower() for note in patient.notes)
+        negated_at = _last_negated(mentions)
         kept = [
             m
             for m in mentions
             if m.assertion not in ("negated", "hypothetical")
             and not (m.assertion == "uncertain" and _ruled_out_later(m, patient.notes))
             # "?PE ... Imp: panic disorder. PE and ACS excluded": a later negated mention rules it out
-            and not (m.assertion == "uncertain" and (m.note_index, m.code) in _negated_after(mentions, m))
+            and not (m.assertion == "uncertain" and negated_at.get((m.note_index, m.code), -1) > m.char_start)
             and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
             # "HIV test result: positive" is no pregnancy test: the test's name must be said
             and (not m.code.startswith("Z32") or _PREGNANCY_TEST.search(m.text) is not None)

@@ -431,11 +431,11 @@ _POST_HYPOTHETICAL = (
     "prevention",
     "screening",
     "precautions",
-    # a diagnosis a finding would call for: "(endometrial cancer would need excluding)"
     # a drug's possible harm: "impulse control disorder discussed as a side effect of ropinirole"
     "as a side effect",
     "side effect of",
     "side effects",
+    # a diagnosis a finding would call for: "(endometrial cancer would need excluding)"
     "would need excluding",
     "need excluding",
     "needs excluding",
@@ -478,7 +478,6 @@ _NEXT_CLINIC = (
     "clinics",
     # a service or its staff: "Diabetes Specialist Nurse", "heart failure team", "COPD service"
     "specialist nurse",
-    "nurse specialist",
     "nurse",
     "nurses",
     "team",
@@ -502,9 +501,10 @@ _POST_UNCERTAIN = (
     # a diagnosis weighed: "'worst ever headache' so SAH considered - CT head normal"
     "considered",
 )
+# the reason for a finished course, further off than a history word reaches: "recently completed
+# co-amoxiclav for pneumonia", "finished a 10-day course of clindamycin for L leg cellulitis"
+_PRE_FINISHED = ("completed", "finished")
 _PRE_HISTORY = (
-    "completed",  # "recently completed co-amoxiclav for pneumonia": the reason for a finished course
-    "finished",
     "former",
     "ex",
     "quit",
@@ -822,8 +822,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     )
     if (
         before(_PRE_HISTORY, 6)
-        # the reason for a finished course: "finished a 10-day course of clindamycin for L leg cellulitis"
-        or before(("completed", "finished"), 10)
+        or before(_PRE_FINISHED, 10)
         or before(_NEAR_HISTORY, 1, timed=False)
         or after(_POST_HISTORY, 1)
         or (section in HISTORY_SECTIONS and not current)

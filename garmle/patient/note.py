@@ -383,9 +383,13 @@ def _pregnancy(text: str) -> bool | None:
     for pattern in _PREGNANT:
         for match in pattern.finditer(text):
             before = text[max(0, match.start() - 25) : match.start()]
-            if _NEGATED.search(before) or _NOT_YET.search(before) or at_birth(before, match.group(0)):
-                continue
-            if _OTHERS_AFTER.match(text, match.end()) or _SINCE_BIRTH.match(text, match.end()):
+            if (
+                _NEGATED.search(before)
+                or _NOT_YET.search(before)
+                or at_birth(before, match.group(0))
+                or _OTHERS_AFTER.match(text, match.end())
+                or _SINCE_BIRTH.match(text, match.end())
+            ):
                 continue
             return True
     return False if _NOT_PREGNANT.search(text) else None
