@@ -346,6 +346,11 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _ruled_out_later(m, ["?cellulitis vs DVT -> duplex booked."])
         False
+        >>> m = Mention("C34.90", 0, 1, 12, "Lung cancer", "uncertain", 1.0, "", frozenset())
+        >>> _ruled_out_later(m, ["?Lung cancer 2021 - CT nodule, benign."])
+        True
+        >>> _ruled_out_later(m, ["?Lung cancer vs benign nodule - CT booked."])
+        False
     """
     note = _note_of(mention, notes)
     if note is None:
@@ -359,7 +364,13 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
         r"(?:ruled out|excluded|negative|not seen|unlikely|not supported|not suspected)\b",
         re.I,
     )
+    if mention.code.startswith("C") and _FOUND_BENIGN.match(note, mention.char_end):
+        return True  # "?Lung cancer 2021 - CT nodule, surveillance completed, benign, discharged"
     return ruled.search(note, mention.char_end) is not None
+
+
+# a suspected cancer found benign further on its line
+_FOUND_BENIGN = re.compile(r"[^\n.;?]{0,80}?(?<!\bvs )(?<!\bor )(?<!\bversus )\bbenign\b", re.I)
 
 
 def _last_negated(mentions: Sequence[Mention]) -> dict[tuple[int | None, str], int]:
@@ -500,7 +511,9 @@ _DONE_AWAY_AFTER = re.compile(
     r"\s+(?:release|repair)\b"
     r"|\s*(?:(?:R|L|right|left|bilateral)\b)?\s*[-–,(:]?\s*"
     r"(?:(?:was|were|had|has been|been|successfully)\s+){0,2}"
-    r"(?:removed|excised|divided|repaired|resected|released|corrected|cured)\b"
+    r"(?:removed|excised|divided|repaired|resected|released|corrected|cured|eradicated)\b"
+    # "Treated for H. pylori in 2019 - eradication confirmed on breath test"
+    r"|[^.;\n]{0,25}?[-–,(:]\s*(?:successful\s+)?eradication\b"
     r"|\s*[-–,(:]?\s*(?:had|s/p|post)\s+(?:an?\s+)?(?:lap\w*\s+)?(?:chole\b|\w+(?:ectomy|otomy)\b)"
     r"|[^.;\n]{0,40}\bno\s+(?:ongoing|current|further|residual)\s+(?:issues|problems|sx|symptoms)\b",
     re.I,
@@ -540,21 +553,56 @@ _OPERATION_BEFORE = re.compile(
 )
 
 
-def _names_a_surgical_wound(mention: Mention, notes: Sequence[str]) -> bool:
-    """True when a bare "wound" (an injury of no stated region) is an operation's wound examined.
+# "pressure area care", "pressure areas intact", "pressure area checks": the skin's care, no ulcer
+_SKIN_CARE_AFTER = re.compile(
+    r"\s*(?:[:-]\s*)?(?:care|checks?|checked|intact|relie\w*|assess\w*|monitor\w*|risk|ok|fine|clear|"
+    r"healthy|satisfactory)\b",
+    re.I,
+)
+
+
+def _names_skin_care(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a mention names the skin cared for, no injury or ulcer: a bare "wound" (an injury of no
+    stated region) that is an operation's wound examined, or "pressure area(s)", an inclusion term of
+    the pressure ulcer, looked after.
 
     Example:
         >>> m = Mention("T14.8XXA", 0, 11, 17, "wounds", "present", 1.0, "", frozenset())
-        >>> _names_a_surgical_wound(m, ["Abdo soft, wounds clean and dry."])
+        >>> _names_skin_care(m, ["Abdo soft, wounds clean and dry."])
         True
-        >>> _names_a_surgical_wound(m, ["Dog bite - wounds to the forearm."])
+        >>> _names_skin_care(m, ["Dog bite - wounds to the forearm."])
+        False
+        >>> m = Mention("L89", 0, 6, 19, "pressure area", "present", 1.0, "", frozenset())
+        >>> _names_skin_care(m, ["Plan: pressure area care, mattress."])
+        True
+        >>> _names_skin_care(m, ["Plan: pressure area on the sacrum dressed."])
         False
     """
-    if not mention.code.startswith("T14") or mention.text.lower() not in ("wound", "wounds"):
-        return False
-    return _followed_by(mention, notes, _WOUND_STATE_AFTER) or _preceded_by(
-        mention, notes, _OPERATION_BEFORE, 25
-    )
+    text = mention.text.lower()
+    if mention.code.startswith("T14") and text in ("wound", "wounds"):
+        return _followed_by(mention, notes, _WOUND_STATE_AFTER) or _preceded_by(
+            mention, notes, _OPERATION_BEFORE, 25
+        )
+    return text in ("pressure area", "pressure areas") and _followed_by(mention, notes, _SKIN_CARE_AFTER)
+
+
+# "Baby's oral thrush was treated", "her son's asthma": a child's condition in a parent's note
+_CHILDS_BEFORE = re.compile(
+    r"\b(?:baby|babies|infant|newborn|child|children|son|daughter|toddler|kids?)['’]s?\s+(?:[\w-]+\s+){0,2}$",
+    re.I,
+)
+
+
+def _a_childs(mention: Mention, notes: Sequence[str], age: float | None) -> bool:
+    """True when an adult's note names the condition of a child of theirs ("baby's oral thrush").
+
+    Example:
+        >>> m = Mention("B37.0", 0, 7, 19, "oral thrush", "present", 1.0, "", frozenset())
+        >>> note = ["Baby's oral thrush treated."]
+        >>> _a_childs(m, note, 31), _a_childs(m, note, 0.5)
+        (True, False)
+    """
+    return age is not None and age >= 12 and _preceded_by(mention, notes, _CHILDS_BEFORE)
 
 
 _OBSTETRIC = re.compile(
@@ -1436,6 +1484,14 @@ class CatalogueCoder:
             for near in kids + [k for kid in kids for k in self._children.get(kid, ())]:
                 if _title_key(self._titles[near]) in wanted:
                     return near
+        # "Deep endometriosis of ovary, unspecified ovary" has its left ovary in "Deep endometriosis of
+        # left ovary": the sibling that says the side where the title said "unspecified"
+        own = _title_words(title) - {"unspecified"}
+        parent = self.catalogue.lookup(code).parent
+        for sibling in self._children.get(parent, ()) if parent else ():
+            words = _title_words(self._titles[sibling])
+            if sibling != code and own <= words and words - own == {side}:
+                return self.billable_default(sibling)  # "Lump L breast": N63.2 -> N63.20
         if code == self.billable_default(code[:3]):
             # "Osteoarthritis of the right knee": M17.9 "Osteoarthritis of knee, unspecified" has no side;
             # the category's unilateral default does (M17.10 "Unilateral primary osteoarthritis,
@@ -1663,7 +1719,8 @@ class CatalogueCoder:
             and not _names_a_test(m, patient.notes)
             and not _names_a_vaccine(m, patient.notes)
             and not _names_a_sign(m, patient.notes)
-            and not _names_a_surgical_wound(m, patient.notes)
+            and not _names_skin_care(m, patient.notes)
+            and not _a_childs(m, patient.notes, patient.age)
             and not _done_away_with(m, patient.notes)
             and not _names_a_procedure_to_come(m, patient.notes)
             and not _names_a_status(m, patient.notes)
@@ -2136,7 +2193,11 @@ _INTRACTABLE = re.compile(r"(?<!not )\bintractable\b", re.I)  # a stated feature
 WITH_FEATURE = re.compile(r"\bwith\b(?! unspecified)", re.I)
 """A title's "with" that states a feature ("with hemorrhage"; not "with unspecified ...")."""
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})
-_SIDE_PARTS = frozenset({"sided", "posterior", "anterior", "horizontal", "superior", "lateral", "canal"})
+# ("Left ovarian endometrioma": the side of the organ an adjective names)
+_SIDE_PARTS = frozenset(
+    {"sided", "posterior", "anterior", "horizontal", "superior", "lateral", "canal", "ovarian", "tubal",
+     "adnexal", "testicular", "renal", "ureteric"}
+)  # fmt: skip
 # the organ of a side in a catalogue title ("..., left ear", "..., right eye"): with its side, no feature
 _SIDED_ORGANS = frozenset({"ear", "eye"})
 _UNILATERAL_DEFAULT = frozenset({"unilateral", "primary"})

@@ -175,9 +175,21 @@ def split_sentences(note: str, note_index: int = 0) -> list[Sentence]:
             if header:
                 name = header.group(1).strip().lower()
                 section = _SOAP.get(name, section) if len(name) == 1 else name
+            elif _BARE_HEADER.fullmatch(note[s:e]) and _bare_header(note[s:e].lower()):
+                section = note[s:e].lower()
             out.append(Sentence(note_index, s, e, note[s:e], section))
         start = end
     return out
+
+
+def _bare_header(name: str) -> bool:
+    """Whether a line of capitals alone names a section (:data:`_BARE_HEADER`).
+
+    Example:
+        >>> _bare_header("past / resolved"), _bare_header("family history"), _bare_header("copd")
+        (True, True, False)
+    """
+    return name in _BARE_HEADERS or name in (*HISTORY_SECTIONS, *_FAMILY_SECTIONS, *_ALLERGY_SECTIONS)
 
 
 # --------------------------------------------------------------------------- triggers
@@ -232,6 +244,11 @@ _POST_NEGATION = (
     # not met"
     "not supported",
     "not supportive",
+    # "PE not thought likely", "ACS not felt likely"
+    "not likely",
+    "not thought likely",
+    "not felt likely",
+    "not considered likely",
     "not suspected",
     "not suggested",
     "do not fit",
@@ -383,7 +400,19 @@ _PRE_HYPOTHETICAL = (
     "surveillance for",
     "colonoscopy for",
     # somebody else's disease ("a friend was diagnosed with lung cancer")
+    # a drug's harms discussed: "GnRH analogues and their potential side effects (hot flushes, ...)"
+    "side effects",
+    "side effect",
+    "adverse effects",
     "friend",
+    "boyfriend",
+    "girlfriend",
+    "flatmate",
+    "housemate",
+    "roommate",
+    "workmate",
+    "coworker",
+    "classmate",
     "colleague",
     "neighbour",
     "neighbor",
@@ -416,6 +445,13 @@ _POST_HYPOTHETICAL = (
     # "cauda equina red flags reviewed" ("dengue with warning signs" is a grade of dengue)
     "red flags",
     "red flag",
+    # "cauda equina safety-netting given": what to come back for
+    "safety netting",
+    "safety-netting",
+    "safety net",
+    "safety-net",
+    "safety netted",
+    "safety-netted",
     "vaccine",
     "vaccines",
     "vaccination",
@@ -443,6 +479,8 @@ _POST_HYPOTHETICAL = (
     "would need to be excluded",
     "needs to be excluded",
 )
+# a drug's harms named after a list of them
+_SIDE_EFFECTS = ("side effects", "side effect", "adverse effects", "possible side effects")
 # right after the disease, a prevention of it or a protection from it: "tetanus booster", "rubella
 # immune", "HIV PrEP"
 _NEXT_HYPOTHETICAL = (
@@ -615,6 +653,26 @@ _PSEUDO = (
     "by mum",
     "by parents",
     "by family",
+    # who came with the patient or asked for the visit: "requested by daughter", "attends with her son"
+    *(
+        f"{by} {whose}{relative}"
+        for by in ("by", "attends with", "attended with", "came with", "comes with", "seen with")
+        for whose in ("", "her ", "his ")
+        for relative in (
+            "daughter",
+            "son",
+            "wife",
+            "husband",
+            "partner",
+            "mother",
+            "mum",
+            "mom",
+            "father",
+            "dad",
+            "parents",
+            "family",
+        )
+    ),
     # found by a screening, not screened for: "hyperlipidaemia found on screening"
     "on screening",
     "at screening",
@@ -658,7 +716,21 @@ HISTORY_SECTIONS = (
     # what happened since the last visit: "Interval hx: ED visit 2/2025 for viral gastroenteritis"
     "interval hx",
     "interval history",
+    # a problem list's past part: "PAST / RESOLVED", "Resolved problems:"
+    "past / resolved",
+    "past/resolved",
+    "past and resolved",
+    "resolved problems",
+    "past problems",
+    "inactive problems",
 )
+# A line of capitals alone heads a section when it is a header's name ("PAST / RESOLVED", "FAMILY
+# HISTORY"); other such lines ("COPD", "STEMI") are findings and leave the section as it was.
+_BARE_HEADER = re.compile(r"[A-Z][A-Z /&]{2,40}")
+_BARE_HEADERS = frozenset(
+    {"active problems", "current problems", "problem list", "problems", "diagnoses", "assessment", "plan",
+     "impression", "medications", "current medications", "examination", "investigations", "results"}
+)  # fmt: skip
 _ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
 # a sentence under one of these headers names what to come back for: "Safety net: fever -> ?septic arthritis"
 _WATCH_HEADERS = frozenset(
@@ -808,6 +880,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _operation_to_come(words, first, before)
         or _safety_net(words, first, stops)
         or after(_POST_HYPOTHETICAL, 3, own=True)
+        # "erectile dysfunction and reduced libido are possible side effects"
+        or after(_SIDE_EFFECTS, 6, own=True)
         or after(_NEXT_HYPOTHETICAL, 1)
         or after(_NEXT_CLINIC, 1)
         or _CLINIC_AFTER.match(sentence.text, end - sentence.start)

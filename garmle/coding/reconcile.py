@@ -387,6 +387,11 @@ def _integral_to(finding: str, finding_title: str, disease: str, disease_title: 
 
 
 _DIABETES_TYPES = ("E08", "E09", "E10", "E11", "E13")
+_VIRAL_DISEASES = (
+    *("J21", "J09", "J10", "J11", "J12", "J20.3", "J20.4", "J20.5", "J20.6", "J20.7", "A87", "U07.1"),
+    *("A08.0", "A08.1", "A08.2", "A08.3", "B0", "B15", "B16", "B17", "B18", "B19", "B25", "B26", "B27"),
+    "B97",
+)
 _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # "rheumatoid arthritis" beside "seropositive rheumatoid arthritis": one disease, two categories
     ("M06.9", ("M05",)),
@@ -426,6 +431,10 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # an influenza beside its pneumonia
     ("J10.1", ("J10.0",)),
     ("J11.1", ("J11.0",)),
+    # a depressive episode that is the postnatal depression said (F53.0)
+    *((episode, ("F53.0",)) for episode in ("F32.0", "F32.1", "F32.2", "F32.9", "F32.A")),
+    # "a viral infection" beside the viral disease said: RSV bronchiolitis, influenza, shingles
+    ("B34.9", _VIRAL_DISEASES),
 )
 """An unspecified code and the codes of another category that name the same disease more exactly."""
 
@@ -597,6 +606,12 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("I25.10", ("I20.81",), "I25.112", False),
     ("I25.10", ("I20.89", "I20.8"), "I25.118", False),
     ("I25.10", ("I20.9",), "I25.119", False),
+    # the fever of a neutropenia is a fever presenting with a condition classified elsewhere (R50.81)
+    ("R50.9", ("D70",), "R50.81", True),
+    # oesophageal varices in cirrhosis or portal hypertension are secondary varices (I85.1-), the liver
+    # disease coded first
+    ("I85.00", ("K70.3", "K70.4", "K74.6", "K76.6", "K74.3", "K74.4", "K74.5"), "I85.10", True),
+    ("I85.01", ("K70.3", "K70.4", "K74.6", "K76.6", "K74.3", "K74.4", "K74.5"), "I85.11", True),
 )
 
 

@@ -567,6 +567,10 @@ def test_an_excludes1_note_within_one_category_must_name_the_condition() -> None
         # the low sodium of an SIADH; the hives of an anaphylaxis and the anaphylaxis of no stated cause
         ((("E22.2", 0.9), ("E87.1", 0.8)), ["E22.2"]),
         ((("T78.01XA", 0.9), ("T78.2XXA", 0.8), ("L50.9", 0.7)), ["T78.01XA"]),
+        # the depressive episode that is the postnatal depression; a viral infection that is the RSV
+        # bronchiolitis
+        ((("F53.0", 0.9), ("F32.1", 0.8)), ["F53.0"]),
+        ((("J21.0", 0.9), ("B34.9", 0.8)), ["J21.0"]),
     ],
 )
 def test_one_code_says_what_both_say(
@@ -591,6 +595,9 @@ def test_a_sited_disease_takes_no_other_sites_complication_and_diabetes_no_arbit
         # a diabetic nephropathy beside its kidney disease's stage; COPD beside an influenza pneumonia
         ((("E11.21", 0.9), ("N18.31", 0.8)), ["E11.22", "N18.31"]),
         ((("J44.9", 0.9), ("J10.00", 0.8)), ["J44.0", "J10.00"]),
+        # varices in alcoholic cirrhosis are secondary varices; the fever of a neutropenia
+        ((("K70.31", 0.9), ("I85.00", 0.8)), ["K70.31", "I85.10"]),
+        ((("D70.1", 0.9), ("R50.9", 0.8)), ["D70.1", "R50.81"]),
     ],
 )
 def test_combinations_keep_their_companion(
