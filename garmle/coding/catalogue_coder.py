@@ -149,9 +149,11 @@ _NATURE = frozenset(
         "congenital",
     )
 )
-# "Unspecified disorder of tympanic membrane", "Disease of pericardium, unspecified": what the title
-# names is a site, and its disorder is the condition
-_SITE_DISORDER = re.compile(r"(?:unspecified )?(?:disorders?|diseases?) of\b", re.I)
+# "Unspecified disorder of tympanic membrane", "Disease of pericardium, unspecified", "Cranial nerve
+# disorder, unspecified": what the title names is a site, and its disorder is the condition
+_SITE_DISORDER = re.compile(
+    r"(?:unspecified )?(?:disorders?|diseases?) of\b|[\w' -]+ (?:disorders?|diseases?), unspecified$", re.I
+)
 _MONTHS = frozenset(
     normalise_token(m)
     for m in (
@@ -586,6 +588,54 @@ def _names_skin_care(mention: Mention, notes: Sequence[str]) -> bool:
     return text in ("pressure area", "pressure areas") and _followed_by(mention, notes, _SKIN_CARE_AFTER)
 
 
+# "HIV and hepatitis B/C status never tested", "HIV status unknown": an infection no test has looked for
+_STATUS_UNKNOWN_AFTER = re.compile(
+    r"[^.;\n]{0,25}?\bstatus(?:es)?\s*(?:is\s+|was\s+|:\s*)?(?:unknown|not known|untested|"
+    r"never (?:been )?(?:tested|checked)|not (?:yet )?(?:been )?(?:tested|checked|known)|"
+    r"to be (?:checked|tested))\b",
+    re.I,
+)
+# "electric-shock pains", "electric shock-like sensations": a pain's kind, no injury
+_PAIN_KIND_AFTER = re.compile(
+    r"\s*(?:-?\s*like\s+)?(?:type\s+)?(?:pains?|sensations?|feelings?|jolts?)\b", re.I
+)
+# "an adverse effect of sertraline": the drug's own adverse effect code, not "adverse effect NEC"
+_OF_A_DRUG_AFTER = re.compile(r"\s+(?:of|from|to)\s+(?!unspecified)[a-z]", re.I)
+# "eczema as a toddler", "asthma in childhood (outgrown)": a condition of the patient's childhood
+_IN_CHILDHOOD_AFTER = re.compile(
+    r"\s*,?\s*(?:as an? (?:child|infant|baby|toddler|teenager|teen)|as infant|"
+    r"in (?:early )?(?:childhood|infancy))\b",
+    re.I,
+)
+
+
+def _not_the_patients_now(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when a mention names no condition the patient has now: an infection whose status is
+    unknown (never tested), a pain's kind ("electric-shock pains"), an adverse effect named by its
+    drug further on (coded by the drug), or a condition of the patient's childhood long over.
+
+    Example:
+        >>> m = Mention("B20", 0, 0, 3, "HIV", "present", 1.0, "", frozenset())
+        >>> _not_the_patients_now(m, ["HIV and hepatitis B/C status never tested."])
+        True
+        >>> _not_the_patients_now(m, ["HIV status: on ART, undetectable."])
+        False
+        >>> m = Mention("T75.4XXA", 0, 9, 23, "electric-shock", "present", 1.0, "", frozenset())
+        >>> _not_the_patients_now(m, ["Burning, electric-shock pains in both feet."])
+        True
+        >>> m = Mention("L30.9", 0, 5, 11, "eczema", "historical", 1.0, "", frozenset())
+        >>> _not_the_patients_now(m, ["PMH: eczema as a toddler, otherwise well."])
+        True
+    """
+    if _followed_by(mention, notes, _STATUS_UNKNOWN_AFTER):
+        return True
+    if mention.code.startswith("T75.4") and _followed_by(mention, notes, _PAIN_KIND_AFTER):
+        return True
+    if mention.code.startswith("T78") and mention.text.lower().startswith("adverse effect"):
+        return _followed_by(mention, notes, _OF_A_DRUG_AFTER)
+    return mention.assertion == "historical" and _followed_by(mention, notes, _IN_CHILDHOOD_AFTER)
+
+
 # "Baby's oral thrush was treated", "her son's asthma": a child's condition in a parent's note
 _CHILDS_BEFORE = re.compile(
     r"\b(?:baby|babies|infant|newborn|child|children|son|daughter|toddler|kids?)['’]s?\s+(?:[\w-]+\s+){0,2}$",
@@ -607,7 +657,8 @@ def _a_childs(mention: Mention, notes: Sequence[str], age: float | None) -> bool
 
 _OBSTETRIC = re.compile(
     r"gestation|eclampsia|hyperemesis|gravid|pregnan|obstetric|antenatal|prenatal|placent|puerper|"
-    r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b|miscarriage|abortion|ectopic|lactation",
+    r"post-?partum|post-?natal|\bHELLP\b|\bGDM\b|miscarriage|abortion|ectopic|lactation|"
+    r"rupture of (?:the )?membranes|\bP-?PROM\b",
     re.I,
 )
 """Wordings that name a condition of pregnancy or the puerperium, so need no other mention of it."""
@@ -1633,6 +1684,8 @@ class CatalogueCoder:
             before -= 1
         beside = (_side_of(toks[i].raw) for i in (after, before) if 0 <= i < len(toks))
         side = _side_of(text_) or next((s for s in beside if s), None)
+        if side is None and _TITLE_SIDE.search(text.text):
+            return None  # "Pain on moving the leg" says no side: not "Pain in left leg"
         return Mention(
             code=text.code,
             note_index=sentence.note_index,
@@ -1693,12 +1746,10 @@ class CatalogueCoder:
         carries no valid ICD-10-CM code is read as a positive assessment-section
         statement and cited as ``problem`` evidence.
         """
-        mentions = [m for i, note in enumerate(patient.notes) for m in self.mentions(note, i)]
-        for problem in self._uncoded_problems(patient):
-            mentions += [
-                replace(m, note_index=None, text=problem)
-                for m in self.mentions(f"Problem list: {problem}", -1)
-            ]
+        # an uncoded problem is read as a note line of its own, and cited as the problem once kept
+        problems = list(self._uncoded_problems(patient))
+        notes = (*patient.notes, *(f"Problem list: {problem}" for problem in problems))
+        mentions = [m for i, note in enumerate(notes) for m in self.mentions(note, i)]
         # chapter 15 covers pregnancy, childbirth and the puerperium
         postnatal = bool(patient.postpartum) or any(states_postpartum(note) for note in patient.notes)
         pregnant = patient.pregnant or postnatal or any("pregnan" in note.lower() for note in patient.notes)
@@ -1707,38 +1758,46 @@ class CatalogueCoder:
             m
             for m in mentions
             if m.assertion not in ("negated", "hypothetical")
-            and not (m.assertion == "uncertain" and _ruled_out_later(m, patient.notes))
+            and not (m.assertion == "uncertain" and _ruled_out_later(m, notes))
             # "?PE ... Imp: panic disorder. PE and ACS excluded": a later negated mention rules it out
             and not (m.assertion == "uncertain" and negated_at.get((m.note_index, m.code), -1) > m.char_start)
             and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
             # "HIV test result: positive" is no pregnancy test: the test's name must be said
             and (not m.code.startswith("Z32") or _PREGNANCY_TEST.search(m.text) is not None)
-            and not _names_a_scale(m, patient.notes)
-            and not _names_room_air(m, patient.notes)
-            and not _names_an_examination(m, patient.notes)
-            and not _names_a_test(m, patient.notes)
-            and not _names_a_vaccine(m, patient.notes)
-            and not _names_a_sign(m, patient.notes)
-            and not _names_skin_care(m, patient.notes)
-            and not _a_childs(m, patient.notes, patient.age)
-            and not _done_away_with(m, patient.notes)
-            and not _names_a_procedure_to_come(m, patient.notes)
-            and not _names_a_status(m, patient.notes)
-            and not _names_falling_asleep(m, patient.notes)
-            and not _of_an_earlier_pregnancy(m, patient.notes)
-            and not _weeks_at_birth(m, patient.notes)
-            and not _periarticular(m, patient.notes)
-            and not _joint_code_of_no_joint(m, patient.notes)
+            and not _names_a_scale(m, notes)
+            and not _names_room_air(m, notes)
+            and not _names_an_examination(m, notes)
+            and not _names_a_test(m, notes)
+            and not _names_a_vaccine(m, notes)
+            and not _names_a_sign(m, notes)
+            and not _names_skin_care(m, notes)
+            and not _a_childs(m, notes, patient.age)
+            and not _not_the_patients_now(m, notes)
+            and not _done_away_with(m, notes)
+            and not _names_a_procedure_to_come(m, notes)
+            and not _names_a_status(m, notes)
+            and not _names_falling_asleep(m, notes)
+            and not _of_an_earlier_pregnancy(m, notes)
+            and not _weeks_at_birth(m, notes)
+            and not _periarticular(m, notes)
+            and not _joint_code_of_no_joint(m, notes)
             # "pain radiating below the knee" is a sciatica's, not the knee's
             and not (m.code.startswith(("M25.5", "M79.6")) and _RADIATING.search(m.text))
-            and not _names_no_pregnancy(m, patient.notes, patient.pregnant)
+            and not _names_no_pregnancy(m, notes, patient.pregnant)
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
             # a young child's note names the family's smoking or drinking, never the child's
             and not (m.code.startswith(_SUBSTANCE_USE) and patient.age is not None and patient.age < 10)
             # "VTE: LMWH + stockings" is a plan's prophylaxis
-            and not (m.text.upper() == "VTE" and _followed_by(m, patient.notes, _PROPHYLAXIS_AFTER))
+            and not (m.text.upper() == "VTE" and _followed_by(m, notes, _PROPHYLAXIS_AFTER))
             # "smokes cannabis now and then" is no tobacco smoking
-            and not (m.code.startswith("F17") and _followed_by(m, patient.notes, _OTHER_SMOKE))
+            and not (m.code.startswith("F17") and _followed_by(m, notes, _OTHER_SMOKE))
+        ]
+        first_problem = len(patient.notes)
+        kept = [
+            replace(m, note_index=None, text=problems[m.note_index - first_problem])
+            if m.note_index is not None and m.note_index >= first_problem
+            else m
+            for m in kept
         ]
         scored: dict[str, list[tuple[Mention, float]]] = defaultdict(list)
         # a newborn's note, not a mother's postnatal note about her newborn
@@ -2193,6 +2252,8 @@ _INTRACTABLE = re.compile(r"(?<!not )\bintractable\b", re.I)  # a stated feature
 WITH_FEATURE = re.compile(r"\bwith\b(?! unspecified)", re.I)
 """A title's "with" that states a feature ("with hemorrhage"; not "with unspecified ...")."""
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "r", "l", "rt", "lt"})
+# a catalogue title that names a side: "Pain in left leg", "..., right ear"
+_TITLE_SIDE = re.compile(r"\b(?:right|left|bilateral)\b", re.I)
 # ("Left ovarian endometrioma": the side of the organ an adjective names)
 _SIDE_PARTS = frozenset(
     {"sided", "posterior", "anterior", "horizontal", "superior", "lateral", "canal", "ovarian", "tubal",

@@ -338,6 +338,11 @@ _PRE_HYPOTHETICAL = (
     "at risk of",
     "screening for",
     "screen for",
+    # an exposure, not the disease: "household contact of pulmonary TB", "exposed to chickenpox"
+    "contact of",
+    "contact with",
+    "exposed to",
+    "exposure to",
     # a complication watched for ("monitor for acute chest syndrome", "observe for refeeding syndrome")
     "monitor for",
     "monitoring for",
@@ -865,7 +870,11 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
         or _MINUS_VE.match(sentence.text, end - sentence.start)
     )
-    if section in _FAMILY_SECTIONS or before(_PRE_FAMILY, 8):
+    if (
+        section in _FAMILY_SECTIONS
+        or before(_PRE_FAMILY, 8)
+        or _relative_as_subject(words, first, stops, pseudo)
+    ):
         # a relative's disease is never the patient's; "no family history of diabetes" is no one's
         return "negated" if negated else "family"
     if negated:
@@ -930,6 +939,29 @@ _RETURN_WORDS = frozenset(
     {"return", "returns", "review", "recontact", "contact", "call", "ring", "phone", "seek", "attend", "999",
      "111", "911", "a", "e", "ed", "er", "back", "reattend", "reconsult"}
 )  # fmt: skip
+
+
+# what may stand before a relative who is a sentence's subject: "His brother, who lives with him, ..."
+_POSSESSIVES = frozenset({"his", "her", "their", "the", "pt", "patient", "s", "my", "our"})
+
+
+def _relative_as_subject(
+    words: list[str], first: int, stops: list[int], pseudo: list[tuple[int, int]]
+) -> bool:
+    """True when the sentence is about a relative, its subject, up to the mention: "His brother, who
+    lives with him, was diagnosed 3 weeks ago with smear-positive pulmonary TB".
+
+    Example:
+        >>> words = "his brother who lives with him was diagnosed 3 weeks ago with pulmonary tb".split()
+        >>> _relative_as_subject(words, 13, [], [])
+        True
+        >>> _relative_as_subject("seen with his brother today has asthma".split(), 6, [], [])
+        False
+    """
+    for i, j in _phrases(words[: min(first, 3)], _PRE_FAMILY):
+        if all(w in _POSSESSIVES for w in words[:i]) and not any(a <= i < b for a, b in pseudo):
+            return not any(j <= s < first for s in stops)
+    return False
 
 
 def _safety_net(words: list[str], first: int, stops: list[int]) -> bool:

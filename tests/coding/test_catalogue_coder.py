@@ -10,7 +10,7 @@ from garmle.catalogue import IcdCatalogue
 from garmle.coding import CatalogueCoder
 from garmle.coding.catalogue_coder import presenting_first
 from garmle.errors import ConfigError
-from garmle.types import CodePrediction, Evidence, Patient
+from garmle.types import CodePrediction, Evidence, Patient, Problem
 
 
 def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
@@ -756,6 +756,17 @@ def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) ->
         ("Background: hypertension, CKD G4A2.", "N18.4", "N18.9"),
         ("Imp: Digoxin toxicity causing bradycardia.", "T46.0X5A", "I50.9"),
         ("Diagnosis: Neutropenic fever secondary to chemotherapy.", "D70.1", "D70.9"),
+        # an exposure; a relative who is the sentence's subject; an infection never tested for; a pain's
+        # kind; a childhood condition; a normal examination of a site; a pain of no stated side
+        ("Latent TB infection (household contact of pulmonary TB).", "Z22.7", "A15.0"),
+        ("His brother, who lives with him, was diagnosed 3 weeks ago with pulmonary TB.", None, "A15.0"),
+        ("HIV and hepatitis B/C status never tested.", None, "B20"),
+        ("Burning pain and electric-shock pains in both feet.", None, "T75.4XXA"),
+        ("PMH: eczema as a toddler, otherwise well.", None, "L30.9"),
+        ("Cranial nerves, cerebellar testing and gait normal.", None, "G52.9"),
+        ("Pain on moving the leg.", None, "M79.605"),
+        ("Imp: preterm prelabour rupture of membranes at 31+2 weeks.", "O42.919", "O42.90"),
+        ("SIAD attributed to sertraline.", "E22.2", "E87.1"),
     ],
 )
 def test_wordings_of_one_reading(coder: CatalogueCoder, text: str, expected: str | None, absent: str) -> None:
@@ -772,6 +783,12 @@ def test_an_adults_note_names_a_childs_condition_and_a_visit_asked_for_by_a_rela
     assert "B37.0" in [p.code for p in coder.predict(Patient("p", age=0.5, notes=(baby,)))]
     # the daughter asked for the visit: the nausea is the patient's, not a family history
     assert "R11.0" in _codes(coder, "86F, requested by daughter: 4 days of nausea.")
+
+
+def test_a_problem_list_entry_is_read_like_a_note_line(coder: CatalogueCoder) -> None:
+    problem = Problem("Hyponatraemia from SIAD, an adverse effect of sertraline")
+    codes = [p.code for p in coder.predict(Patient("p", problems=(problem,)))]
+    assert "E22.2" in codes and not any(c.startswith("T78") for c in codes)
 
 
 def test_protein_energy_malnutrition_takes_its_grade(coder: CatalogueCoder) -> None:
