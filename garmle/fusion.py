@@ -576,6 +576,13 @@ def population_conflict(
         >>> female = "Surgical treatment of female stress urinary incontinence"
         >>> population_conflict("", female, Patient("p", age=71, sex="male"), ["adults"])
         'written for women'
+        >>> preterm = Patient("p", age=27, sex="female", pregnant=True)
+        >>> groups = ["infants", "pregnancy", "women"]
+        >>> population_conflict("", "Preterm labour and birth.", preterm, groups) is None
+        True
+        >>> recurrent = "Recurrent lower urinary tract infections in women."
+        >>> population_conflict("", recurrent, Patient("p", age=0.8, sex="female"), ["women"])
+        'written for adults'
         >>> over_40 = "Contraception for women aged over 40 years."
         >>> population_conflict("", over_40, Patient("p", age=17), ["women"])
         'written for another age group'
@@ -609,7 +616,9 @@ def population_conflict(
         women_only = bool(_WOMEN.search(text)) and not _MEN.search(text) and no_adults
         men_only = bool(_MEN.search(text)) and not _WOMEN.search(text) and no_adults
         older_only = False
-    if age is not None and age >= 18 and pediatric and not adult:
+    # "Pregnant women and their infants": a pregnancy guideline names the babies it also covers
+    perinatal = pregnancy and bool(patient.pregnant or patient.postpartum)
+    if age is not None and age >= 18 and pediatric and not adult and not perinatal:
         return "written for children"
     if age is not None and age < 18 and adult and not pediatric:
         return "written for adults"
@@ -624,6 +633,9 @@ def population_conflict(
         return "written for women"
     if sex == "female" and men_only:
         return "written for men"
+    # "recurrent lower urinary tract infections in women" is no guideline for a girl of ten months
+    if age is not None and age < _CHILD_AGE and (women_only or men_only) and not pediatric:
+        return "written for adults"
     if older_only and age is not None and age < 55:
         return "written for older adults"
     # a title's least age: "Contraception for women aged over 40 years", "... adults aged 60 years or
@@ -637,6 +649,8 @@ def population_conflict(
 
 
 _TITLE_AGE_CUE = re.compile(r"\d")
+# below this age a guideline for women (or men) alone is not the patient's
+_CHILD_AGE = 12
 
 
 _PASSAGE_PREGNANCY = re.compile(

@@ -229,6 +229,10 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # a diabetes combination code is about its complication as guidelines name it
     assert "peripheral artery disease" in condition_names("E11.51", catalogue)
     assert "diabetic neuropathy" in condition_names("E11.42", catalogue)
+    # the guidance a condition's care lives under: SIADH's under hyponatraemia, a painful diabetic
+    # polyneuropathy's under neuropathic pain
+    assert "hyponatraemia" in condition_names("E22.2", catalogue)
+    assert "neuropathic pain" in condition_names("E11.42", catalogue)
     assert "pharyngitis" in condition_names("J03.00", catalogue)
     # a diabetes code of any complication is about its type's guidelines ("Type 1 diabetes in adults")
     assert "type 1 diabetes" in condition_names("E10.65", catalogue)

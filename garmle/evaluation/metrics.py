@@ -147,6 +147,12 @@ def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
         >>> perinatal = {"population": "All pregnant or postnatal women"}
         >>> population_fits(perinatal, Patient("p", age=31, sex="female", postpartum=True))
         True
+        >>> preterm = {"population": "Pregnant women at risk of preterm birth and their infants"}
+        >>> population_fits(preterm, Patient("p", age=27, sex="female", pregnant=True))
+        True
+        >>> women = {"population": "Women with recurrent cystitis"}
+        >>> population_fits(women, Patient("p", age=0.8, sex="female"))
+        False
         >>> population_fits({"population": "Adults with hypertension"}, Patient("p", age=50, sex="male"))
         True
         >>> title = "Interventions for tobacco smoking cessation in adults, including pregnant women"
@@ -159,12 +165,14 @@ def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
     # "... in adults, including pregnant women" widens an adult guideline; it is not about pregnancy alone
     title_pregnancy = "pregnancy" in title_groups and not includes_pregnancy_alongside(title)
     adult_patient = patient.age is None or patient.age >= 18
-    if adult_patient and groups & _PEDIATRIC and not groups & _ADULT:
+    # a guideline for "pregnant or postnatal women" admits a woman in the weeks after a birth
+    postnatal = bool(patient.postpartum) and _POSTNATAL.search(f"{title} {metadata.get('population', '')}")
+    # "Pregnant women and their infants" names the babies a pregnancy guideline also covers
+    perinatal = "pregnancy" in groups and bool(patient.pregnant or postnatal)
+    if adult_patient and groups & _PEDIATRIC and not groups & _ADULT and not perinatal:
         return False
     if not adult_patient and groups & _ADULT and not groups & _PEDIATRIC:
         return False
-    # a guideline for "pregnant or postnatal women" admits a woman in the weeks after a birth
-    postnatal = bool(patient.postpartum) and _POSTNATAL.search(f"{title} {metadata.get('population', '')}")
     if (
         not (patient.pregnant or postnatal)
         and "pregnancy" in groups
@@ -175,7 +183,13 @@ def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
     women_only = "women" in groups and "men" not in groups and not ("pregnancy" in groups and groups & _ADULT)
     men_only = "men" in groups and "women" not in groups
     sex = (patient.sex or "").lower()
-    return not ((sex == "male" and women_only) or (sex == "female" and men_only))
+    # a guideline for women (or men) alone is not one for a young child
+    child = patient.age is not None and patient.age < 12 and not groups & _PEDIATRIC
+    return not (
+        (sex == "male" and women_only)
+        or (sex == "female" and men_only)
+        or (child and (women_only or men_only))
+    )
 
 
 def semantic_relevance(context: np.ndarray, vectors: Sequence[np.ndarray]) -> float:
