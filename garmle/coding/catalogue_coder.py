@@ -142,6 +142,8 @@ _NATURE = frozenset(
         "poisoning",
         "injury",
         "deficiency",
+        # "partial thickness skin loss" of a pressure ulcer is no frostbite
+        "frostbite",
         # "splenic flexure" in a colonoscopy report is no cancer of it ("carcinoma" reads as cancer)
         "cancer",
         # a congenital malformation is a child's condition the note names as such: "aortic stenosis,
@@ -366,11 +368,21 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
         r"(?:ruled out|excluded|negative|not seen|unlikely|not supported|not suspected)\b",
         re.I,
     )
+    if _NOT_MADE.match(note, mention.char_end):
+        return True  # "?Polymyalgia rheumatica 2023 - ESR/CRP normal ...; diagnosis not made"
     if mention.code.startswith("C") and _FOUND_BENIGN.match(note, mention.char_end):
         return True  # "?Lung cancer 2021 - CT nodule, surveillance completed, benign, discharged"
     return ruled.search(note, mention.char_end) is not None
 
 
+# a suspicion its line goes on to set aside
+_NOT_MADE = re.compile(
+    r"[^\n]{0,150}?\bdiagnosis (?:was |has been )?(?:not made|not confirmed|refuted)\b"
+    # "Initial concern for UTI - MSU no growth"
+    r"|[^.\n]{0,20}?[-–:]\s*(?:MSU|CSU|urine culture|blood cultures?|cultures?)\s*"
+    r"(?:showed\s+|:\s*)?no growth\b",
+    re.I,
+)
 # a suspected cancer found benign further on its line
 _FOUND_BENIGN = re.compile(r"[^\n.;?]{0,80}?(?<!\bvs )(?<!\bor )(?<!\bversus )\bbenign\b", re.I)
 
@@ -415,7 +427,11 @@ def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
 
 # "vaccinations (influenza, pneumococcal)", "immunisations: MMR": a vaccine's disease, not the patient's
 _VACCINES_BEFORE = re.compile(
-    r"\b(?:vaccin\w*|immuni[sz]ations?|boosters?|jabs?)\s*[(:][^()\n.;:]{0,60}$", re.I
+    r"\b(?:vaccin\w*|immuni[sz]ations?|boosters?|jabs?)\s*[(:][^()\n.;:]{0,60}$"
+    # "Immunisations up to date including tetanus"
+    r"|\b(?:vaccin\w*|immuni[sz]ations?|jabs?)\s+(?:are\s+|all\s+)*(?:up[ -]to[ -]date|utd|complete)\s*,?\s*"
+    r"(?:including|incl\.?|inc\.?)\s+(?:[\w-]+\s*(?:,|and|/)\s*){0,4}$",
+    re.I,
 )
 
 
@@ -516,6 +532,8 @@ _DONE_AWAY_AFTER = re.compile(
     r"(?:removed|excised|divided|repaired|resected|released|corrected|cured|eradicated)\b"
     # "Treated for H. pylori in 2019 - eradication confirmed on breath test"
     r"|[^.;\n]{0,25}?[-–,(:]\s*(?:successful\s+)?eradication\b"
+    # "Latent TB infection (IGRA +ve 2015) - completed 3 months rifampicin/isoniazid"
+    r"|[^.;\n]{0,40}?[-–,]\s*(?:completed|finished)\b"
     r"|\s*[-–,(:]?\s*(?:had|s/p|post)\s+(?:an?\s+)?(?:lap\w*\s+)?(?:chole\b|\w+(?:ectomy|otomy)\b)"
     r"|[^.;\n]{0,40}\bno\s+(?:ongoing|current|further|residual)\s+(?:issues|problems|sx|symptoms)\b",
     re.I,
@@ -590,7 +608,8 @@ def _names_skin_care(mention: Mention, notes: Sequence[str]) -> bool:
 
 # "HIV and hepatitis B/C status never tested", "HIV status unknown": an infection no test has looked for
 _STATUS_UNKNOWN_AFTER = re.compile(
-    r"[^.;\n]{0,25}?\bstatus(?:es)?\s*(?:is\s+|was\s+|:\s*)?(?:unknown|not known|untested|"
+    r"[^.;\n]{0,25}?\bstatus(?:es)?\s*(?:is\s+|was\s+|:\s*)?(?:unknown|not known|untested|checked|requested|"
+    r"sent|awaited|pending|"
     r"never (?:been )?(?:tested|checked)|not (?:yet )?(?:been )?(?:tested|checked|known)|"
     r"to be (?:checked|tested))\b",
     re.I,

@@ -404,23 +404,18 @@ _PRE_HYPOTHETICAL = (
     "consultant in",
     "surveillance for",
     "colonoscopy for",
-    # somebody else's disease ("a friend was diagnosed with lung cancer")
     # a drug's harms discussed: "GnRH analogues and their potential side effects (hot flushes, ...)"
     "side effects",
     "side effect",
     "adverse effects",
-    "friend",
-    "boyfriend",
-    "girlfriend",
-    "flatmate",
-    "housemate",
-    "roommate",
-    "workmate",
-    "coworker",
-    "classmate",
-    "colleague",
-    "neighbour",
-    "neighbor",
+    # a care declined is not given: "Declined bowel cancer screening kit", "refused flu vaccine"
+    "declined",
+    "declines",
+    "refused",
+    "refuses",
+    "safety-net",
+    "safety-netting",
+    "safety-netted",
     # an allergy's reaction is not a diagnosis ("allergic to penicillin (rash)")
     "allergic to",
     "allergy to",
@@ -725,6 +720,9 @@ HISTORY_SECTIONS = (
     "past / resolved",
     "past/resolved",
     "past and resolved",
+    "past / inactive",
+    "past/inactive",
+    "inactive",
     "resolved problems",
     "past problems",
     "inactive problems",
@@ -885,6 +883,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or (section in _WATCH_HEADERS and SECTION_HEADER.match(sentence.text) is not None)
         or _LIKENESS.match(sentence.text, end - sentence.start)
         or before(_PRE_HYPOTHETICAL, 4)
+        or before(_OTHERS, 8)
+        or _relative_as_subject(words, first, stops, pseudo, _OTHERS)
         or before(_NEAR_HYPOTHETICAL, 0)
         or _operation_to_come(words, first, before)
         or _safety_net(words, first, stops)
@@ -941,12 +941,33 @@ _RETURN_WORDS = frozenset(
 )  # fmt: skip
 
 
+# Somebody else's disease, within a longer reach than a trigger's ("a colleague was recently diagnosed
+# with occupational asthma"), or the sentence's subject ("Boyfriend in waiting room - he disclosed he has
+# depression himself")
+_OTHERS = (
+    "friend",
+    "boyfriend",
+    "girlfriend",
+    "flatmate",
+    "housemate",
+    "roommate",
+    "workmate",
+    "coworker",
+    "classmate",
+    "colleague",
+    "neighbour",
+    "neighbor",
+)
 # what may stand before a relative who is a sentence's subject: "His brother, who lives with him, ..."
 _POSSESSIVES = frozenset({"his", "her", "their", "the", "pt", "patient", "s", "my", "our"})
 
 
 def _relative_as_subject(
-    words: list[str], first: int, stops: list[int], pseudo: list[tuple[int, int]]
+    words: list[str],
+    first: int,
+    stops: list[int],
+    pseudo: list[tuple[int, int]],
+    people: tuple[str, ...] = _PRE_FAMILY,
 ) -> bool:
     """True when the sentence is about a relative, its subject, up to the mention: "His brother, who
     lives with him, was diagnosed 3 weeks ago with smear-positive pulmonary TB".
@@ -958,7 +979,7 @@ def _relative_as_subject(
         >>> _relative_as_subject("seen with his brother today has asthma".split(), 6, [], [])
         False
     """
-    for i, j in _phrases(words[: min(first, 3)], _PRE_FAMILY):
+    for i, j in _phrases(words[: min(first, 3)], people):
         if all(w in _POSSESSIVES for w in words[:i]) and not any(a <= i < b for a, b in pseudo):
             return not any(j <= s < first for s in stops)
     return False
@@ -972,13 +993,21 @@ def _safety_net(words: list[str], first: int, stops: list[int]) -> bool:
         >>> words = "urgent review or 999 if fever loin pain possible kidney infection or sepsis".split()
         >>> _safety_net(words, 11, []), _safety_net(["sepsis", "if", "lactate", "high"], 0, [])
         (True, False)
+        >>> _safety_net("advised stop running safety-net re chest pain fainting".split(), 7, [])
+        True
     """
     for i in range(first - 1, -1, -1):
         if any(i < s < first for s in stops):
             return False
         if words[i] == "if":
             return not _RETURN_WORDS.isdisjoint(words[max(0, i - 6) : i])
+        # "safety-net re chest pain, fainting": what the advice lists, up to the sentence's end
+        if words[i] in _NET_WORDS and (words[i].startswith("safety") or (i > 0 and words[i - 1] == "safety")):
+            return True
     return False
+
+
+_NET_WORDS = frozenset({"safety-net", "safety-netting", "safety-netted", "net", "netting", "netted"})
 
 
 def _operation_to_come(words: list[str], first: int, before: Callable[..., bool]) -> bool:

@@ -392,6 +392,8 @@ _VIRAL_DISEASES = (
     *("A08.0", "A08.1", "A08.2", "A08.3", "B0", "B15", "B16", "B17", "B18", "B19", "B25", "B26", "B27"),
     "B97",
 )
+# gastric, duodenal, peptic and gastrojejunal ulcers with haemorrhage (with or without perforation)
+_BLEEDING_ULCERS = tuple(f"{ulcer}.{d}" for ulcer in ("K25", "K26", "K27", "K28") for d in (0, 2, 4, 6))
 _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # "rheumatoid arthritis" beside "seropositive rheumatoid arthritis": one disease, two categories
     ("M06.9", ("M05",)),
@@ -431,6 +433,8 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # an influenza beside its pneumonia
     ("J10.1", ("J10.0",)),
     ("J11.1", ("J11.0",)),
+    # the haematemesis or melaena of a bleeding peptic ulcer
+    *((bleed, _BLEEDING_ULCERS) for bleed in ("K92.0", "K92.1", "K92.2")),
     # a depressive episode that is the postnatal depression said (F53.0)
     *((episode, ("F53.0",)) for episode in ("F32.0", "F32.1", "F32.2", "F32.9", "F32.A")),
     # "a viral infection" beside the viral disease said: RSV bronchiolitis, influenza, shingles

@@ -183,7 +183,11 @@ _SINCE_BIRTH = re.compile(
 )
 # other people: "avoid pregnant women and neonates", "pregnant contacts should see their midwife"
 _OTHERS_AFTER = re.compile(
-    r"\s+(?:women|ladies|people|persons|individuals|patients|contacts|mothers|colleagues|staff|friends)\b", _I
+    r"\s+(?:women|ladies|people|persons|individuals|patients|contacts|mothers|colleagues|staff|friends|"
+    # "avoid contact with pregnant granddaughter": somebody else's pregnancy
+    r"(?:grand)?daughters?|wife|wives|partners?|sisters?|mum|mother|friend|colleague|girlfriend|relatives?|"
+    r"visitors?|neighbou?rs?|household|family|carers?)\b",
+    _I,
 )
 _ACUITY = re.compile(r"\b(?:vision|visual|acuity|va|snellen)\b[^.\n]{0,15}$", _I)
 _NEGATED = re.compile(r"\b(?:not|non|no\s+longer|never|denies(?:\s+being)?|isn't)\s*-?\s*$", _I)
@@ -206,9 +210,11 @@ def parse_note(text: str) -> Patient:
     """
     warnings: list[str] = []
     age = _age(text, warnings)
-    pregnant = _pregnancy(text)
-    postpartum = not pregnant and states_postpartum(text)
-    sex = _sex(text) or ("female" if pregnant or postpartum else None)
+    stated_sex = _sex(text)
+    # a man's note names somebody else's pregnancy
+    pregnant = _pregnancy(text) if stated_sex != "male" else None
+    postpartum = not pregnant and stated_sex != "male" and states_postpartum(text)
+    sex = stated_sex or ("female" if pregnant or postpartum else None)
     measures = _measures(text, warnings) + _t_scores(text, warnings)
     if pregnant:
         measures += _gestation(text, warnings)

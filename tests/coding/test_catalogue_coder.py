@@ -767,6 +767,21 @@ def test_a_curated_wording_says_its_absent_feature_too(coder: CatalogueCoder) ->
         ("Pain on moving the leg.", None, "M79.605"),
         ("Imp: preterm prelabour rupture of membranes at 31+2 weeks.", "O42.919", "O42.90"),
         ("SIAD attributed to sertraline.", "E22.2", "E87.1"),
+        # others' conditions within a longer reach; advice and a care declined; past sections; a
+        # suspicion set aside; a status checked; an immunisation listed; a pressure ulcer's skin loss
+        ("Boyfriend in waiting room - he disclosed he has depression himself.", None, "F32.A"),
+        ("He asked because a colleague was recently diagnosed with occupational asthma.", None, "J45.909"),
+        ("Advised stop running; safety-net re chest pain, fainting.", None, "R55"),
+        ("ALERTS\n- Declined bowel cancer screening kit 2025.", None, "Z12.11"),
+        ("PAST / INACTIVE\n- Transitional cell carcinoma of bladder - TURBT 2018.", "Z85.51", "C67.9"),
+        ("PMH: Latent TB infection (IGRA +ve 2015) - completed 3 months rifampicin.", None, "Z22.7"),
+        ("- ?Polymyalgia rheumatica 2023 - ESR/CRP normal; diagnosis not made.", None, "M35.3"),
+        ("Initial concern for UTI - MSU no growth.", None, "N39.0"),
+        ("Immunisations up to date including tetanus (pre-school booster).", None, "A35"),
+        ("C3/C4 normal, hepatitis B/C and varicella status checked.", None, "B18.1"),
+        ("Sacral pressure ulcer, category 2, partial thickness skin loss.", None, "T33.90XA"),
+        ("Diagnoses:\n1. Bleeding acute duodenal ulcer.", "K26.0", "K26.3"),
+        ("Diagnosis: adrenal crisis precipitated by norovirus gastroenteritis.", "A08.11", "K52.9"),
     ],
 )
 def test_wordings_of_one_reading(coder: CatalogueCoder, text: str, expected: str | None, absent: str) -> None:

@@ -571,6 +571,8 @@ def test_an_excludes1_note_within_one_category_must_name_the_condition() -> None
         # bronchiolitis
         ((("F53.0", 0.9), ("F32.1", 0.8)), ["F53.0"]),
         ((("J21.0", 0.9), ("B34.9", 0.8)), ["J21.0"]),
+        # the melaena of a bleeding duodenal ulcer
+        ((("K26.0", 0.9), ("K92.1", 0.8)), ["K26.0"]),
     ],
 )
 def test_one_code_says_what_both_say(

@@ -168,6 +168,9 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         ("G2P2, 6 weeks after delivery, breastfeeding.", None),
         # other people
         ("67F, shingles. Avoid pregnant women and neonates until the rash has crusted.", None),
+        ("71F, shingles. Avoid contact with pregnant granddaughter until crusted.", None),
+        # a man's note names somebody else's pregnancy
+        ("76M, shingles. Wife is pregnant? No - his daughter is, due in May.", None),
         ("History of hypertension", None),
         # weeks and days over 40 are a gestation; weeks over 40 alone may be an acuity
         ("Maternity Day Assessment Unit\n34+1/40, G2P1.", True),
