@@ -316,7 +316,8 @@ def load_cases(path: Path | str, *, mirror: Path | str | None = None) -> list[Ev
         raise ConfigError(f"case file not found: {file}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read case file {file}: {exc.strerror or exc}") from None
-    mirror_dir = Path(mirror) if mirror is not None else None
+    # a relative mirror is the caller's (the working directory's), not the case file's
+    mirror_dir = Path(mirror).absolute() if mirror is not None else None
     cases: list[EvalCase] = []
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):

@@ -35,6 +35,19 @@ def test_load_cases_resolves_mirror_and_relative_paths(tmp_path: Path) -> None:
     assert cases[1].relevance == (RelevanceRule(field="conditions", terms=("hypertens",)),)
 
 
+def test_a_relative_mirror_is_read_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "p.json").write_text(json.dumps({"age": 60, "sex": "male"}), encoding="utf-8")
+    (tmp_path / "cases").mkdir()
+    path = _write(
+        tmp_path / "cases", {"id": "a", "patient": {"path": "{mirror}/p.json"}, "gold_codes": ["I10"]}
+    )
+    monkeypatch.chdir(tmp_path)
+    assert load_cases(path, mirror="data")[0].patient.load().age == 60
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [
