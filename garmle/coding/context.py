@@ -653,6 +653,54 @@ _PSEUDO = (
     "by mum",
     "by parents",
     "by family",
+    # who tells it, about the patient: "Mum reports 3 days of cough", "Mother says he has had stridor"
+    *(
+        f"{relative} {verb}"
+        for relative in (
+            "mum",
+            "mom",
+            "mother",
+            "dad",
+            "father",
+            "parents",
+            "parent",
+            "wife",
+            "husband",
+            "partner",
+            "daughter",
+            "son",
+            "carer",
+            "family",
+        )
+        for verb in (
+            "reports",
+            "reported",
+            "says",
+            "said",
+            "states",
+            "stated",
+            "describes",
+            "described",
+            "noticed",
+            "notes",
+            "noted",
+            "thinks",
+            "feels",
+            "explains",
+            "tells",
+            "told",
+            "observed",
+            "witnessed",
+            "mentions",
+            "is worried",
+            "was worried",
+            "concerned",
+            "brought",
+            "brings",
+            "gives a history of",
+            "gave a history of",
+        )
+    ),
     # who came with the patient or asked for the visit: "requested by daughter", "attends with her son"
     *(
         f"{by} {whose}{relative}"

@@ -102,6 +102,19 @@ def test_sentences_point_into_the_note_exactly() -> None:
         # a condition of the patient's childhood
         ("Eczema as an infant.", "Eczema", "historical"),
         ("Parents smoke outside.", "smoke", "family"),
+        # a relative who is the sentence's subject; one who only tells the history
+        (
+            "His brother, who lives with him, was diagnosed 3 weeks ago with pulmonary TB.",
+            "pulmonary TB",
+            "family",
+        ),
+        (
+            "Mother says he has had a barking cough for two days and since last night stridor.",
+            "stridor",
+            "present",
+        ),
+        ("Mum reports 3 days of cough and fever.", "cough", "present"),
+        ("Mum has asthma and is worried he will get it too.", "asthma", "family"),
     ],
 )
 def test_assertions(text: str, target: str, expected: str) -> None:
