@@ -359,6 +359,10 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     note = _note_of(mention, notes)
     if note is None:
         return False
+    if _NOT_MADE.match(note, mention.char_end):
+        return True  # "?Polymyalgia rheumatica 2023 - ESR/CRP normal ...; diagnosis not made"
+    if mention.code.startswith("C") and _FOUND_BENIGN.match(note, mention.char_end):
+        return True  # "?Lung cancer 2021 - CT nodule, surveillance completed, benign, discharged"
     # the mention's words, or one of its distinctive words ("?ectopic pregnancy ... ectopic excluded")
     words = [w for w in re.findall(r"[A-Za-z]{5,}", mention.text) if w.lower() not in _COMMON_WORDS]
     said = "(?:" + "|".join([re.escape(mention.text), *(re.escape(w) for w in words)]) + ")"
@@ -368,10 +372,6 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
         r"(?:ruled out|excluded|negative|not seen|unlikely|not supported|not suspected)\b",
         re.I,
     )
-    if _NOT_MADE.match(note, mention.char_end):
-        return True  # "?Polymyalgia rheumatica 2023 - ESR/CRP normal ...; diagnosis not made"
-    if mention.code.startswith("C") and _FOUND_BENIGN.match(note, mention.char_end):
-        return True  # "?Lung cancer 2021 - CT nodule, surveillance completed, benign, discharged"
     return ruled.search(note, mention.char_end) is not None
 
 

@@ -320,9 +320,7 @@ _PRE_HYPOTHETICAL = (
     # a condition to watch for: "return if chest pain develops", "seek help in case of sepsis"
     "if",
     "in case of",
-    "safety net",
-    "safety netting",
-    "safety netted",
+    # (a safety net's advice, "safety net: ...", "safety-net re chest pain, fainting": _safety_net)
     "warning signs of",
     "red flags of",
     "other signs of",
@@ -413,9 +411,6 @@ _PRE_HYPOTHETICAL = (
     "declines",
     "refused",
     "refuses",
-    "safety-net",
-    "safety-netting",
-    "safety-netted",
     # an allergy's reaction is not a diagnosis ("allergic to penicillin (rash)")
     "allergic to",
     "allergy to",
@@ -617,6 +612,21 @@ _SPACED_DASH = re.compile(r"\s+[-–—]+\s+")
 _SHORT_ITEM = 3
 _LIST_BREAKS = frozenset({"but", "although", "though", "however", "except", "apart"})
 # Phrases that contain a trigger word but do not negate or qualify what follows.
+# the relatives who come with a patient or tell the history
+_COMPANIONS = (
+    "daughter",
+    "son",
+    "wife",
+    "husband",
+    "partner",
+    "mother",
+    "mum",
+    "mom",
+    "father",
+    "dad",
+    "parents",
+    "family",
+)
 _PSEUDO = (
     "not well",
     "not controlled",
@@ -656,22 +666,7 @@ _PSEUDO = (
     # who tells it, about the patient: "Mum reports 3 days of cough", "Mother says he has had stridor"
     *(
         f"{relative} {verb}"
-        for relative in (
-            "mum",
-            "mom",
-            "mother",
-            "dad",
-            "father",
-            "parents",
-            "parent",
-            "wife",
-            "husband",
-            "partner",
-            "daughter",
-            "son",
-            "carer",
-            "family",
-        )
+        for relative in (*_COMPANIONS, "parent", "carer")
         for verb in (
             "reports",
             "reported",
@@ -706,20 +701,7 @@ _PSEUDO = (
         f"{by} {whose}{relative}"
         for by in ("by", "attends with", "attended with", "came with", "comes with", "seen with")
         for whose in ("", "her ", "his ")
-        for relative in (
-            "daughter",
-            "son",
-            "wife",
-            "husband",
-            "partner",
-            "mother",
-            "mum",
-            "mom",
-            "father",
-            "dad",
-            "parents",
-            "family",
-        )
+        for relative in _COMPANIONS
     ),
     # found by a screening, not screened for: "hyperlipidaemia found on screening"
     "on screening",

@@ -557,6 +557,8 @@ def _dementia_in_disease(preds: list[CodePrediction], catalogue: IcdCatalogue) -
 _STONES = ("N20.0", "N20.1", "N20.2", "N20.9")
 # a polyneuropathy, which beside diabetes is its diabetic polyneuropathy (E1x.42)
 _POLYNEUROPATHY = ("G62.9", "G60.9", "G62.8")
+# cirrhosis and portal hypertension, which varices beside them are secondary to
+_CIRRHOSIS = ("K70.3", "K70.4", "K74.6", "K76.6", "K74.3", "K74.4", "K74.5")
 _URETHRA_BLADDER = ("N34.1", "N34.2", "N30.0", "N30.9")
 _VULVA_VAGINA = ("N76.0", "N76.1", "N76.2", "N76.3", "N77.1")
 # A condition coded without a complication beside the complication's own code: the condition's code
@@ -614,8 +616,8 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("R50.9", ("D70",), "R50.81", True),
     # oesophageal varices in cirrhosis or portal hypertension are secondary varices (I85.1-), the liver
     # disease coded first
-    ("I85.00", ("K70.3", "K70.4", "K74.6", "K76.6", "K74.3", "K74.4", "K74.5"), "I85.10", True),
-    ("I85.01", ("K70.3", "K70.4", "K74.6", "K76.6", "K74.3", "K74.4", "K74.5"), "I85.11", True),
+    ("I85.00", _CIRRHOSIS, "I85.10", True),
+    ("I85.01", _CIRRHOSIS, "I85.11", True),
 )
 
 

@@ -183,9 +183,9 @@ _SINCE_BIRTH = re.compile(
 )
 # other people: "avoid pregnant women and neonates", "pregnant contacts should see their midwife"
 _OTHERS_AFTER = re.compile(
-    r"\s+(?:women|ladies|people|persons|individuals|patients|contacts|mothers|colleagues|staff|friends|"
+    r"\s+(?:women|ladies|people|persons|individuals|patients|contacts|mothers?|colleagues?|staff|friends?|"
     # "avoid contact with pregnant granddaughter": somebody else's pregnancy
-    r"(?:grand)?daughters?|wife|wives|partners?|sisters?|mum|mother|friend|colleague|girlfriend|relatives?|"
+    r"(?:grand)?daughters?|wife|wives|partners?|sisters?|mum|girlfriend|relatives?|"
     r"visitors?|neighbou?rs?|household|family|carers?)\b",
     _I,
 )
