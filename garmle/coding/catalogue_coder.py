@@ -265,12 +265,61 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
     return mention.text.upper() == "RA" and _preceded_by(mention, notes, _ROOM_AIR_BEFORE, 20)
 
 
+# Abbreviations that name something else in their context (what comes before, what comes after):
+# "RA mildly dilated" (the right atrium), "SLE: quiet AC" (the slit-lamp examination), "CT CAP" (chest,
+# abdomen and pelvis), "Islet autoantibodies (GAD, IA-2)" (glutamic acid decarboxylase)
+_OTHER_SENSES: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {
+    "RA": (
+        re.compile(r"\b(?:LA|RV|LV|TR|atria?l?)\s*(?:[/,&]|and)?\s*$", re.I),
+        re.compile(
+            r"\s*(?:/\s*RV|(?:and|,)\s*RV\b|(?:is\s+|was\s+)?(?:(?:mildly|moderately|severely|mild|moderate|"
+            r"severe)(?:ly)?\s+)?(?:dilated|enlarged|dilatation|enlargement|size|pressure|volume|normal)\b)",
+            re.I,
+        ),
+    ),
+    "SLE": (
+        None,
+        re.compile(
+            r"\s*[:-]\s*(?:[^\n.]{0,20}\b)?(?:quiet|AC|cornea\w*|lens\w*|lids?|conj\w*|iris|"
+            r"clear|cells?|flare|NAD|normal)\b",
+            re.I,
+        ),
+    ),
+    "CAP": (re.compile(r"\b(?:CT|PET(?:[-/]CT)?|MRI|scan)\s*$", re.I), None),
+    "GAD": (
+        re.compile(r"(?:antibod\w*|anti-?)\W{0,3}(?:\w+\W{1,3}){0,2}$", re.I),
+        re.compile(r"\s*(?:-?65\b|antibod\w*|ab\b|abs\b|positive|negative|\+|titre)", re.I),
+    ),
+}
+
+
+def _names_another_sense(mention: Mention, notes: Sequence[str]) -> bool:
+    """True when an abbreviation means something else where it stands (:data:`_OTHER_SENSES`).
+
+    Example:
+        >>> m = Mention("M06.9", 0, 5, 7, "RA", "present", 1.0, "", frozenset())
+        >>> _names_another_sense(m, ["Echo RA mildly dilated."]), _names_another_sense(m, ["Echo RA flare."])
+        (True, False)
+        >>> m = Mention("J18.9", 0, 3, 6, "CAP", "present", 1.0, "", frozenset())
+        >>> _names_another_sense(m, ["CT CAP: bone metastases."]), _names_another_sense(m, ["Dx CAP."])
+        (True, False)
+    """
+    patterns = _OTHER_SENSES.get(mention.text.upper()) if mention.text.isupper() else None
+    if patterns is None:
+        return False
+    before, after = patterns
+    return (before is not None and _preceded_by(mention, notes, before, 30)) or (
+        after is not None and _followed_by(mention, notes, after)
+    )
+
+
 # "PE: chest clear, BP 130/80" (the physical examination), "CPT/PE", "prolonged exposure (PE)" (a
 # trauma-focused therapy): not a pulmonary embolism
 _EXAMINATION_AFTER = re.compile(
     r"\s*[:-]\s*(?:[^.\n]{0,40}?\b)?(?:vitals?|v/s|bp|hr|pulse|temp\w*|general|gen|nad|afebrile|alert|"
     r"well|heent|chest|lungs?|heart|hs|abd\w*|cvs?|resp\w*|rr|neuro\w*|skin|exam\w*|clear|normal|"
-    r"unremarkable|wnl|obese|thin|pleasant|comfortable|a&o\w*|ao\w*|o/e|ht|wt|weight|height|bmi)\b",
+    r"unremarkable|wnl|obese|thin|pleasant|comfortable|a&o\w*|ao\w*|o/e|ht|wt|weight|height|bmi|"
+    r"spo2|sats?|t\s*\d+)\b",
     re.I,
 )
 _THERAPY_BESIDE = re.compile(r"\b(?:CPT|EMDR|CBT|DBT|ERP)\s*/\s*$|\bexposure\s*(?:therapy\s*)?\(\s*$")
@@ -308,7 +357,8 @@ def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
 # ... unless a positive result follows within the clause
 _NO_POSITIVE_RESULT = r"(?![^.;\n]{0,30}\b(?:positive|reactive|detected|confirmed)\b)"
 _TEST_AFTER = re.compile(
-    r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel|bloods|"
+    r"\s+(?:serology|serologies|screen|tests?|testing|titres?|titers?|PCR|swab|panel|bloods|histology|"
+    r"cultures?|biops(?:y|ies)|stool\s+antigen|breath\s+test|"
     r"(?:surface\s+|core\s+|e\s+)?antigen|antibod(?:y|ies)|viral\s+load|IGRA|quantiferon|T-?spot|mantoux|"
     r"interferon[- ]gamma\s+release\s+assay)\b" + _NO_POSITIVE_RESULT,
     re.I,
@@ -327,7 +377,8 @@ _LISTED_TESTS_AFTER = re.compile(
 # "STI kit (chlamydia/gonorrhoea) given", "swabs for chlamydia, gonorrhoea", "Bloods today: HIV/syphilis":
 # an infection in the list of a test's or a kit's contents
 _TESTS_BEFORE = re.compile(
-    r"\b(?:kits?|screen(?:ing)?|swabs?|NAAT|PCR|serology|tests?|testing|bloods?(?:\s+today)?)\s*"
+    r"\b(?:kits?|screen(?:ing)?|swabs?|NAAT|PCR|serology|tests?|testing|bloods?(?:\s+today)?|"
+    r"(?:biops(?:y|ies)|samples?|specimens?)\s+(?:sent|taken))\s*"
     r"(?:for\s+)?[(:]?\s*"
     r"(?:[\w-]+\s*(?:/|,|\band\b|\bor\b)\s*){0,4}$",
     re.I,
@@ -515,12 +566,32 @@ def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
         >>> m = Mention("I63.9", 0, 2, 5, "CVA", "present", 1.0, "", frozenset())
         >>> _names_a_sign(m, ["L CVA tenderness."]), _names_a_sign(m, ["L CVA 2019, residual weakness."])
         (True, False)
+        >>> m = Mention("L53.9", 0, 13, 21, "erythema", "present", 1.0, "", frozenset())
+        >>> _names_a_sign(m, ["Throat: mild erythema."]), _names_a_sign(m, ["Skin: mild erythema."])
+        (True, False)
     """
     if mention.text.upper() == "CVA":
         return _followed_by(mention, notes, _ANGLE_AFTER)
+    if mention.code.startswith("L53"):
+        return _preceded_by(mention, notes, _MUCOSA_BEFORE, 30)
     return mention.code.startswith(("F32", "F33")) and _preceded_by(mention, notes, _NOT_A_MOOD_BEFORE, 20)
 
 
+# "Throat: mild erythema", "TM erythematous": a mucosa's or an ear drum's redness, a sign of the
+# infection there, not a skin disorder
+_MUCOSA_BEFORE = re.compile(
+    r"\b(?:throat|pharynx|pharyngeal|oropharynx|tonsils?|tonsillar|fauces|TMs?|tympanic\s+membranes?|drums?|"
+    r"ear\s+canals?|EAC|conjunctiva[el]?|gums?|gingiva[el]?|mucosa[l]?|cervix|vulva[l]?|urethral\s+meatus)"
+    r"\b[^.;\n]{0,20}$",
+    re.I,
+)
+# a hypoglycaemia's codes, and the self-management taught for one ("hypo management", "hypo kit")
+_HYPOGLYCAEMIA = re.compile(r"E16\.[0-2]|E(?:08|09|10|11|13)\.64")
+_TAUGHT_AFTER = re.compile(
+    r"\s+(?:management|treatment|recognition|education|advice|plan|protocol|rules|kit|box|pack|"
+    r"awareness\s+(?:training|education|teaching))\b",
+    re.I,
+)
 _PREGNANCY_TEST = re.compile(r"pregnan|\b(?:b-?)?hcg\b|\bupt\b", re.I)
 # a past condition an operation or a treatment did away with: "cataract R - removed 2019", "L inguinal
 # hernia repair 2014", "tongue tie divided at 2 weeks", "carpal tunnel release 2018", "gallstones - had lap
@@ -672,6 +743,43 @@ def _a_childs(mention: Mention, notes: Sequence[str], age: float | None) -> bool
         (True, False)
     """
     return age is not None and age >= 12 and _preceded_by(mention, notes, _CHILDS_BEFORE)
+
+
+# the last subject or reflexive pronoun of the mention's sentence before it
+_PRONOUN_BEFORE = re.compile(
+    r"\b(he|she|himself|herself)\b(?![^.;!?\n]*\b(?:he|she|himself|herself)\b)[^.;!?\n]*$", re.I
+)
+# a clinician's judgement about the patient ("Dr A saw him; she thinks pneumonia")
+_JUDGING_AFTER = re.compile(
+    r"\s+(?:also\s+)?(?:thinks?|thought|feels?|felt|suspects?|suspected|diagnosed|confirmed|noted|found|"
+    r"examined|reviewed|treated|started|prescribed|suggests?|suggested|agrees?|agreed|documented|wrote|recorded|"
+    r"queried|excluded|ruled)\b",
+    re.I,
+)
+
+
+def _about_the_other_sex(mention: Mention, notes: Sequence[str], sex: str | None) -> bool:
+    """True when the mention's sentence is about a person of the other sex up to it: in a man's note,
+    "Attends with his daughter. She mentioned she has herself been signed off with depression"; in a
+    woman's, "Her husband is her carer. He had a stroke himself last year". A clinician's judgement
+    ("she thinks pneumonia") stays the patient's.
+
+    Example:
+        >>> m = Mention("I63.9", 0, 9, 15, "stroke", "present", 1.0, "", frozenset())
+        >>> note = ["He had a stroke himself last year."]
+        >>> _about_the_other_sex(m, note, "female"), _about_the_other_sex(m, note, "male")
+        (True, False)
+        >>> m = Mention("F32.A", 0, 28, 38, "depression", "present", 1.0, "", frozenset())
+        >>> _about_the_other_sex(m, ["She says he is low, ?early depression."], "male")
+        False
+    """
+    note = _note_of(mention, notes)
+    if note is None or sex not in ("male", "female"):
+        return False
+    found = _PRONOUN_BEFORE.search(_said_before(note, mention, 200))
+    if found is None or _JUDGING_AFTER.match(note, found.end(1) + max(0, mention.char_start - 200)):
+        return False
+    return found.group(1).lower() in (("she", "herself") if sex == "male" else ("he", "himself"))
 
 
 _OBSTETRIC = re.compile(
@@ -1520,6 +1628,20 @@ class CatalogueCoder:
         self._default_child[code] = current
         return current
 
+    def _of_sex(self, code: str, sex: str | None, side: str | None) -> str:
+        """A code with no billable default whose children are split by sex (C50.4 "... upper-outer
+        quadrant of breast": female C50.41-, male C50.42-): the child of the patient's sex, with its
+        default and side; ``code`` itself when the sex is unknown or no child names it."""
+        kids = self._children.get(code)
+        if not kids or sex not in ("male", "female"):
+            return code
+        word = re.compile(rf"\b{sex}\b", re.I)
+        own = [k for k in kids if word.search(self._titles[k])]
+        if len(own) != 1:
+            return code
+        found = self.billable_default(own[0])
+        return self._sided(found, side) if side else found
+
     def _sided(self, code: str, side: str) -> str:
         """The sibling of an unspecified-side default that names ``side``, else ``code`` itself.
 
@@ -1785,12 +1907,14 @@ class CatalogueCoder:
             and (not m.code.startswith("Z32") or _PREGNANCY_TEST.search(m.text) is not None)
             and not _names_a_scale(m, notes)
             and not _names_room_air(m, notes)
+            and not _names_another_sense(m, notes)
             and not _names_an_examination(m, notes)
             and not _names_a_test(m, notes)
             and not _names_a_vaccine(m, notes)
             and not _names_a_sign(m, notes)
             and not _names_skin_care(m, notes)
             and not _a_childs(m, notes, patient.age)
+            and not _about_the_other_sex(m, notes, patient.sex)
             and not _not_the_patients_now(m, notes)
             and not _done_away_with(m, notes)
             and not _names_a_procedure_to_come(m, notes)
@@ -1806,6 +1930,8 @@ class CatalogueCoder:
             and not (m.code.startswith(_SUBSTANCE_USE) and m.text.strip().lower() in _SUBSTANCES)
             # a young child's note names the family's smoking or drinking, never the child's
             and not (m.code.startswith(_SUBSTANCE_USE) and patient.age is not None and patient.age < 10)
+            # "confident with CBG monitoring and hypo management": what the family was taught
+            and not (_HYPOGLYCAEMIA.match(m.code) is not None and _followed_by(m, notes, _TAUGHT_AFTER))
             # "VTE: LMWH + stockings" is a plan's prophylaxis
             and not (m.text.upper() == "VTE" and _followed_by(m, notes, _PROPHYLAXIS_AFTER))
             # "smokes cannabis now and then" is no tobacco smoking
@@ -1829,6 +1955,7 @@ class CatalogueCoder:
                 continue
             if newborn:
                 code = self._in_newborn(code)
+            code = self._of_sex(code, patient.sex, mention.side)
             if code == "B20" and _hiv_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
                 code = "Z21"  # ICD-10-CM I.C.1.a.2.d: HIV infection without symptoms is the status code
             code = _with_hyperglycemia(code, mention, patient.notes, self._titles)
@@ -1918,6 +2045,8 @@ class CatalogueCoder:
             # secondary's
             said -= {normalise_token(site) for site in _PRIMARY_SITE.findall(around)}
         own = _title_words(self._titles[code])
+        # what the default leaves unspecified ("..., unspecified control") may be said ("good control")
+        unsaid = frozenset().union(*(_title_words(w) for w in _UNSPECIFIED_WHAT.findall(self._titles[code])))
         best, most, tie = code, 0, False
         # the subcategory (I82.4 for I82.409), or the category for a code right below it (J44 for J44.9)
         category = _title_words(self._titles.get(code[:3], ""))
@@ -1933,7 +2062,7 @@ class CatalogueCoder:
             # numbers ("class 4", "stage 2") are left to the wordings that say them next to their noun
             if not 0 < len(added - _SIDE_WORDS) <= 2 or not all(w.isalpha() for w in added):
                 continue
-            if not added <= said or (own - words) & said:
+            if not added <= said or (own - words - unsaid) & said:
                 continue
             if len(added) > most:
                 best, most, tie = other, len(added), False
@@ -2040,6 +2169,7 @@ class CatalogueCoder:
         return code
 
 
+_UNSPECIFIED_WHAT = re.compile(r"\bunspecified ([a-z]+)\b", re.I)
 _ASYMPTOMATIC = re.compile(r"\basymptomatic\b", re.I)
 
 

@@ -254,6 +254,9 @@ _POST_NEGATION = (
     "do not fit",
     "does not fit",
     "criteria not met",
+    # "Prostate cancer - low suspicion given PSA and benign DRE"
+    "low suspicion",
+    "low index of suspicion",
     # an infection cleared: "treated for H. pylori 2019, eradicated"
     "eradicated",
     # "a postnatal depression episode which resolved with CBT"

@@ -439,6 +439,13 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((episode, ("F53.0",)) for episode in ("F32.0", "F32.1", "F32.2", "F32.9", "F32.A")),
     # "a viral infection" beside the viral disease said: RSV bronchiolitis, influenza, shingles
     ("B34.9", _VIRAL_DISEASES),
+    # a hypothyroidism that followed radioiodine or thyroidectomy (E89.0), and the thyrotoxicosis it ended
+    ("E03.9", ("E89.0",)),
+    *((toxic, ("E89.0",)) for toxic in ("E05.00", "E05.90", "E05.80")),
+    # a pyelonephritis (N12, acute or chronic not said) beside the acute one said
+    ("N12", ("N10",)),
+    # a sepsis beside its organism's sepsis said: "Sepsis due to E. coli"
+    ("A41.9", ("A40", "A41.0", "A41.1", "A41.2", "A41.3", "A41.4", "A41.5", "A41.8")),
 )
 """An unspecified code and the codes of another category that name the same disease more exactly."""
 

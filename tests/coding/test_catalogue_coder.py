@@ -866,3 +866,53 @@ def test_a_young_childs_note_names_the_familys_smoking() -> None:
     adult = [p.code for p in coder.predict(Patient("p", age=30, notes=("Smokes 10 cigarettes a day.",)))]
     assert "J21.9" in child and not any(c.startswith("F17") for c in child)
     assert any(c.startswith("F17") for c in adult)
+
+
+def test_the_other_sexs_sentences_and_abbreviations_of_other_things(coder: CatalogueCoder) -> None:
+    def coded(sex: str, note: str) -> list[str]:
+        return [p.code for p in coder.predict(Patient("p", sex=sex, notes=(note,)))]
+
+    carer = (
+        "Attends with his daughter, his carer. She mentioned she has herself been off work with depression."
+    )
+    assert not any(c.startswith("F32") for c in coded("male", carer))
+    husband = "Attends with her husband. He had a stroke himself last year. Alzheimer's disease."
+    assert not any(c.startswith(("I63", "Z86.73")) for c in coded("female", husband))
+    assert any(c.startswith("F32") for c in coded("female", "She has felt low for months: depression."))
+    assert "J18.9" in coded("male", "Seen by Dr A; she diagnosed pneumonia.")
+    # the right atrium, the slit-lamp examination, a scan of chest, abdomen and pelvis, an antibody
+    assert not any(c.startswith("M06") for c in coded("male", "Echo: LVEF 60%. RA mildly dilated."))
+    assert not any(c.startswith("M32") for c in coded("female", "VA 6/9. SLE: quiet AC OU, lens clear."))
+    assert not any(c.startswith("J18") for c in coded("female", "CT CAP: stable bone metastases."))
+    assert not any(c.startswith("F41") for c in coded("female", "Islet autoantibodies (GAD, IA-2) positive."))
+    # "PE: T 38.4, HR 108" is the examination; a throat's redness is no skin disorder
+    assert not any(c.startswith("I26") for c in coded("male", "PE: T 38.4, HR 108, RR 24."))
+    assert not any(c.startswith("L53") for c in coded("male", "Throat: mild erythema. R TM bulging."))
+
+
+def test_coded_more_exactly_from_the_words_beside_the_mention(coder: CatalogueCoder) -> None:
+    def coded(sex: str | None, note: str) -> list[str]:
+        return [p.code for p in coder.predict(Patient("p", sex=sex, notes=(note,)))]
+
+    assert "C50.412" in coded("female", "Upper outer quadrant L breast, invasive ductal carcinoma.")
+    assert "O24.410" in coded(
+        "female", "32yo, 30 weeks pregnant. Imp: gestational diabetes, diet controlled - good control."
+    )
+    assert "F33.1" in coded("female", "Assessment: MDD, recurrent episode, moderate.")
+    assert "Z91.51" in coded("female", "Hx suicide attempt by overdose 2019.")
+    assert "Z88.0" in coded("male", "Given PCN allergy, cefdinir instead.")
+    assert "A41.51" in coded("male", "1. Sepsis due to E. coli 2. Acute left pyelonephritis")
+    assert "D50.0" in coded("female", "Imp: iron deficiency anaemia secondary to menorrhagia.")
+    assert "E89.0" in coded("female", "Hypothyroidism following radioiodine ablation (2016).")
+    assert not any(
+        c.startswith("E16")
+        for c in coded("male", "New T1DM. Confident with CBG monitoring and hypo management.")
+    )
+    assert not any(
+        c.startswith("B96")
+        for c in coded("female", "CLO test negative, biopsies sent for H. pylori histology.")
+    )
+    assert not any(
+        c.startswith("C61")
+        for c in coded("male", "2. Prostate cancer - low suspicion given PSA and benign DRE.")
+    )

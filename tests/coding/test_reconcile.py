@@ -573,6 +573,11 @@ def test_an_excludes1_note_within_one_category_must_name_the_condition() -> None
         ((("J21.0", 0.9), ("B34.9", 0.8)), ["J21.0"]),
         # the melaena of a bleeding duodenal ulcer
         ((("K26.0", 0.9), ("K92.1", 0.8)), ["K26.0"]),
+        # a hypothyroidism after radioiodine and the Graves' disease it ended; an acute pyelonephritis; a
+        # sepsis of a stated organism
+        ((("E89.0", 0.9), ("E05.00", 0.8), ("E03.9", 0.7)), ["E89.0"]),
+        ((("N10", 0.9), ("N12", 0.8)), ["N10"]),
+        ((("A41.51", 0.9), ("A41.9", 0.8)), ["A41.51"]),
     ],
 )
 def test_one_code_says_what_both_say(
