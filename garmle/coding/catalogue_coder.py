@@ -592,6 +592,18 @@ _TAUGHT_AFTER = re.compile(
     r"awareness\s+(?:training|education|teaching))\b",
     re.I,
 )
+# the abnormal findings and results of chapter R (R83-R94, "Abnormal brain scan"), which a test's name
+# alone does not give
+_ABNORMAL_RESULT = re.compile(r"R8[3-9]|R9[0-4]")
+_ABNORMAL_WORD = re.compile(
+    r"\b(?:abnormal\w*|abn|raised|elevated|high|low|positive|deranged|impaired|reduced|increased|"
+    r"decreased|irregular|changes?|finding\w*|lesions?)\b",
+    re.I,
+)
+_LIVING_BEFORE = re.compile(r"\b(?:living|deceased|cadaveric|live)[- ]$", re.I)
+_HEALED_BEFORE = re.compile(
+    r"\b(?:well[- ]healed|healed|healing|surgical|operation|excision|biopsy)\s+$", re.I
+)
 _PREGNANCY_TEST = re.compile(r"pregnan|\b(?:b-?)?hcg\b|\bupt\b", re.I)
 # a past condition an operation or a treatment did away with: "cataract R - removed 2019", "L inguinal
 # hernia repair 2014", "tongue tie divided at 2 weeks", "carpal tunnel release 2018", "gallstones - had lap
@@ -621,13 +633,26 @@ def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _done_away_with(m, ["PMHx: cataract R, awaiting surgery."])
         False
+        >>> m = Mention("H26.9", 0, 20, 28, "cataract", "historical", 1.0, "", frozenset())
+        >>> _done_away_with(m, ["PMH: HTN; bilateral cataract surgery."])
+        True
         >>> m = Mention("K31.1", 0, 32, 48, "pyloric stenosis", "historical", 1.0, "", frozenset())
         >>> _done_away_with(m, ["Past history: pyloromyotomy for pyloric stenosis."])
         True
     """
     if mention.assertion != "historical" or mention.code.startswith(("C", "D0", "D3", "D4")):
         return False
-    return _followed_by(mention, notes, _DONE_AWAY_AFTER) or _preceded_by(mention, notes, _DONE_AWAY_BEFORE)
+    return (
+        _followed_by(mention, notes, _DONE_AWAY_AFTER)
+        or _preceded_by(mention, notes, _DONE_AWAY_BEFORE)
+        # "bilateral cataract surgery", "inguinal hernia operation 2015": what the operation removes
+        or (mention.code.startswith(_OPERATED_AWAY) and _followed_by(mention, notes, _OPERATION_AFTER))
+    )
+
+
+# conditions their operation ends: a cataract, a hernia, gallstones, an appendicitis
+_OPERATED_AWAY = ("H25", "H26", "H28", "K40", "K41", "K42", "K43", "K44", "K45", "K46", "K80", "K35")
+_OPERATION_AFTER = re.compile(r"\s+(?:surgery|operation|op|extraction|extracted|repair)\b", re.I)
 
 
 # "wounds clean and dry", "wound site healing", "surgical wound", "port-site wound": an operation's wound
@@ -1091,7 +1116,7 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
 
         named = [p for p in predictions if lists_first(p)][:1]
     if not named and patient.notes and not active:
-        named = _opening_first(predictions, opening)
+        named = _opening_first(predictions, opening, patient.notes)
     rest = [p for p in predictions if p not in named]
     # a condition the notes name only in a history section is a comorbidity, not why the patient is
     # seen: "PMH: hypothyroidism" comes after the "CTPA: acute segmental PE" the note goes on to
@@ -1105,18 +1130,42 @@ def _only_in(prediction: CodePrediction, spans: _Spans) -> bool:
     return bool(notes) and all(_in_spans(e, spans) for e in notes)
 
 
-def _opening_first(predictions: Sequence[CodePrediction], opening: _Spans) -> list[CodePrediction]:
+def _opening_first(
+    predictions: Sequence[CodePrediction], opening: _Spans, notes: Sequence[str] = ()
+) -> list[CodePrediction]:
     """The code the first note names first in its ``opening`` spans, before any section header: the
     complaint a note without an assessment opens with ("2 yrs of urine leakage with coughing ...").
-    A circumstance (Z55-Z65: "55M, homeless, ...") is no complaint."""
+    A circumstance (Z55-Z65: "55M, homeless, ...") is no complaint, nor is the background the opening
+    gives ("72M with known COPD presents with ...": :func:`_in_background`)."""
     first: dict[int, CodePrediction] = {}
     for pred in predictions:
         if _AMBIGUOUS_ALONE.match(pred.code):
             continue
-        starts = [e.char_start for e in pred.evidence if _in_spans(e, opening) and e.char_start is not None]
+        starts = [
+            e.char_start
+            for e in pred.evidence
+            if _in_spans(e, opening) and e.char_start is not None and not _in_background(e, notes)
+        ]
         if starts:
             first.setdefault(min(starts), pred)
     return [first[min(first)]] if first else []
+
+
+# what the opening says of the patient's background rather than the complaint: "72M with known COPD
+# presents with ...", "Lives with her daughter, walks with a stick; mild vascular dementia"
+_BACKGROUND_BEFORE = re.compile(
+    r"\b(?:known|background|b/g|hx|history|pmh|lives|walks with|baseline|usually|normally|on treatment for|"
+    r"under follow-up for)\b[^.\n]{0,60}$",
+    re.I,
+)
+
+
+def _in_background(evidence: Evidence, notes: Sequence[str]) -> bool:
+    """Whether an opening's mention is said as the patient's background (:data:`_BACKGROUND_BEFORE`)."""
+    if evidence.note_index is None or evidence.char_start is None or evidence.note_index >= len(notes):
+        return False
+    before = notes[evidence.note_index][max(0, evidence.char_start - 70) : evidence.char_start]
+    return _BACKGROUND_BEFORE.search(before) is not None
 
 
 PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
@@ -1194,11 +1243,12 @@ _NEWBORN_WORDS = frozenset({"newborn", "neonatal", "perinatal", "new", "born", "
 _PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
 
 # acute infections whose past episode is over and has no personal-history code: upper and lower
-# respiratory, ear, bladder, skin and bowel infections ("sinusitis", read as chronic by the index, when
-# its mention does not say chronic)
+# respiratory, ear ("L otitis externa 2 years ago, treated"), eye, bladder, kidney, skin and bowel
+# infections ("sinusitis", read as chronic by the index, when its mention does not say chronic), and an
+# appendicitis
 _EPISODE_OVER = (
-    "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H65", "H66", "N30", "L03", "A08",
-    "A09",
+    "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H60", "H65", "H66", "H10.0",
+    "H10.3", "N10", "N30", "N39.0", "L03", "A08", "A09", "B34", "K35",
 )  # fmt: skip
 
 # a sickle-cell disorder's past crisis is over: the code of the disorder without crisis
@@ -1932,6 +1982,11 @@ class CatalogueCoder:
             and not (m.code.startswith(_SUBSTANCE_USE) and patient.age is not None and patient.age < 10)
             # "confident with CBG monitoring and hypo management": what the family was taught
             and not (_HYPOGLYCAEMIA.match(m.code) is not None and _followed_by(m, notes, _TAUGHT_AFTER))
+            # "asks for an EEG and a brain scan": a test, not its abnormal result (R83-R94 "Abnormal ...")
+            and not (_ABNORMAL_RESULT.match(m.code) is not None and _ABNORMAL_WORD.search(m.text) is None)
+            # "living-donor graft": the donor is someone else; "well-healed scar" of an excision
+            and not (m.code.startswith("Z52") and _preceded_by(m, notes, _LIVING_BEFORE, 12))
+            and not (m.code.startswith("L90.5") and _preceded_by(m, notes, _HEALED_BEFORE, 25))
             # "VTE: LMWH + stockings" is a plan's prophylaxis
             and not (m.text.upper() == "VTE" and _followed_by(m, notes, _PROPHYLAXIS_AFTER))
             # "smokes cannabis now and then" is no tobacco smoking
@@ -1956,6 +2011,8 @@ class CatalogueCoder:
             if newborn:
                 code = self._in_newborn(code)
             code = self._of_sex(code, patient.sex, mention.side)
+            if code.startswith("N97") and patient.sex == "male" and "N46.9" in self._titles:
+                code = "N46.9"  # "primary infertility" in a man's record
             if code == "B20" and _hiv_asymptomatic(mention, patient.notes) and "Z21" in self._titles:
                 code = "Z21"  # ICD-10-CM I.C.1.a.2.d: HIV infection without symptoms is the status code
             code = _with_hyperglycemia(code, mention, patient.notes, self._titles)

@@ -298,10 +298,6 @@ _TEST_WORDS = frozenset(
 )
 _PRE_UNCERTAIN = (
     "might have",
-    "worried about",
-    "worried that",
-    "worried he",
-    "worried she",
     "concerned about",
     "possible",
     "possibly",
@@ -318,6 +314,36 @@ _PRE_UNCERTAIN = (
     "differential",
     "versus",
     "vs",
+)
+# What the patient or a relative fears, believes or asks about: "She is worried she has PCOS too", "Mum
+# thinks it was a seizure", "asks whether it could be epilepsy". Read apart from the other triggers: the
+# relative who voices it ("Mum thinks") is a pseudo phrase that keeps the relative's word from making a
+# family history, and would hide the trigger that starts inside it.
+_BELIEFS = (
+    "worried about",
+    "worried that",
+    "worried he",
+    "worried she",
+    "worried it",
+    "worried this",
+    "thinks it was",
+    "thinks it is",
+    "thinks this is",
+    "thinks this was",
+    "thinks he has",
+    "thinks she has",
+    "believes it",
+    "convinced he has",
+    "convinced she has",
+    "convinced it",
+    "wonders if",
+    "wondering if",
+    "wonders whether",
+    "wondering whether",
+    "asks if",
+    "asks whether",
+    "asked if",
+    "asked whether",
 )
 _PRE_HYPOTHETICAL = (
     # a condition to watch for: "return if chest pain develops", "seek help in case of sepsis"
@@ -699,12 +725,19 @@ _PSEUDO = (
             "gave a history of",
         )
     ),
-    # who came with the patient or asked for the visit: "requested by daughter", "attends with her son"
+    # who came with the patient or asked for the visit: "requested by daughter", "attends with her son",
+    # "14-year-old boy with mum after fainting at school"
     *(
         f"{by} {whose}{relative}"
         for by in ("by", "attends with", "attended with", "came with", "comes with", "seen with")
         for whose in ("", "her ", "his ")
         for relative in _COMPANIONS
+    ),
+    *(
+        f"with {whose}{relative} {why}"
+        for whose in ("", "her ", "his ")
+        for relative in _COMPANIONS
+        for why in ("after", "following", "because", "for", "re", "regarding", "about", "with")
     ),
     # found by a screening, not screened for: "hyperlipidaemia found on screening"
     "on screening",
@@ -916,6 +949,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or (section in _WATCH_HEADERS and SECTION_HEADER.match(sentence.text) is not None)
         or _LIKENESS.match(sentence.text, end - sentence.start)
         or before(_PRE_HYPOTHETICAL, 4)
+        or _voiced_belief(words, first, stops)
         or before(_OTHERS, 8)
         or _relative_as_subject(words, first, stops, pseudo, _OTHERS)
         or before(_NEAR_HYPOTHETICAL, 0)
@@ -1016,6 +1050,24 @@ def _relative_as_subject(
         if all(w in _POSSESSIVES for w in words[:i]) and not any(a <= i < b for a, b in pseudo):
             return not any(j <= s < first for s in stops)
     return False
+
+
+def _voiced_belief(words: list[str], first: int, stops: list[int]) -> bool:
+    """A mention within four words after a fear, belief or question of the patient or a relative
+    (:data:`_BELIEFS`), pseudo phrases or not.
+
+    Example:
+        >>> _voiced_belief("mum thinks it was a seizure".split(), 5, [])
+        True
+        >>> _voiced_belief("she is worried she has pcos too".split(), 5, [])
+        True
+        >>> _voiced_belief("known epilepsy on valproate".split(), 1, [])
+        False
+    """
+    return any(
+        j <= first and first - j <= 4 and not any(j <= s < first for s in stops)
+        for _, j in _phrases(words[:first], _BELIEFS)
+    )
 
 
 def _safety_net(words: list[str], first: int, stops: list[int]) -> bool:

@@ -251,6 +251,8 @@ def _fold_defaults(
             and not _REMISSION.search(o.title)
             and o.score >= _SUPPORT * p.score
             and not _other_complication(p.code, o.code)
+            # the table of codes naming one disease more exactly decides between them
+            and not _same_disease(o.code, p.code)
         )
 
     return _fold_each(preds, says_more)
@@ -442,6 +444,12 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     # a hypothyroidism that followed radioiodine or thyroidectomy (E89.0), and the thyrotoxicosis it ended
     ("E03.9", ("E89.0",)),
     *((toxic, ("E89.0",)) for toxic in ("E05.00", "E05.90", "E05.80")),
+    # a fracture of the femoral neck, part unsaid, beside the part said (intracapsular, midcervical, base)
+    *(
+        (f"S72.00{side}{encounter}", ("S72.01", "S72.02", "S72.03", "S72.04"))
+        for side in "129"
+        for encounter in "ABCDEFGHJKMNPQRS"
+    ),
     # a pyelonephritis (N12, acute or chronic not said) beside the acute one said
     ("N12", ("N10",)),
     # a sepsis beside its organism's sepsis said: "Sepsis due to E. coli"
@@ -1062,6 +1070,32 @@ digit, and whether the condition's own code stays beside it (longest prefix wins
 and the others are the residual "other diseases ... complicating pregnancy" codes."""
 
 
+def _post_term(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """A pregnancy the weeks of gestation (Z3A.41 and later) make post-term (O48.0, beyond 40
+    completed weeks) or prolonged (O48.1, beyond 42 completed weeks), when no O48 code is there.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> [p.code for p in _post_term([CodePrediction("Z3A.41", cat.title("Z3A.41"), 0.9)], cat)]
+        ['Z3A.41', 'O48.0']
+        >>> [p.code for p in _post_term([CodePrediction("Z3A.39", cat.title("Z3A.39"), 0.9)], cat)]
+        ['Z3A.39']
+    """
+    weeks = [p for p in preds if p.code.startswith("Z3A.") and p.code[4:].isdigit()]
+    if not weeks or any(p.code.startswith("O48") for p in preds):
+        return preds
+    best = max(weeks, key=lambda p: p.score)
+    week = int(best.code[4:])
+    code = "O48.1" if week >= 42 else "O48.0" if week == 41 else None
+    if code is None or not catalogue.is_valid(code):
+        return preds
+    return [
+        *preds,
+        CodePrediction(code, catalogue.title(code), best.score, best.source, evidence=best.evidence),
+    ]
+
+
 def _trimester(preds: Sequence[CodePrediction]) -> str:
     """The trimester digit the best weeks-of-gestation code gives ("9": unknown)."""
     weeks = [p for p in preds if p.code.startswith("Z3A.") and p.code[4:].isdigit()]
@@ -1308,6 +1342,7 @@ def reconcile(
         # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified
         # trimester" code is no default of its category's other conditions
         preds = _fold_defaults(_pregnancy(preds, catalogue), _unspecified_condition)
+        preds = _post_term(preds, catalogue)
     if any(p.code.startswith("O") for p in preds):
         # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code, read
         # from the note or a condition's in pregnancy, says the pregnancy is not incidental, however often

@@ -916,3 +916,30 @@ def test_coded_more_exactly_from_the_words_beside_the_mention(coder: CatalogueCo
         c.startswith("C61")
         for c in coded("male", "2. Prostate cancer - low suspicion given PSA and benign DRE.")
     )
+
+
+def test_a_fear_a_companion_a_test_and_a_done_operation_give_no_code(coder: CatalogueCoder) -> None:
+    def coded(sex: str | None, note: str, age: int | None = None) -> list[str]:
+        return [p.code for p in coder.predict(Patient("p", age=age, sex=sex, notes=(note,)))]
+
+    faint = (
+        "14-year-old boy with mum after fainting at school. Mum thinks it was a seizure and asks for a "
+        "brain scan."
+    )
+    codes = coded("male", faint, 14)
+    assert "R55" in codes and not any(c.startswith(("R56", "R94", "Z82")) for c in codes)
+    assert not any(c.startswith("E28") for c in coded("female", "She is worried she has PCOS too."))
+    assert "N97.9" in coded("female", "Imp: primary infertility, 14 months.")
+    assert "N46.9" in coded("male", "Imp: primary infertility, 14 months.")
+    # a past ear infection is over; a cataract operated on is gone
+    assert not any(c.startswith("H60") for c in coded("male", "PMH: L otitis externa 2 years ago, treated."))
+    assert not any(
+        c.startswith(("H25", "H26")) for c in coded("female", "PMH: HTN; bilateral cataract surgery.")
+    )
+    # a transplant recipient's status, not the donor's; an excision's healed scar
+    transplant = coded("male", "Renal transplant recipient (living-donor graft 2015). O/E: well-healed scar.")
+    assert "Z94.0" in transplant and not any(c.startswith(("Z52", "L90")) for c in transplant)
+    assert "H93.13" in coded("male", "9 months of constant ringing in both ears.")
+    assert "S72.012A" in coded(
+        "female", "XR: displaced intracapsular fracture L femoral neck. Dx: L NOF fracture."
+    )

@@ -185,7 +185,7 @@ def test_a_question_ends_its_sentence_but_a_query_mark_and_an_answered_one_do_no
         # a condition to watch for, or a worry, is no diagnosis
         ("Advised to return if chest pain develops.", "chest pain", "hypothetical"),
         ("Safety-netting advice given about sepsis.", "sepsis", "hypothetical"),
-        ("He is worried he might have diabetes.", "diabetes", "uncertain"),
+        ("He is worried he might have diabetes.", "diabetes", "hypothetical"),
         ("Hypertension, if BP remains high add amlodipine.", "Hypertension", "present"),
         # a prevention or a protection right after the disease; a risk after a comma is another's
         ("Tetanus booster given today.", "Tetanus", "hypothetical"),

@@ -611,3 +611,12 @@ def test_combinations_keep_their_companion(
     cat: IcdCatalogue, pairs: tuple[tuple[str, float], ...], expected: list[str]
 ) -> None:
     assert [p.code for p in reconcile(_preds(cat, *pairs), cat)] == expected
+
+
+def test_weeks_past_term_make_a_post_term_pregnancy(cat: IcdCatalogue) -> None:
+    def codes(week: str) -> list[str]:
+        return [p.code for p in reconcile(_preds(cat, (week, 0.9)), cat, pregnant=True)]
+
+    assert codes("Z3A.41") == ["O48.0", "Z3A.41"]  # the condition before its supplementary code
+    assert codes("Z3A.42") == ["O48.1", "Z3A.42"]
+    assert codes("Z3A.39") == ["Z3A.39"]
