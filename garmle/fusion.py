@@ -67,10 +67,13 @@ one under a heading for another one ("Interventions for Children and Young Peopl
 :func:`heading_population`), is scaled by ``passage_population_factor``; so is every passage of a
 guideline whose title writes it for people with a condition the patient does not have ("... in people
 with chronic kidney disease", "... in patients with cancer" for a patient without it;
-:func:`written_for_others`). Dropped too are passages for which neither the passage nor its guideline's
+:func:`written_for_others`), and every passage under a heading or in a guideline for a cancer that has
+spread when the patient's has not ("Metastatic Prostate Cancer > Treatment" for localised prostate
+cancer; :func:`for_another_stage`). Dropped too are passages for which neither the passage nor its guideline's
 title and conditions name the condition (one of its names in full), passages that are the guideline's
 title alone (:func:`is_title_only`) or headings and a placeholder ("Potential Harms Not stated",
-"Definitions:"; :func:`is_empty_passage`), and passages scoring below ``min_score``, since no evidence
+"Definitions:", "The evidence grades ... are defined at the end of the field"; :func:`is_empty_passage`),
+and passages scoring below ``min_score``, since no evidence
 is better than evidence about something else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
 less, and past ``max_per_doc`` passages of one guideline a further one counts at ``over_cap_factor``
@@ -130,6 +133,7 @@ __all__ = [
     "covered_conditions",
     "designators",
     "drug_not_taken",
+    "for_another_stage",
     "guideline_conditions",
     "heading_population",
     "is_about_finding",
@@ -294,6 +298,13 @@ _POINTER = re.compile(
 )
 
 
+# "The evidence grades (A-D, X) and ... are defined at the end of the "Major Recommendations" field."
+_DEFINED_ELSEWHERE = re.compile(
+    r"[^.]*\b(?:is|are)\s+(?:defined|described|explained|listed|provided|presented)\b[^.]*"
+    r"\b(?:field|section|document|table|appendix)\b[^.]*\.?",
+    re.I,
+)
+_TOP_HEADING = re.compile(r"^\s*(?:Major|Key)?\s*Recommendations\b", re.I)
 # the names of the clinical algorithms of the original document, which the passage does not hold
 _ALGORITHM_LIST = re.compile(
     r"\s*(?:Clinical Algorithm\(s\)\s*)?The following (?:clinical )?algorithms? (?:is|are) provided in the "
@@ -321,6 +332,10 @@ def is_empty_passage(chunk: Chunk) -> bool:
         >>> text += "original guideline document:\\n\\n- Management of ..."
         >>> is_empty_passage(Chunk("c:7", "c", text, 0, len(text)))
         True
+        >>> text = "Tinnitus.\\n\\nMajor Recommendations\\n\\nThe evidence grades (A-D, X) are defined at "
+        >>> text += 'the end of the "Major Recommendations" field.'
+        >>> is_empty_passage(Chunk("c:0", "c", text, 0, len(text), metadata={"title": "Tinnitus."}))
+        True
         >>> text = "Potential Harms\\n\\nHypoglycaemia with sulfonylureas"
         >>> is_empty_passage(Chunk("c:8", "c", text, 0, len(text), section=("Potential Harms",)))
         False
@@ -333,10 +348,13 @@ def is_empty_passage(chunk: Chunk) -> bool:
     if len(chunk.text) > 300:
         return False
     words = re.findall(r"[\w/]+", rest)
+    # the guideline's title and top heading over a note on where its grades are defined
+    bare = _TOP_HEADING.sub(" ", rest.replace(chunk.metadata.get("title", "") or "\0", " ", 1)).strip()
     return (
         len(words) < 3
         or _PLACEHOLDER.fullmatch(" ".join(words)) is not None
         or _POINTER.fullmatch(rest.strip()) is not None
+        or (bool(bare) and _DEFINED_ELSEWHERE.fullmatch(bare) is not None)
     )
 
 
@@ -551,10 +569,10 @@ class FusionWeights:
 
     Example:
         >>> FusionWeights().retrieval
-        0.5
+        0.4
     """
 
-    retrieval: float = 0.5
+    retrieval: float = 0.4
     topic: float = 0.2
     facts: float = 0.15
     prediction: float = 0.15
@@ -694,6 +712,10 @@ _PASSAGE_ALL_PREGNANCY = re.compile(
 )
 
 
+_HEADING_PREGNANCY = re.compile(
+    r"^\s*(?:pregnancy|pregnant|antenatal|obstetric)\b|\b(?:in|during) pregnancy\b", re.I
+)
+_PRE_PREGNANCY = re.compile(r"\bpre-?pregnancy\b|\bpreconception", re.I)
 _N = r"(\d{1,2})"
 _TO = r"\s*(?:-|–|to)\s*"
 _YRS = r"(?:years?|yrs?)"
@@ -849,6 +871,12 @@ _CONDITION_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("cancers?", "tumou?rs?", r"malignan\w*", "neoplasms?", "carcinomas?", "lymphomas?", "leuka?emias?",
          "myelomas?"),
         ("C", "D0", "D45", "D46", "D47", "Z51.0", "Z51.1", "Z85", "Z92.21", "Z92.3"),
+    ),
+    (
+        # spread beyond its site: a secondary neoplasm coded ("metastatic prostate cancer")
+        "metastatic cancer",
+        (r"metastatic (?:\w+ ){0,2}(?:cancers?|carcinomas?|melanomas?|tumou?rs?|disease)",),
+        ("C77", "C78", "C79", "C80.0"),
     ),
     ("hiv", ("hiv", "human immunodeficiency virus"), ("B20", "Z21", "O98.7")),
     (
@@ -1021,6 +1049,44 @@ def written_for_others(title: str, patient_conditions: Collection[str] | None) -
     return bool(written_for) and not any(name in patient_conditions for name in written_for)
 
 
+# a heading over the care of a cancer that has spread ("Metastatic Prostate Cancer", "Advanced Disease",
+# "Stage IV"), not a locally advanced one
+_METASTATIC_HEADING = re.compile(
+    r"\b(?:metastatic|metastases|stage iv|(?<!locally )advanced)\b(?:[^>]{0,40}\b"
+    r"(?:cancers?|carcinomas?|melanomas?|disease|tumou?rs?|malignan\w*))?",
+    re.I,
+)
+_METASTATIC_ONLY = re.compile(
+    r"^\s*(?:metastatic|metastases|stage iv)\b|\b(?:metastatic|metastases|stage iv)\s*$", re.I
+)
+
+
+def for_another_stage(headings: Sequence[str], conditions: Collection[str]) -> bool:
+    """Whether a passage's guideline title or one of its headings (``headings``, without the top
+    section's) is for a cancer that has spread while the patient's has not (a cancer coded, no
+    secondary neoplasm): "Metastatic Prostate Cancer > Treatment", or "Abiraterone for treating
+    metastatic hormone-relapsed prostate cancer", is not for a man with low-risk localised prostate
+    cancer.
+
+    Example:
+        >>> for_another_stage(("Metastatic Prostate Cancer", "Treatment"), {"cancer"})
+        True
+        >>> for_another_stage(("Localised and Locally Advanced Prostate Cancer",), {"cancer"})
+        False
+        >>> for_another_stage(("Metastatic Prostate Cancer",), {"cancer", "metastatic cancer"})
+        False
+        >>> for_another_stage(("Advance Care Planning", "Advanced Directives"), {"cancer"})
+        False
+    """
+    if "cancer" not in conditions or "metastatic cancer" in conditions:
+        return False
+    for heading in headings:
+        found = _METASTATIC_HEADING.search(heading)
+        if found and (found.group(0) != found.group(0).split()[0] or _METASTATIC_ONLY.search(heading)):
+            return True
+    return False
+
+
 def conditions_of(codes: Iterable[str]) -> frozenset[str]:
     """The conditions of :func:`addressed_conditions` that a patient with these ICD-10-CM codes has.
 
@@ -1094,7 +1160,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 12
+READING_VERSION = 13
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
@@ -1160,10 +1226,19 @@ def heading_population(section: tuple[str, ...]) -> PassagePopulation:
         False
         >>> heading_population(("Treatment", "Patients with Stroke")).conditions
         ('stroke',)
+        >>> heading_population(("Major Recommendations", "Pregnancy and VHD", "Class IIa")).pregnancy
+        True
+        >>> heading_population(("Major Recommendations", "Pre-pregnancy Counselling")).pregnancy
+        False
     """
     joined = _text_population(". ".join(section))
     conditions = tuple(dict.fromkeys(c for head in section for c in _text_population(head).conditions))
-    return joined._replace(conditions=conditions)
+    # a heading over the care of pregnancy ("Pregnancy and VHD", "Management in Pregnancy")
+    pregnancy = joined.pregnancy or (
+        any(_HEADING_PREGNANCY.search(head) for head in section)
+        and not any(_PASSAGE_ALL_PREGNANCY.search(head) or _PRE_PREGNANCY.search(head) for head in section)
+    )
+    return joined._replace(conditions=conditions, pregnancy=pregnancy)
 
 
 def _reading(
@@ -2134,6 +2209,13 @@ def rank_snippets(
                     patient_conditions,
                 )
             )
+        ):
+            score *= w.passage_population_factor
+        if (
+            patient_conditions is not None
+            and w.population_filter
+            and score >= w.min_score
+            and for_another_stage((chunk.metadata.get("title", ""), *chunk.section[1:]), patient_conditions)
         ):
             score *= w.passage_population_factor
         if score < w.min_score:

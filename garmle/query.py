@@ -553,6 +553,8 @@ def condition_names(code: str, catalogue: IcdCatalogue) -> tuple[str, ...]:
     # and "A without B" is A without a feature, and "A [B]" is named by A alone too: "Gestational
     # [pregnancy-induced] hypertension without significant proteinuria" is gestational hypertension
     names += [name.split(" without ")[0].rstrip(" ,") for name in names if " without " in name]
+    # "Age-related cataract" is the cataract a guideline names without the age ("Cataracts in adults")
+    names += [name[len("Age-related ") :] for name in names if name.startswith("Age-related ")]
     names += [" ".join(_BRACKETED.sub(" ", name).split()) for name in names if "[" in name]
     bare = (" ".join(_NONESSENTIAL.sub(" ", name).split()).strip(" ,") for name in names if "(" in name)
     names += [name for name in bare if name]

