@@ -69,12 +69,13 @@ guideline whose title writes it for people with a condition the patient does not
 with chronic kidney disease", "... in patients with cancer" for a patient without it;
 :func:`written_for_others`), and every passage under a heading or in a guideline for a cancer that has
 spread when the patient's has not ("Metastatic Prostate Cancer > Treatment" for localised prostate
-cancer; :func:`for_another_stage`). Dropped too are passages for which neither the passage nor its guideline's
-title and conditions name the condition (one of its names in full), passages that are the guideline's
-title alone (:func:`is_title_only`) or headings and a placeholder ("Potential Harms Not stated",
-"Definitions:", "The evidence grades ... are defined at the end of the field"; :func:`is_empty_passage`),
-and passages scoring below ``min_score``, since no evidence
-is better than evidence about something else.
+cancer; :func:`for_another_stage`), and every passage that opens addressed to asymptomatic patients
+when the notes call the patient's condition symptomatic (:func:`says_symptomatic`). Dropped too are
+passages for which neither the passage nor its guideline's title and conditions name the condition
+(one of its names in full), passages that are the guideline's title alone (:func:`is_title_only`) or
+headings and a placeholder ("Potential Harms Not stated", "Definitions:", "The evidence grades ...
+are defined at the end of the field"; :func:`is_empty_passage`), and passages scoring below
+``min_score``, since no evidence is better than evidence about something else.
 Maximal marginal relevance then picks the final snippets: a passage close to one already shown counts
 less, and past ``max_per_doc`` passages of one guideline a further one counts at ``over_cap_factor``
 of its score, so one guideline does not fill every slot, yet its fifth statement still beats a far
@@ -153,6 +154,7 @@ __all__ = [
     "population_conflict",
     "prevented_condition",
     "rank_snippets",
+    "says_symptomatic",
     "section_prior",
     "snippet_from_chunk",
     "topic_coverage",
@@ -712,6 +714,13 @@ _PASSAGE_ALL_PREGNANCY = re.compile(
 )
 
 
+# under a pregnancy heading, a passage that speaks to everyone too ("including pregnant women"); one
+# on what to avoid or do before a pregnancy still speaks to pregnancy, not to everyone
+_EVERYONE_TOO = re.compile(
+    r"\b(non-?pregnant|not pregnant|includ\w+ (pregnant|women who are pregnant)|all (adults|patients)|"
+    r"general population)\b",
+    re.I,
+)
 _HEADING_PREGNANCY = re.compile(
     r"^\s*(?:pregnancy|pregnant|antenatal|obstetric)\b|\b(?:in|during) pregnancy\b", re.I
 )
@@ -1087,6 +1096,31 @@ def for_another_stage(headings: Sequence[str], conditions: Collection[str]) -> b
     return False
 
 
+_SYMPTOMATIC = re.compile(r"(?<![a-z])symptomatic\b", re.I)
+_ASYMPTOMATIC = re.compile(r"\basymptomatic\b", re.I)
+_FOR_ASYMPTOMATIC = re.compile(
+    r"\basymptomatic (?:patients|adults|individuals|persons|people|women|men|children|older adults)\b", re.I
+)
+_OPENING_CHARS = 200
+
+
+def says_symptomatic(notes: Sequence[str]) -> bool:
+    """Whether the notes call the patient's condition symptomatic ("Severe symptomatic aortic
+    stenosis") and nothing asymptomatic: a passage that opens addressed to asymptomatic patients
+    (screening, "AVR is reasonable for asymptomatic patients with very severe AS") is then for
+    another group.
+
+    Example:
+        >>> says_symptomatic(["Imp: severe symptomatic aortic stenosis."])
+        True
+        >>> says_symptomatic(["Asymptomatic bacteriuria."]), says_symptomatic(["Severe AS."])
+        (False, False)
+    """
+    return any(_SYMPTOMATIC.search(note) for note in notes) and not any(
+        _ASYMPTOMATIC.search(note) for note in notes
+    )
+
+
 def conditions_of(codes: Iterable[str]) -> frozenset[str]:
     """The conditions of :func:`addressed_conditions` that a patient with these ICD-10-CM codes has.
 
@@ -1160,7 +1194,7 @@ class PassagePopulation(NamedTuple):
 ANYONE = PassagePopulation(False, False, ())
 """The reading of a passage addressed to no particular population."""
 
-READING_VERSION = 13
+READING_VERSION = 14
 """Changes whenever :func:`passage_population` reads passages differently, so readings an index
 kept from an earlier version are read again."""
 
@@ -1252,7 +1286,7 @@ def _reading(
     if heads == ANYONE:
         return reading
     return PassagePopulation(
-        reading.pregnancy or (heads.pregnancy and not _PASSAGE_ALL_PREGNANCY.search(text)),
+        reading.pregnancy or (heads.pregnancy and not _EVERYONE_TOO.search(text)),
         reading.children or (heads.children and not _ADULT_ADDRESSED.search(text)),
         reading.ages or heads.ages,
         reading.conditions or heads.conditions,
@@ -1551,7 +1585,7 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
     names: list[tuple[str, ...]] = []
     for title in titles:
         words: list[tuple[str, str]] = []  # (stem, "word" | "kind" | "acronym" | "abbreviation"), in order
-        for token in re.findall(r"[A-Za-z][A-Za-z0-9]*", _NON.sub("non", title)):
+        for token in re.findall(r"[A-Za-z][A-Za-z0-9]*", _NON.sub(r"\1", title)):
             word = american_spelling(token.lower())
             if len(token) == 2 and token.isupper():
                 words.append((word, "abbreviation"))  # "OA", "AF": a whole word (see _names)
@@ -1687,7 +1721,9 @@ class TopicIndex:
         return frozenset().union(*(self._docs[w] for w in self._words[start:end]))
 
 
-_NON = re.compile(r"\bnon[- ](?=[a-z])", re.I)
+# "non-" joined to the word it negates, and "post-"/"pre-" to "term" ("post-term pregnancy" is no "post"
+# and "pregnancy" apart)
+_NON = re.compile(r"\b(non|post(?=[- ]term\b)|pre(?=[- ]term\b))[- ](?=[a-z])", re.I)
 
 
 def _join_non(text: str) -> str:
@@ -1697,8 +1733,10 @@ def _join_non(text: str) -> str:
     Example:
         >>> _join_non("Non-alcoholic fatty liver disease; non-Hodgkin lymphoma")
         'nonalcoholic fatty liver disease; nonhodgkin lymphoma'
+        >>> _join_non("Post-term pregnancy, post-operative care")
+        'postterm pregnancy, post-operative care'
     """
-    return _NON.sub("non", text.lower())
+    return _NON.sub(r"\1", text.lower())
 
 
 @lru_cache(maxsize=2048)
@@ -2136,6 +2174,7 @@ def rank_snippets(
     subtypes = patient_subtypes(prediction.title, patient.notes if patient is not None else ())
     doc_other_subtype: dict[str, bool] = {}  # the guideline's title names the other subtype
     crossing_ids = {cid for a in cross_aspects for cid in rankings.get(a, ())}
+    symptomatic = patient is not None and says_symptomatic(patient.notes)
     fact_words = tuple(dict.fromkeys(t for terms in fact_terms.values() for t in terms if t))
     candidates: list[tuple[str, float, tuple[str, ...]]] = []
     top_fused = max(fused.values(), default=1.0)
@@ -2210,6 +2249,15 @@ def rank_snippets(
                 )
             )
         ):
+            score *= w.passage_population_factor
+        if (
+            symptomatic
+            and w.population_filter
+            and score >= w.min_score
+            and _FOR_ASYMPTOMATIC.search(chunk.text, 0, _OPENING_CHARS) is not None
+        ):
+            # "AVR is reasonable for asymptomatic patients with very severe AS" for a patient whose
+            # notes call the condition symptomatic
             score *= w.passage_population_factor
         if (
             patient_conditions is not None

@@ -357,8 +357,9 @@ def test_headings_complete_a_passages_reading_without_overruling_its_words() -> 
     assert heading_population(("Recommendations", "Management")) == ANYONE
     under_pregnancy = ("Treatment", "Safety Considerations in Pregnant Patients")
     assert passage_population("Use the lowest effective dose.", under_pregnancy).pregnancy
-    # the passage's own words say it is for everyone
-    assert not passage_population("Do not use warfarin unless planning care.", under_pregnancy).pregnancy
+    # the passage's own words say it is for everyone; what to avoid in pregnancy is still for pregnancy
+    assert not passage_population("Treat all adults, including pregnant women.", under_pregnancy).pregnancy
+    assert passage_population("Do not use warfarin unless planning care.", under_pregnancy).pregnancy
     older = ("Screening", "Women Aged 50-69 Years")
     assert passage_population("Offer mammography every 2 years.", older).ages == ((50.0, 70.0),)
     # the passage's own age range comes first
@@ -963,3 +964,28 @@ def test_a_note_on_where_the_grades_are_defined_is_an_empty_passage() -> None:
     assert is_empty_passage(Chunk("t:0", "t", text, 0, len(text), metadata={"title": title}))
     text = f"{title}\n\nMajor Recommendations\n\nClinicians should recommend a hearing aid evaluation."
     assert not is_empty_passage(Chunk("t:1", "t", text, 0, len(text), metadata={"title": title}))
+
+
+def test_pregnancy_headings_and_passages_for_asymptomatic_patients() -> None:
+    from garmle.fusion import passage_population
+
+    section = ("Major Recommendations", "Pregnancy and VHD", "Native Valve Stenosis", "Class IIa")
+    text = "Exercise testing is reasonable in asymptomatic patients with severe AS before pregnancy."
+    assert passage_population(text, section).pregnancy
+    assert not passage_population("Treat all patients, including pregnant women.", section).pregnancy
+    hits = {
+        "treatment": [
+            Hit(_chunk("as", 0, "AVR is reasonable for asymptomatic patients with very severe AS."), 0.1),
+            Hit(_chunk("as", 1, "AVR is recommended for symptomatic patients with severe AS."), 0.09),
+        ]
+    }
+    args = _one_guideline_args(hits, "Aortic stenosis", {"as": "Aortic stenosis"})
+    pred = CodePrediction("I35.0", "Nonrheumatic aortic (valve) stenosis", 0.9)
+    symptomatic = Patient("s", age=84, sex="male", notes=("Severe symptomatic aortic stenosis.",))
+    ranked, _ = rank_snippets(pred, hits, **args, patient=symptomatic)  # type: ignore[arg-type]
+    unknown, _ = rank_snippets(pred, hits, **args, patient=ADULT)  # type: ignore[arg-type]
+    score = {s.chunk_id: s.score for s in unknown}
+    assert set(score) == {"as:0", "as:1"}
+    # halved for the symptomatic patient (or below the floor), the other passage as it was
+    halved = {s.chunk_id: s.score for s in ranked}
+    assert halved.get("as:0", 0.0) < score["as:0"] and halved["as:1"] == score["as:1"]

@@ -638,6 +638,73 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
 )
 
 
+_CHEMOTHERAPY = re.compile(
+    r"\bchemo\w*|\bcytotoxic"
+    r"|\b(?:induction|consolidation|intensification|maintenance) (?:chemo\w*|therapy|phase|block)"
+    r"|\bdelayed intensification\b|\b(?:vincristine|doxorubicin|cyclophosphamide|cytarabine|"
+    r"carboplatin|cisplatin|oxaliplatin|paclitaxel|docetaxel|etoposide|ifosfamide|gemcitabine|"
+    r"fluorouracil|capecitabine|FOLFOX|FEC|R-CHOP|ABVD|AC-T)\b",
+    re.I,
+)
+_FEVER = re.compile(r"\b(?:febrile|fever)\b", re.I)
+
+
+def _neutropenia_of_chemotherapy(
+    preds: list[CodePrediction], catalogue: IcdCatalogue, notes: Sequence[str]
+) -> list[CodePrediction]:
+    """A neutropenia of no stated cause (D70.9) in a record that names cancer chemotherapy is the one
+    chemotherapy causes (D70.1, the drug's adverse effect T45.1X5A beside it); a neutropenia said
+    "febrile" or with "fever" has its fever coded (R50.81, a fever presenting with a condition
+    classified elsewhere).
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> ev = (Evidence("note", "febrile neutropenia", 0, 40, 59),)
+        >>> preds = [CodePrediction("D70.9", cat.title("D70.9"), 0.9, evidence=ev)]
+        >>> notes = ["Last vincristine 9 days ago. Imp: febrile neutropenia."]
+        >>> [p.code for p in _neutropenia_of_chemotherapy(preds, cat, notes)]
+        ['D70.1', 'T45.1X5A', 'R50.81']
+        >>> [p.code for p in _neutropenia_of_chemotherapy(preds, cat, ["Imp: febrile neutropenia."])]
+        ['D70.9', 'R50.81']
+    """
+    found = next((p for p in preds if p.code.startswith("D70")), None)
+    if found is None:
+        return preds
+    added: list[CodePrediction] = []
+    if found.code == "D70.9" and any(_CHEMOTHERAPY.search(note) for note in notes):
+        why = Evidence("rule", "neutropenia in a record of cancer chemotherapy: D70.1")
+        recoded = _recoded(found, "D70.1", catalogue, why)
+        preds = [recoded if p is found else p for p in preds]
+        found = recoded
+        if not any(p.code.startswith("T45.1X5") for p in preds) and catalogue.is_valid("T45.1X5A"):
+            added.append(
+                CodePrediction(
+                    "T45.1X5A",
+                    catalogue.title("T45.1X5A"),
+                    round(found.score * 0.8, 4),
+                    found.source,
+                    evidence=(why,),
+                )
+            )
+    if (
+        any(_FEVER.search(e.text) for e in found.evidence)
+        and not any(p.code == "R50.81" for p in preds)
+        and catalogue.is_valid("R50.81")
+    ):
+        fever = Evidence("rule", "a fever with the neutropenia: R50.81")
+        added.append(
+            CodePrediction(
+                "R50.81",
+                catalogue.title("R50.81"),
+                round(found.score * 0.8, 4),
+                found.source,
+                evidence=(fever, *found.evidence[:1]),
+            )
+        )
+    return [*preds, *added]
+
+
 def _with_complication(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     """Alcoholic cirrhosis beside ascites is alcoholic cirrhosis with ascites (K70.31), acute
     cholecystitis beside gallstones acute calculous cholecystitis (K80.00); COPD beside a pneumonia is
@@ -1337,6 +1404,7 @@ def reconcile(
     # failure (I11.0)
     preds = _drop_contradictions(_combination(_drop_contradictions(preds), catalogue))
     preds = _diabetes_combination(preds, catalogue)
+    preds = _neutropenia_of_chemotherapy(preds, catalogue, notes)
     preds = _stroke_sequelae(preds, catalogue, notes)
     preds = _dementia_grade(_dementia_in_disease(preds, catalogue), catalogue)
     preds = _alzheimer_dementia(preds, catalogue, notes)

@@ -620,3 +620,15 @@ def test_weeks_past_term_make_a_post_term_pregnancy(cat: IcdCatalogue) -> None:
     assert codes("Z3A.41") == ["O48.0", "Z3A.41"]  # the condition before its supplementary code
     assert codes("Z3A.42") == ["O48.1", "Z3A.42"]
     assert codes("Z3A.39") == ["Z3A.39"]
+
+
+def test_a_neutropenia_during_chemotherapy_is_its_adverse_effect_and_its_fever_is_coded(
+    cat: IcdCatalogue,
+) -> None:
+    ev = (Evidence("note", "febrile neutropenia", 0, 30, 49),)
+    preds = [CodePrediction("D70.9", cat.title("D70.9"), 0.9, evidence=ev)]
+    chemo = reconcile(preds, cat, notes=["Last vincristine 9 days ago. Febrile neutropenia."])
+    assert {"D70.1", "T45.1X5A", "R50.81"} <= {p.code for p in chemo}
+    # methotrexate for arthritis is no cancer chemotherapy
+    arthritis = reconcile(preds, cat, notes=["RA on methotrexate. Febrile neutropenia."])
+    assert "D70.1" not in {p.code for p in arthritis} and "R50.81" in {p.code for p in arthritis}
