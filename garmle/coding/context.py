@@ -344,6 +344,11 @@ _BELIEFS = (
     "asks whether",
     "asked if",
     "asked whether",
+    # "she had stopped her metformin, as she thought this meant she had diabetes"
+    "thought this meant",
+    "thought it meant",
+    "thinks this means",
+    "thinks it means",
 )
 _PRE_HYPOTHETICAL = (
     # a condition to watch for: "return if chest pain develops", "seek help in case of sepsis"

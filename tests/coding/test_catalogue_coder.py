@@ -929,6 +929,8 @@ def test_a_fear_a_companion_a_test_and_a_done_operation_give_no_code(coder: Cata
     codes = coded("male", faint, 14)
     assert "R55" in codes and not any(c.startswith(("R56", "R94", "Z82")) for c in codes)
     assert not any(c.startswith("E28") for c in coded("female", "She is worried she has PCOS too."))
+    belief = "Stopped her metformin, as she thought this meant she had diabetes."
+    assert not any(c.startswith("E11") for c in coded("female", belief))
     assert "N97.9" in coded("female", "Imp: primary infertility, 14 months.")
     assert "N46.9" in coded("male", "Imp: primary infertility, 14 months.")
     # a past ear infection is over; a cataract operated on is gone
