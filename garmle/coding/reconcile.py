@@ -672,36 +672,25 @@ def _neutropenia_of_chemotherapy(
     if found is None:
         return preds
     added: list[CodePrediction] = []
+    score, source = round(found.score * 0.8, 4), found.source  # a little below the neutropenia
+
+    def beside(code: str, *evidence: Evidence) -> CodePrediction:
+        return CodePrediction(code, catalogue.title(code), score, source, evidence=evidence)
+
     if found.code == "D70.9" and any(_CHEMOTHERAPY.search(note) for note in notes):
         why = Evidence("rule", "neutropenia in a record of cancer chemotherapy: D70.1")
         recoded = _recoded(found, "D70.1", catalogue, why)
         preds = [recoded if p is found else p for p in preds]
         found = recoded
         if not any(p.code.startswith("T45.1X5") for p in preds) and catalogue.is_valid("T45.1X5A"):
-            added.append(
-                CodePrediction(
-                    "T45.1X5A",
-                    catalogue.title("T45.1X5A"),
-                    round(found.score * 0.8, 4),
-                    found.source,
-                    evidence=(why,),
-                )
-            )
+            added.append(beside("T45.1X5A", why))
     if (
         any(_FEVER.search(e.text) for e in found.evidence)
         and not any(p.code == "R50.81" for p in preds)
         and catalogue.is_valid("R50.81")
     ):
         fever = Evidence("rule", "a fever with the neutropenia: R50.81")
-        added.append(
-            CodePrediction(
-                "R50.81",
-                catalogue.title("R50.81"),
-                round(found.score * 0.8, 4),
-                found.source,
-                evidence=(fever, *found.evidence[:1]),
-            )
-        )
+        added.append(beside("R50.81", fever, *found.evidence[:1]))
     return [*preds, *added]
 
 
@@ -1151,10 +1140,9 @@ def _post_term(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[Cod
         >>> [p.code for p in _post_term([CodePrediction("Z3A.39", cat.title("Z3A.39"), 0.9)], cat)]
         ['Z3A.39']
     """
-    weeks = [p for p in preds if p.code.startswith("Z3A.") and p.code[4:].isdigit()]
-    if not weeks or any(p.code.startswith("O48") for p in preds):
+    best = _weeks_code(preds)
+    if best is None or any(p.code.startswith("O48") for p in preds):
         return preds
-    best = max(weeks, key=lambda p: p.score)
     week = int(best.code[4:])
     code = "O48.1" if week >= 42 else "O48.0" if week == 41 else None
     if code is None or not catalogue.is_valid(code):
@@ -1165,12 +1153,16 @@ def _post_term(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[Cod
     ]
 
 
+def _weeks_code(preds: Sequence[CodePrediction]) -> CodePrediction | None:
+    """The best weeks-of-gestation code (Z3A.nn) among ``preds``, if any."""
+    weeks = [p for p in preds if p.code.startswith("Z3A.") and p.code[4:].isdigit()]
+    return max(weeks, key=lambda p: p.score) if weeks else None
+
+
 def _trimester(preds: Sequence[CodePrediction]) -> str:
     """The trimester digit the best weeks-of-gestation code gives ("9": unknown)."""
-    weeks = [p for p in preds if p.code.startswith("Z3A.") and p.code[4:].isdigit()]
-    if not weeks:
-        return "9"
-    week = int(max(weeks, key=lambda p: p.score).code[4:])
+    best = _weeks_code(preds)
+    week = int(best.code[4:]) if best is not None else 0
     if week == 0:
         return "9"
     return "1" if week < 14 else "2" if week < 28 else "3"
