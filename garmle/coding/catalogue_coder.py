@@ -272,7 +272,7 @@ _OTHER_SENSES: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] 
     "RA": (
         re.compile(r"\b(?:LA|RV|LV|TR|atria?l?)\s*(?:[/,&]|and)?\s*$", re.I),
         re.compile(
-            r"\s*(?:/\s*RV|(?:and|,)\s*RV\b|(?:is\s+|was\s+)?(?:(?:mildly|moderately|severely|mild|moderate|"
+            r"\s*(?:/\s*RV|(?:and|,)\s*RV\b|(?:is\s+|was\s+)?(?:not\s+)?(?:(?:mildly|moderately|severely|mild|moderate|"
             r"severe)(?:ly)?\s+)?(?:dilated|enlarged|dilatation|enlargement|size|pressure|volume|normal)\b)",
             re.I,
         ),
@@ -492,7 +492,8 @@ _VACCINE_AFTER = re.compile(
     r"\s+(?:immuni[sz]ation\s+|vaccination\s+)?status\b"
     + _NO_POSITIVE_RESULT
     + r"|\s+(?:(?:booster\s+)?last\s+(?:booster\s+)?(?:in\s+)?\d{4}\b|up[- ]to[- ]date|UTD|covered)"
-    r"|\s*[:-]\s*(?:Td|IPV|DTaP|Tdap|boosters?|toxoid|vaccin\w*|immuni[sz]\w*|jabs?)\b",
+    # "Tetanus: fully immunised, booster 2021"
+    r"|\s*[:-]\s*(?:(?:fully|not|partially|all)\s+)?(?:Td|IPV|DTaP|Tdap|boosters?|toxoid|vaccin\w*|immuni[sz]\w*|jabs?)\b",
     re.I,
 )
 
@@ -595,6 +596,16 @@ _TAUGHT_AFTER = re.compile(
 # the abnormal findings and results of chapter R (R83-R94, "Abnormal brain scan"), which a test's name
 # alone does not give
 _ABNORMAL_RESULT = re.compile(r"R8[3-9]|R9[0-4]")
+# "Cervical screening 2023: HPV negative", "Retinal screening (Aug): no diabetic retinopathy": a past
+# screening's result, not an encounter for screening
+_SCREENING_RESULT_AFTER = re.compile(
+    r"\s*(?:\([^()\n]{1,20}\)|(?:in\s+)?(?:\w+\s+)?(?:19|20)\d\d)?\s*[:=]|\s+(?:was\s+|is\s+)?(?:normal|negative|clear)\b",
+    re.I,
+)
+# a general health examination by age: a newborn's (under 29 days), a child's, an adult's
+_HEALTH_EXAM_AGES = (("Z00.11", 0.0, 28 / 365), ("Z00.12", 0.0, 18.0), ("Z00.0", 18.0, 200.0))
+# a wound beside an ulcer is the ulcer ("sacral wound" of a pressure ulcer), no injury
+_ULCERS = ("L89", "L97", "L98.4", "I83.0", "I83.2", "E11.621", "E10.621")
 _ABNORMAL_WORD = re.compile(
     r"\b(?:abnormal\w*|abn|raised|elevated|high|low|positive|deranged|impaired|reduced|increased|"
     r"decreased|irregular|changes?|finding\w*|lesions?)\b",
@@ -621,7 +632,31 @@ _DONE_AWAY_AFTER = re.compile(
     r"|[^.;\n]{0,40}\bno\s+(?:ongoing|current|further|residual)\s+(?:issues|problems|sx|symptoms)\b",
     re.I,
 )
+# a past condition that is over: "Bell's palsy 2015 - fully recovered", "Anxiety about needles as a
+# teenager - resolved", "Renal colic 2015, no recurrence"; one with a personal-history code keeps it
+_OVER_AFTER = re.compile(
+    # (no other comma before it: "T2DM, HTN, asthma as a child - resolved" resolved the asthma alone)
+    r"[^.;\n,]{0,40}?(?:,\s*treated\b[^.;\n,]{0,30})?[-–,(:]\s*"
+    r"(?:(?:(?:fully|completely|now|since|all)\s+)?(?:resolved|recovered)\b"
+    r"|(?:made\s+an?\s+)?(?:full|complete)\s+recovery\b"
+    r"|no\s+(?:recurrences?|further\s+(?:episodes|attacks))\b|adequately\s+treated\b)",
+    re.I,
+)
 _DONE_AWAY_BEFORE = re.compile(r"\b\w+(?:ectomy|otomy)\s+(?:for|of)\s+$", re.I)
+
+
+def _exam_of_another_age(code: str, age: float | None) -> bool:
+    """True when a general health examination's code is for another age than the patient's.
+
+    Example:
+        >>> _exam_of_another_age("Z00.111", 11), _exam_of_another_age("Z00.129", 11)
+        (True, False)
+        >>> _exam_of_another_age("Z00.00", 52), _exam_of_another_age("Z00.00", None)
+        (False, False)
+    """
+    if age is None:
+        return False
+    return any(code.startswith(head) and not low <= age < high for head, low, high in _HEALTH_EXAM_AGES)
 
 
 def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
@@ -644,6 +679,7 @@ def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
         return False
     return (
         _followed_by(mention, notes, _DONE_AWAY_AFTER)
+        or (personal_history_code(mention.code) is None and _followed_by(mention, notes, _OVER_AFTER))
         or _preceded_by(mention, notes, _DONE_AWAY_BEFORE)
         # "bilateral cataract surgery", "inguinal hernia operation 2015": what the operation removes
         or (mention.code.startswith(_OPERATED_AWAY) and _followed_by(mention, notes, _OPERATION_AFTER))
@@ -1245,10 +1281,13 @@ _PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
 # acute infections whose past episode is over and has no personal-history code: upper and lower
 # respiratory, ear ("L otitis externa 2 years ago, treated"), eye, bladder, kidney, skin and bowel
 # infections ("sinusitis", read as chronic by the index, when its mention does not say chronic), and an
-# appendicitis
+# appendicitis; a childhood infection, a sexually transmitted infection treated, a pelvic inflammatory
+# disease, a renal colic, a Bell's palsy and an optic neuritis ("Glandular fever age 16", "Syphilis 2021
+# treated with benzathine penicillin", "PID 2019, treated with antibiotics", "Renal colic 2015")
 _EPISODE_OVER = (
     "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H60", "H65", "H66", "H10.0",
-    "H10.3", "N10", "N30", "N39.0", "L03", "A08", "A09", "B34", "K35",
+    "H10.3", "N10", "N30", "N39.0", "L03", "A08", "A09", "B34", "K35", "B01", "B05", "B06", "B26", "B27",
+    "A37", "A38", "A51", "A52", "A53", "A54", "A56", "A59", "N70", "N71", "N73", "N23", "G51.0", "H46",
 )  # fmt: skip
 
 # a sickle-cell disorder's past crisis is over: the code of the disorder without crisis
@@ -1714,7 +1753,11 @@ class CatalogueCoder:
         }
         if side == "bilateral":
             # "Otitis media, unspecified, unspecified ear" is "..., bilateral", not "..., bilateral ear"
-            wanted |= {_title_key(title[: m.start()] + side) for m in _UNSPECIFIED_ORGAN.finditer(title)}
+            # ("Primary open-angle glaucoma, unspecified eye, moderate stage": "..., bilateral, moderate ...")
+            wanted |= {
+                _title_key(title[: m.start()] + side + title[m.end() :])
+                for m in _UNSPECIFIED_ORGAN.finditer(title)
+            }
         # "..., unspecified extremity" of an atherosclerosis has its sides as legs ("..., left leg")
         if "unspecified extremity" in title:
             legs = "bilateral legs" if side == "bilateral" else f"{side} leg"
@@ -1991,7 +2034,20 @@ class CatalogueCoder:
             and not (m.text.upper() == "VTE" and _followed_by(m, notes, _PROPHYLAXIS_AFTER))
             # "smokes cannabis now and then" is no tobacco smoking
             and not (m.code.startswith("F17") and _followed_by(m, notes, _OTHER_SMOKE))
+            # pregnancy is never a man's or a child's: a newborn's note speaks of its mother's diabetes
+            and not (
+                m.code.startswith("O")
+                and (patient.sex == "male" or (patient.age is not None and patient.age < 9))
+            )
+            # "screening" alone says nothing of what is screened for
+            and m.code != "Z13.9"
+            and not (
+                m.code.startswith(("Z11", "Z12", "Z13")) and _followed_by(m, notes, _SCREENING_RESULT_AFTER)
+            )
+            and not _exam_of_another_age(m.code, patient.age)
         ]
+        if any(m.code.startswith(_ULCERS) for m in kept):
+            kept = [m for m in kept if not (m.code.startswith("T14") and "wound" in m.text.lower())]
         first_problem = len(patient.notes)
         kept = [
             replace(m, note_index=None, text=problems[m.note_index - first_problem])
@@ -2259,7 +2315,9 @@ def _says_asymptomatic(mention: Mention, notes: Sequence[str]) -> bool:
 
 _HIV_SYMPTOMS_NONE = re.compile(
     r"\bHIV\b[^.\n]*\basymptomatic\b(?!\s+bacteriuria)|\basymptomatic\s+HIV\b"
-    r"|\bno\s+(?:AIDS-defining illness(?:es)?\s+or\s+)?HIV-related symptoms\b",
+    r"|\bno\s+(?:AIDS-defining illness(?:es)?\s+or\s+)?HIV-related symptoms\b"
+    # "Never had an AIDS-defining or HIV-related illness, no OIs"
+    r"|\bnever had an?\s+(?:AIDS-defining|HIV-related)\b",
     re.I,
 )
 
@@ -2468,7 +2526,7 @@ _SIDE_PARTS = frozenset(
 # the organ of a side in a catalogue title ("..., left ear", "..., right eye"): with its side, no feature
 _SIDED_ORGANS = frozenset({"ear", "eye"})
 _UNILATERAL_DEFAULT = frozenset({"unilateral", "primary"})
-_UNSPECIFIED_ORGAN = re.compile(r"\bunspecified (?:ear|eye)$", re.I)
+_UNSPECIFIED_ORGAN = re.compile(r"\bunspecified (?:ear|eye)\b", re.I)
 _SIDES = (
     (re.compile(r"\b(?:[Bb]ilateral|BILATERAL|[Bb]oth)\b"), "bilateral"),
     (re.compile(r"\b(?:[Rr]ight|RIGHT|[Rr]t|R)\b"), "right"),

@@ -250,6 +250,7 @@ _POST_NEGATION = (
     "not felt likely",
     "not considered likely",
     "not suspected",
+    "not clinically suspected",
     "not suggested",
     "do not fit",
     "does not fit",
@@ -276,6 +277,10 @@ _NEXT_NEGATION = (
     "undetectable",
     "intact",
     "unremarkable",
+    # "Crohn's disease - terminal ileum ..., colon uninvolved"
+    "uninvolved",
+    "not involved",
+    "spared",
 )
 _TEST_WORDS = frozenset(
     {
@@ -310,6 +315,11 @@ _PRE_UNCERTAIN = (
     "questionable",
     "may have",
     "concern for",
+    # "weight loss raised concern re lung cancer - CT thorax: no mass"
+    "concern re",
+    "concerns re",
+    "concern regarding",
+    "concern about",
     "cannot exclude",
     "differential",
     "versus",
@@ -395,6 +405,8 @@ _PRE_HYPOTHETICAL = (
     "testing for",
     "check for",
     "checked for",
+    # "I checked again for any history of asthma or COPD before continuing timolol - there is none"
+    "any history of",
     "look for",
     "watch for",
     "observe for",
@@ -597,6 +609,14 @@ _POST_HISTORY = (
     "as a teen",
     "in childhood",
     "in infancy",
+)
+# an episode over: "after L optic neuritis (fully recovered, VA 6/6)", "stroke 2019 - full recovery"
+_POST_RECOVERED = (
+    "fully recovered",
+    "recovered fully",
+    "full recovery",
+    "complete recovery",
+    "now recovered",
 )
 _TIME_UNITS = frozenset(
     {"day", "days", "week", "weeks", "wk", "wks", "month", "months", "hour", "hours", "hrs", "h", "d"}
@@ -998,6 +1018,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_PRE_FINISHED, 10)
         or before(_NEAR_HISTORY, 1, timed=False)
         or after(_POST_HISTORY, 1)
+        or after(_POST_RECOVERED, 3)
         or (section in HISTORY_SECTIONS and not current)
         or (_dated_in_past(clause, last) and _DIAGNOSED.isdisjoint(words[max(0, first - 2) : first]))
         or _time_ago(clause, last)
@@ -1163,7 +1184,23 @@ def _listed_test(word: str) -> bool:
 
 # longer names in a list of infection tests: "HIV and hepatitis C negative"
 _INFECTION_TESTS = frozenset(
-    {"hepatitis", "syphilis", "chlamydia", "gonorrhoea", "gonorrhea", "rubella", "toxoplasma", "trichomonas"}
+    {
+        "hepatitis",
+        "syphilis",
+        "chlamydia",
+        "gonorrhoea",
+        "gonorrhea",
+        "rubella",
+        "toxoplasma",
+        "trichomonas",
+        "influenza",
+        "covid",
+        "coronavirus",
+        "mycoplasma",
+        "legionella",
+        "norovirus",
+        "rotavirus",
+    }
 )
 # short words that end a list of tests: "HIV on ART with VL undetectable" is no negative HIV test
 _NOT_A_TEST = frozenset(

@@ -70,6 +70,10 @@ _AGE_UNDER_YEARS = (
     (re.compile(r"\b(\d{1,3})\s*-?\s*(?:months?|mos?)\s*-?\s*old\b", _I), 12),
     (re.compile(r"\b(\d{1,3})\s*-?\s*(?:weeks?|wks?)\s*-?\s*old\b", _I), 52),
     (re.compile(r"\b(\d{1,3})\s*-?\s*days?\s*-?\s*old\b", _I), 365),
+    # "Baby boy, day 2 of life"; "7/12 old boy", "6/52 old": months and weeks as a clinician writes them
+    (re.compile(r"\bday\s+(\d{1,2})\s+of\s+life\b", _I), 365),
+    (re.compile(r"(?<![\d/])(\d{1,2})/12\s*(?:old|months?\b)", _I), 12),
+    (re.compile(r"(?<![\d/])(\d{1,2})/52\s*(?:old|weeks?\b)", _I), 52),
 )
 # a note about a newborn whose age in days it does not give: "Neonatal unit: baby born at 30 weeks"
 _NEWBORN = re.compile(

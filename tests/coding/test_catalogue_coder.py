@@ -945,3 +945,64 @@ def test_a_fear_a_companion_a_test_and_a_done_operation_give_no_code(coder: Cata
     assert "S72.012A" in coded(
         "female", "XR: displaced intracapsular fracture L femoral neck. Dx: L NOF fracture."
     )
+
+
+def test_an_episode_over_a_result_and_another_persons_pregnancy_give_no_code(coder: CatalogueCoder) -> None:
+    def coded(note: str, sex: str | None = None, age: float | None = None) -> list[str]:
+        return [p.code for p in coder.predict(Patient("p", age=age, sex=sex, notes=(note,)))]
+
+    # a past episode over, where no personal-history code keeps it; a past stroke keeps its code
+    assert not any(c.startswith("G51") for c in coded("Other PMH: Bell's palsy 2015 - fully recovered."))
+    assert not any(
+        c.startswith("H46") for c in coded("RRMS diagnosed 2019 after L optic neuritis (fully recovered).")
+    )
+    assert not any(c.startswith("F41") for c in coded("PMH: Anxiety about needles as a teenager - resolved."))
+    assert not any(c.startswith("N23") for c in coded("PMH: T2DM. Renal colic 2015, no recurrence."))
+    assert not any(c.startswith("A53") for c in coded("Syphilis 2021 treated with benzathine penicillin."))
+    assert "Z86.73" in coded("PMH: ischaemic stroke 2019 - fully recovered.")
+    kept = coded("PMH: T2DM, HTN, asthma as a child - resolved.")
+    assert "E11.9" in kept and "I10" in kept
+    # tests negative in a list, a concern a scan answered, a finding's structure spared
+    assert not any(c.startswith("U07") for c in coded("COVID-19 and influenza PCR negative."))
+    concern = coder.predict(
+        Patient("p", notes=("Weight loss raised concern re lung cancer - CT thorax: no mass.",))
+    )
+    assert all(p.score < 0.5 for p in concern if p.code.startswith("C34"))  # uncertain
+    assert not any(
+        c.startswith("K50.1") for c in coded("Crohn's disease - terminal ileum, colon uninvolved.")
+    )
+    assert not any(
+        c.startswith(("J45", "J44"))
+        for c in coded("I checked again for any history of asthma or COPD before timolol - there is none.")
+    )
+    # immunisation, the right atrium, a screening's past result, a plain "screening"
+    assert "A35" not in coded("Tetanus: fully immunised, booster 2021.")
+    assert not any(c.startswith("M06") for c in coded("CTPA: bilateral PE. RA not dilated."))
+    assert not any(c.startswith("Z12") for c in coded("Cervical screening 2023: HPV negative.", "female", 44))
+    assert "Z13.9" not in coded("Retinal screening (Aug): no diabetic retinopathy.")
+    # a newborn's note speaks of its mother's gestational diabetes; a child has no newborn examination
+    assert not any(
+        c.startswith("O") for c in coded("Maternal: gestational diabetes, diet controlled.", "male", 0)
+    )
+    assert not any(c.startswith("Z00.11") for c in coded("Weight and height check in 3 months.", "male", 11))
+    # a pressure ulcer's wound is no injury
+    ulcer = coded("Sacral wound: stage 3 pressure ulcer, sacrum.", "female", 95)
+    assert "L89.153" in ulcer and not any(c.startswith("T14") for c in ulcer)
+
+
+def test_combinations_sides_and_statuses_read_from_the_note(coder: CatalogueCoder) -> None:
+    def coded(note: str, sex: str | None = None) -> list[str]:
+        return [p.code for p in coder.predict(Patient("p", sex=sex, notes=(note,)))]
+
+    assert "H40.1132" in coded("Diagnosis: Primary open angle glaucoma, both eyes - moderate stage.")
+    assert "N13.2" in coded("Dx: L ureteric calculus with hydronephrosis - obstructing.")
+    assert "K70.0" in coded("Impression: alcohol dependence; alcohol-related fatty liver disease.")
+    assert "D50.0" in coded("Hb 96, ferritin 5 - iron deficiency anaemia from chronic blood loss.", "female")
+    assert "I97.2" in coded("Swelling of the L arm - post-mastectomy lymphoedema.", "female")
+    assert "Z66" in coded("Advance care planning: DNACPR in place.")
+    assert "Z21" in coded("HIV-1 diagnosed 2017. Never had an AIDS-defining or HIV-related illness.")
+    receptors = coded(
+        "Carcinoma of the L breast. ER positive (Allred 8/8), PR positive (Allred 6/8), HER2 negative.",
+        "female",
+    )
+    assert {"Z17.0", "Z17.21", "Z17.32"} <= set(receptors)

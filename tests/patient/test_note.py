@@ -224,3 +224,15 @@ def test_note_is_kept_whole_and_diagnoses_are_not_extracted() -> None:
 def test_gestational_age_of_a_pregnant_patient(text: str, weeks: float | None) -> None:
     found = [o.value for o in parse_note(text).vitals if o.name == "gestational_age"]
     assert found == ([weeks] if weeks is not None else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("Baby boy, day 2 of life. Maternal: 30yo, G1P1.", 0),
+        ("7/12 old boy. 3 days coryza and cough.", 0),
+        ("6/52 old girl with reflux.", 0),
+    ],
+)
+def test_an_infants_age_as_clinicians_write_it(text: str, age: int) -> None:
+    assert parse_note(text).age == age
