@@ -406,6 +406,8 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _ruled_out_later(m, ["?Lung cancer vs benign nodule - CT booked."])
         False
+        >>> _ruled_out_later(m, ["Concern re lung cancer - CT thorax: no mass or lymphadenopathy."])
+        True
     """
     note = _note_of(mention, notes)
     if note is None:
@@ -414,6 +416,9 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
         return True  # "?Polymyalgia rheumatica 2023 - ESR/CRP normal ...; diagnosis not made"
     if mention.code.startswith("C") and _FOUND_BENIGN.match(note, mention.char_end):
         return True  # "?Lung cancer 2021 - CT nodule, surveillance completed, benign, discharged"
+    for codes, absent in _SIGN_ABSENT:
+        if mention.code.startswith(codes) and absent.match(note, mention.char_end):
+            return True  # "CXR (? pneumonia vs pneumothorax) - hyperinflation only, no consolidation"
     # the mention's words, or one of its distinctive words ("?ectopic pregnancy ... ectopic excluded")
     words = [w for w in re.findall(r"[A-Za-z]{5,}", mention.text) if w.lower() not in _COMMON_WORDS]
     said = "(?:" + "|".join([re.escape(mention.text), *(re.escape(w) for w in words)]) + ")"
@@ -433,6 +438,14 @@ _NOT_MADE = re.compile(
     r"|[^.\n]{0,20}?[-–:]\s*(?:MSU|CSU|urine culture|blood cultures?|cultures?)\s*"
     r"(?:showed\s+|:\s*)?no growth\b",
     re.I,
+)
+# the sign whose absence rules a suspicion out further on: a pneumonia's consolidation, a cancer's mass
+_SIGN_ABSENT = (
+    (
+        ("J12", "J13", "J14", "J15", "J16", "J17", "J18"),
+        re.compile(r"[^\n]{0,120}?\bno (?:focal )?consolidation\b", re.I),
+    ),
+    (("C",), re.compile(r"[^\n]{0,120}?\bno (?:\w+ )?(?:mass|malignancy|tumou?r)\b", re.I)),
 )
 # a suspected cancer found benign further on its line
 _FOUND_BENIGN = re.compile(r"[^\n.;?]{0,80}?(?<!\bvs )(?<!\bor )(?<!\bversus )\bbenign\b", re.I)

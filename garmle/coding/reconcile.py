@@ -474,6 +474,59 @@ def _same_disease(vague: str, specific: str) -> bool:
     )
 
 
+_INFECTIONS = ("A", "B", "J0", "J1", "J20", "J21", "J22", "U07.1", "N10", "N12", "N30", "N39.0", "H65", "H66")
+_LOWER_AIRWAY = ("J09", "J10", "J11", "J12", "J13", "J14", "J15", "J16", "J17", "J18", "J20", "J21", "J22")
+_FLARES = ("J44.0", "J44.1", "J45.21", "J45.31", "J45.41", "J45.51", "J45.901", "U07.1")
+_CHEST = ("I20", "I21", "I22", "I24", "I25", "I26", "I30", "M94.0", "J93", *_LOWER_AIRWAY)
+_BELLY = (
+    *("K25", "K26", "K27", "K28", "K29", "K35", "K50", "K51", "K56", "K57", "K58", "K80", "K81", "K85"),
+    *("N10", "N12", "N13.2", "N20", "N23", "N70", "N73", "N80", "N83", "O00"),
+)
+_STONE_PAIN = ("N20", "N13.2", "N23", "N10", "N12")
+# Signs routinely part of a disease coded beside them (guideline I.B.5): the cough, coryza and fever of a
+# bronchiolitis, the chest pain of a costochondritis or a pulmonary embolism, the palpitations of an
+# atrial fibrillation, the loin pain of a ureteric stone, the hip pain of a femoral neck fracture, the
+# girdle pain of a polymyalgia, the fatigue of an anaemia, a glaucoma's field defects. A sign a code
+# asks to be added (N40.1's nocturia) is not among them.
+_SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("R05", "R06.7", "R09.81", "J00"), (*_LOWER_AIRWAY, *_FLARES)),
+    (("R06.0", "R06.2"), (*_LOWER_AIRWAY, *_FLARES, "I26", "I50", "I11.0", "I13", "J44", "J45", "J84")),
+    (("R50.9",), _INFECTIONS),
+    (("R00.0", "R00.2"), ("I47", "I48", "I49", "I26", "E05")),
+    (("R07",), _CHEST),
+    (("R10",), _BELLY),
+    (("R11",), (*_BELLY, "T36", "T37", "T38", "T39", "T40", "T41", "T42", "T43", "T44", "T45", "A08", "A09")),
+    (("R30.0", "R35.0", "R39.15"), ("N30", "N39.0", "N10", "N12", "N34")),
+    (("R31",), ("N20", "N13.2", "N23", "N30", "N39.0", "C67")),
+    (("M54.5", "M54.9"), _STONE_PAIN),
+    (("M25.55",), ("S72.0", "S72.1", "S72.2", "S32", "M35.3")),
+    (("M25.51", "M79.1"), ("M35.3", "M31.5")),
+    (
+        ("R53.83", "R53.1", "R53.81"),
+        ("D50", "D51", "D52", "D53", "D55", "D56", "D57", "D58", "D59", "D6", "E03", "G35"),
+    ),
+    (("H53.4",), ("H40", "H47", "G35")),
+    (("R51",), ("G43", "G44", "I60", "I61", "I62", "S06", "M31.5", "G03")),
+    (("R41.0", "R41.82"), ("F05", "F01", "F02", "F03", "G30")),
+    (("R45.2", "R45.3", "R45.84"), ("F32", "F33", "F34.1", "F43.2", "F53")),
+    (("R60",), ("I50", "I11.0", "I13", "I87", "N04", "K70.3", "K74")),
+    # "pain" alone, beside any disease or injury coded
+    (("R52",), tuple("ABCDEFGHIJKLMNOPQST")),
+)
+
+
+def _sign_of(sign: str, disease: str) -> bool:
+    """Whether ``sign`` is routinely part of ``disease`` (:data:`_SIGNS_OF`).
+
+    Example:
+        >>> _sign_of("R05.9", "J21.0"), _sign_of("R00.2", "I48.0"), _sign_of("R35.1", "N40.1")
+        (True, True, False)
+        >>> _sign_of("M54.50", "N13.2"), _sign_of("R52", "Z87.891")
+        (True, False)
+    """
+    return any(sign.startswith(signs) and disease.startswith(diseases) for signs, diseases in _SIGNS_OF)
+
+
 def _fold_integral_findings(preds: list[CodePrediction]) -> list[CodePrediction]:
     """Fold a sign that is part of a coded disease into it (guideline I.B.5): "osteophytes" of the hip
     beside its osteoarthritis, back pain beside lumbar spondylosis; and an unspecified code into the
@@ -482,6 +535,7 @@ def _fold_integral_findings(preds: list[CodePrediction]) -> list[CodePrediction]
         preds,
         lambda p, o: (
             _integral_to(p.code, p.title, o.code, o.title)
+            or _sign_of(p.code, o.code)
             or _same_disease(p.code, o.code)
             or _acute_on(p.title, o.title)
         ),
