@@ -128,6 +128,7 @@ def default_predictor(
         'catalogue+ehr+screening'
     """
     from garmle.coding.catalogue_coder import CatalogueCoder
+    from garmle.coding.drug_therapy import DrugTherapyCoder
     from garmle.coding.ehr import EhrCoder
     from garmle.coding.screening import ScreeningCoder
 
@@ -136,8 +137,9 @@ def default_predictor(
             [
                 CatalogueCoder(catalogue, embedder),
                 EhrCoder(catalogue, use_recorded_problems=use_recorded_problems),
+                DrugTherapyCoder(catalogue),
             ],
-            weights=[1.0, 1.0],
+            weights=[1.0, 1.0, 1.0],
             catalogue=catalogue,
         )
     )

@@ -1,0 +1,204 @@
+"""Long-term (current) drug therapy status codes (Z79) from the medications a record lists.
+
+A coder adds Z79.01 for a patient kept on warfarin, Z79.84 for one on metformin, Z79.51 for an inhaled
+corticosteroid: status codes a guideline does not answer, but part of the coded picture (they are
+listed, not searched). :class:`DrugTherapyCoder` reads them from the structured medication list and
+from a note's drug history: a drug under a medication heading ("DH:", "Medications:") or said to be
+taken now ("on apixaban 2.5mg BD", "currently on prednisolone", "anticoagulated with warfarin",
+"continue letrozole"). A drug only started today or given as a short course ("prednisolone 30mg OD x
+2 more days", "apixaban 10mg BD x 7 days then 5mg BD"), one stopped, declined or not tolerated, a
+relative's, an allergy, and a drug taken "as needed" give no code; nor does insulin in type 1 diabetes,
+where it is part of the disease (ICD-10-CM I.C.4.a.3).
+
+Example:
+    >>> from garmle.catalogue import IcdCatalogue
+    >>> from garmle.types import Patient
+    >>> coder = DrugTherapyCoder(IcdCatalogue())
+    >>> note = "DH: metformin 500mg BD, ramipril 5mg OD. Plan: prednisolone 30mg OD x 5 days."
+    >>> [p.code for p in coder.predict(Patient("p", notes=(note,)))]
+    ['Z79.84']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from garmle.catalogue import IcdCatalogue
+from garmle.coding.catalogue_coder import bundled_pairs
+from garmle.coding.context import SECTION_HEADER, assertion_of, split_sentences
+from garmle.types import CodePrediction, Evidence, Patient
+
+__all__ = ["DRUG_THERAPY_SCORE", "DrugTherapyCoder", "long_term_drugs"]
+
+DRUG_THERAPY_SCORE = 0.5
+"""The score of a status code of long-term drug therapy: below any diagnosis the record states."""
+
+# the headings of a note's drug history
+_MEDICATION_SECTIONS = frozenset(
+    {
+        "dh",
+        "dhx",
+        "drug history",
+        "drug hx",
+        "medications",
+        "medication",
+        "meds",
+        "current medications",
+        "current medication",
+        "current meds",
+        "regular medications",
+        "regular medication",
+        "regular meds",
+        "repeat medications",
+        "usual medications",
+        "medication history",
+        "drugs",
+        "rx",
+    }
+)
+# a drug taken now, said in running text
+_TAKEN_BEFORE = re.compile(
+    r"\b(?:on|taking|takes|uses|using|continue|continues|continuing|remains on|maintained on|"
+    r"anticoagulated with|treated with long-term|long-term)\s+(?:[\w/-]+\s+){0,3}$",
+    re.I,
+)
+_LONG_TERM_AFTER = re.compile(
+    r"[^.;\n]{0,60}?\b(?:long[- ]term|since\s+(?:19|20)\d\d|for\s+\d+\s+years)\b", re.I
+)
+# a drug given for days or once, started now, taken as needed
+_SHORT = re.compile(
+    r"\b(?:x|for)\s*\d+\s*(?:more\s+)?(?:days?|d|weeks?|wks?)\b|\b\d+[- ]days?\b|\bcourse\b|\bstat\b|"
+    # doses counted: "oxycodone 5 mg x4 in 24 h"
+    r"\bx\s*\d+\s+(?:in|per|over|doses?)\b|\bin\s+(?:the\s+)?(?:last\s+|past\s+)?24\s*h|\bgiven\b|"
+    r"\b(?:single|loading|one-off)\s+dose\b|\bPRN\b|\bas (?:needed|required)\b|\bstart(?:ed|ing)?\b|"
+    r"\bcommenc\w*|\binitiat\w*|\bnew(?:ly)?\s+(?:started|prescribed)\b",
+    re.I,
+)
+# a drug stopped, declined or not tolerated (in the clause around it): none of the record's mentions of
+# it counts then; one held for an operation is still taken
+_STOPPED = re.compile(
+    r"\b(?:stop|stopped|stopping|discontinu\w*|ceased|withdrawn|declined|refused|intoleran\w*|allerg\w*|"
+    r"not tolerated|switched from|instead of|avoid\w*|contraindicat\w*)\b",
+    re.I,
+)
+_CLAUSE = 60  # characters either side of a drug's name read for its stop or its short course
+_ITEM_END = re.compile(r"[,;+]|\band\b")
+_TYPE_1 = re.compile(r"\b(?:type\s*(?:1|I|one)\s+diabet\w*|T1DM|T1D|IDDM)\b", re.I)
+_INSULIN_OTHER = re.compile(
+    r"\s*(?:resistance|sensitivity|resistant|secretion|levels?|tolerance|stress)\b", re.I
+)
+
+
+def _clause(note: str, first: int, last: int, start: int, end: int) -> str:
+    """The list item or clause of a drug's name (``start:end``) within its sentence (``first:last``):
+    "DH: apixaban, donepezil 10mg, paracetamol PRN" takes apixaban as no drug as needed.
+
+    Example:
+        >>> note = "DH: apixaban, paracetamol PRN."
+        >>> _clause(note, 0, len(note), 4, 12)
+        'DH: apixaban'
+    """
+    before = note[max(first, start - _CLAUSE) : start]
+    cut = [m.end() for m in _ITEM_END.finditer(before)]
+    head = start - len(before) + (cut[-1] if cut else 0)
+    after = note[end : min(last, end + _CLAUSE)]
+    stop = _ITEM_END.search(after)
+    tail = end + (stop.start() if stop else len(after))
+    return note[head:tail].strip()
+
+
+@lru_cache(maxsize=1)
+def long_term_drugs() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The bundled drug names (``long_term_drugs.tsv``), each as a pattern with its Z79 code.
+
+    Example:
+        >>> dict((p.pattern, c) for p, c in long_term_drugs())[r"\\bwarfarin\\b"]
+        'Z79.01'
+    """
+    return tuple(
+        (re.compile(r"\b" + re.escape(name).replace(r"\ ", r"\s+") + r"\b", re.I), code)
+        for name, code in bundled_pairs("long_term_drugs.tsv")
+    )
+
+
+class DrugTherapyCoder:
+    """Predict long-term drug therapy codes (Z79) from a record's medications and notes.
+
+    Args:
+        catalogue: the ICD-10-CM catalogue (titles, and which codes exist).
+    """
+
+    name = "medication"
+
+    def __init__(self, catalogue: IcdCatalogue) -> None:
+        self.catalogue = catalogue
+
+    def predict(self, patient: Patient) -> list[CodePrediction]:
+        found: dict[str, list[Evidence]] = {}
+        for code, evidence in self._listed(patient):
+            found.setdefault(code, []).append(evidence)
+        for code, evidence in self._noted(patient):
+            found.setdefault(code, []).append(evidence)
+        if "Z79.4" in found and self._type_1(patient):
+            del found["Z79.4"]
+        return [
+            CodePrediction(
+                code,
+                self.catalogue.title(code),
+                DRUG_THERAPY_SCORE,
+                source=self.name,
+                evidence=tuple(dict.fromkeys(evidence)),
+            )
+            for code, evidence in found.items()
+            if self.catalogue.is_valid(code)
+        ]
+
+    @staticmethod
+    def _type_1(patient: Patient) -> bool:
+        return any(p.code.startswith("E10") for p in patient.problems) or any(
+            _TYPE_1.search(text) for text in (*patient.notes, *(p.display for p in patient.problems))
+        )
+
+    @staticmethod
+    def _listed(patient: Patient) -> Iterator[tuple[str, Evidence]]:
+        """The structured medication list's active drugs."""
+        for med in patient.medications:
+            if med.status not in ("active", "on-hold", ""):
+                continue
+            for pattern, code in long_term_drugs():
+                if pattern.search(med.display) and not _SHORT.search(med.display):
+                    yield code, Evidence("medication", med.display)
+
+    @staticmethod
+    def _noted(patient: Patient) -> Iterator[tuple[str, Evidence]]:
+        """Drugs a note says the patient takes; a drug also said stopped anywhere gives none."""
+        taken: dict[str, list[Evidence]] = {}
+        refused: set[str] = set()
+        for index, note in enumerate(patient.notes):
+            for sentence in split_sentences(note, index):
+                section = sentence.section or ""
+                header = SECTION_HEADER.match(sentence.text)
+                if header:
+                    section = header.group(1).strip().lower()
+                for pattern, code in long_term_drugs():
+                    for match in pattern.finditer(sentence.text):
+                        start, end = sentence.start + match.start(), sentence.start + match.end()
+                        if code == "Z79.4" and _INSULIN_OTHER.match(note, end):
+                            continue  # "insulin resistance"
+                        clause = _clause(note, sentence.start, sentence.end, start, end)
+                        if _STOPPED.search(clause):
+                            refused.add(code)
+                            continue
+                        if _SHORT.search(clause) or assertion_of(sentence, start, end) != "present":
+                            continue
+                        listed = section in _MEDICATION_SECTIONS
+                        said = _TAKEN_BEFORE.search(note, max(sentence.start, start - 60), start) is not None
+                        if listed or said or _LONG_TERM_AFTER.match(note, end):
+                            said_at = Evidence("note", note[start:end], index, start, end)
+                            taken.setdefault(code, []).append(said_at)
+        for code, items in taken.items():
+            if code not in refused:
+                for item in items:
+                    yield code, item
