@@ -615,6 +615,9 @@ _SCREENING_RESULT_AFTER = re.compile(
     r"\s*(?:\([^()\n]{1,20}\)|(?:in\s+)?(?:\w+\s+)?(?:19|20)\d\d)?\s*[:=]|\s+(?:was\s+|is\s+)?(?:normal|negative|clear)\b",
     re.I,
 )
+_AT_AN_EXAM_BEFORE = re.compile(
+    r"\b(?:at|during|from|after|following|since)\s+(?:an?|the|his|her|their)\b[^.;\n]{0,15}$", re.I
+)
 # a general health examination by age: a newborn's (under 29 days), a child's, an adult's
 _HEALTH_EXAM_AGES = (("Z00.11", 0.0, 28 / 365), ("Z00.12", 0.0, 18.0), ("Z00.0", 18.0, 200.0))
 # a wound beside an ulcer is the ulcer ("sacral wound" of a pressure ulcer), no injury
@@ -1295,12 +1298,13 @@ _PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
 # respiratory, ear ("L otitis externa 2 years ago, treated"), eye, bladder, kidney, skin and bowel
 # infections ("sinusitis", read as chronic by the index, when its mention does not say chronic), and an
 # appendicitis; a childhood infection, a sexually transmitted infection treated, a pelvic inflammatory
-# disease, a renal colic, a Bell's palsy and an optic neuritis ("Glandular fever age 16", "Syphilis 2021
-# treated with benzathine penicillin", "PID 2019, treated with antibiotics", "Renal colic 2015")
+# disease, a renal colic, a Bell's palsy, an optic neuritis, a febrile convulsion ("Glandular fever age
+# 16", "Syphilis 2021 treated with benzathine penicillin", "PID 2019, treated with antibiotics")
 _EPISODE_OVER = (
     "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H60", "H65", "H66", "H10.0",
     "H10.3", "N10", "N30", "N39.0", "L03", "A08", "A09", "B34", "K35", "B01", "B05", "B06", "B26", "B27",
     "A37", "A38", "A51", "A52", "A53", "A54", "A56", "A59", "N70", "N71", "N73", "N23", "G51.0", "H46",
+    "R56.0",
 )  # fmt: skip
 
 # a sickle-cell disorder's past crisis is over: the code of the disorder without crisis
@@ -1619,6 +1623,9 @@ class CatalogueCoder:
             for term in entry.inclusion_terms:
                 if term.endswith(" NOS"):
                     self._named_defaults[_title_key(term[:-4])] = entry.code
+                    # "Postpartum hemorrhage (atonic) NOS" names O72's default, O72.1
+                    plain = re.sub(r"\s*\([^)]*\)", "", term[:-4])
+                    self._named_defaults.setdefault(_title_key(plain), entry.code)
                 else:
                     self._named_defaults.setdefault(_title_key(term), entry.code)
             if entry.code[0] in _EXTERNAL_CAUSES or _POISONING[0] <= entry.code[:3] <= _POISONING[1]:
@@ -2058,6 +2065,8 @@ class CatalogueCoder:
                 m.code.startswith(("Z11", "Z12", "Z13")) and _followed_by(m, notes, _SCREENING_RESULT_AFTER)
             )
             and not _exam_of_another_age(m.code, patient.age)
+            # "raised BP found at a work health check": an examination before this visit
+            and not (m.code.startswith("Z00") and _preceded_by(m, notes, _AT_AN_EXAM_BEFORE, 30))
         ]
         if any(m.code.startswith(_ULCERS) for m in kept):
             kept = [m for m in kept if not (m.code.startswith("T14") and "wound" in m.text.lower())]

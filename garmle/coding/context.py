@@ -682,6 +682,23 @@ _COMPANIONS = (
     "family",
 )
 _PSEUDO = (
+    # an adjective of what a condition follows, not a past event: "acute post-haemorrhagic anaemia of the
+    # puerperium", "post-herpetic neuralgia", "post-traumatic stress disorder"
+    "post haemorrhagic",
+    "post hemorrhagic",
+    "post herpetic",
+    "post traumatic",
+    "post infectious",
+    "post viral",
+    "post thrombotic",
+    "post streptococcal",
+    "post ictal",
+    "post concussion",
+    "post concussional",
+    "post mastectomy",
+    "post menopausal",
+    "post partum",
+    "post natal",
     "not well",
     "not controlled",
     "not adequately",

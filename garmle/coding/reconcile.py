@@ -452,6 +452,8 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     # the binge eating of a bulimia nervosa
     *((binge, ("F50.2",)) for binge in ("F50.810", "F50.811", "F50.812", "F50.813", "F50.814", "F50.819")),
+    # a cataract beside the kind said ("age-related nuclear cataract, left eye")
+    ("H26.9", ("H25", "H26.0", "H26.1", "H26.2", "H26.3", "H26.4", "H26.8", "H28")),
     # a pyelonephritis (N12, acute or chronic not said) beside the acute one said
     ("N12", ("N10",)),
     # a sepsis beside its organism's sepsis said: "Sepsis due to E. coli"
@@ -508,7 +510,7 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("H53.4",), ("H40", "H47", "G35")),
     (("R51",), ("G43", "G44", "I60", "I61", "I62", "S06", "M31.5", "G03")),
     (("R41.0", "R41.82"), ("F05", "F01", "F02", "F03", "G30")),
-    (("R45.2", "R45.3", "R45.84"), ("F32", "F33", "F34.1", "F43.2", "F53")),
+    (("R45.2", "R45.3", "R45.84", "R45.89"), ("F32", "F33", "F34.1", "F43.2", "F53")),
     (("R60",), ("I50", "I11.0", "I13", "I87", "N04", "K70.3", "K74")),
     # "pain" alone, beside any disease or injury coded
     (("R52",), tuple("ABCDEFGHIJKLMNOPQST")),
@@ -1464,4 +1466,27 @@ def reconcile(
         # from the note or a condition's in pregnancy, says the pregnancy is not incidental, however often
         # the note says "pregnancy"
         preds = [p for p in preds if p.code != "Z33.1"]
+    preds = _exam_with_findings(preds, catalogue)
     return rank(_drop_excluded(preds, catalogue))
+
+
+# a general examination's code "without abnormal findings" and its sibling "with"
+_EXAMS_FOUND = {"Z00.00": "Z00.01", "Z00.129": "Z00.121"}
+_FINDING_SCORE = 0.7
+
+
+def _exam_with_findings(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """A health check that found a disease coded beside it ("Annual physical ... Assessment:
+    hyperlipidemia") is the examination with abnormal findings (Z00.01, Z00.121).
+
+    Example:
+        >>> cat = IcdCatalogue()
+        >>> preds = [CodePrediction(c, cat.title(c), s) for c, s in [("E78.5", 0.9), ("Z00.00", 0.8)]]
+        >>> [p.code for p in _exam_with_findings(preds, cat)]
+        ['E78.5', 'Z00.01']
+    """
+    found = any(p.code[0] not in "Z" and p.score >= _FINDING_SCORE for p in preds)
+    if not found:
+        return preds
+    why = Evidence("rule", "a disease coded beside the examination: with abnormal findings (ICD-10-CM Z00)")
+    return [_recoded(p, _EXAMS_FOUND[p.code], catalogue, why) if p.code in _EXAMS_FOUND else p for p in preds]

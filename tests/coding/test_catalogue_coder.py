@@ -985,6 +985,13 @@ def test_an_episode_over_a_result_and_another_persons_pregnancy_give_no_code(cod
         c.startswith("O") for c in coded("Maternal: gestational diabetes, diet controlled.", "male", 0)
     )
     assert not any(c.startswith("Z00.11") for c in coded("Weight and height check in 3 months.", "male", 11))
+    # a health check today, one before this visit, and one that found a disease
+    assert "Z00.00" in coded("NHS Health Check / well man review. Impression: no abnormalities.", "male", 52)
+    assert not any(
+        c.startswith("Z00") for c in coded("F/u of raised BP found at a work health check.", "male", 41)
+    )
+    # a febrile convulsion at 18 months in a 3-year-old's history
+    assert "R56.0" not in coded("Had a febrile convulsion aged 18 months - none since.", "male", 3)
     # a pressure ulcer's wound is no injury
     ulcer = coded("Sacral wound: stage 3 pressure ulcer, sacrum.", "female", 95)
     assert "L89.153" in ulcer and not any(c.startswith("T14") for c in ulcer)
@@ -1000,6 +1007,11 @@ def test_combinations_sides_and_statuses_read_from_the_note(coder: CatalogueCode
     assert "D50.0" in coded("Hb 96, ferritin 5 - iron deficiency anaemia from chronic blood loss.", "female")
     assert "I97.2" in coded("Swelling of the L arm - post-mastectomy lymphoedema.", "female")
     assert "Z66" in coded("Advance care planning: DNACPR in place.")
+    # "Postpartum hemorrhage (atonic) NOS" is O72.1; "post-haemorrhagic" dates nothing
+    puerperium = coded(
+        "Postpartum haemorrhage. Day 1 Hb 78 - acute post-haemorrhagic anaemia of the puerperium."
+    )
+    assert {"O72.1", "O90.81"} <= set(puerperium)
     assert "Z21" in coded("HIV-1 diagnosed 2017. Never had an AIDS-defining or HIV-related illness.")
     receptors = coded(
         "Carcinoma of the L breast. ER positive (Allred 8/8), PR positive (Allred 6/8), HER2 negative.",
