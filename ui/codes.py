@@ -16,6 +16,7 @@ SOURCE_NAMES = {
     "external": "given code",
     "catalogue": "note text (catalogue terms)",
     "ehr": "structured record (EHR rules)",
+    "medication": "medications taken long-term",
     "transformers": "trained classifier",
     "screening": "screening criteria (age, smoking history)",
 }

@@ -113,8 +113,9 @@ class CombinedPredictor:
 def default_predictor(
     embedder: Embedder | None, catalogue: IcdCatalogue, *, use_recorded_problems: bool = True
 ) -> Predictor:
-    """The standard predictor: zero-shot note coding plus the structured-record rules, then the
-    screening the record qualifies for (:mod:`garmle.coding.screening`).
+    """The standard predictor: zero-shot note coding plus the structured-record rules and the
+    long-term drug therapy the record lists (:mod:`garmle.coding.drug_therapy`), then the screening
+    the record qualifies for (:mod:`garmle.coding.screening`).
 
     Args:
         embedder: re-ranks note matches (``None``: lexical matching alone).
@@ -125,7 +126,7 @@ def default_predictor(
     Example:
         >>> from garmle.catalogue import IcdCatalogue
         >>> default_predictor(None, IcdCatalogue()).name  # doctest: +SKIP
-        'catalogue+ehr+screening'
+        'catalogue+ehr+medication+screening'
     """
     from garmle.coding.catalogue_coder import CatalogueCoder
     from garmle.coding.drug_therapy import DrugTherapyCoder
