@@ -1358,8 +1358,14 @@ def _quit_after(words: list[str], last: int) -> bool:
         (True, False)
         >>> _quit_after(["smoker", "quit", "attempts", "x2"], 0), _quit_after(["alcohol", "gave", "up"], 0)
         (False, True)
+        >>> _quit_after(["smoked", "20", "day", "until", "2005"], 0)
+        True
     """
     tail = words[last + 1 : last + 4]
+    # "Smoked 20/day until 2005": a habit kept up to a year gone by
+    until = next((i for i, w in enumerate(words[last + 1 : last + 5]) if w == "until"), None)
+    if until is not None and last + until + 2 < len(words) and _YEAR.fullmatch(words[last + until + 2]):
+        return True
     for i, w in enumerate(tail):
         stop = w in _QUIT or (w == "gave" and i + 1 < len(tail) and tail[i + 1] == "up")
         if not stop:
