@@ -618,6 +618,16 @@ _SCREENING_RESULT_AFTER = re.compile(
 _AT_AN_EXAM_BEFORE = re.compile(
     r"\b(?:at|during|from|after|following|since)\s+(?:an?|the|his|her|their)\b[^.;\n]{0,15}$", re.I
 )
+# a suicide attempt, an intentional self-poisoning (sixth character 2) or self-harm
+_SELF_HARM = re.compile(r"T14\.91|T(?:3[6-9]|4\d|50|5[1-9]|6[0-5])\.\w{2}2")
+# a knee or hip replacement ("R TKA", "left total hip replacement")
+_JOINT_REPLACED = re.compile(
+    r"\b(?:TKA|TKR|TKJR|THA|THR|THJR|(?:knee|hip)\s+(?:replacement|arthroplasty|prosthesis))\b", re.I
+)
+# the arthritis a joint replacement was for: "right cemented TKA for OA 19 days ago"
+_REPLACED_FOR_BEFORE = re.compile(
+    r"\b(?:TKA|TKR|TKJR|THA|THR|THJR|replacement|arthroplasty)\s+for\s+(?:\w+\s+){0,2}$", re.I
+)
 # a general health examination by age: a newborn's (under 29 days), a child's, an adult's
 _HEALTH_EXAM_AGES = (("Z00.11", 0.0, 28 / 365), ("Z00.12", 0.0, 18.0), ("Z00.0", 18.0, 200.0))
 # a wound beside an ulcer is the ulcer ("sacral wound" of a pressure ulcer), no injury
@@ -659,6 +669,37 @@ _OVER_AFTER = re.compile(
     re.I,
 )
 _DONE_AWAY_BEFORE = re.compile(r"\b\w+(?:ectomy|otomy)\s+(?:for|of)\s+$", re.I)
+
+
+_GIVEN_AFTER = re.compile(
+    r"\s*(?:(?:were|was|all)\s+)?(?:given|received|done|up[- ]to[- ]date|UTD|complete)\b", re.I
+)
+# the chapters of one sex (ICD-10-CM sex edits): male genital organs; female pelvic and genital organs,
+# pregnancy
+_MALE_ONLY = (
+    "N40", "N41", "N42", "N43", "N44", "N45", "N46", "N47", "N48", "N49", "N50", "N51", "N52", "N53", "C60",
+    "C61", "C62", "C63", "Q53", "Q54", "Q55", "D40.1",
+)  # fmt: skip
+_FEMALE_ONLY = (
+    "N7", "N8", "N90", "N91", "N92", "N93", "N94", "N95", "N96", "N97", "N98", "C51", "C52", "C53", "C54",
+    "C55", "C56", "C57", "C58", "Q50", "Q51", "Q52", "D25", "D26", "D27", "D28", "O",
+)  # fmt: skip
+
+
+def _of_the_other_sex(code: str, sex: str | None) -> bool:
+    """True when a code is of the other sex's organs: a woman's "clitoral hood phimosis" is no N47.1.
+
+    Example:
+        >>> _of_the_other_sex("N47.1", "female"), _of_the_other_sex("N47.1", "male")
+        (True, False)
+        >>> _of_the_other_sex("N80.1", "male"), _of_the_other_sex("N80.1", None)
+        (True, False)
+    """
+    if sex == "female":
+        return code.startswith(_MALE_ONLY)
+    if sex == "male":
+        return code.startswith(_FEMALE_ONLY)
+    return False
 
 
 def _exam_of_another_age(code: str, age: float | None) -> bool:
@@ -1299,12 +1340,13 @@ _PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
 # infections ("sinusitis", read as chronic by the index, when its mention does not say chronic), and an
 # appendicitis; a childhood infection, a sexually transmitted infection treated, a pelvic inflammatory
 # disease, a renal colic, a Bell's palsy, an optic neuritis, a febrile convulsion ("Glandular fever age
-# 16", "Syphilis 2021 treated with benzathine penicillin", "PID 2019, treated with antibiotics")
+# 16", "Syphilis 2021 treated with benzathine penicillin", "PID 2019, treated with antibiotics"), and an
+# immunisation given before this visit
 _EPISODE_OVER = (
     "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H60", "H65", "H66", "H10.0",
     "H10.3", "N10", "N30", "N39.0", "L03", "A08", "A09", "B34", "K35", "B01", "B05", "B06", "B26", "B27",
     "A37", "A38", "A51", "A52", "A53", "A54", "A56", "A59", "N70", "N71", "N73", "N23", "G51.0", "H46",
-    "R56.0",
+    "R56.0", "Z23",
 )  # fmt: skip
 
 # a sickle-cell disorder's past crisis is over: the code of the disorder without crisis
@@ -2065,6 +2107,12 @@ class CatalogueCoder:
                 m.code.startswith(("Z11", "Z12", "Z13")) and _followed_by(m, notes, _SCREENING_RESULT_AFTER)
             )
             and not _exam_of_another_age(m.code, patient.age)
+            and not (
+                m.code.startswith(("M15", "M16", "M17", "M19"))
+                and _preceded_by(m, notes, _REPLACED_FOR_BEFORE)
+            )
+            # "8-week immunisations given 6 days ago", "immunisations up to date": no visit for one
+            and not (m.code == "Z23" and _followed_by(m, notes, _GIVEN_AFTER))
             # "raised BP found at a work health check": an examination before this visit
             and not (m.code.startswith("Z00") and _preceded_by(m, notes, _AT_AN_EXAM_BEFORE, 30))
         ]
@@ -2096,6 +2144,9 @@ class CatalogueCoder:
             code = _with_hyperglycemia(code, mention, patient.notes, self._titles)
             code = _as_use_disorder(code, mention, patient.notes, self._titles)
             code = self._narrower(code, mention, patient.notes)
+            code = self._prosthesis_joint(code, mention, patient.notes)
+            if _of_the_other_sex(code, patient.sex):
+                continue  # a woman's "clitoral hood phimosis"
             weight = _ASSERTION_WEIGHT[mention.assertion]
             if _ASSESSMENT_SECTION.match(mention.section):
                 weight *= 1.1
@@ -2205,6 +2256,20 @@ class CatalogueCoder:
                 tie = True
         return code if tie else best
 
+    def _prosthesis_joint(self, code: str, mention: Mention, notes: Sequence[str]) -> str:
+        """An infected joint prosthesis of no stated joint (T84.50-) whose sentence names a knee or hip
+        replacement and its side: "prosthetic joint infection R TKA" is T84.53XA, the right knee's."""
+        if not code.startswith("T84.50"):
+            return code
+        around = _sentence_around(mention, notes, reach=60)
+        joint = _JOINT_REPLACED.search(around)
+        side = mention.side or _side_of(around)
+        if joint is None or side not in ("right", "left"):
+            return code
+        knee = joint.group(0).lower().startswith(("knee", "tk"))
+        sited = f"T84.5{(3 if side == 'right' else 4) if knee else (1 if side == 'right' else 2)}{code[6:]}"
+        return sited if sited in self._titles else code
+
     def _unsaid_site(self, text: _CodeText, present: set[str]) -> bool:
         """True when the word an injury's wording misses is one of the body sites injuries are named by."""
         return any(w in self._injury_sites for w in text.required if w not in present)
@@ -2284,6 +2349,8 @@ class CatalogueCoder:
                 # a past injury is no initial encounter ("after a back injury in 2021"); a past fracture
                 # is a healed one ("a wrist fracture in March")
                 healed = "Z87.81" if "fracture" in self._titles.get(code, "").lower() else None
+                if _SELF_HARM.match(code):
+                    healed = "Z91.51"  # "Admitted after an intentional overdose": a history of self-harm
                 return healed if healed in self._titles else None
             if code.startswith(DIABETES_CATEGORIES) and (code[4:5] in ("0", "1") or code[4:6] == "64"):
                 # a past ketoacidosis, hyperosmolar state or hypoglycaemia ("one DKA admission in

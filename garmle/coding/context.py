@@ -347,6 +347,10 @@ _BELIEFS = (
     "convinced she has",
     "convinced it",
     "wonders if",
+    "wondered about",
+    "wondered if",
+    "wondered whether",
+    "wonders about",
     "wondering if",
     "wonders whether",
     "wondering whether",
@@ -682,6 +686,10 @@ _COMPANIONS = (
     "family",
 )
 _PSEUDO = (
+    # a risk class the condition meets, not a risk of it: "brief resolved unexplained event meeting
+    # lower-risk criteria"
+    "risk criteria",
+    "risk features",
     # an adjective of what a condition follows, not a past event: "acute post-haemorrhagic anaemia of the
     # puerperium", "post-herpetic neuralgia", "post-traumatic stress disorder"
     "post haemorrhagic",
@@ -1320,9 +1328,12 @@ def _dated_in_past(words: list[str], last: int) -> bool:
         False
         >>> _dated_in_past("dka admission in march".split(), 0)
         True
+        >>> _dated_in_past("miscarriage at 8 weeks in 2020".split(), 0)
+        True
     """
-    tail = words[last + 1 : last + 4]
-    if _dates_the_diagnosis(tail):
+    # ("one miscarriage at 8 weeks in 2020": a date a few words on)
+    tail = words[last + 1 : last + 7]
+    if _dates_the_diagnosis(tail[:3]):
         return False
     if tail and _YEAR.fullmatch(tail[0]) and int(tail[0]) < dt.date.today().year:
         return True

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.catalogue_coder import bundled_pairs
-from garmle.coding.context import SECTION_HEADER, assertion_of, split_sentences
+from garmle.coding.context import HISTORY_SECTIONS, SECTION_HEADER, assertion_of, split_sentences
 from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = ["DRUG_THERAPY_SCORE", "DrugTherapyCoder", "long_term_drugs"]
@@ -85,6 +85,11 @@ _STOPPED = re.compile(
 )
 _CLAUSE = 60  # characters either side of a drug's name read for its stop or its short course
 _ITEM_END = re.compile(r"[,;+]|\band\b")
+# a steroid on the skin or in the bowel, not systemic: "hydrocortisone 1% cream"
+_TOPICAL = re.compile(
+    r"\b(?:cream|ointment|topical|lotion|gel|enema|foam|suppositor\w*|eye drops|ear drops)\b|%", re.I
+)
+_FORMERLY = re.compile(r"\b(?:previously|formerly|prior|past|used to|was on|had been)\b", re.I)
 _TYPE_1 = re.compile(r"\b(?:type\s*(?:1|I|one)\s+diabet\w*|T1DM|T1D|IDDM)\b", re.I)
 _INSULIN_OTHER = re.compile(
     r"\s*(?:resistance|sensitivity|resistant|secretion|levels?|tolerance|stress)\b", re.I
@@ -168,7 +173,11 @@ class DrugTherapyCoder:
             if med.status not in ("active", "on-hold", ""):
                 continue
             for pattern, code in long_term_drugs():
-                if pattern.search(med.display) and not _SHORT.search(med.display):
+                if (
+                    pattern.search(med.display)
+                    and not _SHORT.search(med.display)
+                    and not _TOPICAL.search(med.display)
+                ):
                     yield code, Evidence("medication", med.display)
 
     @staticmethod
@@ -191,7 +200,12 @@ class DrugTherapyCoder:
                         if _STOPPED.search(clause):
                             refused.add(code)
                             continue
-                        if _SHORT.search(clause) or assertion_of(sentence, start, end) != "present":
+                        if _SHORT.search(clause) or _TOPICAL.search(clause):
+                            continue
+                        assertion = assertion_of(sentence, start, end)
+                        # "PMH: permanent AF on apixaban 2.5 mg bd" is taken now; "previously on" is not
+                        in_history = section in HISTORY_SECTIONS and not _FORMERLY.search(clause)
+                        if assertion != "present" and not (assertion == "historical" and in_history):
                             continue
                         listed = section in _MEDICATION_SECTIONS
                         said = _TAKEN_BEFORE.search(note, max(sentence.start, start - 60), start) is not None

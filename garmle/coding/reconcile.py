@@ -512,6 +512,8 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("R41.0", "R41.82"), ("F05", "F01", "F02", "F03", "G30")),
     (("R45.2", "R45.3", "R45.84", "R45.89"), ("F32", "F33", "F34.1", "F43.2", "F53")),
     (("R60",), ("I50", "I11.0", "I13", "I87", "N04", "K70.3", "K74")),
+    # the redness, swelling, effusion and wound of an infected joint prosthesis or operation wound
+    (("L03", "L53.9", "L90.5", "M25.4", "M25.5", "T14.8", "R50.9"), ("T84.5", "T81.4")),
     # "pain" alone, beside any disease or injury coded
     (("R52",), tuple("ABCDEFGHIJKLMNOPQST")),
 )

@@ -1018,3 +1018,41 @@ def test_combinations_sides_and_statuses_read_from_the_note(coder: CatalogueCode
         "female",
     )
     assert {"Z17.0", "Z17.21", "Z17.32"} <= set(receptors)
+
+
+def test_conditions_read_off_the_eighth_set(coder: CatalogueCoder) -> None:
+    def coded(note: str, sex: str | None = None, age: float | None = None) -> list[str]:
+        return [p.code for p in coder.predict(Patient("p", age=age, sex=sex, notes=(note,)))]
+
+    brue = coded(
+        "8-week immunisations given 6 days ago. "
+        "Imp: brief resolved unexplained event meeting lower-risk criteria.",
+        "female",
+        0,
+    )
+    assert "R68.13" in brue and "Z23" not in brue
+    from garmle.catalogue import IcdCatalogue
+    from garmle.coding import default_predictor
+    from garmle.patient import parse_note
+
+    predictor = default_predictor(None, IcdCatalogue())
+    cervix_note = (
+        "30 yo G3P1 at 20+3 weeks, singleton. Also one miscarriage at 8 weeks in 2020.\n"
+        "Imp: short cervix (21 mm) at 20+3 weeks in a singleton pregnancy with previous spontaneous "
+        "preterm birth before 34 weeks."
+    )
+    cervix = [p.code for p in predictor.predict(parse_note(cervix_note))]
+    assert {"O26.872", "O09.212"} <= set(cervix) and not any(c.startswith("O03") for c in cervix)
+    knee_note = (
+        "74-year-old woman. Right cemented TKA for OA 19 days ago. Erythema around the scar, knee effusion.\n"
+        "Imp: suspected acute early post-operative prosthetic joint infection R TKA."
+    )
+    knee = [p.code for p in predictor.predict(parse_note(knee_note))]
+    assert knee[0] == "T84.53XA" and not any(c.startswith(("M17", "L53", "L90", "M25")) for c in knee)
+    vulva = coded("Clitoral hood phimosis. Imp: clinically typical vulval lichen sclerosus.", "female", 66)
+    assert "N90.4" in vulva and "N47.1" not in vulva
+    assert "M88.0" in coded("Paget's disease of the skull: raised alkaline phosphatase.", "male", 77)
+    assert "Z91.51" in coded("Admitted after an intentional overdose of paracetamol 2 weeks ago.", "male", 46)
+    assert not any(
+        c.startswith("F90") for c in coded("Teacher wondered about ADHD but attention fine.", "male", 10)
+    )

@@ -45,6 +45,10 @@ def _codes(coder: DrugTherapyCoder, note: str, **fields: object) -> list[str]:
         ("T1DM on insulin pump (insulin aspart).", []),
         ("T2DM on insulin glargine 20 units nocte.", ["Z79.4"]),
         ("DH: nil. Features of insulin resistance.", []),
+        # taken now, said in the history; a topical steroid is no systemic one
+        ("PMH: permanent AF on apixaban 2.5 mg bd; type 2 diabetes.", ["Z79.01"]),
+        ("PMH: previously on warfarin.", []),
+        ("DH: hydrocortisone 1% cream to flares.", []),
     ],
 )
 def test_drugs_taken_long_term_from_a_note(coder: DrugTherapyCoder, note: str, expected: list[str]) -> None:
@@ -56,6 +60,7 @@ def test_the_structured_medication_list(coder: DrugTherapyCoder) -> None:
         Medication("Clopidogrel 75 MG Oral Tablet"),
         Medication("Insulin glargine 14 units at night"),
         Medication("Warfarin 5 MG Oral Tablet", status="stopped"),
+        Medication("Hydrocortisone 10 MG/ML Topical Cream"),
     )
     preds = coder.predict(Patient("p", medications=meds))
     assert sorted(p.code for p in preds) == ["Z79.02", "Z79.4"]
