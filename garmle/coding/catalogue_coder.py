@@ -2113,6 +2113,8 @@ class CatalogueCoder:
             )
             # "8-week immunisations given 6 days ago", "immunisations up to date": no visit for one
             and not (m.code == "Z23" and _followed_by(m, notes, _GIVEN_AFTER))
+            # a bare "injury" ("discharged 2014 after a knee injury") names no injury a code can say
+            and not (m.code.startswith("T14.9") and m.text.lower() in ("injury", "injuries"))
             # "raised BP found at a work health check": an examination before this visit
             and not (m.code.startswith("Z00") and _preceded_by(m, notes, _AT_AN_EXAM_BEFORE, 30))
         ]

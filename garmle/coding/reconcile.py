@@ -441,8 +441,9 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((episode, ("F53.0",)) for episode in ("F32.0", "F32.1", "F32.2", "F32.9", "F32.A")),
     # "a viral infection" beside the viral disease said: RSV bronchiolitis, influenza, shingles
     ("B34.9", _VIRAL_DISEASES),
-    # a hypothyroidism that followed radioiodine or thyroidectomy (E89.0), and the thyrotoxicosis it ended
-    ("E03.9", ("E89.0",)),
+    # a hypothyroidism that followed radioiodine or thyroidectomy (E89.0) or is a Hashimoto's thyroiditis,
+    # and the thyrotoxicosis it ended
+    ("E03.9", ("E89.0", "E06.3")),
     *((toxic, ("E89.0",)) for toxic in ("E05.00", "E05.90", "E05.80")),
     # a fracture of the femoral neck, part unsaid, beside the part said (intracapsular, midcervical, base)
     *(
