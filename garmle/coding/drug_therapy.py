@@ -128,6 +128,12 @@ def long_term_drugs() -> tuple[tuple[re.Pattern[str], str], ...]:
     )
 
 
+@lru_cache(maxsize=1)
+def _any_drug() -> re.Pattern[str]:
+    """One pattern for every drug name: a sentence naming none is skipped."""
+    return re.compile("|".join(pattern.pattern for pattern, _ in long_term_drugs()), re.I)
+
+
 class DrugTherapyCoder:
     """Predict long-term drug therapy codes (Z79) from a record's medications and notes.
 
@@ -185,8 +191,13 @@ class DrugTherapyCoder:
         """Drugs a note says the patient takes; a drug also said stopped anywhere gives none."""
         taken: dict[str, list[Evidence]] = {}
         refused: set[str] = set()
+        anything = _any_drug()
         for index, note in enumerate(patient.notes):
+            if not anything.search(note):
+                continue
             for sentence in split_sentences(note, index):
+                if not anything.search(sentence.text):
+                    continue
                 section = sentence.section or ""
                 header = SECTION_HEADER.match(sentence.text)
                 if header:
