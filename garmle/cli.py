@@ -107,6 +107,9 @@ def cli(
     """garmle: clinical guideline recommendations grounded verbatim in an index of guidelines."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if verbose == 0:
+        # a damaged PDF's parser notes ("EOF marker not found") would stand beside the one error line
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
     offline_environment()
     settings = Settings.from_env(
         index_dir=index_dir, chroma_url=chroma_url, model_dir=model_dir, device=device, mirror=mirror
@@ -204,10 +207,14 @@ def index_add(
             f"unchanged {result['unchanged']}, failed {len(result['failed'])}; "
             f"{result['chunks_per_second']} chunks/s"
         )
+    nothing = bool(summary.failed) and not (summary.added or summary.unchanged)
+    if not as_json and not nothing:
         for failure in summary.failed:
             click.echo(f"skipped: {failure[1]}", err=True)
-    if summary.failed and not (summary.added or summary.unchanged):
-        raise GarmleError("nothing could be indexed")
+    if nothing:
+        reasons = "; ".join(reason for _, reason in summary.failed[:3])
+        more = f" (and {len(summary.failed) - 3} more)" if len(summary.failed) > 3 else ""
+        raise GarmleError(f"nothing could be indexed: {reasons}{more}")
 
 
 def _prepare_retrieval(store: Any, embedder: Any) -> None:

@@ -221,7 +221,7 @@ class Indexer:
                     docs = load_file(path, source=source, meta=meta)
                 except GarmleError as exc:
                     report.failed.append((str(path), str(exc)))
-                    log.warning("skipped %s: %s", path, exc)
+                    log.info("skipped %s: %s", path, exc)  # the report lists it; the CLI says it
                     continue
                 finally:
                     report.seconds["parse"] += time.perf_counter() - started

@@ -94,6 +94,9 @@ def test_bad_input_is_one_line_and_non_zero(
     lines = [line for line in err.splitlines() if line.startswith("error:") or "Error" in line]
     assert lines and message in err, err
     assert "Traceback" not in err
+    # one line says what went wrong, with no warning or skip beside it
+    said = [line for line in err.splitlines() if line.startswith(("error:", "Error:", "WARNING", "skipped:"))]
+    assert len(said) == 1 and said[0].lower().startswith("error:"), err
 
 
 def test_bad_input_does_not_touch_existing_index(
