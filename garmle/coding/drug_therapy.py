@@ -85,10 +85,11 @@ _STOPPED = re.compile(
 )
 _CLAUSE = 60  # characters either side of a drug's name read for its stop or its short course
 _ITEM_END = re.compile(r"[,;+]|\band\b")
-# a steroid on the skin or in the bowel, not systemic: "hydrocortisone 1% cream"
+# a steroid on the skin, in the nose or in the bowel, neither inhaled nor systemic: "hydrocortisone 1% cream"
 _TOPICAL = re.compile(
-    r"\b(?:cream|ointment|topical|lotion|gel|enema|foam|suppositor\w*|eye drops|ear drops)\b|%", re.I
+    r"\b(?:cream|ointment|topical|lotion|gel|enema|foam|suppositor\w*|eye drops|ear drops|nasal)\b|%", re.I
 )
+_STEROIDS = ("Z79.51", "Z79.52")
 _FORMERLY = re.compile(r"\b(?:previously|formerly|prior|past|used to|was on|had been)\b", re.I)
 _TYPE_1 = re.compile(r"\b(?:type\s*(?:1|I|one)\s+diabet\w*|T1DM|T1D|IDDM)\b", re.I)
 _INSULIN_OTHER = re.compile(
@@ -182,7 +183,7 @@ class DrugTherapyCoder:
                 if (
                     pattern.search(med.display)
                     and not _SHORT.search(med.display)
-                    and not _TOPICAL.search(med.display)
+                    and not (code in _STEROIDS and _TOPICAL.search(med.display))
                 ):
                     yield code, Evidence("medication", med.display)
 
@@ -211,7 +212,7 @@ class DrugTherapyCoder:
                         if _STOPPED.search(clause):
                             refused.add(code)
                             continue
-                        if _SHORT.search(clause) or _TOPICAL.search(clause):
+                        if _SHORT.search(clause) or (code in _STEROIDS and _TOPICAL.search(clause)):
                             continue
                         assertion = assertion_of(sentence, start, end)
                         # "PMH: permanent AF on apixaban 2.5 mg bd" is taken now; "previously on" is not

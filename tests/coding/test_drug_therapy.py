@@ -49,6 +49,8 @@ def _codes(coder: DrugTherapyCoder, note: str, **fields: object) -> list[str]:
         ("PMH: permanent AF on apixaban 2.5 mg bd; type 2 diabetes.", ["Z79.01"]),
         ("PMH: previously on warfarin.", []),
         ("DH: hydrocortisone 1% cream to flares.", []),
+        ("DH: fluticasone nasal spray OD.", []),
+        ("DH: aspirin 75 mg OD (HbA1c 7.5%).", ["Z79.82"]),
     ],
 )
 def test_drugs_taken_long_term_from_a_note(coder: DrugTherapyCoder, note: str, expected: list[str]) -> None:
