@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.catalogue_coder import bundled_pairs
-from garmle.coding.context import HISTORY_SECTIONS, SECTION_HEADER, assertion_of, split_sentences
+from garmle.coding.context import HISTORY_SECTIONS, assertion_of, split_sentences
 from garmle.types import CodePrediction, Evidence, Patient
 
 __all__ = ["DRUG_THERAPY_SCORE", "DrugTherapyCoder", "long_term_drugs"]
@@ -95,6 +95,12 @@ _TYPE_1 = re.compile(r"\b(?:type\s*(?:1|I|one)\s+diabet\w*|T1DM|T1D|IDDM)\b", re
 _INSULIN_OTHER = re.compile(
     r"\s*(?:resistance|sensitivity|resistant|secretion|levels?|tolerance|stress)\b", re.I
 )
+
+
+def _not_long_term(code: str, text: str) -> bool:
+    """Whether a drug's wording (a medication's display, a note's clause) says a short course, a start
+    or a use as needed, or, for a steroid, a form on the skin, in the nose or in the bowel."""
+    return _SHORT.search(text) is not None or (code in _STEROIDS and _TOPICAL.search(text) is not None)
 
 
 def _clause(note: str, first: int, last: int, start: int, end: int) -> str:
@@ -180,11 +186,7 @@ class DrugTherapyCoder:
             if med.status not in ("active", "on-hold", ""):
                 continue
             for pattern, code in long_term_drugs():
-                if (
-                    pattern.search(med.display)
-                    and not _SHORT.search(med.display)
-                    and not (code in _STEROIDS and _TOPICAL.search(med.display))
-                ):
+                if pattern.search(med.display) and not _not_long_term(code, med.display):
                     yield code, Evidence("medication", med.display)
 
     @staticmethod
@@ -199,10 +201,7 @@ class DrugTherapyCoder:
             for sentence in split_sentences(note, index):
                 if not anything.search(sentence.text):
                     continue
-                section = sentence.section or ""
-                header = SECTION_HEADER.match(sentence.text)
-                if header:
-                    section = header.group(1).strip().lower()
+                section = sentence.section  # a header line's own sentence is already in its section
                 for pattern, code in long_term_drugs():
                     for match in pattern.finditer(sentence.text):
                         start, end = sentence.start + match.start(), sentence.start + match.end()
@@ -212,7 +211,7 @@ class DrugTherapyCoder:
                         if _STOPPED.search(clause):
                             refused.add(code)
                             continue
-                        if _SHORT.search(clause) or (code in _STEROIDS and _TOPICAL.search(clause)):
+                        if _not_long_term(code, clause):
                             continue
                         assertion = assertion_of(sentence, start, end)
                         # "PMH: permanent AF on apixaban 2.5 mg bd" is taken now; "previously on" is not
