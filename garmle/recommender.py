@@ -590,13 +590,15 @@ raised blood glucose): searched beside a diagnosis, since no diagnosis explains 
 _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsewhere", re.I)
 # Screening for a named cancer (Z12.-) has guidelines of its own, and is searched beside a diagnosis.
 _ENCOUNTER = ("Z00", "Z01", "Z02", "Z03", "Z04", "Z05", "Z08", "Z09", "Z11", "Z13")
-# status and supplementary codes: weeks of gestation, exposures, long-term drug use, family history
+# status and supplementary codes: weeks of gestation, exposures, long-term drug use, allergies, family
+# history
 # ... and a past pneumonia (Z87.01), hypoglycaemia (Z86.39) or healed fracture (Z87.81), whose guidelines
 # treat an episode that is over
 # ... and the organism of an infection coded beside it (E. coli, streptococcus "as the cause of diseases
 # classified elsewhere"), but H. pylori, whose eradication has guidelines of its own
 _SUPPLEMENTARY = (
-    "Z3A", "Z68", "Z77", "Z79", "Z80", "Z81", "Z82", "Z83", "Z84", "Z87.01", "Z86.39", "Z87.81",
+    "Z3A", "Z68", "Z77", "Z79", "Z88", "Z91.0", "Z80", "Z81", "Z82", "Z83", "Z84", "Z87.01", "Z86.39",
+    "Z87.81",
     "B95", "B96.0", "B96.1", "B96.2", "B96.3", "B96.4", "B96.5", "B96.6", "B96.7", "B96.89", "B97",
 )  # fmt: skip
 # manifestations whose care has guidelines of their own, beside those of the disease they occur in:

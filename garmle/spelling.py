@@ -21,6 +21,10 @@ _BRITISH_WORDS = {
     "coeliac": "celiac",
     "behaviour": "behavior",
     "behavioural": "behavioral",
+    "praevia": "previa",
+    "lymphoedema": "lymphedema",
+    "leucopenia": "leukopenia",
+    "leucocytosis": "leukocytosis",
 }
 # British spellings by stem and ending: haemoptysis, paediatric, oestrogen, foetal, hyperglycaemia, apnoea.
 _BRITISH = (

@@ -286,6 +286,14 @@ _OTHER_SENSES: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] 
         ),
     ),
     "CAP": (re.compile(r"\b(?:CT|PET(?:[-/]CT)?|MRI|scan)\s*$", re.I), None),
+    # "L PVD, no retinal break", "complete PVD (Weiss ring)": a posterior vitreous detachment
+    "PVD": (
+        re.compile(r"\b(?:L|R|left|right|bilat\w*|complete|partial|acute|symptomatic|eye)\s*$", re.I),
+        re.compile(
+            r"\s*(?:\(?\s*Weiss|[,;-]?\s*(?:no|with|without)\s+(?:retinal\s+)?(?:tears?|breaks?|holes?))",
+            re.I,
+        ),
+    ),
     "GAD": (
         re.compile(r"(?:antibod\w*|anti-?)\W{0,3}(?:\w+\W{1,3}){0,2}$", re.I),
         re.compile(r"\s*(?:-?65\b|antibod\w*|ab\b|abs\b|positive|negative|\+|titre)", re.I),
@@ -324,6 +332,9 @@ _EXAMINATION_AFTER = re.compile(
 )
 _THERAPY_BESIDE = re.compile(r"\b(?:CPT|EMDR|CBT|DBT|ERP)\s*/\s*$|\bexposure\s*(?:therapy\s*)?\(\s*$")
 _THERAPY_AFTER = re.compile(r"\s*/\s*(?:CPT|EMDR|CBT|DBT)\b|\s+(?:therapy|sessions?)\b", re.I)
+# "school PE paused", "PE lessons": physical education
+_EDUCATION_BEFORE = re.compile(r"\bschool\s*$", re.I)
+_EDUCATION_AFTER = re.compile(r"\s*(?:paused|lessons?|kit|class(?:es)?|teacher|at school)\b", re.I)
 
 
 def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
@@ -341,6 +352,9 @@ def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _names_an_examination(m, ["Admitted 2019 with PE."])
         False
+        >>> m = Mention("I26.99", 0, 7, 9, "PE", "present", 1.0, "", frozenset())
+        >>> _names_an_examination(m, ["School PE paused."])
+        True
     """
     note = _note_of(mention, notes)
     if note is None or mention.text.upper() != "PE":
@@ -349,6 +363,8 @@ def _names_an_examination(mention: Mention, notes: Sequence[str]) -> bool:
         _followed_by(mention, notes, _EXAMINATION_AFTER)
         or _followed_by(mention, notes, _THERAPY_AFTER)
         or _THERAPY_BESIDE.search(_said_before(note, mention, 30)) is not None
+        or _EDUCATION_BEFORE.search(_said_before(note, mention, 10)) is not None
+        or _followed_by(mention, notes, _EDUCATION_AFTER)
     )
 
 
@@ -634,7 +650,7 @@ _HEALTH_EXAM_AGES = (("Z00.11", 0.0, 28 / 365), ("Z00.12", 0.0, 18.0), ("Z00.0",
 _ULCERS = ("L89", "L97", "L98.4", "I83.0", "I83.2", "E11.621", "E10.621")
 _ABNORMAL_WORD = re.compile(
     r"\b(?:abnormal\w*|abn|raised|elevated|high|low|positive|deranged|impaired|reduced|increased|"
-    r"decreased|irregular|changes?|finding\w*|lesions?)\b",
+    r"decreased|irregular|changes?|finding\w*|lesions?|nodules?|mass(?:es)?|opacit\w*)\b",
     re.I,
 )
 _LIVING_BEFORE = re.compile(r"\b(?:living|deceased|cadaveric|live)[- ]$", re.I)
@@ -665,7 +681,10 @@ _OVER_AFTER = re.compile(
     r"[^.;\n,]{0,40}?(?:,\s*treated\b[^.;\n,]{0,30})?[-–,(:]\s*"
     r"(?:(?:(?:fully|completely|now|since|all)\s+)?(?:resolved|recovered)\b"
     r"|(?:made\s+an?\s+)?(?:full|complete)\s+recovery\b"
-    r"|no\s+(?:recurrences?|further\s+(?:episodes|attacks))\b|adequately\s+treated\b)",
+    r"|no\s+(?:recurrences?|further\s+(?:episodes|attacks))\b|adequately\s+treated\b"
+    # outgrown: "Childhood asthma, none since age 12", "asthma - no inhalers or sx since age 9"
+    r"|(?:(?:none|nil)\s+|no\s+(?:[\w/]+\s+){0,3}?)since\s+(?:the\s+)?age[d]?\s*(?:of\s+)?\d+"
+    r"|(?:grown|grew)\s+out\s+of\s+it\b|outgrew\s+it\b)",
     re.I,
 )
 _DONE_AWAY_BEFORE = re.compile(r"\b\w+(?:ectomy|otomy)\s+(?:for|of)\s+$", re.I)
@@ -730,6 +749,9 @@ def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> m = Mention("K31.1", 0, 32, 48, "pyloric stenosis", "historical", 1.0, "", frozenset())
         >>> _done_away_with(m, ["Past history: pyloromyotomy for pyloric stenosis."])
+        True
+        >>> m = Mention("J45.909", 0, 5, 21, "Childhood asthma", "historical", 1.0, "", frozenset())
+        >>> _done_away_with(m, ["PMH: Childhood asthma, none since age 12."])
         True
     """
     if mention.assertion != "historical" or mention.code.startswith(("C", "D0", "D3", "D4")):
@@ -1125,9 +1147,9 @@ def assessment_spans(notes: Sequence[str]) -> _Spans:
 
 
 def assessed_symptom(predictions: Sequence[CodePrediction], patient: Patient) -> str | None:
-    """The symptom code (chapter R) that the notes' assessment names as its only condition, if any:
-    "Assessment: ACE inhibitor induced cough" is what the patient is seen for, beside a hypertension
-    from the history.
+    """The symptom code (chapter R) that the notes' assessment names as its only condition or first, if
+    any: "Assessment: ACE inhibitor induced cough" is what the patient is seen for, beside a
+    hypertension from the history.
 
     Example:
         >>> note = "PMH: HTN.\\nAssessment: ACE inhibitor induced cough."
@@ -1135,10 +1157,24 @@ def assessed_symptom(predictions: Sequence[CodePrediction], patient: Patient) ->
         >>> cough = CodePrediction("R05.9", "Cough", 0.8, evidence=(Evidence("note", "", 0, 44, 49),))
         >>> assessed_symptom([htn, cough], Patient("p", notes=(note,)))
         'R05.9'
+        >>> note = "Imp: persistent hoarseness, in a heavy smoker."
+        >>> smoker = CodePrediction("F17.210", "Nicotine", 0.9, evidence=(Evidence("note", "", 0, 38, 44),))
+        >>> hoarse = CodePrediction("R49.0", "Dysphonia", 0.8, evidence=(Evidence("note", "", 0, 16, 26),))
+        >>> assessed_symptom([smoker, hoarse], Patient("p", notes=(note,)))
+        'R49.0'
     """
     spans = assessment_spans(patient.notes)
-    assessed = [p.code for p in predictions if any(_in_spans(e, spans) for e in p.evidence)]
-    return assessed[0] if len(assessed) == 1 and assessed[0].startswith("R") else None
+    assessed = [p for p in predictions if any(_in_spans(e, spans) for e in p.evidence)]
+    if len(assessed) == 1:
+        return assessed[0].code if assessed[0].code.startswith("R") else None
+
+    # several: the one the assessment names first, when a symptom ("Imp: persistent hoarseness, in a
+    # heavy smoker", "Imp: solitary pulmonary nodule in a former smoker")
+    def first_said(p: CodePrediction) -> tuple[int, int]:
+        return min((e.note_index or 0, e.char_start or 0) for e in p.evidence if _in_spans(e, spans))
+
+    first = min(assessed, key=first_said, default=None)
+    return first.code if first is not None and first.code.startswith("R") else None
 
 
 def _note_spans(notes: Sequence[str]) -> tuple[_Spans, _Spans, _Spans]:
@@ -1327,9 +1363,12 @@ _NEWBORN = re.compile(
     r"day \d{1,2} of life|\d{1,2}\s*-?\s*days?\s*-?\s*old)\b",
     re.I,
 )
-# a baby past the newborn weeks: "Isla, 7 months.", "a 4-month-old", "aged 10 months"
+# a baby past the newborn weeks: "Isla, 7 months.", "a 4-month-old", "aged 10 months", "5/52 old",
+# "a 6-week-old"
 _INFANT_MONTHS = re.compile(
-    r"\b(?:[1-9]|1\d|2[0-3])\s*-?\s*(?:months?|mo|mths?)\b(?:\s*-?\s*old\b|(?=\s*[,.;]))", re.I
+    r"\b(?:[1-9]|1\d|2[0-3])\s*-?\s*(?:months?|mo|mths?)\b(?:\s*-?\s*old\b|(?=\s*[,.;]))"
+    r"|\b(?:[5-9]|[1-4]\d|5[0-2])\s*(?:/52|-?\s*weeks?)\s*-?\s*old\b",
+    re.I,
 )
 _NEWBORN_ITEM = re.compile(r"\b(?:new-?born|neonatal|perinatal)\b", re.I)
 _NEWBORN_WORDS = frozenset({"newborn", "neonatal", "perinatal", "new", "born", "fetus"})
@@ -2113,8 +2152,12 @@ class CatalogueCoder:
             )
             # "8-week immunisations given 6 days ago", "immunisations up to date": no visit for one
             and not (m.code == "Z23" and _followed_by(m, notes, _GIVEN_AFTER))
-            # a bare "injury" ("discharged 2014 after a knee injury") names no injury a code can say
+            # a bare "injury" ("discharged 2014 after a knee injury") names no injury a code can say; nor
+            # does a bare "observation" (an option of care) name an encounter, or "pressure areas" an ulcer
             and not (m.code.startswith("T14.9") and m.text.lower() in ("injury", "injuries"))
+            and not (m.code.startswith("Z04") and m.text.lower() in ("observation", "observations"))
+            and not (m.code == "R69" and m.text.lower() in ("illness", "illnesses"))
+            and not (m.code.startswith("L89") and "area" in m.text.lower())
             # "raised BP found at a work health check": an examination before this visit
             and not (m.code.startswith("Z00") and _preceded_by(m, notes, _AT_AN_EXAM_BEFORE, 30))
         ]
@@ -2361,6 +2404,8 @@ class CatalogueCoder:
             over = _lookup_prefix(_CRISIS_OVER, code)
             if over is not None:
                 return over  # "acute chest syndrome 8 months ago": the sickle-cell disease stays
+            if code.startswith(("Z11", "Z12", "Z13")):
+                return None  # "Cervical screening 2024 HPV negative": a past screening, no visit for one
             if code.startswith(_EPISODE_OVER) or (
                 code.startswith("J32") and "chronic" not in mention.text.lower()
             ):

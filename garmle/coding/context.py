@@ -29,6 +29,7 @@ from itertools import pairwise
 from garmle.spelling import american_spelling
 
 __all__ = [
+    "ALLERGY_SECTIONS",
     "ASSERTIONS",
     "SECTION_HEADER",
     "WORD",
@@ -49,9 +50,10 @@ WORD = re.compile(r"\b(?i:non)-[A-Za-z]+|[A-Za-z0-9]+")
 # A sentence ends at . ! ? ; or a line break; a dot between digits ("6.5") is not an end.
 # A "?" before a word ("?psoriatic arthritis", "( ? PE)", a quoted referral's '"?ACS') marks a query, not
 # an end, and so does one answered after it ("Known COPD? No - ...", "OSA? - no", read by _ANSWERED_NO);
-# nor does the dot of a genus's initial ("H. pylori", "E. coli").
+# nor does the dot of a genus's initial ("H. pylori", "E. coli"), nor of "incl.", "approx.", "vs.",
+# "e.g.", "i.e." and "(d. 2019)".
 _SENT_END = re.compile(
-    r"(?<!\d)(?<!\b[A-Z])[.!](?!\d)|(?<=\b[A-Z])[.!](?!\s*[a-z])"
+    r"(?<!\d)(?<!\b[A-Z])(?<!\(d)(?<!\bincl)(?<!\bapprox)(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)[.!](?!\d)(?!g\.|e\.)|(?<=\b[A-Z])[.!](?!\s*[a-z])"
     r"|(?<!\d)\?(?!\d)(?<![\s(,:/\"“'‘]\?)(?<!^\?)(?!\s*(?:[-–]\s*)?(?i:no|nil|none|negative|yes)\b)"
     r"|(?<=\d)\.(?=\s)|[;\n]"
 )
@@ -172,7 +174,9 @@ def split_sentences(note: str, note_index: int = 0) -> list[Sentence]:
             if gap.count("\n") >= 2:
                 section = ""  # a blank line ends the section
             header = SECTION_HEADER.match(note[s:e])
-            if header:
+            if header and note[s] in _BULLETS and _EXCLUDED_SECTION.search(section):
+                pass  # "- Measles: immunised, PCR negative" under "Differentials considered and excluded:"
+            elif header:
                 name = header.group(1).strip().lower()
                 section = _SOAP.get(name, section) if len(name) == 1 else name
             elif _BARE_HEADER.fullmatch(note[s:e]) and _bare_header(note[s:e].lower()):
@@ -182,6 +186,9 @@ def split_sentences(note: str, note_index: int = 0) -> list[Sentence]:
     return out
 
 
+_BULLETS = "-*•–"
+
+
 def _bare_header(name: str) -> bool:
     """Whether a line of capitals alone names a section (:data:`_BARE_HEADER`).
 
@@ -189,7 +196,7 @@ def _bare_header(name: str) -> bool:
         >>> _bare_header("past / resolved"), _bare_header("family history"), _bare_header("copd")
         (True, True, False)
     """
-    return name in _BARE_HEADERS or name in (*HISTORY_SECTIONS, *_FAMILY_SECTIONS, *_ALLERGY_SECTIONS)
+    return name in _BARE_HEADERS or name in (*HISTORY_SECTIONS, *_FAMILY_SECTIONS, *ALLERGY_SECTIONS)
 
 
 # --------------------------------------------------------------------------- triggers
@@ -213,6 +220,9 @@ _PRE_NEGATION = (
     "ruled out",
     "rules out",
     "excluded",
+    # a first impression since set aside: "GP initially thought gastroenteritis this am"
+    "initially thought",
+    "initially diagnosed as",
     "never had",
     "resolved",
     "no further",
@@ -250,6 +260,11 @@ _POST_NEGATION = (
     "not felt likely",
     "not considered likely",
     "not suspected",
+    # "GCA not a consideration", "Ewing sarcoma not a concern radiologically"
+    "not a consideration",
+    "not a concern",
+    "clinically not suspected",
+    "less likely",
     "not clinically suspected",
     "not suggested",
     "do not fit",
@@ -376,6 +391,21 @@ _PRE_HYPOTHETICAL = (
     "red flags explained",
     "red flags discussed",
     "red flags given",
+    # a drug's harms the patient was told of: "warned re rash, drowsiness, hyponatraemia"; what to
+    # come back for: "Return precautions (pain, dizziness, shoulder tip pain, heavy bleeding)"
+    "warned re",
+    "warned about",
+    "warned of",
+    "warned regarding",
+    "return precautions",
+    # a question put to the patient: "Specifically asked re GCA sx: no headache, ..."
+    "asked re",
+    "asked about",
+    "enquired about",
+    # an operation's risks: "Consented (risks incl. cataract R, re-detachment)"
+    "risks incl",
+    "risks include",
+    "risks including",
     "red flag symptoms explained",
     "red flag symptoms discussed",
     "risk of",
@@ -540,6 +570,9 @@ _NEXT_HYPOTHETICAL = (
     # a drug's warned-of harm: "agranulocytosis warning given"; a risk assessed: "VTE assessment"
     "warning",
     "warnings",
+    # others' illness nearby: "the home had a scabies outbreak on the other unit"
+    "outbreak",
+    "outbreaks",
     "assessment",
     # other people: "avoid immunosuppressed people", "diabetic patients should ..."
     "people",
@@ -601,6 +634,8 @@ _PRE_HISTORY = (
     "past",
     "status post",
     "s p",
+    # "She had grommets as a child for glue ear"
+    "as a child",
 )
 # Says a condition was the patient's as a child: "eczema as an infant", "asthma in childhood".
 _POST_HISTORY = (
@@ -613,8 +648,21 @@ _POST_HISTORY = (
     "as a teen",
     "in childhood",
     "in infancy",
+    # "The 4 mm ureteric stone has since passed"
+    "has since passed",
+    "since passed",
+    "has passed",
+    "passed spontaneously",
 )
 # an episode over: "after L optic neuritis (fully recovered, VA 6/6)", "stroke 2019 - full recovery"
+# an episode's end after a spaced dash: "Pilonidal abscess drained (I&D) Jan 2024 - resolved"
+_RESOLVED_TAIL = re.compile(r"[^,;.\n]{0,50}?\s[-–]\s*(?:now\s+)?(?:resolved|healed|settled)\b", re.I)
+# outgrown: "Childhood asthma, none since age 12", "asthma - no inhalers or sx since age 9"
+_OUTGROWN = re.compile(
+    r"[^.;\n]{0,30}?\b(?:none|nil|no\s+(?:[\w/]+\s+){0,3}?|symptom[- ]free|asymptomatic)\s*since\s+"
+    r"(?:the\s+)?(?:age|aged)\s*(?:of\s+)?\d+",
+    re.I,
+)
 _POST_RECOVERED = (
     "fully recovered",
     "recovered fully",
@@ -644,14 +692,17 @@ _PRE_FAMILY = (
     "mum",
     "mom",
     "dad",
-    "husband",
-    "wife",
-    "partner",
     "grandfather",
     "aunt",
     "uncle",
     "son",
     "daughter",
+    "cousin",
+    "niece",
+    "nephew",
+    "grandson",
+    "granddaughter",
+    "twin",
 )
 _TERMINATORS = (
     "but",
@@ -850,7 +901,9 @@ _BARE_HEADERS = frozenset(
     {"active problems", "current problems", "problem list", "problems", "diagnoses", "assessment", "plan",
      "impression", "medications", "current medications", "examination", "investigations", "results"}
 )  # fmt: skip
-_ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
+# a header that sets aside what it lists: "Differentials considered and excluded:", "Ruled out:"
+_EXCLUDED_SECTION = re.compile(r"(?:^|\b(?:and|differentials?|ddx|diagnoses)\s+)(?:excluded|ruled out)$")
+ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
 # a sentence under one of these headers names what to come back for: "Safety net: fever -> ?septic arthritis"
 _WATCH_HEADERS = frozenset(
     {"safety net", "safety netting", "safety netted", "red flags", "return precautions", "return if",
@@ -983,6 +1036,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _listed_negative(words, last, after)
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
         or _MINUS_VE.match(sentence.text, end - sentence.start)
+        or _EXCLUDED_SECTION.search(section or "") is not None
     )
     if (
         section in _FAMILY_SECTIONS
@@ -994,10 +1048,11 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
     if negated:
         return "negated"
     if (
-        section in _ALLERGY_SECTIONS
+        section in ALLERGY_SECTIONS
         # the sentence that opens with the header (its section's name), not the lines after it
         or (section in _WATCH_HEADERS and SECTION_HEADER.match(sentence.text) is not None)
         or _LIKENESS.match(sentence.text, end - sentence.start)
+        or _quoted_likeness(sentence.text, start - sentence.start, end - sentence.start)
         or before(_PRE_HYPOTHETICAL, 4)
         or _voiced_belief(words, first, stops)
         or before(_OTHERS, 8)
@@ -1044,6 +1099,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_NEAR_HISTORY, 1, timed=False)
         or after(_POST_HISTORY, 1)
         or after(_POST_RECOVERED, 3)
+        or _RESOLVED_TAIL.match(sentence.text, end - sentence.start)
+        or _OUTGROWN.match(sentence.text, end - sentence.start)
         or (section in HISTORY_SECTIONS and not current)
         or (_dated_in_past(clause, last) and _DIAGNOSED.isdisjoint(words[max(0, first - 2) : first]))
         or _time_ago(clause, last)
@@ -1063,6 +1120,11 @@ _RETURN_WORDS = frozenset(
 # with occupational asthma"), or the sentence's subject ("Boyfriend in waiting room - he disclosed he has
 # depression himself")
 _OTHERS = (
+    # a spouse shares no genes: "Husband (d. 2019) had vascular dementia" is no family history
+    "husband",
+    "wife",
+    "partner",
+    "spouse",
     "friend",
     "boyfriend",
     "girlfriend",
@@ -1157,6 +1219,19 @@ def _operation_to_come(words: list[str], first: int, before: Callable[..., bool]
 
 # "electric shock-like pain", "flu-like illness": what the pain or illness is like, not what it is
 _LIKENESS = re.compile(r"\s?-\s?like\b", re.I)
+# '"electric shock" pain', "'burning' sensation": the patient's words for what a pain feels like
+_QUOTED_KIND = re.compile(r"[\"”'’]\s*(?:pains?|sensations?|feelings?|type)\b", re.I)
+
+
+def _quoted_likeness(text: str, start: int, end: int) -> bool:
+    """Whether the mention at ``text[start:end]`` is quoted words for what a pain feels like.
+
+    Example:
+        >>> text = 'sudden "electric shock" pain in the cheek'
+        >>> _quoted_likeness(text, 8, 22), _quoted_likeness("shingles pain", 0, 8)
+        (True, False)
+    """
+    return 0 < start <= len(text) and text[start - 1] in "\"“'‘" and _QUOTED_KIND.match(text, end) is not None
 
 
 def _tested_negative(words: list[str], last: int, after: Callable[[tuple[str, ...], int], bool]) -> bool:

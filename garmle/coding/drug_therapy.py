@@ -1,4 +1,5 @@
-"""Long-term (current) drug therapy status codes (Z79) from the medications a record lists.
+"""Long-term (current) drug therapy status codes (Z79) from the medications a record lists, and allergy
+status codes (Z88, Z91.0) from the allergies it records.
 
 A coder adds Z79.01 for a patient kept on warfarin, Z79.84 for one on metformin, Z79.51 for an inhaled
 corticosteroid: status codes a guideline does not answer, but part of the coded picture (they are
@@ -10,6 +11,10 @@ taken now ("on apixaban 2.5mg BD", "currently on prednisolone", "anticoagulated 
 relative's, an allergy, and a drug taken "as needed" give no code; nor does insulin in type 1 diabetes,
 where it is part of the disease (ICD-10-CM I.C.4.a.3).
 
+An allergy status code (Z88.0 for penicillin, Z91.010 for peanuts) comes from the structured allergy
+list and from a note's allergy line ("Allergies: PENICILLIN (rash)", "allergic to codeine", "PCN
+allergy"); "NKDA", a relative's allergy and a conditional one ("if penicillin allergic, ...") give none.
+
 Example:
     >>> from garmle.catalogue import IcdCatalogue
     >>> from garmle.types import Patient
@@ -17,6 +22,9 @@ Example:
     >>> note = "DH: metformin 500mg BD, ramipril 5mg OD. Plan: prednisolone 30mg OD x 5 days."
     >>> [p.code for p in coder.predict(Patient("p", notes=(note,)))]
     ['Z79.84']
+    >>> note = "Allergy: PENICILLIN - urticaria. Her son has a peanut allergy."
+    >>> [p.code for p in coder.predict(Patient("p", notes=(note,)))]
+    ['Z88.0']
 """
 
 from __future__ import annotations
@@ -27,10 +35,10 @@ from functools import lru_cache
 
 from garmle.catalogue import IcdCatalogue
 from garmle.coding.catalogue_coder import bundled_pairs
-from garmle.coding.context import HISTORY_SECTIONS, assertion_of, split_sentences
+from garmle.coding.context import ALLERGY_SECTIONS, HISTORY_SECTIONS, assertion_of, split_sentences
 from garmle.types import CodePrediction, Evidence, Patient
 
-__all__ = ["DRUG_THERAPY_SCORE", "DrugTherapyCoder", "long_term_drugs"]
+__all__ = ["DRUG_THERAPY_SCORE", "DrugTherapyCoder", "allergens", "long_term_drugs"]
 
 DRUG_THERAPY_SCORE = 0.5
 """The score of a status code of long-term drug therapy: below any diagnosis the record states."""
@@ -56,6 +64,9 @@ _MEDICATION_SECTIONS = frozenset(
         "medication history",
         "drugs",
         "rx",
+        "current tx",
+        "current treatment",
+        "current therapy",
     }
 )
 # a drug taken now, said in running text
@@ -65,21 +76,27 @@ _TAKEN_BEFORE = re.compile(
     re.I,
 )
 _LONG_TERM_AFTER = re.compile(
-    r"[^.;\n]{0,60}?\b(?:long[- ]term|since\s+(?:19|20)\d\d|for\s+\d+\s+years)\b", re.I
+    r"[^.;\n]{0,60}?\b(?:long[- ]term|lifelong|indefinitely|since\s+(?:19|20)\d\d|for\s+\d+\s+years"
+    # a course of six months or more: "then slow taper over 12-18/12", "for at least 12 months"
+    r"|(?:over|for|at\s+least)\s+(?:[6-9]|[1-9]\d)\s*(?:-\s*\d+\s*)?(?:/12|months)"
+    r"|(?:over|for|at\s+least)\s+\d+\s*(?:-\s*\d+\s*)?years)\b",
+    re.I,
 )
 # a drug given for days or once, started now, taken as needed
 _SHORT = re.compile(
     r"\b(?:x|for)\s*\d+\s*(?:more\s+)?(?:days?|d|weeks?|wks?)\b|\b\d+[- ]days?\b|\bcourse\b|\bstat\b|"
     # doses counted: "oxycodone 5 mg x4 in 24 h"
     r"\bx\s*\d+\s+(?:in|per|over|doses?)\b|\bin\s+(?:the\s+)?(?:last\s+|past\s+)?24\s*h|\bgiven\b|"
-    r"\b(?:single|loading|one-off)\s+dose\b|\bPRN\b|\bas (?:needed|required)\b|\bstart(?:ed|ing)?\b|"
+    r"\b(?:single|loading|one-off)\s+dose\b|\bPRN\b|\bas (?:needed|required)\b|"
+    # started now, not "started 30mg 09/2025" nor "started 2 years ago"
+    r"\bstart(?:ed|ing)?\b(?![^.;\n]{0,25}?(?:\b(?:19|20)\d\d\b|\bago\b))|"
     r"\bcommenc\w*|\binitiat\w*|\bnew(?:ly)?\s+(?:started|prescribed)\b",
     re.I,
 )
 # a drug stopped, declined or not tolerated (in the clause around it): none of the record's mentions of
 # it counts then; one held for an operation is still taken
 _STOPPED = re.compile(
-    r"\b(?:stop|stopped|stopping|discontinu\w*|ceased|withdrawn|declined|refused|intoleran\w*|allerg\w*|"
+    r"\b(?:stop|stopped|stopping|discontinu\w*|ceased|withdrawn|weaned|declined|refused|intoleran\w*|allerg\w*|"
     r"not tolerated|switched from|instead of|avoid\w*|contraindicat\w*)\b",
     re.I,
 )
@@ -92,6 +109,16 @@ _TOPICAL = re.compile(
 _STEROIDS = ("Z79.51", "Z79.52")
 _FORMERLY = re.compile(r"\b(?:previously|formerly|prior|past|used to|was on|had been)\b", re.I)
 _TYPE_1 = re.compile(r"\b(?:type\s*(?:1|I|one)\s+diabet\w*|T1DM|T1D|IDDM)\b", re.I)
+# an allergy said in running text, around the allergen: "allergic to codeine", "PCN allergy",
+# "penicillin-allergic"
+_ALLERGY_WORDS = re.compile(r"\ballerg\w*|\banaphyla\w*|\bhypersensitiv\w*", re.I)
+_ALLERGY_REACH = 40  # characters either side of an allergen read for an allergy word in running text
+# a condition, not a fact: "If penicillin allergic, give clarithromycin"
+_CONDITIONAL = re.compile(r"\b(?:if|unless|in case|whether|otherwise)\b|\?", re.I)
+# an allergy said not to be there, or taken off the record
+_NO_ALLERGY = re.compile(
+    r"\b(?:no known|nkda|nka|not allergic|no allerg\w*|de-?labell?ed|tolerate[sd]?|removed)\b", re.I
+)
 _INSULIN_OTHER = re.compile(
     r"\s*(?:resistance|sensitivity|resistant|secretion|levels?|tolerance|stress)\b", re.I
 )
@@ -136,6 +163,24 @@ def long_term_drugs() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 
 @lru_cache(maxsize=1)
+def allergens() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The bundled allergen names (``allergy_status.tsv``), each as a pattern with its allergy status
+    code; an ALL-CAPS abbreviation ("PCN") matches in capitals only.
+
+    Example:
+        >>> dict((p.pattern, c) for p, c in allergens())[r"\\bpenicillin\\b"]
+        'Z88.0'
+    """
+    return tuple(
+        (
+            re.compile(r"\b" + re.escape(name).replace(r"\ ", r"\s+") + r"\b", 0 if name.isupper() else re.I),
+            code,
+        )
+        for name, code in bundled_pairs("allergy_status.tsv")
+    )
+
+
+@lru_cache(maxsize=1)
 def _any_drug() -> re.Pattern[str]:
     """One pattern for every drug name: a sentence naming none is skipped."""
     return re.compile("|".join(pattern.pattern for pattern, _ in long_term_drugs()), re.I)
@@ -158,6 +203,8 @@ class DrugTherapyCoder:
         for code, evidence in self._listed(patient):
             found.setdefault(code, []).append(evidence)
         for code, evidence in self._noted(patient):
+            found.setdefault(code, []).append(evidence)
+        for code, evidence in self._allergies(patient):
             found.setdefault(code, []).append(evidence)
         if "Z79.4" in found and self._type_1(patient):
             del found["Z79.4"]
@@ -188,6 +235,39 @@ class DrugTherapyCoder:
             for pattern, code in long_term_drugs():
                 if pattern.search(med.display) and not _not_long_term(code, med.display):
                     yield code, Evidence("medication", med.display)
+
+    @staticmethod
+    def _allergies(patient: Patient) -> Iterator[tuple[str, Evidence]]:
+        """Allergens of the structured allergy list and of a note's allergy lines or phrases."""
+        for item in patient.allergies:
+            if not _NO_ALLERGY.search(item):
+                for pattern, code in allergens():
+                    if pattern.search(item):
+                        yield code, Evidence("allergy", item)
+        for index, note in enumerate(patient.notes):
+            if not _ALLERGY_WORDS.search(note) and not any(s in note.lower() for s in ALLERGY_SECTIONS):
+                continue
+            for sentence in split_sentences(note, index):
+                listed = sentence.section in ALLERGY_SECTIONS
+                if not listed and not _ALLERGY_WORDS.search(sentence.text):
+                    continue
+                for pattern, code in allergens():
+                    for match in pattern.finditer(sentence.text):
+                        start, end = sentence.start + match.start(), sentence.start + match.end()
+                        clause = _clause(note, sentence.start, sentence.end, start, end)
+                        if _NO_ALLERGY.search(clause):
+                            continue
+                        assertion = assertion_of(sentence, start, end)
+                        if assertion in ("negated", "family", "uncertain"):
+                            continue
+                        # in running text an allergy word stands close by, and no condition before it
+                        near = note[max(sentence.start, start - _ALLERGY_REACH) : end + _ALLERGY_REACH]
+                        if not listed and (
+                            not _ALLERGY_WORDS.search(near)
+                            or _CONDITIONAL.search(note, sentence.start, start) is not None
+                        ):
+                            continue
+                        yield code, Evidence("note", note[start:end], index, start, end)
 
     @staticmethod
     def _noted(patient: Patient) -> Iterator[tuple[str, Evidence]]:

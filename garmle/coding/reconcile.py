@@ -494,7 +494,7 @@ _STONE_PAIN = ("N20", "N13.2", "N23", "N10", "N12")
 _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("R05", "R06.7", "R09.81", "J00"), (*_LOWER_AIRWAY, *_FLARES)),
     (("R06.0", "R06.2"), (*_LOWER_AIRWAY, *_FLARES, "I26", "I50", "I11.0", "I13", "J44", "J45", "J84")),
-    (("R50.9",), _INFECTIONS),
+    (("R50.9",), (*_INFECTIONS, "M86", "M00", "M30.3")),
     (("R00.0", "R00.2"), ("I47", "I48", "I49", "I26", "E05")),
     (("R07",), _CHEST),
     (("R10",), _BELLY),
@@ -504,15 +504,43 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("M54.5", "M54.9"), _STONE_PAIN),
     (("M25.55",), ("S72.0", "S72.1", "S72.2", "S32", "M35.3")),
     (("M25.51", "M79.1"), ("M35.3", "M31.5")),
+    # the joint pain and "arthritis" of lupus or rheumatoid arthritis, the rash of lupus, a rash
+    # infection or a skin disease, the nystagmus and dizziness of a vestibular disorder
+    (("M25.5", "M79.6"), ("M05", "M06", "M32", "M45")),
+    (("M19.9", "M13.0", "M13.8"), ("M32",)),
+    (("R21",), ("B01", "B02", "B05", "B06", "B09", "A38", "A69.2", "L", "M30.3", "M32", "T78.4", "T88.7")),
+    (("H55", "R42"), ("H81",)),
+    # a withdrawal's tremor, sweating, nausea and anxiety
+    (("R25.1", "R61", "R11", "F41.9", "R45.0"), ("F10.13", "F10.23", "F10.93", "F11.23", "F13.23")),
+    # the itch, headache, spleen and platelets of polycythaemia vera; the cough, breathlessness and
+    # nodes of sarcoidosis; the malaise of polymyalgia; the chest-wall pain of shingles
+    (("L29", "R51", "R16.1", "D75.83"), ("D45",)),
+    (("R05", "R06.0", "R59"), ("D86",)),
+    (("R53.8",), ("M35.3", "M31.5", "D86", "E83.11")),
+    (("R07",), ("B02",)),
+    # the pain of a torsion, the limb pain and limp of osteomyelitis
+    (("N50.81", "R10.2"), ("N44.0",)),
+    # "severe penicillin allergy": the allergy status says it
+    (("T78.40",), ("Z88", "Z91.0")),
+    (("M79.6", "R26.89", "R29.6"), ("M86",)),
+    # a cellulitis's limb pain and redness; an eating disorder's weight loss or gain and slow pulse
+    (("M79.6", "L53.9"), ("L03",)),
+    (("R63.0", "R63.4", "R63.5", "R63.6", "R00.1"), ("F50",)),
+    # the hypertensive heart disease or kidney disease of a code that holds both (I13)
+    (("I11", "I12"), ("I13",)),
+    # "hypertrophic pyloric stenosis" of an infant is the congenital one
+    (("K31.1",), ("Q40.0",)),
     (
         ("R53.83", "R53.1", "R53.81"),
         ("D50", "D51", "D52", "D53", "D55", "D56", "D57", "D58", "D59", "D6", "E03", "G35"),
     ),
+    # an anaemia's breathlessness on exertion
+    (("R06.0",), ("D50", "D51", "D52", "D53", "D55", "D56", "D57", "D58", "D59", "D64")),
     (("H53.4",), ("H40", "H47", "G35")),
     (("R51",), ("G43", "G44", "I60", "I61", "I62", "S06", "M31.5", "G03")),
     (("R41.0", "R41.82"), ("F05", "F01", "F02", "F03", "G30")),
     (("R45.2", "R45.3", "R45.84", "R45.89"), ("F32", "F33", "F34.1", "F43.2", "F53")),
-    (("R60",), ("I50", "I11.0", "I13", "I87", "N04", "K70.3", "K74")),
+    (("R60", "R63.5"), ("I50", "I11.0", "I13", "I87", "N04", "K70.3", "K74")),
     # the redness, swelling, effusion and wound of an infected joint prosthesis or operation wound
     (("L03", "L53.9", "L90.5", "M25.4", "M25.5", "T14.8", "R50.9"), ("T84.5", "T81.4")),
     # "pain" alone, beside any disease or injury coded
@@ -528,6 +556,8 @@ def _sign_of(sign: str, disease: str) -> bool:
         (True, True, False)
         >>> _sign_of("M54.50", "N13.2"), _sign_of("R52", "Z87.891")
         (True, False)
+        >>> _sign_of("R21", "M32.9"), _sign_of("H55.00", "H81.11"), _sign_of("M19.90", "M06.9")
+        (True, True, False)
     """
     return any(sign.startswith(signs) and disease.startswith(diseases) for signs, diseases in _SIGNS_OF)
 
@@ -1187,6 +1217,10 @@ digit, and whether the condition's own code stays beside it (longest prefix wins
 and the others are the residual "other diseases ... complicating pregnancy" codes."""
 
 
+_GBS = ("B95.1", "Z22.330")
+_GBS_IN_PREGNANCY = "O99.820"
+
+
 def _post_term(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     """A pregnancy the weeks of gestation (Z3A.41 and later) make post-term (O48.0, beyond 40
     completed weeks) or prolonged (O48.1, beyond 42 completed weeks), when no O48 code is there.
@@ -1260,6 +1294,11 @@ def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[Cod
             code = _pregnancy_code(p.code[:-1], trimester, catalogue)
             if code is not None and code != p.code:
                 p = replace(p, code=code, title=catalogue.title(code))
+        if p.code in _GBS and catalogue.is_valid(_GBS_IN_PREGNANCY):
+            # group B streptococcus found in a pregnancy (urine, swab) is its carrier state (O99.82-)
+            why = Evidence("rule", "group B streptococcus in pregnancy: carrier state complicating pregnancy")
+            p = replace(p, code=_GBS_IN_PREGNANCY, title=catalogue.title(_GBS_IN_PREGNANCY),
+                        evidence=(*p.evidence, why))  # fmt: skip
         if p.code.startswith(("O", "Z")):
             out.append(p)
             continue

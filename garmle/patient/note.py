@@ -92,6 +92,11 @@ _SEX_LETTER = re.compile(
 # addressee ("Dear Mr Shah") nor a surgeon named further on
 _SEX_TITLE = re.compile(r"(?<!Dear )(?<!Dr )\b(Mr|Mrs|Ms|Miss)\b\.?\s+(?=[A-Z]|-{2,}|\*{2,}|X\b)")
 _TITLE_SEX = {"Mr": "male", "Mrs": "female", "Ms": "female", "Miss": "female"}
+# an obstetric formula or a pregnancy's own words say the patient is a woman ("31-year-old G2P1 at 37+4
+# weeks ... 2021 SVD, boy 3.5 kg": the boy is her son)
+_OBSTETRIC_SEX = re.compile(
+    r"\b(?:G\d{1,2}\s*P\d{1,2}|gravida|primigravida|multigravida|primiparous|multiparous|primip|multip)\b", _I
+)
 _TITLE_REACH = 120
 
 _BP_KEYWORD = re.compile(r"\b(?:bp|b/p|blood\s+pressures?)\b", _I)
@@ -276,6 +281,7 @@ def _sex(text: str) -> str | None:
     found = [(m.start(), m.group(1)) for pattern in (_SEX_WORD, _SEX_LETTER) for m in pattern.finditer(text)]
     found += [(m.start(), m.group(2)) for m in _opening_ages(text)]
     found += [(m.start(), _TITLE_SEX[m.group(1)]) for m in _SEX_TITLE.finditer(text[:_TITLE_REACH])]
+    found += [(m.start(), "female") for m in _OBSTETRIC_SEX.finditer(text)]
     return normalise_sex(min(found)[1]) if found else None
 
 

@@ -121,6 +121,17 @@ def test_assertions(text: str, target: str, expected: str) -> None:
     assert _assertion(text, target) == expected
 
 
+def test_a_header_that_excludes_negates_its_list() -> None:
+    note = (
+        "Differentials considered and excluded:\n- Scarlet fever: throat swab negative\n"
+        "- Sepsis: cultures no growth"
+    )
+    for target in ("Scarlet fever", "Sepsis"):
+        sentence = next(s for s in split_sentences(note) if target in s.text)
+        start = note.index(target)
+        assert assertion_of(sentence, start, start + len(target)) == "negated"
+
+
 def test_family_history_section_covers_following_lines_until_a_blank_line() -> None:
     note = "Family history:\nDiabetes in father.\n\nAssessment: diabetes."
     assert _assertion(note, "Diabetes in") == "family"
@@ -238,6 +249,24 @@ def test_a_question_ends_its_sentence_but_a_query_mark_and_an_answered_one_do_no
         # a year after a diagnosed condition dates its diagnosis
         ("Dx HTN 2015, on amlodipine.", "HTN", "present"),
         ("MI 2015, stented.", "MI", "historical"),
+        # a suspicion set aside; a drug's harms the patient was told of; what to come back for
+        ("GCA not a consideration (ESR 12).", "GCA", "negated"),
+        ("Torsion of appendix testis considered - less likely.", "Torsion of appendix testis", "negated"),
+        ("Warned re rash, drowsiness, hyponatraemia.", "hyponatraemia", "hypothetical"),
+        ("Return precautions (pain, dizziness, shoulder tip pain).", "shoulder tip pain", "hypothetical"),
+        ("Specifically asked re GCA sx: no headache.", "GCA", "hypothetical"),
+        ("Consented (risks incl. cataract R, re-detachment).", "cataract", "hypothetical"),
+        ("The home had a scabies outbreak on the other unit.", "scabies", "hypothetical"),
+        # a spouse's illness is no family history; a cousin's is
+        ("Husband (d. 2019) had vascular dementia.", "vascular dementia", "hypothetical"),
+        ("FHx: a cousin has coeliac disease.", "coeliac disease", "family"),
+        # the patient's words for a pain, not an injury
+        ('Sudden "electric shock" pain in the cheek.', "electric shock", "hypothetical"),
+        # episodes over
+        ("She had grommets as a child for glue ear.", "glue ear", "historical"),
+        ("Pilonidal abscess drained (I&D) Jan 2024 - resolved.", "Pilonidal abscess", "historical"),
+        ("The 4 mm ureteric stone has since passed.", "ureteric stone", "historical"),
+        ("Childhood asthma, none since age 12.", "asthma", "historical"),
     ],
 )
 def test_hypothetical_mentions_and_negated_lists(text: str, target: str, expected: str) -> None:

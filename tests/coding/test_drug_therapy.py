@@ -1,4 +1,5 @@
-"""Long-term drug therapy status codes (Z79) from a record's medications."""
+"""Long-term drug therapy status codes (Z79) from a record's medications, allergy status codes (Z88,
+Z91.0) from its allergies."""
 
 from __future__ import annotations
 
@@ -33,12 +34,16 @@ def _codes(coder: DrugTherapyCoder, note: str, **fields: object) -> list[str]:
         ("Currently on letrozole 2.5mg OD since Dec 2024.", ["Z79.811"]),
         ("DH: metformin 500mg BD, empagliflozin 10mg OD, ramipril 5mg OD.", ["Z79.84"]),
         ("DH: COCP. NKDA.", ["Z79.3"]),
+        # started months ago; a course planned over a year or more
+        ("Current tx: Prednisolone 10mg OD (started 30mg 09/2025, tapering).", ["Z79.52"]),
+        ("Plan: Pred 15mg OD, then slow taper over 12-18/12; steroid card given.", ["Z79.52"]),
         # a short course, a drug started today, one stopped, an allergy, a relative's drug
         ("Plan: Apixaban 10mg BD x 7 days then 5mg BD for at least 3 months.", []),
         ("Tx: prednisolone 30mg PO. Home with prednisolone 30mg OD x 2 more days.", []),
         ("Aspirin 300 mg given in the ED.", []),
         ("DH: warfarin. Warfarin stopped after the bleed.", []),
-        ("Allergies: aspirin (bronchospasm).", []),
+        # an allergy is no drug taken, but an allergy status
+        ("Allergies: aspirin (bronchospasm).", ["Z88.6"]),
         ("Mother on sertraline and warfarin.", []),
         ("Overnight oxycodone 5 mg x4 in 24 h.", []),
         # insulin is part of type 1 diabetes; insulin resistance is no insulin
@@ -55,6 +60,33 @@ def _codes(coder: DrugTherapyCoder, note: str, **fields: object) -> list[str]:
 )
 def test_drugs_taken_long_term_from_a_note(coder: DrugTherapyCoder, note: str, expected: list[str]) -> None:
     assert _codes(coder, note) == expected
+
+
+@pytest.mark.parametrize(
+    ("note", "expected"),
+    [
+        ("Allergy: PENICILLIN - widespread urticarial rash (2015).", ["Z88.0"]),
+        ("Allergies: co-amoxiclav (rash), codeine (vomiting).", ["Z88.0", "Z88.5"]),
+        ("Drug allergies: sulpha drugs.", ["Z88.2"]),
+        ("She is allergic to erythromycin and to peanuts.", ["Z88.1", "Z91.010"]),
+        ("PMH: asthma. PCN allergy.", ["Z88.0"]),
+        ("DH: nil regular. NKDA.", []),
+        ("Allergies: none known.", []),
+        # a relative's allergy, a conditional one, an allergy taken off the record
+        ("Her son has a peanut allergy and carries an adrenaline pen.", []),
+        ("If penicillin allergic, give clarithromycin.", []),
+        ("Penicillin allergy de-labelled after an oral challenge in 2024.", []),
+        # a drug named in the history, not as an allergy
+        ("Treated with amoxicillin for otitis media last year.", []),
+    ],
+)
+def test_allergy_status(coder: DrugTherapyCoder, note: str, expected: list[str]) -> None:
+    assert _codes(coder, note) == expected
+
+
+def test_the_structured_allergy_list(coder: DrugTherapyCoder) -> None:
+    assert _codes(coder, "", allergies=("Penicillin (anaphylaxis)", "Latex")) == ["Z88.0", "Z91.040"]
+    assert _codes(coder, "", allergies=("No known drug allergies",)) == []
 
 
 def test_the_structured_medication_list(coder: DrugTherapyCoder) -> None:

@@ -291,6 +291,9 @@ def test_conditions_of_a_pregnant_patient_take_chapter_15_codes_at_the_trimester
     # a urinary infection in pregnancy is the chapter 15 code of its site alone
     cystitis = reconcile(_preds(cat, ("N30.90", 0.9), ("Z3A.18", 0.7)), cat, pregnant=True)
     assert [p.code for p in cystitis] == ["O23.12", "Z3A.18"]
+    # group B streptococcus found in pregnancy is its carrier state
+    gbs = reconcile(_preds(cat, ("B95.1", 0.9), ("Z3A.37", 0.7)), cat, pregnant=True)
+    assert [p.code for p in gbs] == ["O99.820", "Z3A.37"]
 
 
 def test_a_pregnant_patients_note_gives_trimester_codes(catalogue: IcdCatalogue) -> None:
@@ -337,6 +340,15 @@ def test_a_complication_of_pregnancy_is_not_an_incidental_pregnancy(cat: IcdCata
         # "Epilepsy, unspecified, not intractable, ..." beside a named epilepsy syndrome
         ((("G40.909", 0.9), ("G40.B09", 0.86)), ["G40.B09"]),
         ((("G43.909", 0.9), ("G43.109", 0.8)), ["G43.109"]),
+        # signs part of the disease: lupus's rash, a withdrawal's tremor, polycythaemia's itch
+        ((("M32.9", 0.9), ("R21", 0.8)), ["M32.9"]),
+        ((("F10.230", 0.9), ("R25.1", 0.8)), ["F10.230"]),
+        ((("D45", 0.9), ("L29.9", 0.8)), ["D45"]),
+        # hypertensive heart disease within the code of heart and kidney disease
+        ((("I13.0", 0.9), ("I11.9", 0.85)), ["I13.0"]),
+        # an infant's hypertrophic pyloric stenosis; the allergy an allergy status says
+        ((("Q40.0", 0.9), ("K31.1", 0.8)), ["Q40.0"]),
+        ((("Z88.0", 0.9), ("T78.40XA", 0.8)), ["Z88.0"]),
     ],
 )
 def test_vaguer_codes_fold_into_the_code_that_says_more(

@@ -56,6 +56,8 @@ def test_age(text: str, age: int | None) -> None:
         ("Urology Outpatients\nDear Dr Hughes,\nRe: Mr ---, aged 71", "male"),
         ("Mrs T. Begum, 26, G2P1", "female"),
         ("Dear Mr Shah, thank you for seeing this patient.", None),
+        # an obstetric formula before the baby she had
+        ("31-year-old G2P1 at 37+4 weeks. Obstetric history: 2021 SVD, boy 3.5 kg.", "female"),
     ],
 )
 def test_sex(text: str, sex: str | None) -> None:
