@@ -679,10 +679,39 @@ _NEGATED_FINDING = re.compile(
 )
 
 
+# a sentence that asks the question the visit is for: "She asks whether she can go home", "Parents ask
+# for melatonin", "wants to know", "would like"
+_QUESTION = re.compile(
+    r"\b(?:asks?|asked|asking|wants? to know|would like|wonders?|wondering|requests?)\b", re.I
+)
+_OPENING_WORDS = 60
+
+
+def _focused(patient: Patient, max_words: int) -> str:
+    """A long record's text as its opening (the complaint), then its assessment and the questions it
+    records, in note order: what the visit is about when the whole note does not fit."""
+    from garmle.coding.catalogue_coder import assessment_spans
+    from garmle.coding.context import split_sentences
+
+    text = " ".join(patient.notes)
+    if len(text.split()) <= max_words:
+        return text
+    spans = assessment_spans(patient.notes)
+    picked: list[str] = []
+    for index, note in enumerate(patient.notes):
+        for sentence in split_sentences(note, index):
+            if (index, sentence.start, sentence.end) in spans or _QUESTION.search(sentence.text):
+                picked.append(sentence.text)
+    opening = " ".join(text.split()[:_OPENING_WORDS])
+    return " ".join([opening, *picked]) if picked else text
+
+
 def presentation_text(patient: Patient, max_words: int = _PRESENTATION_WORDS) -> str:
     """The patient's notes, as the clinician wrote them, without the findings they deny ("no stroke,
-    no priapism"), cut at ``max_words`` words."""
-    kept = _NEGATED_FINDING.sub(" ", " ".join(patient.notes))
+    no priapism"), cut at ``max_words`` words; a longer record gives its opening, its assessment and
+    the questions it records (:func:`_focused`), since what the visit is for sits at both ends of a
+    note."""
+    kept = _NEGATED_FINDING.sub(" ", _focused(patient, max_words))
     # the punctuation a denied finding leaves behind: "stroke, no priapism." -> "stroke."
     kept = _LEFT_PUNCTUATION.sub(lambda m: m.group(0).strip()[-1], kept)
     words = re.sub(r"\s+([,;.])", r"\1", re.sub(r"\(\s*\)", " ", kept)).split()

@@ -121,6 +121,17 @@ def test_the_presentation_query_reads_the_notes_without_denied_findings(catalogu
         "Wheeze, worse at night."
     )
 
+    # a long note: its opening, then its assessment and the question the patient asks
+    long_note = (
+        "Maternity triage. 31-year-old at 37+4 weeks with a gush of clear fluid. "
+        + "Examination and history details. " * 40
+        + "\nImp: prelabour rupture of membranes at term.\nShe asks whether she can go home and wait."
+    )
+    focused = presentation_text(_patient(notes=(long_note,)))
+    assert focused.startswith("Maternity triage.") and len(focused.split()) <= 120
+    assert "Imp: prelabour rupture of membranes at term." in focused
+    assert focused.endswith("She asks whether she can go home and wait.")
+
     preds = [CodePrediction("D57.1", "Sickle-cell disease without crisis", 0.9)]
     queries = build_queries(patient, preds, catalogue)
     shown = next(q for q in queries if q.aspect == "presentation")
