@@ -468,7 +468,8 @@ _FOUND_BENIGN = re.compile(r"[^\n.;?]{0,80}?(?<!\bvs )(?<!\bor )(?<!\bversus )\b
 
 
 def _last_negated(mentions: Sequence[Mention]) -> dict[tuple[int | None, str], int]:
-    """Where the last negated mention of each code starts, per note: a suspicion before it is ruled out."""
+    """Where the last negated mention of each code starts, per note: a suspicion in that note is ruled
+    out."""
     last: dict[tuple[int | None, str], int] = {}
     for m in mentions:
         if m.assertion == "negated":
@@ -687,7 +688,12 @@ _OVER_AFTER = re.compile(
     r"|(?:grown|grew)\s+out\s+of\s+it\b|outgrew\s+it\b)",
     re.I,
 )
-_DONE_AWAY_BEFORE = re.compile(r"\b\w+(?:ectomy|otomy)\s+(?:for|of)\s+$", re.I)
+# "appendicectomy for appendicitis", "Liver transplant 2016 for primary sclerosing cholangitis": the
+# operation took the diseased part away
+_SPARING_AFTER = re.compile(r"\s*-?\s*sparing\b", re.I)
+_DONE_AWAY_BEFORE = re.compile(
+    r"\b(?:\w+(?:ectomy|otomy)|transplant(?:ed|ation)?(?:\s+(?:in\s+)?(?:19|20)\d\d)?)\s+(?:for|of)\s+$", re.I
+)
 
 
 _GIVEN_AFTER = re.compile(
@@ -1382,7 +1388,7 @@ _PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
 # 16", "Syphilis 2021 treated with benzathine penicillin", "PID 2019, treated with antibiotics"), and an
 # immunisation given before this visit
 _EPISODE_OVER = (
-    "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H60", "H65", "H66", "H10.0",
+    "A74", "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H60", "H65", "H66", "H10.0",
     "H10.3", "N10", "N30", "N39.0", "L03", "A08", "A09", "B34", "K35", "B01", "B05", "B06", "B26", "B27",
     "A37", "A38", "A51", "A52", "A53", "A54", "A56", "A59", "N70", "N71", "N73", "N23", "G51.0", "H46",
     "R56.0", "Z23",
@@ -2094,8 +2100,10 @@ class CatalogueCoder:
             for m in mentions
             if m.assertion not in ("negated", "hypothetical")
             and not (m.assertion == "uncertain" and _ruled_out_later(m, notes))
-            # "?PE ... Imp: panic disorder. PE and ACS excluded": a later negated mention rules it out
-            and not (m.assertion == "uncertain" and negated_at.get((m.note_index, m.code), -1) > m.char_start)
+            # "?PE ... Imp: panic disorder. PE and ACS excluded": a negated mention in the same note rules
+            # it out, before it or after ("?epididymo-orchitis - unlikely ... differentials
+            # epididymo-orchitis / torsion of appendix testis")
+            and not (m.assertion == "uncertain" and (m.note_index, m.code) in negated_at)
             and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
             # "HIV test result: positive" is no pregnancy test: the test's name must be said
             and (not m.code.startswith("Z32") or _PREGNANCY_TEST.search(m.text) is not None)
@@ -2157,6 +2165,8 @@ class CatalogueCoder:
             and not (m.code.startswith("T14.9") and m.text.lower() in ("injury", "injuries"))
             and not (m.code.startswith("Z04") and m.text.lower() in ("observation", "observations"))
             and not (m.code == "R69" and m.text.lower() in ("illness", "illnesses"))
+            # "steroid-sparing agent": a drug's purpose, no steroid taken
+            and not _followed_by(m, notes, _SPARING_AFTER)
             and not (m.code.startswith("L89") and "area" in m.text.lower())
             # "raised BP found at a work health check": an examination before this visit
             and not (m.code.startswith("Z00") and _preceded_by(m, notes, _AT_AN_EXAM_BEFORE, 30))

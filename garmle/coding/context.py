@@ -337,6 +337,8 @@ _PRE_UNCERTAIN = (
     "concern about",
     "cannot exclude",
     "differential",
+    "differentials",
+    "ddx",
     "versus",
     "vs",
 )

@@ -72,7 +72,7 @@ _MEDICATION_SECTIONS = frozenset(
 # a drug taken now, said in running text
 _TAKEN_BEFORE = re.compile(
     r"\b(?:on|taking|takes|uses|using|continue|continues|continuing|remains on|maintained on|"
-    r"anticoagulated with|treated with long-term|long-term)\s+(?:[\w/-]+\s+){0,3}$",
+    r"anticoagulated with|treated with long-term|long-term|lifelong)\s+(?:[\w/-]+\s+){0,3}$",
     re.I,
 )
 _LONG_TERM_AFTER = re.compile(

@@ -1056,3 +1056,22 @@ def test_conditions_read_off_the_eighth_set(coder: CatalogueCoder) -> None:
     assert not any(
         c.startswith("F90") for c in coded("Teacher wondered about ADHD but attention fine.", "male", 10)
     )
+
+
+@pytest.mark.parametrize(
+    ("note", "absent"),
+    [
+        # the disease a transplant took away; a drug's purpose; a treated chlamydia
+        ("PMH: Liver transplant 2016 for primary sclerosing cholangitis - stable graft.", "K83.01"),
+        ("Azathioprine 125mg OD, long-term as a steroid-sparing agent.", "Z79.5"),
+        ("PMH: Chlamydia treated 2019, partner treated, test of cure neg.", "A74.9"),
+        # a suspicion set aside earlier in the same note
+        (
+            "Urine dip: NAD (?epididymo-orchitis - unlikely). "
+            "Imp: L testicular torsion. Differentials epididymo-orchitis considered.",
+            "N45.3",
+        ),
+    ],
+)
+def test_conditions_that_are_not_the_patients_now(coder: CatalogueCoder, note: str, absent: str) -> None:
+    assert absent not in _codes(coder, note)
