@@ -139,6 +139,9 @@ _NATURE = frozenset(
         "laceration",
         "contusion",
         "burn",
+        # "ear drums normal" is no corrosion of the ear drum
+        "corrosion",
+        "corrosions",
         "poisoning",
         "injury",
         "deficiency",
@@ -690,6 +693,9 @@ _OVER_AFTER = re.compile(
 )
 # "appendicectomy for appendicitis", "Liver transplant 2016 for primary sclerosing cholangitis": the
 # operation took the diseased part away
+_ON_CENTILE_AFTER = re.compile(
+    r"\s*(?:along|on|following|tracking)\s+(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\b", re.I
+)
 _SPARING_AFTER = re.compile(r"\s*-?\s*sparing\b", re.I)
 _DONE_AWAY_BEFORE = re.compile(
     r"\b(?:\w+(?:ectomy|otomy)|transplant(?:ed|ation)?(?:\s+(?:in\s+)?(?:19|20)\d\d)?)\s+(?:for|of)\s+$", re.I
@@ -2165,6 +2171,8 @@ class CatalogueCoder:
             and not (m.code.startswith("T14.9") and m.text.lower() in ("injury", "injuries"))
             and not (m.code.startswith("Z04") and m.text.lower() in ("observation", "observations"))
             and not (m.code == "R69" and m.text.lower() in ("illness", "illnesses"))
+            # "Weight gain along the 75th centile": a baby growing as expected
+            and not (m.code == "R63.5" and _followed_by(m, notes, _ON_CENTILE_AFTER))
             # "steroid-sparing agent": a drug's purpose, no steroid taken
             and not _followed_by(m, notes, _SPARING_AFTER)
             and not (m.code.startswith("L89") and "area" in m.text.lower())

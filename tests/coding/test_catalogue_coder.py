@@ -1075,3 +1075,8 @@ def test_conditions_read_off_the_eighth_set(coder: CatalogueCoder) -> None:
 )
 def test_conditions_that_are_not_the_patients_now(coder: CatalogueCoder, note: str, absent: str) -> None:
     assert absent not in _codes(coder, note)
+
+
+def test_a_structure_found_normal_and_growth_on_its_centile_are_no_conditions(coder: CatalogueCoder) -> None:
+    codes = _codes(coder, "O/E: ear drums normal, chest clear. Weight gain along the 75th centile.")
+    assert not any(code.startswith(("T28", "R63.5")) for code in codes)
