@@ -225,24 +225,32 @@ def _prepare_retrieval(store: Any, embedder: Any) -> None:
 
 
 class _Progress:
-    """A click progress bar on stderr that takes absolute positions."""
+    """A click progress bar on stderr that takes absolute positions; shown on a terminal only, so that
+    a log or a script reading stderr gets the result and the error lines alone."""
 
     def __init__(self, total: int, label: str) -> None:
-        self._bar = click.progressbar(length=total, label=f"indexing {label}", file=sys.stderr)
+        shown = sys.stderr.isatty()
+        self._bar = (
+            click.progressbar(length=total, label=f"indexing {label}", file=sys.stderr) if shown else None
+        )
         self._pos = 0
 
     def __enter__(self) -> Any:
-        self._bar.__enter__()
+        bar = self._bar
+        if bar is None:
+            return lambda done: None
+        bar.__enter__()
 
         def update(done: int) -> None:
-            step = max(0, min(done, self._bar.length or done) - self._pos)
-            self._bar.update(step)
+            step = max(0, min(done, bar.length or done) - self._pos)
+            bar.update(step)
             self._pos += step
 
         return update
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(None, None, None)
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
 
 
 def _open_store(ctx: click.Context) -> Any:
