@@ -292,7 +292,7 @@ class Patient(_Record):
 class Evidence(_Record):
     """Why a code was predicted: a span of a note or a structured fact.
 
-    ``kind`` is one of ``note``, ``observation``, ``medication``, ``problem``, ``rule``,
+    ``kind`` is one of ``note``, ``observation``, ``medication``, ``allergy``, ``problem``, ``rule``,
     ``external``. For notes, ``note_index``/``char_start``/``char_end`` locate
     ``text`` in ``patient.notes[note_index]``.
     """

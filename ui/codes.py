@@ -17,6 +17,7 @@ SOURCE_NAMES = {
     "catalogue": "note text (catalogue terms)",
     "ehr": "structured record (EHR rules)",
     "medication": "medications taken long-term",
+    "allergy": "recorded allergies",
     "transformers": "trained classifier",
     "screening": "screening criteria (age, smoking history)",
 }

@@ -112,6 +112,7 @@ _TYPE_1 = re.compile(r"\b(?:type\s*(?:1|I|one)\s+diabet\w*|T1DM|T1D|IDDM)\b", re
 # an allergy said in running text, around the allergen: "allergic to codeine", "PCN allergy",
 # "penicillin-allergic"
 _ALLERGY_WORDS = re.compile(r"\ballerg\w*|\banaphyla\w*|\bhypersensitiv\w*", re.I)
+_ALLERGY_CODES = ("Z88", "Z91.0")
 _ALLERGY_REACH = 40  # characters either side of an allergen read for an allergy word in running text
 # a condition, not a fact: "If penicillin allergic, give clarithromycin"
 _CONDITIONAL = re.compile(r"\b(?:if|unless|in case|whether|otherwise)\b|\?", re.I)
@@ -213,7 +214,8 @@ class DrugTherapyCoder:
                 code,
                 self.catalogue.title(code),
                 DRUG_THERAPY_SCORE,
-                source=self.name,
+                # an allergy status is read from the allergies recorded, not from the drugs taken
+                source="allergy" if code.startswith(_ALLERGY_CODES) else self.name,
                 evidence=tuple(dict.fromkeys(evidence)),
             )
             for code, evidence in found.items()

@@ -86,6 +86,9 @@ def test_allergy_status(coder: DrugTherapyCoder, note: str, expected: list[str])
 
 def test_the_structured_allergy_list(coder: DrugTherapyCoder) -> None:
     assert _codes(coder, "", allergies=("Penicillin (anaphylaxis)", "Latex")) == ["Z88.0", "Z91.040"]
+    # named as read from the allergies, not from the drugs taken
+    patient = Patient("p", allergies=("Penicillin (anaphylaxis)",))
+    assert [(p.source, p.evidence[0].kind) for p in coder.predict(patient)] == [("allergy", "allergy")]
     assert _codes(coder, "", allergies=("No known drug allergies",)) == []
 
 

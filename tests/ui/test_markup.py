@@ -159,6 +159,7 @@ def test_evidence_line_and_source_names() -> None:
     assert evidence_line(evidence, limit=1).endswith("(+1 more)")
     assert source_name("catalogue+ehr") == "note text (catalogue terms) + structured record (EHR rules)"
     assert source_name("medication") == "medications taken long-term"
+    assert source_name("catalogue+allergy") == "note text (catalogue terms) + recorded allergies"
     assert source_name("") == "unknown"
 
 
