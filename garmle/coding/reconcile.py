@@ -491,6 +491,12 @@ _STONE_PAIN = ("N20", "N13.2", "N23", "N10", "N12")
 # atrial fibrillation, the loin pain of a ureteric stone, the hip pain of a femoral neck fracture, the
 # girdle pain of a polymyalgia, the fatigue of an anaemia, a glaucoma's field defects. A sign a code
 # asks to be added (N40.1's nocturia) is not among them.
+# what vomiting is part of: a belly's disease, a pyloric stenosis, an intussusception, a poisoning, a
+# gastroenteritis
+_VOMITING = (
+    *_BELLY, "Q40.0", "K56.1", "T36", "T37", "T38", "T39", "T40", "T41", "T42", "T43", "T44", "T45",
+    "A08", "A09",
+)  # fmt: skip
 _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("R05", "R06.7", "R09.81", "J00"), (*_LOWER_AIRWAY, *_FLARES)),
     (("R06.0", "R06.2"), (*_LOWER_AIRWAY, *_FLARES, "I26", "I50", "I11.0", "I13", "J44", "J45", "J84")),
@@ -498,26 +504,7 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("R00.0", "R00.2"), ("I47", "I48", "I49", "I26", "E05")),
     (("R07",), _CHEST),
     (("R10",), _BELLY),
-    (
-        ("R11",),
-        (
-            *_BELLY,
-            "Q40.0",
-            "K56.1",
-            "T36",
-            "T37",
-            "T38",
-            "T39",
-            "T40",
-            "T41",
-            "T42",
-            "T43",
-            "T44",
-            "T45",
-            "A08",
-            "A09",
-        ),
-    ),
+    (("R11",), _VOMITING),
     (("R30.0", "R35.0", "R39.15"), ("N30", "N39.0", "N10", "N12", "N34")),
     (("R31",), ("N20", "N13.2", "N23", "N30", "N39.0", "C67")),
     (("M54.5", "M54.9"), _STONE_PAIN),
@@ -1513,6 +1500,8 @@ def reconcile(
     # failure (I11.0)
     preds = _drop_contradictions(_combination(_drop_contradictions(preds), catalogue))
     preds = _diabetes_combination(preds, catalogue)
+    # the hypertensive heart or kidney disease that a combination code made now holds (I13)
+    preds = _fold_each(preds, lambda p, o: o.code.startswith("I13") and _sign_of(p.code, o.code))
     preds = _neutropenia_of_chemotherapy(preds, catalogue, notes)
     preds = _stroke_sequelae(preds, catalogue, notes)
     preds = _dementia_grade(_dementia_in_disease(preds, catalogue), catalogue)

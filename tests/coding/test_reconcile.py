@@ -644,3 +644,8 @@ def test_a_neutropenia_during_chemotherapy_is_its_adverse_effect_and_its_fever_i
     # methotrexate for arthritis is no cancer chemotherapy
     arthritis = reconcile(preds, cat, notes=["RA on methotrexate. Febrile neutropenia."])
     assert "D70.1" not in {p.code for p in arthritis} and "R50.81" in {p.code for p in arthritis}
+
+
+def test_hypertensive_heart_disease_folds_into_the_combination_code_made_from_it(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("I11.9", 0.9), ("I10", 0.9), ("N18.32", 0.9), ("I50.33", 0.9))
+    assert sorted(p.code for p in reconcile(preds, cat)) == ["I13.0", "I50.33", "N18.32"]
