@@ -1080,3 +1080,20 @@ def test_conditions_that_are_not_the_patients_now(coder: CatalogueCoder, note: s
 def test_a_structure_found_normal_and_growth_on_its_centile_are_no_conditions(coder: CatalogueCoder) -> None:
     codes = _codes(coder, "O/E: ear drums normal, chest clear. Weight gain along the 75th centile.")
     assert not any(code.startswith(("T28", "R63.5")) for code in codes)
+
+
+@pytest.mark.parametrize(
+    ("note", "absent"),
+    [
+        # an eye note's "PVD" is a posterior vitreous detachment, not peripheral vascular disease
+        ("Imp: L PVD, no retinal break.", "I73.9"),
+        # an option of care, a bare "illness", the areas a pressure ulcer would form on
+        ("Options discussed: observation, a hearing aid or surgery.", "Z04.9"),
+        ("Had a coryzal illness last week.", "R69"),
+        ("Continue topical treatment; avoid axillary pressure areas.", "L89.90"),
+        # a past screening's result
+        ("Cervical screening 2024 HPV negative - up to date.", "Z12.4"),
+    ],
+)
+def test_words_that_name_no_condition_of_the_patient(coder: CatalogueCoder, note: str, absent: str) -> None:
+    assert absent not in _codes(coder, note)
