@@ -470,15 +470,32 @@ _SIGN_ABSENT = (
 _FOUND_BENIGN = re.compile(r"[^\n.;?]{0,80}?(?<!\bvs )(?<!\bor )(?<!\bversus )\bbenign\b", re.I)
 
 
-def _last_negated(mentions: Sequence[Mention]) -> dict[tuple[int | None, str], int]:
-    """Where the last negated mention of each code starts, per note: a suspicion in that note is ruled
+# Words that alone name no condition a code can say: a bare "injury" ("discharged 2014 after a knee
+# injury"), "observation" (an option of care), "illness" ("a coryzal illness last week")
+_BARE_WORDS = (
+    ("T14.9", frozenset({"injury", "injuries"})),
+    ("Z04", frozenset({"observation", "observations"})),
+    ("R69", frozenset({"illness", "illnesses"})),
+)
+
+
+def _bare_word(mention: Mention) -> bool:
+    """Whether a mention is a bare word that names no condition (:data:`_BARE_WORDS`).
+
+    Example:
+        >>> _bare_word(Mention("R69", 0, 0, 7, "illness", "present", 1.0, "", frozenset()))
+        True
+        >>> _bare_word(Mention("S82.62XA", 0, 0, 6, "injury", "present", 1.0, "", frozenset()))
+        False
+    """
+    text = mention.text.lower()
+    return any(mention.code.startswith(code) and text in words for code, words in _BARE_WORDS)
+
+
+def _negated_codes(mentions: Sequence[Mention]) -> set[tuple[int | None, str]]:
+    """The (note, code) pairs a negated mention names: a suspicion of the code in that note is ruled
     out."""
-    last: dict[tuple[int | None, str], int] = {}
-    for m in mentions:
-        if m.assertion == "negated":
-            key = (m.note_index, m.code)
-            last[key] = max(last.get(key, -1), m.char_start)
-    return last
+    return {(m.note_index, m.code) for m in mentions if m.assertion == "negated"}
 
 
 def _names_a_test(mention: Mention, notes: Sequence[str]) -> bool:
@@ -691,12 +708,13 @@ _OVER_AFTER = re.compile(
     r"|(?:grown|grew)\s+out\s+of\s+it\b|outgrew\s+it\b)",
     re.I,
 )
-# "appendicectomy for appendicitis", "Liver transplant 2016 for primary sclerosing cholangitis": the
-# operation took the diseased part away
+# "Weight gain along the 75th centile", "steroid-sparing agent"
 _ON_CENTILE_AFTER = re.compile(
     r"\s*(?:along|on|following|tracking)\s+(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\b", re.I
 )
 _SPARING_AFTER = re.compile(r"\s*-?\s*sparing\b", re.I)
+# "appendicectomy for appendicitis", "Liver transplant 2016 for primary sclerosing cholangitis": the
+# operation took the diseased part away
 _DONE_AWAY_BEFORE = re.compile(
     r"\b(?:\w+(?:ectomy|otomy)|transplant(?:ed|ation)?(?:\s+(?:in\s+)?(?:19|20)\d\d)?)\s+(?:for|of)\s+$", re.I
 )
@@ -2100,7 +2118,7 @@ class CatalogueCoder:
         # chapter 15 covers pregnancy, childbirth and the puerperium
         postnatal = bool(patient.postpartum) or any(states_postpartum(note) for note in patient.notes)
         pregnant = patient.pregnant or postnatal or any("pregnan" in note.lower() for note in patient.notes)
-        negated_at = _last_negated(mentions)
+        negated = _negated_codes(mentions)
         kept = [
             m
             for m in mentions
@@ -2109,7 +2127,7 @@ class CatalogueCoder:
             # "?PE ... Imp: panic disorder. PE and ACS excluded": a negated mention in the same note rules
             # it out, before it or after ("?epididymo-orchitis - unlikely ... differentials
             # epididymo-orchitis / torsion of appendix testis")
-            and not (m.assertion == "uncertain" and (m.note_index, m.code) in negated_at)
+            and not (m.assertion == "uncertain" and (m.note_index, m.code) in negated)
             and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
             # "HIV test result: positive" is no pregnancy test: the test's name must be said
             and (not m.code.startswith("Z32") or _PREGNANCY_TEST.search(m.text) is not None)
@@ -2166,16 +2184,13 @@ class CatalogueCoder:
             )
             # "8-week immunisations given 6 days ago", "immunisations up to date": no visit for one
             and not (m.code == "Z23" and _followed_by(m, notes, _GIVEN_AFTER))
-            # a bare "injury" ("discharged 2014 after a knee injury") names no injury a code can say; nor
-            # does a bare "observation" (an option of care) name an encounter, or "pressure areas" an ulcer
-            and not (m.code.startswith("T14.9") and m.text.lower() in ("injury", "injuries"))
-            and not (m.code.startswith("Z04") and m.text.lower() in ("observation", "observations"))
-            and not (m.code == "R69" and m.text.lower() in ("illness", "illnesses"))
+            and not _bare_word(m)
             # "Weight gain along the 75th centile": a baby growing as expected
             and not (m.code == "R63.5" and _followed_by(m, notes, _ON_CENTILE_AFTER))
+            # "pressure areas" name no pressure ulcer
+            and not (m.code.startswith("L89") and "area" in m.text.lower())
             # "steroid-sparing agent": a drug's purpose, no steroid taken
             and not _followed_by(m, notes, _SPARING_AFTER)
-            and not (m.code.startswith("L89") and "area" in m.text.lower())
             # "raised BP found at a work health check": an examination before this visit
             and not (m.code.startswith("Z00") and _preceded_by(m, notes, _AT_AN_EXAM_BEFORE, 30))
         ]

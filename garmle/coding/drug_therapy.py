@@ -247,7 +247,7 @@ class DrugTherapyCoder:
                     if pattern.search(item):
                         yield code, Evidence("allergy", item)
         for index, note in enumerate(patient.notes):
-            if not _ALLERGY_WORDS.search(note) and not any(s in note.lower() for s in ALLERGY_SECTIONS):
+            if not _ALLERGY_WORDS.search(note):  # every allergy header holds an allergy word too
                 continue
             for sentence in split_sentences(note, index):
                 listed = sentence.section in ALLERGY_SECTIONS

@@ -1197,6 +1197,9 @@ PREGNANCY_CODES: tuple[tuple[str, str, bool], ...] = (
     ("N30", "O23.1", False),
     ("N34.1", "O23.2", False),
     ("N39.0", "O23.4", False),
+    # group B streptococcus found in a pregnancy (urine, swab) is its carrier state
+    ("B95.1", "O99.820", False),
+    ("Z22.330", "O99.820", False),
     ("E10", "O24.01", True),
     ("E11", "O24.11", True),
     ("E66", "O99.21", True),
@@ -1219,12 +1222,9 @@ PREGNANCY_CODES: tuple[tuple[str, str, bool], ...] = (
     ("L", "O99.71", True),
 )
 """A condition's chapter 15 code in pregnancy: code prefix -> the code's stem before the trimester
-digit, and whether the condition's own code stays beside it (longest prefix wins). D65-D89, E00-E89
-and the others are the residual "other diseases ... complicating pregnancy" codes."""
-
-
-_GBS = ("B95.1", "Z22.330")
-_GBS_IN_PREGNANCY = "O99.820"
+digit (or the whole code, for one of no trimester), and whether the condition's own code stays beside
+it (longest prefix wins). D65-D89, E00-E89 and the others are the residual "other diseases ...
+complicating pregnancy" codes."""
 
 
 def _post_term(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
@@ -1268,6 +1268,8 @@ def _trimester(preds: Sequence[CodePrediction]) -> str:
 
 
 def _pregnancy_code(stem: str, trimester: str, catalogue: IcdCatalogue) -> str | None:
+    if catalogue.is_valid(stem) and catalogue.lookup(stem).billable:
+        return stem  # a code of no trimester: "Streptococcus B carrier state complicating pregnancy"
     for digit in (trimester, "9", "0"):
         code = stem + digit
         if catalogue.is_valid(code) and catalogue.lookup(code).billable:
@@ -1300,16 +1302,11 @@ def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[Cod
             code = _pregnancy_code(p.code[:-1], trimester, catalogue)
             if code is not None and code != p.code:
                 p = replace(p, code=code, title=catalogue.title(code))
-        if p.code in _GBS and catalogue.is_valid(_GBS_IN_PREGNANCY):
-            # group B streptococcus found in a pregnancy (urine, swab) is its carrier state (O99.82-)
-            why = Evidence("rule", "group B streptococcus in pregnancy: carrier state complicating pregnancy")
-            p = replace(p, code=_GBS_IN_PREGNANCY, title=catalogue.title(_GBS_IN_PREGNANCY),
-                        evidence=(*p.evidence, why))  # fmt: skip
-        if p.code.startswith(("O", "Z")):
-            out.append(p)
-            continue
         match = max((row for row in PREGNANCY_CODES if p.code.startswith(row[0])), key=lambda r: len(r[0]),
                     default=None)  # fmt: skip
+        if p.code.startswith(("O", "Z")) and match is None:
+            out.append(p)
+            continue
         code = _pregnancy_code(match[1], trimester, catalogue) if match else None
         if match is None or code is None:
             out.append(p)
