@@ -420,6 +420,8 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
         True
         >>> _ruled_out_later(m, ["?cellulitis vs DVT -> duplex booked."])
         False
+        >>> _ruled_out_later(m, ["?cellulitis vs DVT - excluded on duplex."])
+        True
         >>> m = Mention("C34.90", 0, 1, 12, "Lung cancer", "uncertain", 1.0, "", frozenset())
         >>> _ruled_out_later(m, ["?Lung cancer 2021 - CT nodule, benign."])
         True
@@ -431,6 +433,8 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     note = _note_of(mention, notes)
     if note is None:
         return False
+    if _SET_ASIDE_AFTER.match(note, mention.char_end):
+        return True  # "?SAH - excluded on CT/history", "(?Crohn's - no evidence)"
     if _NOT_MADE.match(note, mention.char_end):
         return True  # "?Polymyalgia rheumatica 2023 - ESR/CRP normal ...; diagnosis not made"
     if mention.code.startswith("C") and _FOUND_BENIGN.match(note, mention.char_end):
@@ -450,6 +454,12 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
     return ruled.search(note, mention.char_end) is not None
 
 
+# a suspicion answered right after it: "?SAH - excluded on CT", "(?Crohn's - no evidence)"
+_SET_ASIDE_AFTER = re.compile(
+    r"\s*\??\s*[-–:]\s*(?:(?:was|has been|is|felt)\s+)?(?:ruled out|excluded|negative|not seen|unlikely|"
+    r"not supported|not suspected|no evidence|not found)\b",
+    re.I,
+)
 # a suspicion its line goes on to set aside
 _NOT_MADE = re.compile(
     r"[^\n]{0,150}?\bdiagnosis (?:was |has been )?(?:not made|not confirmed|refuted)\b"
@@ -620,14 +630,20 @@ def _names_a_sign(mention: Mention, notes: Sequence[str]) -> bool:
         >>> m = Mention("L53.9", 0, 13, 21, "erythema", "present", 1.0, "", frozenset())
         >>> _names_a_sign(m, ["Throat: mild erythema."]), _names_a_sign(m, ["Skin: mild erythema."])
         (True, False)
+        >>> m = Mention("R05.9", 0, 20, 25, "cough", "present", 1.0, "", frozenset())
+        >>> _names_a_sign(m, ["Reducible R hernia, cough impulse."]), _names_a_sign(m, ["Hernia R, cough."])
+        (True, False)
     """
     if mention.text.upper() == "CVA":
         return _followed_by(mention, notes, _ANGLE_AFTER)
     if mention.code.startswith("L53"):
         return _preceded_by(mention, notes, _MUCOSA_BEFORE, 30)
+    if mention.code.startswith("R05"):
+        return _followed_by(mention, notes, _IMPULSE_AFTER)  # a hernia's "cough impulse"
     return mention.code.startswith(("F32", "F33")) and _preceded_by(mention, notes, _NOT_A_MOOD_BEFORE, 20)
 
 
+_IMPULSE_AFTER = re.compile(r"\s*(?:impulse|test)\b", re.I)
 # "Throat: mild erythema", "TM erythematous": a mucosa's or an ear drum's redness, a sign of the
 # infection there, not a skin disorder
 _MUCOSA_BEFORE = re.compile(
@@ -699,12 +715,16 @@ _DONE_AWAY_AFTER = re.compile(
 # teenager - resolved", "Renal colic 2015, no recurrence"; one with a personal-history code keeps it
 _OVER_AFTER = re.compile(
     # (no other comma before it: "T2DM, HTN, asthma as a child - resolved" resolved the asthma alone)
-    r"[^.;\n,]{0,40}?(?:,\s*treated\b[^.;\n,]{0,30})?[-–,(:]\s*"
+    r"[^.;\n,]{0,40}?(?:,\s*(?:treated|managed)\b[^.;\n,]{0,30})?[-–,(:]\s*"
     r"(?:(?:(?:fully|completely|now|since|all)\s+)?(?:resolved|recovered)\b"
     r"|(?:made\s+an?\s+)?(?:full|complete)\s+recovery\b"
     r"|no\s+(?:recurrences?|further\s+(?:episodes|attacks))\b|adequately\s+treated\b"
     # outgrown: "Childhood asthma, none since age 12", "asthma - no inhalers or sx since age 9"
     r"|(?:(?:none|nil)\s+|no\s+(?:[\w/]+\s+){0,3}?)since\s+(?:the\s+)?age[d]?\s*(?:of\s+)?\d+"
+    # "Febrile convulsion at 18 months of age, none since", "Migraine ..., none for over 15 years"
+    r"|(?:none|nil)\s+since\b|(?:none|nil|no\s+(?:[\w/]+\s+){0,3}?(?:symptoms|sx|episodes|attacks|problems|"
+    r"inhalers|treatment|medication|fits|seizures|recurrence)\s+)"
+    r"for\s+(?:over\s+|more\s+than\s+|>\s*)?\d+\+?\s*(?:years?|yrs?|y)\b"
     r"|(?:grown|grew)\s+out\s+of\s+it\b|outgrew\s+it\b)",
     re.I,
 )
@@ -715,6 +735,9 @@ _ON_CENTILE_AFTER = re.compile(
 _SPARING_AFTER = re.compile(r"\s*-?\s*sparing\b", re.I)
 # "appendicectomy for appendicitis", "Liver transplant 2016 for primary sclerosing cholangitis": the
 # operation took the diseased part away
+_OPERATED_IN_YEAR = re.compile(
+    r"\s+(?:repair|release|excision|removal|surgery|operation|op)\s*(?:in\s+|[-–(]\s*)?(?:19|20)\d\d\b", re.I
+)
 _DONE_AWAY_BEFORE = re.compile(
     r"\b(?:\w+(?:ectomy|otomy)|transplant(?:ed|ation)?(?:\s+(?:in\s+)?(?:19|20)\d\d)?)\s+(?:for|of)\s+$", re.I
 )
@@ -765,6 +788,107 @@ def _exam_of_another_age(code: str, age: float | None) -> bool:
     return any(code.startswith(head) and not low <= age < high for head, low, high in _HEALTH_EXAM_AGES)
 
 
+# the age a condition was had at, right after it: "at 6 months", "aged 18 months", "at age 9", "in her
+# twenties", "in his 20s"
+_AT_AGE_AFTER = re.compile(
+    r"[^.;\n,]{0,15}?\b(?:at|aged?)\s+(?:age\s+)?(\d{1,2})\s*(months?|mo|mths?|years?|yrs?|y)\b(?![+/])"
+    r"|[^.;\n,]{0,15}?\b(?:at\s+age|aged?)\s+(?:of\s+)?(\d{1,2})\b(?![+./]?\d)(?!\s*(?:weeks?|wks?|/52|days?)\b)()"
+    r"|[^.;\n,]{0,15}?\bin\s+(?:his|her|their)\s+(?:(teens)|(twenties|thirties|forties|fifties|sixties)|(\d)0'?s)\b",
+    re.I,
+)
+_ONSET = re.compile(r"\b(?:since|from|start\w*|began|begun|onset|diagnosed|dx|first)\b", re.I)
+_DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60}
+
+
+# a manic episode of a bipolar disorder is the bipolar disorder's current episode (F30 Excludes1
+# "bipolar disorder (F31.-)"); a Parkinson's disease with fluctuations ("wearing off", "on-off") or
+# dyskinesia is G20.A2, G20.B1 or G20.B2
+_BIPOLAR = re.compile(r"\bbipolar\b", re.I)
+_MANIC_IN_BIPOLAR = {
+    "F30.10": "F31.10", "F30.11": "F31.11", "F30.12": "F31.12", "F30.13": "F31.13", "F30.2": "F31.2",
+    "F30.9": "F31.10",
+}  # fmt: skip
+_FLUCTUATIONS = re.compile(
+    r"\b(?:fluctuations?|fluctuating|wearing[- ]off|wears off|on[- ]off|off[- ]periods?)\b", re.I
+)
+_DYSKINESIA = re.compile(r"\bdyskinesias?\b", re.I)
+_DENIED_BEFORE = re.compile(r"\b(?:no|not|nor|without|denies|absent)\b[^,;()]*$", re.I)
+
+
+def _course_said(code: str, mention: Mention, notes: Sequence[str], titles: Mapping[str, str]) -> str:
+    """The code that a mention's sentence says of the course of its disease: "Bipolar affective
+    disorder, current episode MANIC, severe" is F31.13, not the manic episode F30.13; "Parkinson's
+    disease with motor fluctuations (end-of-dose wearing off), no dyskinesia" is G20.A2.
+
+    Example:
+        >>> m = Mention("F30.13", 0, 33, 54, "episode MANIC, severe", "present", 1.0, "", frozenset())
+        >>> note = "Imp: Bipolar affective disorder, current episode MANIC, severe."
+        >>> _course_said("F30.13", m, [note], {"F31.13": ""})
+        'F31.13'
+        >>> m = Mention("G20.A1", 0, 3, 22, "Parkinson's disease", "present", 1.0, "", frozenset())
+        >>> note = "1. Parkinson's disease with motor fluctuations (end-of-dose wearing off), no dyskinesia"
+        >>> _course_said("G20.A1", m, [note], {"G20.A2": ""})
+        'G20.A2'
+        >>> note = "1. Parkinson's disease, no fluctuations or dyskinesia"
+        >>> _course_said("G20.A1", m, [note], {"G20.A2": ""})
+        'G20.A1'
+    """
+    sentence = _sentence_around(mention, notes)
+    if code in _MANIC_IN_BIPOLAR and _BIPOLAR.search(sentence):
+        bipolar = _MANIC_IN_BIPOLAR[code]
+        return bipolar if bipolar in titles else code
+    if code == "G20.A1":
+
+        def affirmed(pattern: re.Pattern[str]) -> bool:
+            return any(
+                _DENIED_BEFORE.search(sentence[max(0, m.start() - 30) : m.start()]) is None
+                for m in pattern.finditer(sentence)
+            )
+
+        fluctuating, dyskinetic = affirmed(_FLUCTUATIONS), affirmed(_DYSKINESIA)
+        new = {(True, False): "G20.A2", (False, True): "G20.B1", (True, True): "G20.B2"}.get(
+            (fluctuating, dyskinetic), code
+        )
+        return new if new in titles else code
+    return code
+
+
+def _at_an_earlier_age(mention: Mention, notes: Sequence[str], age: float | None) -> bool:
+    """True when the words right after a mention place it at an age the patient is well past:
+    "Febrile convulsion at 18 months of age" for a man of 24, "Migraine ... in her twenties" for a
+    woman of 49.
+
+    Example:
+        >>> m = Mention("J21.9", 0, 0, 13, "Bronchiolitis", "present", 1.0, "", frozenset())
+        >>> _at_an_earlier_age(m, ["Bronchiolitis at 6 months, managed at home"], 3)
+        True
+        >>> _at_an_earlier_age(m, ["Bronchiolitis at 6 months, managed at home"], 0.6)
+        False
+        >>> _at_an_earlier_age(m, ["Bronchiolitis at home"], 3)
+        False
+        >>> _at_an_earlier_age(m, ["Bronchiolitis since age 1"], 3)
+        False
+        >>> m = Mention("O30.009", 0, 0, 15, "Twin pregnancy", "present", 1.0, "", frozenset())
+        >>> _at_an_earlier_age(m, ["Twin pregnancy at 11+5 weeks"], 33)
+        False
+    """
+    note = _note_of(mention, notes)
+    if age is None or note is None:
+        return False
+    found = _AT_AGE_AFTER.match(note, mention.char_end)
+    if found is None or _ONSET.search(found.group(0)):
+        return False  # "smoker since age 16", "diagnosed at 40": when it began, not when it was
+    number, unit, bare, _, teens, decade, digit = found.groups()
+    number = number or bare
+    if number is not None:
+        then = int(number) / 12 if unit and unit.lower().startswith("m") else int(number)
+    elif teens:
+        then = 19
+    else:
+        then = (_DECADES[decade.lower()] if decade else int(digit) * 10) + 9
+    return then <= age - 2
+
+
 def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
     """True when a past condition was operated or treated away; a past cancer keeps its history code.
 
@@ -784,20 +908,37 @@ def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
         >>> _done_away_with(m, ["PMH: Childhood asthma, none since age 12."])
         True
     """
-    if mention.assertion != "historical" or mention.code.startswith(("C", "D0", "D3", "D4")):
+    if mention.code.startswith(("C", "D0", "D3", "D4")):
         return False
+    if mention.assertion != "historical":
+        # "inguinal hernia repair 2010" outside a history section: the repair's year dates it
+        return mention.assertion == "present" and _followed_by(mention, notes, _OPERATED_IN_YEAR)
     return (
         _followed_by(mention, notes, _DONE_AWAY_AFTER)
         or (personal_history_code(mention.code) is None and _followed_by(mention, notes, _OVER_AFTER))
         or _preceded_by(mention, notes, _DONE_AWAY_BEFORE)
         # "bilateral cataract surgery", "inguinal hernia operation 2015": what the operation removes
-        or (mention.code.startswith(_OPERATED_AWAY) and _followed_by(mention, notes, _OPERATION_AFTER))
+        or (
+            mention.code.startswith(_OPERATED_AWAY)
+            # "bunion surgery L foot" read whole
+            and (
+                _followed_by(mention, notes, _OPERATION_AFTER)
+                or _OPERATION_AFTER.search(mention.text) is not None
+            )
+        )
     )
 
 
 # conditions their operation ends: a cataract, a hernia, gallstones, an appendicitis
-_OPERATED_AWAY = ("H25", "H26", "H28", "K40", "K41", "K42", "K43", "K44", "K45", "K46", "K80", "K35")
-_OPERATION_AFTER = re.compile(r"\s+(?:surgery|operation|op|extraction|extracted|repair)\b", re.I)
+_OPERATED_AWAY = (
+    *("H25", "H26", "H28", "K40", "K41", "K42", "K43", "K44", "K45", "K46", "K80", "K35"),
+    # a bunion, a carpal tunnel, a Dupuytren's, a trigger finger, haemorrhoids, a fissure, a fistula, a
+    # pilonidal sinus, varicose veins, a hydrocele, an undescended testis
+    *("M20.1", "M21.6", "G56.0", "M72.0", "M65.3", "K64", "K60", "L05", "I83", "N43", "Q53"),
+)
+_OPERATION_AFTER = re.compile(
+    r"\s+(?:surgery|operation|op|extraction|extracted|repair|release|correction|ligation|stripping)\b", re.I
+)
 
 
 # "wounds clean and dry", "wound site healing", "surgical wound", "port-site wound": an operation's wound
@@ -1239,6 +1380,10 @@ def _in_spans(evidence: Evidence, spans: _Spans) -> bool:
     return any(i == index and a <= start < b for i, a, b in spans)
 
 
+# diabetes combination codes (their digits after the dot) coded beside the complication's own code
+_COMBINED_COMPANIONS = (("43", "K31.84"), ("22", "N18"), ("621", "L97"))
+
+
 def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) -> list[CodePrediction]:
     """The codes of the condition the patient is seen for first, then the others, in the given order.
 
@@ -1266,6 +1411,18 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
     named.sort(
         key=lambda p: min((e.note_index or 0, e.char_start or 0) for e in p.evidence if _in_spans(e, spans))
     )
+    # "Imp: diabetic gastroparesis": the gastroparesis is what the visit is about, and the diabetes's
+    # combination code that keeps it beside it (E11.43, E11.22 beside the CKD stage, E11.621 beside the
+    # ulcer) comes after it
+    diabetes = [p for p in named if p.code[:3] in DIABETES_CATEGORIES]
+    for combined, companion in _COMBINED_COMPANIONS:
+        beside = next((p for p in named if p.code.startswith(companion)), None)
+        if beside is None or not any(p.code[4:] == combined for p in diabetes):
+            continue
+        place = min(named.index(p) for p in diabetes)
+        if place < named.index(beside):
+            named.remove(beside)
+            named.insert(place, beside)
     active = [problem for problem in patient.problems if problem.active]
     if not named and active and all(problem.onset is None for problem in active):
         first = active[0].display  # the first problem listed
@@ -1396,12 +1553,31 @@ _NEWBORN = re.compile(
 # a baby past the newborn weeks: "Isla, 7 months.", "a 4-month-old", "aged 10 months", "5/52 old",
 # "a 6-week-old"
 _INFANT_MONTHS = re.compile(
-    r"\b(?:[1-9]|1\d|2[0-3])\s*-?\s*(?:months?|mo|mths?)\b(?:\s*-?\s*old\b|(?=\s*[,.;]))"
+    r"\b(?:[1-9]|1\d|2[0-3])\s*-?\s*(?:months?|mo|mths?)\b(?:\s+(?:and\s+)?\d\s*(?:weeks?|wks?))?"
+    r"(?:\s*-?\s*old\b|(?=\s*[,.;]))"
     r"|\b(?:[5-9]|[1-4]\d|5[0-2])\s*(?:/52|-?\s*weeks?)\s*-?\s*old\b",
     re.I,
 )
 _NEWBORN_ITEM = re.compile(r"\b(?:new-?born|neonatal|perinatal)\b", re.I)
 _NEWBORN_WORDS = frozenset({"newborn", "neonatal", "perinatal", "new", "born", "fetus"})
+# skin cancer codes that name the cancer but not its site (C44.9-, C43.9, D04.9), and the site digit of
+# the words that name one (C44.3- "skin of other and unspecified parts of face", C43.6- "upper limb")
+_SKIN_CANCERS = ("C43", "C44", "D03", "D04")
+_SKIN_SITES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("1", frozenset({"eyelid", "canthus"})),
+    ("0", frozenset({"lip"})),
+    ("2", frozenset({"ear", "pinna", "auricle"})),
+    (
+        "3",
+        frozenset(
+            {"face", "facial", "cheek", "nose", "nasal", "forehead", "temple", "chin", "malar", "brow"}
+        ),
+    ),
+    ("4", frozenset({"scalp", "neck"})),
+    ("5", frozenset({"back", "chest", "trunk", "abdomen", "abdominal", "flank", "buttock", "torso", "loin"})),
+    ("6", frozenset({"arm", "forearm", "hand", "finger", "wrist", "elbow", "shoulder", "thumb"})),
+    ("7", frozenset({"leg", "thigh", "calf", "shin", "foot", "ankle", "knee", "hip", "toe", "heel"})),
+)
 _PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
 
 # acute infections whose past episode is over and has no personal-history code: upper and lower
@@ -1446,6 +1622,8 @@ FAMILY_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("C", "Z80.9"),
     ("J4", "Z82.5"),
     ("G", "Z82.0"),
+    # a relative's congenital malformation or deformation: "Mother was treated for hip dysplasia"
+    ("Q", "Z82.79"),
     ("F", "Z81.8"),
 )
 """Conditions of a relative -> family-history code (longest prefix wins)."""
@@ -2115,6 +2293,18 @@ class CatalogueCoder:
         problems = list(self._uncoded_problems(patient))
         notes = (*patient.notes, *(f"Problem list: {problem}" for problem in problems))
         mentions = [m for i, note in enumerate(notes) for m in self.mentions(note, i)]
+        # a baby of months is past the newborn's examination: "4 months 2 weeks old girl ... weight check"
+        exam_age: float | None = patient.age
+        if exam_age == 0 and any(_INFANT_MONTHS.search(note) for note in patient.notes):
+            exam_age = 0.25
+            mentions = [replace(m, code="Z00.129") if m.code.startswith("Z00.11") else m for m in mentions]
+        # "Bronchiolitis at 6 months" in a 3-year-old's record was then, not now
+        mentions = [
+            replace(m, assertion="historical")
+            if m.assertion == "present" and _at_an_earlier_age(m, notes, patient.age)
+            else m
+            for m in mentions
+        ]
         # chapter 15 covers pregnancy, childbirth and the puerperium
         postnatal = bool(patient.postpartum) or any(states_postpartum(note) for note in patient.notes)
         pregnant = patient.pregnant or postnatal or any("pregnan" in note.lower() for note in patient.notes)
@@ -2172,12 +2362,16 @@ class CatalogueCoder:
                 m.code.startswith("O")
                 and (patient.sex == "male" or (patient.age is not None and patient.age < 9))
             )
+            # "her sisters are twins, born at 35 weeks": an adult's record names others' prematurity
+            and not (
+                m.code.startswith(("P05", "P07", "P08")) and patient.age is not None and patient.age >= 18
+            )
             # "screening" alone says nothing of what is screened for
             and m.code != "Z13.9"
             and not (
                 m.code.startswith(("Z11", "Z12", "Z13")) and _followed_by(m, notes, _SCREENING_RESULT_AFTER)
             )
-            and not _exam_of_another_age(m.code, patient.age)
+            and not _exam_of_another_age(m.code, exam_age)
             and not (
                 m.code.startswith(("M15", "M16", "M17", "M19"))
                 and _preceded_by(m, notes, _REPLACED_FOR_BEFORE)
@@ -2193,6 +2387,14 @@ class CatalogueCoder:
             and not _followed_by(m, notes, _SPARING_AFTER)
             # "raised BP found at a work health check": an examination before this visit
             and not (m.code.startswith("Z00") and _preceded_by(m, notes, _AT_AN_EXAM_BEFORE, 30))
+        ]
+        # "BASAL CELL CARCINOMA, left cheek" is a skin cancer of the cheek (C44.319), not a cancer of the
+        # ill-defined "head, face and neck" (C76.0) read from "CARCINOMA, left cheek"
+        skin = {(m.note_index, _sentence_around(m, notes)) for m in kept if m.code.startswith(_SKIN_CANCERS)}
+        kept = [
+            m
+            for m in kept
+            if not (m.code.startswith("C76") and (m.note_index, _sentence_around(m, notes)) in skin)
         ]
         if any(m.code.startswith(_ULCERS) for m in kept):
             kept = [m for m in kept if not (m.code.startswith("T14") and "wound" in m.text.lower())]
@@ -2222,6 +2424,8 @@ class CatalogueCoder:
             code = _with_hyperglycemia(code, mention, patient.notes, self._titles)
             code = _as_use_disorder(code, mention, patient.notes, self._titles)
             code = self._narrower(code, mention, patient.notes)
+            code = self._skin_site(code, mention, patient.notes)
+            code = _course_said(code, mention, patient.notes, self._titles)
             code = self._prosthesis_joint(code, mention, patient.notes)
             if _of_the_other_sex(code, patient.sex):
                 continue  # a woman's "clitoral hood phimosis"
@@ -2333,6 +2537,41 @@ class CatalogueCoder:
             elif len(added) == most:
                 tie = True
         return code if tie else best
+
+    def _skin_site(self, code: str, mention: Mention, notes: Sequence[str]) -> str:
+        """A skin cancer of no stated site (C44.9-, C43.9, D04.9) whose sentence names one: "basal cell
+        carcinoma, left cheek" is C44.319 (other parts of face), "melanoma R forearm" C43.61; the side,
+        and the nose among the face's parts, pick the code below the site's."""
+        morphology = {"C44.90": "0", "C44.91": "1", "C44.92": "2", "C44.99": "9"}
+        if code not in (*morphology, "C43.9", "D04.9"):
+            return code
+        said = set(WORD.findall(_sentence_around(mention, notes, reach=60).lower()))
+        site = next((digit for digit, words in _SKIN_SITES if said & words), None)
+        if site is None:
+            return code
+        head = f"C44.{site}{morphology[code]}" if code.startswith("C44") else f"{code[:4]}{site}"
+        below = self._billable_below(head)
+        if not below:
+            return code
+        side = mention.side or next(
+            (
+                full
+                for full, short in (("right", {"right", "r", "rt"}), ("left", {"left", "l", "lt"}))
+                if said & short
+            ),
+            None,
+        )
+
+        def fits(other: str) -> int:
+            title = self._titles[other].lower()
+            return (
+                2 * (side is not None and side in title)
+                + 2 * ("nose" in said and "nose" in title)
+                + ("other parts" in title and "nose" not in said)
+                + ("unspecified" in title and side is None)
+            )
+
+        return max(below, key=lambda other: (fits(other), other == below[0]))
 
     def _prosthesis_joint(self, code: str, mention: Mention, notes: Sequence[str]) -> str:
         """An infected joint prosthesis of no stated joint (T84.50-) whose sentence names a knee or hip

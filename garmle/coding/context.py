@@ -704,6 +704,13 @@ _PRE_FAMILY = (
     "nephew",
     "grandson",
     "granddaughter",
+    "grandad",
+    "granddad",
+    "grandpa",
+    "grandma",
+    "granny",
+    "nan",
+    "nana",
     "twin",
 )
 _TERMINATORS = (
@@ -882,6 +889,17 @@ HISTORY_SECTIONS = (
     "hx",
     "medical history",
     "past history",
+    "previous medical history",
+    # the rest of a history beside the diagnoses of a discharge: "Other PMH: ... hernia repair 2010"
+    "other pmh",
+    "other pmhx",
+    "other history",
+    "other medical history",
+    "past surgical history",
+    "surgical history",
+    "psh",
+    # a letter's list of the patient's other conditions: "Background: - SCC R hand excised 2019"
+    "background",
     # what happened since the last visit: "Interval hx: ED visit 2/2025 for viral gastroenteritis"
     "interval hx",
     "interval history",

@@ -82,6 +82,12 @@ _LONG_TERM_AFTER = re.compile(
     r"|(?:over|for|at\s+least)\s+\d+\s*(?:-\s*\d+\s*)?years)\b",
     re.I,
 )
+# a regular dose said right after the drug: "T2DM - metformin 1g bd", "levothyroxine 75 micrograms daily"
+_REGIMEN_AFTER = re.compile(
+    r"\s*\d+(?:\.\d+)?\s*(?:mg|g|mcg|micrograms?|units?|iu)\s*(?:(?:once|twice|three times)\s+)?"
+    r"(?:od|bd|bid|tds|tid|qds|qid|om|on|daily|a day|nocte|mane|at night|weekly|every \d+ weeks)\b",
+    re.I,
+)
 # a drug given for days or once, started now, taken as needed
 _SHORT = re.compile(
     r"\b(?:x|for)\s*\d+\s*(?:more\s+)?(?:days?|d|weeks?|wks?)\b|\b\d+[- ]days?\b|\bcourse\b|\bstat\b|"
@@ -302,7 +308,8 @@ class DrugTherapyCoder:
                             continue
                         listed = section in _MEDICATION_SECTIONS
                         said = _TAKEN_BEFORE.search(note, max(sentence.start, start - 60), start) is not None
-                        if listed or said or _LONG_TERM_AFTER.match(note, end):
+                        regular = _REGIMEN_AFTER.match(note, end) is not None
+                        if listed or said or regular or _LONG_TERM_AFTER.match(note, end):
                             said_at = Evidence("note", note[start:end], index, start, end)
                             taken.setdefault(code, []).append(said_at)
         for code, items in taken.items():

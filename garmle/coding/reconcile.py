@@ -33,8 +33,9 @@ independently found codes should say:
 * **Diabetes combinations** (guideline I.A.15, "with"). Diabetes without
   complications beside chronic kidney disease is E1x.22 (the CKD stage stays
   beside it), beside polyneuropathy E1x.42, retinopathy E1x.319, peripheral
-  angiopathy E1x.51, a foot ulcer E1x.621 (the ulcer's code stays) and
-  hypoglycaemia E1x.649, one code for each; the link is presumed. Diabetes
+  angiopathy E1x.51, a foot ulcer E1x.621 (the ulcer's code stays),
+  gastroparesis E1x.43 (K31.84 stays) and hypoglycaemia E1x.649, one code
+  for each; the link is presumed. Diabetes
   with hyperglycaemia (E1x.65) keeps its code beside the combination codes. A
   companion inferred from medications alone makes no combination code.
 * **Pregnancy first** (guideline I.C.15.a). In a pregnant patient a condition
@@ -75,8 +76,10 @@ from garmle.coding.catalogue_coder import (
     DIABETES_CATEGORIES,
     UNSPECIFIED,
     WITH_FEATURE,
+    assessment_spans,
     contradicts,
     is_default_title,
+    personal_history_code,
     sentence_spans,
 )
 from garmle.types import CodePrediction, Evidence
@@ -495,7 +498,7 @@ _STONE_PAIN = ("N20", "N13.2", "N23", "N10", "N12")
 # gastroenteritis
 _VOMITING = (
     *_BELLY, "Q40.0", "K56.1", "T36", "T37", "T38", "T39", "T40", "T41", "T42", "T43", "T44", "T45",
-    "A08", "A09",
+    "A08", "A09", "G43", "H40.2", "T51", "T58",
 )  # fmt: skip
 _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("R05", "R06.7", "R09.81", "J00"), (*_LOWER_AIRWAY, *_FLARES)),
@@ -543,7 +546,15 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     # an anaemia's breathlessness on exertion
     (("R06.0",), ("D50", "D51", "D52", "D53", "D55", "D56", "D57", "D58", "D59", "D64")),
     (("H53.4",), ("H40", "H47", "G35")),
-    (("R51",), ("G43", "G44", "I60", "I61", "I62", "S06", "M31.5", "G03")),
+    # the headache, eye pain and haloes of an acute angle closure; the cough and stridor of croup; the
+    # itch of scabies, lice, eczema or urticaria; the diarrhoea of a gastroenteritis or colitis
+    (("R51", "H57.1", "H53.1"), ("H40.2",)),
+    # an aneurysm of no stated site beside the aneurysm whose site is said
+    (("I72.9",), ("I71", "I72.0", "I72.1", "I72.2", "I72.3", "I72.4", "I72.5", "I72.6", "I72.8", "I67.1")),
+    (("R05", "R06.1"), ("J05", "J04", "J38.5")),
+    (("L29",), ("B85", "B86", "L20", "L28", "L50")),
+    (("R19.7",), ("A0", "K50", "K51", "K52", "K58.0", "K90.0")),
+    (("R51",), ("G43", "G44", "I60", "I61", "I62", "S06", "M31.5", "G03", "T58")),
     (("R41.0", "R41.82"), ("F05", "F01", "F02", "F03", "G30")),
     (("R45.2", "R45.3", "R45.84", "R45.89"), ("F32", "F33", "F34.1", "F43.2", "F53")),
     (("R60", "R63.5"), ("I50", "I11.0", "I13", "I87", "N04", "K70.3", "K74")),
@@ -700,6 +711,12 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ),
     # a diabetic nephropathy beside the stage of its chronic kidney disease
     *((f"{dm}.21", ("N18",), f"{dm}.22", True) for dm in _DIABETES_TYPES),
+    # a peptic ulcer beside the blood it lost ("Upper GI bleed from duodenal ulcer", melaena) is the
+    # ulcer with haemorrhage: the bleeding is the ulcer's
+    *(
+        (f"{ulcer}.9", ("K92.0", "K92.1", "K92.2"), f"{ulcer}.4", False)
+        for ulcer in ("K25", "K26", "K27", "K28")
+    ),
     # the diverticulosis a diverticulitis of the colon is in
     ("K57.30", ("K57.32",), "K57.32", False),
     ("K57.90", ("K57.32",), "K57.32", False),
@@ -970,6 +987,8 @@ _DIABETES_COMPLICATIONS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
     (("I73.9",), "51", False),
     (("L97",), "621", True),
     (("E16.2",), "649", False),
+    # a gastroparesis (the index's "Diabetes, with, gastroparesis"), coded beside the autonomic neuropathy
+    (("K31.84",), "43", True),
 )
 
 
@@ -1019,6 +1038,87 @@ _STROKE_SEQUELAE = (
     ("R53.1", "I69.398"),  # weakness
     ("R26", "I69.398"),  # abnormal gait
 )
+# a cancer treated and gone: "No evidence of recurrence at 3 years", "remains disease-free", "NED"; not
+# a staging that found no spread ("no evidence of metastatic disease")
+_NO_DISEASE = re.compile(
+    r"\bno\s+(?:evidence|signs?)\s+of\s+(?:(?:local|locoregional|distant|any)\s+|(?:or|and)\s+)*"
+    r"(?:recurrence|relapse)\b|\bno\s+(?:evidence|signs?)\s+of\s+(?:(?:residual|active|recurrent)\s+)?disease\b|"
+    r"\b(?:disease|cancer|tumou?r)[- ]free\b|\bremains?\s+(?:clear|well and clear)\b|\bno\s+recurrence\b|"
+    r"\bin\s+(?:complete\s+)?remission\b",
+    re.I,
+)
+_NED = re.compile(r"\bNED\b")
+# a follow-up of a treated cancer: "3-year routine surveillance", "oncology follow-up clinic"
+_SURVEILLANCE = re.compile(r"\b(?:surveillance|follow[- ]?up)\b", re.I)
+# what still treats a cancer: hormonal or antineoplastic drugs, chemotherapy, a secondary tumour
+_STILL_TREATED = ("Z79.81", "Z79.63", "Z51.1", "Z51.0", "C77", "C78", "C79", "C7B", "C80.0")
+# cancers of the blood and lymph keep their own codes "in remission"
+_OWN_REMISSION = ("C81", "C82", "C83", "C84", "C85", "C86", "C88", "C90", "C91", "C92", "C93", "C94", "C95")
+
+
+def _says_no_disease(text: str) -> bool:
+    return _NO_DISEASE.search(text) is not None or _NED.search(text) is not None
+
+
+def _cancer_gone(
+    preds: list[CodePrediction], catalogue: IcdCatalogue, notes: Sequence[str]
+) -> list[CodePrediction]:
+    """A primary cancer excised or treated with no evidence of it left is a personal history (guideline
+    I.C.2.d): "Adenocarcinoma of caecum ... hemicolectomy ... Impression: No evidence of recurrence at 3
+    years" is Z85.038, beside Z08 for a surveillance visit. The no-disease statement must sit in the
+    cancer's own sentence, or in the assessment when the notes name one primary cancer only; a cancer
+    still treated (hormonal or antineoplastic drugs, a secondary tumour) stays a cancer.
+
+    Example:
+        >>> cat = IcdCatalogue()
+        >>> note = "Dx: Adenocarcinoma of caecum, resected 2022.\\nImpression: No evidence of recurrence."
+        >>> said = (Evidence("note", "", 0, 4, 28),)
+        >>> crc = CodePrediction("C18.0", cat.title("C18.0"), 0.85, evidence=said)
+        >>> [p.code for p in _cancer_gone([crc], cat, [note])]
+        ['Z85.038']
+        >>> [p.code for p in _cancer_gone([crc], cat, ["Dx: Adenocarcinoma of caecum. Plan: CAPOX."])]
+        ['C18.0']
+    """
+    if any(p.code.startswith(_STILL_TREATED) for p in preds):
+        return preds
+    primaries = [p for p in preds if p.code.startswith("C") and not p.code.startswith(_OWN_REMISSION)]
+    if not primaries:
+        return preds
+    assessed = any(
+        _says_no_disease(notes[index][start:end])
+        for index, start, end in assessment_spans(notes)
+        if index < len(notes)
+    )
+    gone = []
+    for pred in primaries:
+        own = False
+        for ev in pred.evidence:
+            if ev.note_index is None or ev.char_start is None or ev.note_index >= len(notes):
+                continue
+            note = notes[ev.note_index]
+            own = own or any(
+                start <= ev.char_start < end and _says_no_disease(note[start:end])
+                for start, end in sentence_spans(note)
+            )
+        if own or (assessed and len(primaries) == 1):
+            gone.append(pred)
+    out = list(preds)
+    for pred in gone:
+        history = personal_history_code(pred.code)
+        if history is None or not catalogue.is_valid(history):
+            continue
+        why = Evidence("rule", f"{pred.title}: treated, no evidence of disease: personal history")
+        out = [_recoded(pred, history, catalogue, why) if p is pred else p for p in out]
+    if gone and "Z08" not in {p.code for p in out} and any(_SURVEILLANCE.search(n) for n in notes):
+        first = gone[0]
+        why = Evidence("rule", "follow-up examination after completed treatment for malignant neoplasm")
+        out.append(replace(_recoded(first, "Z08", catalogue, why), score=round(first.score * 0.95, 4)))
+    merged: dict[str, CodePrediction] = {}
+    for p in out:
+        merged[p.code] = _fold_into(merged[p.code], p) if p.code in merged else p
+    return list(merged.values())
+
+
 _STROKE_SAID = re.compile(r"\b(?:stroke|cva|infarct\w*)\b", re.I)
 
 
@@ -1500,7 +1600,7 @@ def reconcile(
     # the hypertensive heart or kidney disease that a combination code made now holds (I13)
     preds = _fold_each(preds, lambda p, o: o.code.startswith("I13") and _sign_of(p.code, o.code))
     preds = _neutropenia_of_chemotherapy(preds, catalogue, notes)
-    preds = _stroke_sequelae(preds, catalogue, notes)
+    preds = _cancer_gone(_stroke_sequelae(preds, catalogue, notes), catalogue, notes)
     preds = _dementia_grade(_dementia_in_disease(preds, catalogue), catalogue)
     preds = _alzheimer_dementia(preds, catalogue, notes)
     if pregnant:

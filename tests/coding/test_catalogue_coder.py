@@ -1097,3 +1097,74 @@ def test_a_structure_found_normal_and_growth_on_its_centile_are_no_conditions(co
 )
 def test_words_that_name_no_condition_of_the_patient(coder: CatalogueCoder, note: str, absent: str) -> None:
     assert absent not in _codes(coder, note)
+
+
+def _aged(coder: CatalogueCoder, note: str, age: int) -> list[str]:
+    return [p.code for p in coder.predict(Patient("p", age=age, notes=(note,)))]
+
+
+def test_a_condition_had_at_an_age_long_past_is_history(coder: CatalogueCoder) -> None:
+    note = "Problems: Bronchiolitis at 6 months, managed at home, recovered. Febrile convulsion at 18 months."
+    assert not any(code.startswith(("J21", "R56")) for code in _aged(coder, note, 24))
+    assert "J21.9" in _aged(coder, "Bronchiolitis at 6 months old, day 3 of illness.", 0)
+    # when it began, not when it was: a smoker since 16 still smokes
+    assert "F17.210" in _aged(coder, "47-year-old man, smoker since age 16, 20 cigarettes a day.", 47)
+    # weeks of gestation are no age
+    assert any(code.startswith("O30") for code in _aged(coder, "Twin pregnancy at 11+5 weeks.", 33))
+
+
+@pytest.mark.parametrize(
+    ("note", "absent"),
+    [
+        # a repair dated outside a history section; an operation read with its condition
+        ("Other PMH: knee OA, inguinal hernia repair 2010, cholecystectomy 2012.", "K40.90"),
+        ("PMH: bunion surgery L foot 2016.", "M21.612"),
+        # a suspicion answered at once
+        ("?SAH - excluded on CT/history. Imp: migraine with aura.", "I60.9"),
+        ("Terminal ileum normal (?Crohn's - no evidence).", "K50.90"),
+        # outgrown, or none for years
+        ("PMH: childhood asthma - no inhalers or symptoms for 10+ years.", "J45.909"),
+        # an adult's relatives born early; a grandparent's illness
+        ("FHx: her younger sisters are twins, born at 35 weeks.", "P07.38"),
+        ("FHx: grandad had TB in the 1970s, treated.", "A15.9"),
+    ],
+)
+def test_conditions_over_answered_or_of_others(coder: CatalogueCoder, note: str, absent: str) -> None:
+    assert absent not in _aged(coder, note, 40)
+
+
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        ("Histology: NODULAR BASAL CELL CARCINOMA, left cheek, no perineural invasion.", "C44.319"),
+        ("Basal cell carcinoma on the nose.", "C44.311"),
+        ("Melanoma R forearm, Breslow 1.2 mm.", "C43.61"),
+        (
+            "Imp: Bipolar affective disorder, current episode MANIC, severe, WITHOUT psychotic features.",
+            "F31.13",
+        ),
+        ("1. Parkinson's disease with motor fluctuations (end-of-dose wearing off), no dyskinesia", "G20.A2"),
+        ("Imp: acute carbon monoxide poisoning with transient confusion.", "T58.91XA"),
+        ("Imp: small bowel obstruction, probably adhesional; no peritonism.", "K56.609"),
+        ("Imp: Trichomonas vaginalis infection.", "A59.00"),
+    ],
+)
+def test_site_course_and_names_said_in_the_sentence(coder: CatalogueCoder, note: str, code: str) -> None:
+    codes = _aged(coder, note, 60)
+    assert code in codes
+    assert "C76.0" not in codes
+
+
+def test_a_diabetic_complication_the_visit_is_for_comes_before_the_diabetes() -> None:
+    note = "T2DM 14 y on glargine.\nImp: diabetic gastroparesis with poor glycaemic control."
+    start = note.index("diabetic")
+    dm = CodePrediction(
+        "E11.43",
+        "T2DM with autonomic neuropathy",
+        0.99,
+        evidence=(Evidence("note", "", 0, start, start + 8),),
+    )
+    gp = CodePrediction(
+        "K31.84", "Gastroparesis", 0.9, evidence=(Evidence("note", "", 0, start + 9, start + 22),)
+    )
+    assert [p.code for p in presenting_first([dm, gp], Patient("p", notes=(note,)))] == ["K31.84", "E11.43"]

@@ -649,3 +649,62 @@ def test_a_neutropenia_during_chemotherapy_is_its_adverse_effect_and_its_fever_i
 def test_hypertensive_heart_disease_folds_into_the_combination_code_made_from_it(cat: IcdCatalogue) -> None:
     preds = _preds(cat, ("I11.9", 0.9), ("I10", 0.9), ("N18.32", 0.9), ("I50.33", 0.9))
     assert sorted(p.code for p in reconcile(preds, cat)) == ["I13.0", "I50.33", "N18.32"]
+
+
+def test_a_peptic_ulcer_beside_its_bleeding_is_the_ulcer_with_haemorrhage(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("K26.9", 0.9), ("K92.1", 0.86), ("D62", 0.9))
+    assert sorted(p.code for p in reconcile(preds, cat)) == ["D62", "K26.4"]
+
+
+def test_a_diabetic_gastroparesis_keeps_its_code_beside_the_combination(cat: IcdCatalogue) -> None:
+    codes = {p.code for p in reconcile(_preds(cat, ("E11.9", 0.95), ("K31.84", 0.9)), cat)}
+    assert codes == {"E11.43", "K31.84"}
+
+
+def test_signs_of_an_angle_closure_a_croup_and_a_poisoning_are_not_coded_beside_them(
+    cat: IcdCatalogue,
+) -> None:
+    for disease, signs in (
+        ("H40.211", ("R51.9", "R11.0")),
+        ("J05.0", ("R05.9", "R06.1")),
+        ("T58.91XA", ("R51.9", "R11.10")),
+        ("B86", ("L29.9",)),
+        ("I71.43", ("I72.9",)),
+    ):
+        preds = _preds(cat, (disease, 0.9), *((sign, 0.7) for sign in signs))
+        assert [p.code for p in reconcile(preds, cat)] == [disease]
+
+
+def _cancer(cat: IcdCatalogue, code: str, start: int, end: int) -> CodePrediction:
+    return CodePrediction(code, cat.title(code), 0.85, evidence=(Evidence("note", "", 0, start, end),))
+
+
+def test_a_cancer_treated_with_no_evidence_of_disease_is_a_personal_history(cat: IcdCatalogue) -> None:
+    note = (
+        "Diagnosis: Adenocarcinoma of caecum, dx 2022. R hemicolectomy, adjuvant CAPOX completed.\n"
+        "Reason for visit: 3-year routine surveillance.\n"
+        "Impression: No evidence of recurrence at 3 years."
+    )
+    codes = [p.code for p in reconcile([_cancer(cat, "C18.0", 11, 35)], cat, notes=[note])]
+    assert codes == ["Z85.038", "Z08"]
+    # in the cancer's own line, beside another cancer of this visit
+    skin = "Background: SCC R hand excised 2019 (no recurrence).\nHistology: basal cell carcinoma, L cheek."
+    preds = [_cancer(cat, "C44.621", 12, 15), _cancer(cat, "C44.319", 79, 100)]
+    assert {p.code for p in reconcile(preds, cat, notes=[skin])} == {"Z85.828", "C44.319"}
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # a staging that found no spread; a cancer still treated; a new cancer beside no recurrence of
+        # another
+        "Imp: new adenocarcinoma of caecum, no evidence of metastatic disease on CT. Plan: hemicolectomy.",
+        "Dx: adenocarcinoma of caecum. Imp: no evidence of recurrence; continues capecitabine.",
+    ],
+)
+def test_a_cancer_still_there_or_treated_stays_a_cancer(cat: IcdCatalogue, note: str) -> None:
+    start = note.index("adenocarcinoma")
+    preds = [_cancer(cat, "C18.0", start, start + 26)]
+    if "capecitabine" in note:
+        preds.append(CodePrediction("Z79.633", cat.title("Z79.633"), 0.5))
+    assert "C18.0" in {p.code for p in reconcile(preds, cat, notes=[note])}
