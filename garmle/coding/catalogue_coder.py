@@ -456,8 +456,9 @@ def _ruled_out_later(mention: Mention, notes: Sequence[str]) -> bool:
 
 # a suspicion answered right after it: "?SAH - excluded on CT", "(?Crohn's - no evidence)"
 _SET_ASIDE_AFTER = re.compile(
-    r"\s*\??\s*[-–:]\s*(?:(?:was|has been|is|felt)\s+)?(?:ruled out|excluded|negative|not seen|unlikely|"
-    r"not supported|not suspected|no evidence|not found)\b",
+    r"\s*\??\s*(?:(?:was\s+)?considered\s*)?[-–:]\s*(?:(?:was|has been|is|felt)\s+)?"
+    r"(?:ruled out|excluded|negative|not seen|unlikely|not supported|not suspected|no evidence|not found|"
+    r"no\s+(?:clinical\s+)?(?:features|signs))\b",
     re.I,
 )
 # a suspicion its line goes on to set aside
@@ -553,7 +554,9 @@ _VACCINE_AFTER = re.compile(
     + _NO_POSITIVE_RESULT
     + r"|\s+(?:(?:booster\s+)?last\s+(?:booster\s+)?(?:in\s+)?\d{4}\b|up[- ]to[- ]date|UTD|covered)"
     # "Tetanus: fully immunised, booster 2021"
-    r"|\s*[:-]\s*(?:(?:fully|not|partially|all)\s+)?(?:Td|IPV|DTaP|Tdap|boosters?|toxoid|vaccin\w*|immuni[sz]\w*|jabs?)\b",
+    r"|\s*[:-]\s*(?:(?:fully|not|partially|all)\s+)?(?:Td|IPV|DTaP|Tdap|boosters?|toxoid|vaccin\w*|immuni[sz]\w*|jabs?)\b"
+    # "Tetanus: last dose at school", "Tetanus booster (Revaxis) given"
+    r"|\s*[:-]?\s*(?:last\s+(?:dose|jab|injection)|(?:booster|vaccine|jab|toxoid|immunoglobulin)\b)",
     re.I,
 )
 
@@ -665,7 +668,9 @@ _ABNORMAL_RESULT = re.compile(r"R8[3-9]|R9[0-4]")
 # "Cervical screening 2023: HPV negative", "Retinal screening (Aug): no diabetic retinopathy": a past
 # screening's result, not an encounter for screening
 _SCREENING_RESULT_AFTER = re.compile(
-    r"\s*(?:\([^()\n]{1,20}\)|(?:in\s+)?(?:\w+\s+)?(?:19|20)\d\d)?\s*[:=]|\s+(?:was\s+|is\s+)?(?:normal|negative|clear)\b",
+    r"\s*(?:\([^()\n]{1,20}\)|(?:in\s+)?(?:\w+\s+)?(?:19|20)\d\d)?\s*[:=]|\s+(?:was\s+|is\s+)?(?:normal|negative|clear)\b"
+    # "Cervical screening not yet due", "bowel screening up to date": no screening at this visit
+    r"|\s+(?:is\s+)?(?:not\s+(?:yet\s+)?due|next\s+due|up\s+to\s+date|UTD)\b",
     re.I,
 )
 _AT_AN_EXAM_BEFORE = re.compile(
@@ -739,7 +744,10 @@ _OPERATED_IN_YEAR = re.compile(
     r"\s+(?:repair|release|excision|removal|surgery|operation|op)\s*(?:in\s+|[-–(]\s*)?(?:19|20)\d\d\b", re.I
 )
 _DONE_AWAY_BEFORE = re.compile(
-    r"\b(?:\w+(?:ectomy|otomy)|transplant(?:ed|ation)?(?:\s+(?:in\s+)?(?:19|20)\d\d)?)\s+(?:for|of)\s+$", re.I
+    r"\b(?:\w+(?:ectomy|otomy)|transplant(?:ed|ation)?(?:\s+(?:in\s+)?(?:19|20)\d\d)?)\s+(?:for|of)\s+$"
+    # "Cholecystectomy 2019 (pigment gallstones)"
+    r"|\b\w+(?:ectomy|otomy)\b[^.;\n()]{0,15}\(\s*(?:[\w-]+\s+){0,2}$",
+    re.I,
 )
 
 
@@ -813,6 +821,12 @@ _FLUCTUATIONS = re.compile(
 )
 _DYSKINESIA = re.compile(r"\bdyskinesias?\b", re.I)
 _DENIED_BEFORE = re.compile(r"\b(?:no|not|nor|without|denies|absent)\b[^,;()]*$", re.I)
+
+
+_EX_SMOKER = re.compile(
+    r"\b(?:ex-?\s?smoker|former\s+smoker|stopped\s+smoking|quit\s+smoking\s+(?:in|\d)|gave\s+up\s+smoking)\b",
+    re.I,
+)
 
 
 def _course_said(code: str, mention: Mention, notes: Sequence[str], titles: Mapping[str, str]) -> str:
@@ -1534,6 +1548,7 @@ PERSONAL_HISTORY_CODES: tuple[tuple[str, str], ...] = (
     ("F14.2", "F14.21"),
     ("O24.4", "Z86.32"),
     ("O", "Z87.59"),  # any other past complication of pregnancy, childbirth or the puerperium
+    ("R29.6", "Z91.81"),  # falls in the past: a history of falling
     ("E16.0", "Z86.39"),  # a past hypoglycaemia: other endocrine and metabolic disease
     ("E16.1", "Z86.39"),
     ("E16.2", "Z86.39"),
@@ -1584,14 +1599,14 @@ _PERINATAL_REF = re.compile(r"\((P\d\d(?:\.\w{1,4})?)\.?-?\)")
 # respiratory, ear ("L otitis externa 2 years ago, treated"), eye, bladder, kidney, skin and bowel
 # infections ("sinusitis", read as chronic by the index, when its mention does not say chronic), and an
 # appendicitis; a childhood infection, a sexually transmitted infection treated, a pelvic inflammatory
-# disease, a renal colic, a Bell's palsy, an optic neuritis, a febrile convulsion ("Glandular fever age
-# 16", "Syphilis 2021 treated with benzathine penicillin", "PID 2019, treated with antibiotics"), and an
-# immunisation given before this visit
+# disease, a renal colic, a Bell's palsy, an optic neuritis, a febrile convulsion, a breast lump examined
+# ("Glandular fever age 16", "Syphilis 2021 treated with benzathine penicillin", "PID 2019, treated with
+# antibiotics", "Breast lump 2015 - benign fibroadenoma"), and an immunisation given before this visit
 _EPISODE_OVER = (
     "A74", "J00", "J01", "J02", "J03", "J04", "J05", "J06", "J20", "J21", "J22", "H60", "H65", "H66", "H10.0",
     "H10.3", "N10", "N30", "N39.0", "L03", "A08", "A09", "B34", "K35", "B01", "B05", "B06", "B26", "B27",
     "A37", "A38", "A51", "A52", "A53", "A54", "A56", "A59", "N70", "N71", "N73", "N23", "G51.0", "H46",
-    "R56.0", "Z23",
+    "R56.0", "Z23", "N63",
 )  # fmt: skip
 
 # a sickle-cell disorder's past crisis is over: the code of the disorder without crisis
@@ -2366,8 +2381,8 @@ class CatalogueCoder:
             and not (
                 m.code.startswith(("P05", "P07", "P08")) and patient.age is not None and patient.age >= 18
             )
-            # "screening" alone says nothing of what is screened for
-            and m.code != "Z13.9"
+            # "screening" alone says nothing of what is screened for; "place of death" is no cause of one
+            and m.code not in ("Z13.9", "R99")
             and not (
                 m.code.startswith(("Z11", "Z12", "Z13")) and _followed_by(m, notes, _SCREENING_RESULT_AFTER)
             )
@@ -2426,6 +2441,8 @@ class CatalogueCoder:
             code = self._narrower(code, mention, patient.notes)
             code = self._skin_site(code, mention, patient.notes)
             code = _course_said(code, mention, patient.notes, self._titles)
+            if code.startswith("F17.2") and _EX_SMOKER.search(_sentence_around(mention, patient.notes)):
+                code = "Z87.891"  # "Ex-smoker: stopped when pregnant (had smoked 10/day)"
             code = self._prosthesis_joint(code, mention, patient.notes)
             if _of_the_other_sex(code, patient.sex):
                 continue  # a woman's "clitoral hood phimosis"

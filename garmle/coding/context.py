@@ -682,6 +682,7 @@ _PRE_FAMILY = (
     "family history of",
     "family history",
     "fh of",
+    "fhx of",
     "mother",
     "father",
     "brother",
@@ -876,10 +877,19 @@ _PSEUDO = (
 # A checklist item answered no: "Diabetes: none", "Smoking: never", "Stroke/TIA - no.", "CKD - NO (eGFR
 # 78)". The answer ends the item: "Asthma: no attacks this month" still says asthma.
 _ANSWERED_NO = re.compile(
+    # "Cough/coryza - none": the answer after a pair asked together
+    r"(?:\s*/\s*[\w-]+)?"
     r"\s*(?::|=|\?\s*(?:[-–]\s*)?|\s[-–]\s)\s*(?:none|no|nil|never|negative|neg|denie[sd]|absent|not present)"
     r"(?:\s+(?:known|reported|documented))?\s*(?=[.,;)\n]|\s[-–]\s|\s\(|$)",
     re.I,
 )
+# a suspicion set aside with another after it: "Meniere's disease and vestibular migraine are not supported"
+_COORDINATED_NEGATION = re.compile(
+    r"(?:['’]s)?(?:\s+[\w'-]+)?\s+(?:and|or|&|/)\s+(?:[\w'-]+\s+){1,3}(?:are|were)\s+(?:not\s+supported|unlikely|excluded|ruled\s+out|"
+    r"not\s+suspected|not\s+(?:thought\s+|felt\s+)?likely|less\s+likely)\b",
+    re.I,
+)
+_QUERY_INSIDE = re.compile(r"[\s(,:/]\?\s?[A-Za-z]")
 _FAMILY_SECTIONS = ("family history", "fh", "family hx")
 HISTORY_SECTIONS = (
     "past medical history",
@@ -1055,6 +1065,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _tested_negative(words, last, after)
         or _listed_negative(words, last, after)
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
+        or _COORDINATED_NEGATION.match(sentence.text, end - sentence.start)
         or _MINUS_VE.match(sentence.text, end - sentence.start)
         or _EXCLUDED_SECTION.search(section or "") is not None
     )
@@ -1098,6 +1109,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return "hypothetical"
     if (
         before(_PRE_UNCERTAIN, 5)
+        # a query mark inside a mention read across words: "ileum normal (?Crohn's"
+        or _QUERY_INSIDE.search(sentence.text[max(0, start - sentence.start) : end - sentence.start])
         or after(_POST_UNCERTAIN, 4)
         or _TRAILING_QUERY.match(sentence.text, end - sentence.start)
         or before(_NEAR_UNCERTAIN, 0)

@@ -549,6 +549,13 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     # the headache, eye pain and haloes of an acute angle closure; the cough and stridor of croup; the
     # itch of scabies, lice, eczema or urticaria; the diarrhoea of a gastroenteritis or colitis
     (("R51", "H57.1", "H53.1"), ("H40.2",)),
+    # a burn of no stated region, and the redness of a superficial burn, beside a burn whose region is said;
+    # the limb and back pain of a sickle-cell crisis; a cancer "of the back" read beside the patient's cancer
+    (("T30.0", "L53.9"), ("T20", "T21", "T22", "T23", "T24", "T25", "T26", "T27", "T28")),
+    (("M79.6", "M54", "R52"), ("D57.0", "D57.2", "D57.4", "D57.8")),
+    # the sentinel skin tag of an anal fissure or the tags of haemorrhoids
+    (("L91.8",), ("K60", "K64")),
+    (("C49", "C76"), tuple(f"C{n:02d}" for n in (*range(0, 49), *range(50, 76)))),
     # an aneurysm of no stated site beside the aneurysm whose site is said
     (("I72.9",), ("I71", "I72.0", "I72.1", "I72.2", "I72.3", "I72.4", "I72.5", "I72.6", "I72.8", "I67.1")),
     (("R05", "R06.1"), ("J05", "J04", "J38.5")),
@@ -1038,6 +1045,49 @@ _STROKE_SEQUELAE = (
     ("R53.1", "I69.398"),  # weakness
     ("R26", "I69.398"),  # abnormal gait
 )
+# what an anaemia of chronic disease is said to be of: "anaemia of chronic disease related to his cancer"
+_ANAEMIA_OF = (
+    (
+        "D63.0",
+        ("C",),
+        re.compile(r"\b(?:malignan\w*|cancer|neoplas\w*|tumou?r|carcinoma|myeloma|lymphoma)\b", re.I),
+    ),
+    ("D63.1", ("N18",), re.compile(r"\b(?:CKD|renal|kidney)\b", re.I)),
+)
+
+
+def _anaemia_of(
+    preds: list[CodePrediction], catalogue: IcdCatalogue, notes: Sequence[str]
+) -> list[CodePrediction]:
+    """An anaemia of chronic disease (D63, D63.8) whose sentence ties it to the patient's cancer or chronic
+    kidney disease is the anaemia in that disease: "Anaemia of chronic disease in malignancy" beside
+    prostate cancer is D63.0, "anaemia of CKD" D63.1.
+
+    Example:
+        >>> cat = IcdCatalogue()
+        >>> note = "Prostate cancer on ADT. Anaemia of chronic disease in malignancy."
+        >>> said = (Evidence("note", "", 0, 24, 51),)
+        >>> anaemia = CodePrediction("D63", cat.title("D63"), 0.9, evidence=said)
+        >>> cancer = CodePrediction("C61", cat.title("C61"), 0.9)
+        >>> [p.code for p in _anaemia_of([cancer, anaemia], cat, [note])]
+        ['C61', 'D63.0']
+    """
+    for pred in [p for p in preds if p.code in ("D63", "D63.8")]:
+        said = " ".join(
+            notes[ev.note_index][start:end]
+            for ev in pred.evidence
+            if ev.note_index is not None and ev.char_start is not None and ev.note_index < len(notes)
+            for start, end in sentence_spans(notes[ev.note_index])
+            if start <= ev.char_start < end
+        )
+        for code, diseases, words in _ANAEMIA_OF:
+            if any(p.code.startswith(diseases) for p in preds) and words.search(said):
+                why = Evidence("rule", f"{pred.title}: the anaemia of the disease its sentence names")
+                preds = [_recoded(pred, code, catalogue, why) if p is pred else p for p in preds]
+                break
+    return preds
+
+
 # a cancer treated and gone: "No evidence of recurrence at 3 years", "remains disease-free", "NED"; not
 # a staging that found no spread ("no evidence of metastatic disease")
 _NO_DISEASE = re.compile(
@@ -1384,6 +1434,61 @@ def _stated(prediction: CodePrediction) -> bool:
     return any(e.kind in ("note", "problem") for e in prediction.evidence)
 
 
+# a previous caesarean birth ("Previous LSCS 2021"), the lower-segment (low transverse) scar named or not
+_CAESAREAN = re.compile(r"\b(?:LSCS|caesarean|cesarean|c-section|CS)\b", re.I)
+_LOWER_SEGMENT = re.compile(r"\b(?:LSCS|lower[- ]segment|low[- ]transverse)\b", re.I)
+# what a gestational diabetes is controlled with: "GDM - start METFORMIN 500mg", "on insulin"
+_TAKEN = r"\b(?:on|start|started|starts|commenced|taking|takes|continue|continues)\s+(?:\w+\s+){0,2}"
+_ORAL_CONTROL = re.compile(_TAKEN + r"(?:metformin|glibenclamide|glyburide)\b", re.I)
+_INSULIN_CONTROL = re.compile(_TAKEN + r"insulin\b", re.I)
+
+
+def _obstetric_history(
+    preds: list[CodePrediction], catalogue: IcdCatalogue, notes: Sequence[str]
+) -> list[CodePrediction]:
+    """In a pregnancy, a previous caesarean birth read as a past complication (Z87.59) is the care of its
+    uterine scar (O34.211 for a lower-segment scar, else O34.219), and a gestational diabetes treated with
+    metformin or insulin is the one controlled by them (O24.415, O24.414).
+
+    Example:
+        >>> cat = IcdCatalogue()
+        >>> said = (Evidence("note", "Previous LSCS"),)
+        >>> past = CodePrediction("Z87.59", cat.title("Z87.59"), 0.8, evidence=said)
+        >>> gdm = CodePrediction("O24.419", cat.title("O24.419"), 0.7)
+        >>> [p.code for p in _obstetric_history([past, gdm], cat, ["GDM - start METFORMIN 500mg od."])]
+        ['O34.211', 'O24.415']
+    """
+    out: list[CodePrediction] = []
+    text = "\n".join(notes)
+    for p in preds:
+        if p.code == "Z87.59":
+            scar = [e for e in p.evidence if _CAESAREAN.search(e.text)]
+            if scar:
+                code = "O34.211" if any(_LOWER_SEGMENT.search(e.text) for e in scar) else "O34.219"
+                why = Evidence("rule", "a previous caesarean birth in this pregnancy: care of its scar")
+                out.append(
+                    replace(_recoded(p, code, catalogue, why), evidence=merge_evidence(tuple(scar), (why,)))
+                )
+                rest = tuple(e for e in p.evidence if e not in scar)
+                if any(e.kind != "rule" for e in rest):
+                    out.append(replace(p, evidence=rest))
+                continue
+        if p.code == "O24.419":
+            control = (
+                "O24.415"
+                if _ORAL_CONTROL.search(text)
+                else "O24.414"
+                if _INSULIN_CONTROL.search(text)
+                else None
+            )
+            if control is not None:
+                p = _recoded(
+                    p, control, catalogue, Evidence("rule", "gestational diabetes and its treatment")
+                )
+        out.append(p)
+    return out
+
+
 def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     trimester = _trimester(preds)
     if any(p.code.startswith(("O13", "O14", "O15")) for p in preds):
@@ -1601,12 +1706,14 @@ def reconcile(
     preds = _fold_each(preds, lambda p, o: o.code.startswith("I13") and _sign_of(p.code, o.code))
     preds = _neutropenia_of_chemotherapy(preds, catalogue, notes)
     preds = _cancer_gone(_stroke_sequelae(preds, catalogue, notes), catalogue, notes)
+    preds = _anaemia_of(preds, catalogue, notes)
     preds = _dementia_grade(_dementia_in_disease(preds, catalogue), catalogue)
     preds = _alzheimer_dementia(preds, catalogue, notes)
     if pregnant:
         # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified
         # trimester" code is no default of its category's other conditions
         preds = _fold_defaults(_pregnancy(preds, catalogue), _unspecified_condition)
+        preds = _obstetric_history(preds, catalogue, notes)
         preds = _post_term(preds, catalogue)
     if any(p.code.startswith("O") for p in preds):
         # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code, read

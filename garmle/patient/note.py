@@ -198,6 +198,12 @@ _OTHERS_AFTER = re.compile(
     r"visitors?|neighbou?rs?|household|family|carers?)\b",
     _I,
 )
+# another person said to be pregnant: "Mum is 20 weeks pregnant", "his wife, who is pregnant"
+_OTHERS_BEFORE = re.compile(
+    r"\b(?:mum|mom|mother|wife|partner|sister|girlfriend|daughter|friend|aunt|cousin|colleague)\b"
+    r"(?:['’]s)?[^.;\n]{0,30}$",
+    _I,
+)
 _ACUITY = re.compile(r"\b(?:vision|visual|acuity|va|snellen)\b[^.\n]{0,15}$", _I)
 _NEGATED = re.compile(r"\b(?:not|non|no\s+longer|never|denies(?:\s+being)?|isn't)\s*-?\s*$", _I)
 _NOT_PREGNANT = re.compile(
@@ -220,8 +226,8 @@ def parse_note(text: str) -> Patient:
     warnings: list[str] = []
     age = _age(text, warnings)
     stated_sex = _sex(text)
-    # a man's note names somebody else's pregnancy
-    pregnant = _pregnancy(text) if stated_sex != "male" else None
+    # a man's or a child's note names somebody else's pregnancy ("Mum is 20 weeks pregnant")
+    pregnant = _pregnancy(text) if stated_sex != "male" and (age is None or age >= 10) else None
     postpartum = not pregnant and stated_sex != "male" and states_postpartum(text)
     sex = stated_sex or ("female" if pregnant or postpartum else None)
     measures = _measures(text, warnings) + _t_scores(text, warnings)
@@ -404,6 +410,7 @@ def _pregnancy(text: str) -> bool | None:
                 or _NOT_YET.search(before)
                 or at_birth(before, match.group(0))
                 or _OTHERS_AFTER.match(text, match.end())
+                or _OTHERS_BEFORE.search(text[max(0, match.start() - 40) : match.start()])
                 or _SINCE_BIRTH.match(text, match.end())
             ):
                 continue

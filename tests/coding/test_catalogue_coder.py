@@ -1168,3 +1168,72 @@ def test_a_diabetic_complication_the_visit_is_for_comes_before_the_diabetes() ->
         "K31.84", "Gastroparesis", 0.9, evidence=(Evidence("note", "", 0, start + 9, start + 22),)
     )
     assert [p.code for p in presenting_first([dm, gp], Patient("p", notes=(note,)))] == ["K31.84", "E11.43"]
+
+
+@pytest.mark.parametrize(
+    ("note", "absent"),
+    [
+        # a relative's illness said as "FHx of"; two suspicions set aside together; a pair asked at once
+        ("CT head done given FHx of SAH: no haemorrhage.", "I60.9"),
+        ("Meniere's disease and vestibular migraine are not supported by the history.", "H81.09"),
+        ("Cough/coryza - none.", "R05.9"),
+        # a query mark inside a reading across words
+        ("Terminal ileum normal (?Crohn's - no evidence).", "K50.00"),
+        # a screening not due; a hernia's cough impulse; a breast lump examined and discharged
+        ("Cervical screening not yet due.", "Z12.4"),
+        ("Reducible R inguinal hernia, cough impulse.", "R05.9"),
+        ("PMH: Breast lump 2015 - benign fibroadenoma, discharged.", "N63.0"),
+    ],
+)
+def test_mentions_that_are_set_aside_or_not_the_patients(
+    coder: CatalogueCoder, note: str, absent: str
+) -> None:
+    assert absent not in _aged(coder, note, 40)
+
+
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        ("Impression: Ongoing chemotherapy-induced peripheral neuropathy.", "G62.0"),
+        ("SH: vapes daily (nicotine 20mg/ml), no cigarettes.", "F17.290"),
+        (
+            "Ex-smoker: stopped when she found out she was pregnant (had smoked 10/day for 8 years).",
+            "Z87.891",
+        ),
+        ("Mother was treated for hip dysplasia in a harness as a baby.", "Z82.79"),
+    ],
+)
+def test_more_names_and_histories(coder: CatalogueCoder, note: str, code: str) -> None:
+    assert code in _aged(coder, note, 30)
+
+
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        ("Disposition: Chickenpox - typical history, no complications.", "B01.9"),
+        ("Imp: slapped cheek syndrome.", "B08.3"),
+        ("Imp: water infection.", "N39.0"),
+        ("Dx: BV, treated with metronidazole.", "N76.0"),
+        ("Imp: cold sore upper lip.", "B00.1"),
+    ],
+)
+def test_common_lay_names(coder: CatalogueCoder, note: str, code: str) -> None:
+    assert code in _aged(coder, note, 30)
+
+
+@pytest.mark.parametrize(
+    ("note", "absent"),
+    [
+        ("Tetanus: last dose at school, >10 yrs ago - booster given today.", "A35"),
+        ("PMH: Cholecystectomy 2019 (pigment gallstones).", "K80.20"),
+        ("Preferred place of care/death: home.", "R99"),
+        (
+            "Imp: Simple febrile seizure. ?meningitis considered - no clinical features, LP not indicated.",
+            "G03.9",
+        ),
+    ],
+)
+def test_vaccines_operations_and_considered_suspicions_are_no_conditions(
+    coder: CatalogueCoder, note: str, absent: str
+) -> None:
+    assert absent not in _aged(coder, note, 30)

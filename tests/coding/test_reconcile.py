@@ -708,3 +708,45 @@ def test_a_cancer_still_there_or_treated_stays_a_cancer(cat: IcdCatalogue, note:
     if "capecitabine" in note:
         preds.append(CodePrediction("Z79.633", cat.title("Z79.633"), 0.5))
     assert "C18.0" in {p.code for p in reconcile(preds, cat, notes=[note])}
+
+
+def test_an_anaemia_of_chronic_disease_tied_to_a_cancer_is_the_anaemia_in_neoplastic_disease(
+    cat: IcdCatalogue,
+) -> None:
+    note = "Metastatic prostate cancer on ADT. Anaemia of chronic disease in malignancy."
+    start = note.index("Anaemia")
+    anaemia = CodePrediction(
+        "D63", cat.title("D63"), 0.9, evidence=(Evidence("note", "", 0, start, start + 7),)
+    )
+    cancer = CodePrediction("C61", cat.title("C61"), 0.9)
+    assert {p.code for p in reconcile([cancer, anaemia], cat, notes=[note])} >= {"C61", "D63.0"}
+
+
+def test_a_previous_caesarean_and_a_treated_gestational_diabetes_in_a_pregnancy(cat: IcdCatalogue) -> None:
+    note = "Previous LSCS 2021. 30+2 weeks.\nGDM - start METFORMIN 500mg od."
+    scar = CodePrediction(
+        "Z87.59", cat.title("Z87.59"), 0.8, evidence=(Evidence("note", "Previous LSCS", 0, 0, 13),)
+    )
+    preds = [scar, *_preds(cat, ("O24.419", 0.7), ("Z3A.30", 0.9))]
+    assert {p.code for p in reconcile(preds, cat, pregnant=True, notes=[note])} == {
+        "O34.211",
+        "O24.415",
+        "Z3A.30",
+    }
+    # a diet-controlled one stays so, whatever is said of metformin
+    diet = "GDM - diet controlled. Start metformin if fasting >5.3."
+    preds = _preds(cat, ("O24.410", 0.7), ("Z3A.30", 0.9))
+    assert "O24.410" in {p.code for p in reconcile(preds, cat, pregnant=True, notes=[diet])}
+
+
+def test_signs_of_a_burn_a_sickle_crisis_and_a_fissure_and_a_cancer_site_read_beside_a_cancer(
+    cat: IcdCatalogue,
+) -> None:
+    for disease, signs in (
+        ("T23.062A", ("T30.0", "L53.9")),
+        ("D57.00", ("M79.659",)),
+        ("K60.1", ("L91.8",)),
+        ("C25.0", ("C49.6",)),
+    ):
+        preds = _preds(cat, (disease, 0.9), *((sign, 0.7) for sign in signs))
+        assert [p.code for p in reconcile(preds, cat)] == [disease]

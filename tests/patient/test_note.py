@@ -238,3 +238,10 @@ def test_gestational_age_of_a_pregnant_patient(text: str, weeks: float | None) -
 )
 def test_an_infants_age_as_clinicians_write_it(text: str, age: int) -> None:
     assert parse_note(text).age == age
+
+
+def test_a_relatives_pregnancy_is_not_the_patients() -> None:
+    child = parse_note("Patient: 4 y/o girl with chickenpox. Mum is 20 weeks pregnant and not immune.")
+    assert child.pregnant is None and not any(o.name == "gestational_age" for o in child.vitals)
+    assert parse_note("32F. Her sister is pregnant. Asthma review.").pregnant is None
+    assert parse_note("32F, 20 weeks pregnant, partner well.").pregnant is True
