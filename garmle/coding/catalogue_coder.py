@@ -707,7 +707,7 @@ _DONE_AWAY_AFTER = re.compile(
     r"\s+(?:release|repair)\b"
     r"|\s*(?:(?:R|L|right|left|bilateral)\b)?\s*[-–,(:]?\s*"
     r"(?:(?:was|were|had|has been|been|successfully)\s+){0,2}"
-    r"(?:removed|excised|divided|repaired|resected|released|corrected|cured|eradicated)\b"
+    r"(?:removed|excised|divided|repaired|resected|released|corrected|cured|eradicated|banded|ligated)\b"
     # "Treated for H. pylori in 2019 - eradication confirmed on breath test"
     r"|[^.;\n]{0,25}?[-–,(:]\s*(?:successful\s+)?eradication\b"
     # "Latent TB infection (IGRA +ve 2015) - completed 3 months rifampicin/isoniazid"
@@ -727,7 +727,8 @@ _OVER_AFTER = re.compile(
     # outgrown: "Childhood asthma, none since age 12", "asthma - no inhalers or sx since age 9"
     r"|(?:(?:none|nil)\s+|no\s+(?:[\w/]+\s+){0,3}?)since\s+(?:the\s+)?age[d]?\s*(?:of\s+)?\d+"
     # "Febrile convulsion at 18 months of age, none since", "Migraine ..., none for over 15 years"
-    r"|(?:none|nil)\s+since\b|(?:none|nil|no\s+(?:[\w/]+\s+){0,3}?(?:symptoms|sx|episodes|attacks|problems|"
+    r"|(?:none|nil|no\s+(?:further\s+)?(?:trouble|problems?|issues|episodes))\s+since\b"
+    r"|(?:none|nil|no\s+(?:[\w/]+\s+){0,3}?(?:symptoms|sx|episodes|attacks|problems|"
     r"inhalers|treatment|medication|fits|seizures|recurrence)\s+)"
     r"for\s+(?:over\s+|more\s+than\s+|>\s*)?\d+\+?\s*(?:years?|yrs?|y)\b"
     r"|(?:grown|grew)\s+out\s+of\s+it\b|outgrew\s+it\b)",
@@ -741,7 +742,9 @@ _SPARING_AFTER = re.compile(r"\s*-?\s*sparing\b", re.I)
 # "appendicectomy for appendicitis", "Liver transplant 2016 for primary sclerosing cholangitis": the
 # operation took the diseased part away
 _OPERATED_IN_YEAR = re.compile(
-    r"\s+(?:repair|release|excision|removal|surgery|operation|op)\s*(?:in\s+|[-–(]\s*)?(?:19|20)\d\d\b", re.I
+    r"\s+(?:repair|release|excision|removal|surgery|operation|op|banded|banding|ligated|ligation)\s*"
+    r"(?:in\s+|[-–(]\s*)?(?:19|20)\d\d\b",
+    re.I,
 )
 _DONE_AWAY_BEFORE = re.compile(
     r"\b(?:\w+(?:ectomy|otomy)|transplant(?:ed|ation)?(?:\s+(?:in\s+)?(?:19|20)\d\d)?)\s+(?:for|of)\s+$"
@@ -823,8 +826,11 @@ _DYSKINESIA = re.compile(r"\bdyskinesias?\b", re.I)
 _DENIED_BEFORE = re.compile(r"\b(?:no|not|nor|without|denies|absent)\b[^,;()]*$", re.I)
 
 
+_BABY_SECTIONS = frozenset({"baby", "infant", "newborn", "neonate", "baby check"})
 _EX_SMOKER = re.compile(
-    r"\b(?:ex-?\s?smoker|former\s+smoker|stopped\s+smoking|quit\s+smoking\s+(?:in|\d)|gave\s+up\s+smoking)\b",
+    r"\b(?:ex-?\s?smoker|former\s+smoker|stopped\s+smoking|quit\s+smoking\s+(?:in|\d)|gave\s+up\s+smoking)\b"
+    # "Smoked 10 a day until 8 weeks, stopped"
+    r"|\bsmoked\b[^.;\n]{0,30}\b(?:until|till|stopped|quit)\b",
     re.I,
 )
 
@@ -2377,6 +2383,8 @@ class CatalogueCoder:
                 m.code.startswith("O")
                 and (patient.sex == "male" or (patient.age is not None and patient.age < 9))
             )
+            # "Baby: mild jaundice day 4" in a mother's note is her baby's
+            and not (m.section in _BABY_SECTIONS and (pregnant if patient.age is None else patient.age >= 12))
             # "her sisters are twins, born at 35 weeks": an adult's record names others' prematurity
             and not (
                 m.code.startswith(("P05", "P07", "P08")) and patient.age is not None and patient.age >= 18

@@ -223,6 +223,9 @@ _PRE_NEGATION = (
     # a first impression since set aside: "GP initially thought gastroenteritis this am"
     "initially thought",
     "initially diagnosed as",
+    # "felt to be a drug effect rather than SIADH"
+    "rather than",
+    "instead of",
     "never had",
     "resolved",
     "no further",
@@ -262,6 +265,9 @@ _POST_NEGATION = (
     "not suspected",
     # "GCA not a consideration", "Ewing sarcoma not a concern radiologically"
     "not a consideration",
+    # "SIADH was considered but Na corrected promptly ..."
+    "was considered but",
+    "considered but",
     "not a concern",
     "clinically not suspected",
     "less likely",

@@ -553,6 +553,8 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     # the limb and back pain of a sickle-cell crisis; a cancer "of the back" read beside the patient's cancer
     (("T30.0", "L53.9"), ("T20", "T21", "T22", "T23", "T24", "T25", "T26", "T27", "T28")),
     (("M79.6", "M54", "R52"), ("D57.0", "D57.2", "D57.4", "D57.8")),
+    # the redness and fever of a mastitis
+    (("L53.9", "R50.9"), ("O91", "N61")),
     # the sentinel skin tag of an anal fissure or the tags of haemorrhoids
     (("L91.8",), ("K60", "K64")),
     (("C49", "C76"), tuple(f"C{n:02d}" for n in (*range(0, 49), *range(50, 76)))),
@@ -728,6 +730,16 @@ _WITH_COMPLICATION: tuple[tuple[str, tuple[str, ...], str, bool], ...] = (
     ("K57.30", ("K57.32",), "K57.32", False),
     ("K57.90", ("K57.32",), "K57.32", False),
     ("K57.90", ("K57.92",), "K57.92", False),
+    # a diverticular disease beside the blood it lost ("diverticular bleed", fresh PR bleeding)
+    *(
+        (plain, ("K92.1", "K92.2", "K62.5"), bleeding, False)
+        for plain, bleeding in (
+            ("K57.30", "K57.31"),
+            ("K57.32", "K57.33"),
+            ("K57.90", "K57.91"),
+            ("K57.92", "K57.93"),
+        )
+    ),
     # low back pain with sciatica (M54.3 Excludes1 "sciatica with lumbago (M54.4-)"), on its side
     ("M54.50", ("M54.30",), "M54.40", False),
     ("M54.50", ("M54.31",), "M54.41", False),
@@ -1350,6 +1362,15 @@ PREGNANCY_CODES: tuple[tuple[str, str, bool], ...] = (
     # group B streptococcus found in a pregnancy (urine, swab) is its carrier state
     ("B95.1", "O99.820", False),
     ("Z22.330", "O99.820", False),
+    # infections complicating pregnancy: tuberculosis, syphilis, gonorrhoea, other sexually transmitted
+    # infections, viral hepatitis, HIV (its disease and its asymptomatic status)
+    ("A1", "O98.01", True),
+    *((syphilis, "O98.11", True) for syphilis in ("A50", "A51", "A52", "A53")),
+    ("A54", "O98.21", True),
+    *((sti, "O98.31", True) for sti in ("A56", "A57", "A58", "A59", "A60", "A63", "A64")),
+    *((hepatitis, "O98.41", True) for hepatitis in ("B15", "B16", "B17", "B18", "B19")),
+    ("B20", "O98.71", True),
+    ("Z21", "O98.71", True),
     ("E10", "O24.01", True),
     ("E11", "O24.11", True),
     ("E66", "O99.21", True),
@@ -1506,6 +1527,12 @@ def _pregnancy(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[Cod
             # a chapter 15 code read from the note takes the trimester the weeks give
             code = _pregnancy_code(p.code[:-1], trimester, catalogue)
             if code is not None and code != p.code:
+                p = replace(p, code=code, title=catalogue.title(code))
+        elif p.code.startswith("O") and trimester != "9" and len(p.code) == 8 and p.code[6] == "9":
+            # ... and so does one whose seventh character names the fetus ("Maternal care for other known
+            # or suspected poor fetal growth, unspecified trimester, not applicable or unspecified")
+            code = p.code[:6] + trimester + p.code[7:]
+            if "unspecified trimester" in p.title and catalogue.is_valid(code):
                 p = replace(p, code=code, title=catalogue.title(code))
         match = max((row for row in PREGNANCY_CODES if p.code.startswith(row[0])), key=lambda r: len(r[0]),
                     default=None)  # fmt: skip

@@ -95,7 +95,10 @@ _TITLE_SEX = {"Mr": "male", "Mrs": "female", "Ms": "female", "Miss": "female"}
 # an obstetric formula or a pregnancy's own words say the patient is a woman ("31-year-old G2P1 at 37+4
 # weeks ... 2021 SVD, boy 3.5 kg": the boy is her son)
 _OBSTETRIC_SEX = re.compile(
-    r"\b(?:G\d{1,2}\s*P\d{1,2}|gravida|primigravida|multigravida|primiparous|multiparous|primip|multip)\b", _I
+    r"\b(?:G\d{1,2}\s*P\d{1,2}|gravida|primigravida|multigravida|primiparous|multiparous|primip|multip)\b"
+    # a mother's own birth: "Day 12 post SVD ... Baby boy", "puerperal", "lactating"
+    r"|\bpost[- ]?(?:SVD|NVD|LSCS|c-?section|caesarean|cesarean|delivery)\b|\bpuerper\w*|\blactating\b",
+    _I,
 )
 _TITLE_REACH = 120
 

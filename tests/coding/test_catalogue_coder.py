@@ -1237,3 +1237,30 @@ def test_vaccines_operations_and_considered_suspicions_are_no_conditions(
     coder: CatalogueCoder, note: str, absent: str
 ) -> None:
     assert absent not in _aged(coder, note, 30)
+
+
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        ("Impression: EoE, presenting with food bolus impaction.", "K20.0"),
+        ("Imp: amnestic MCI.", "G31.84"),
+        ("Imp: ruptured L Achilles tendon playing squash.", "S86.012A"),
+        ("Smoked 10/day until 8 weeks, stopped since.", "Z87.891"),
+    ],
+)
+def test_abbreviations_injuries_and_a_stopped_habit(coder: CatalogueCoder, note: str, code: str) -> None:
+    assert code in _aged(coder, note, 30)
+
+
+@pytest.mark.parametrize(
+    ("note", "absent"),
+    [
+        ("Haemorrhoids banded 2009, no trouble since.", "K64.9"),
+        ("Baby: mild jaundice day 4, now resolved.", "R17"),
+        ("SIADH was considered but this was felt to be a drug effect rather than SIADH.", "E22.2"),
+    ],
+)
+def test_treated_conditions_a_babys_and_a_cause_set_aside(
+    coder: CatalogueCoder, note: str, absent: str
+) -> None:
+    assert absent not in _aged(coder, note, 30)

@@ -750,3 +750,15 @@ def test_signs_of_a_burn_a_sickle_crisis_and_a_fissure_and_a_cancer_site_read_be
     ):
         preds = _preds(cat, (disease, 0.9), *((sign, 0.7) for sign in signs))
         assert [p.code for p in reconcile(preds, cat)] == [disease]
+
+
+def test_infections_and_fetal_growth_in_a_pregnancy_take_their_chapter_15_codes(cat: IcdCatalogue) -> None:
+    syphilis = _preds(cat, ("A53.0", 0.9), ("Z3A.16", 0.9))
+    assert {"O98.112", "A53.0"} <= {p.code for p in reconcile(syphilis, cat, pregnant=True)}
+    growth = _preds(cat, ("O36.5990", 0.9), ("Z3A.30", 0.9))
+    assert "O36.5930" in {p.code for p in reconcile(growth, cat, pregnant=True)}
+
+
+def test_a_diverticular_disease_beside_its_bleeding_is_the_disease_with_bleeding(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("K57.30", 0.9), ("K62.5", 0.8))
+    assert [p.code for p in reconcile(preds, cat)] == ["K57.31"]

@@ -245,3 +245,8 @@ def test_a_relatives_pregnancy_is_not_the_patients() -> None:
     assert child.pregnant is None and not any(o.name == "gestational_age" for o in child.vitals)
     assert parse_note("32F. Her sister is pregnant. Asthma review.").pregnant is None
     assert parse_note("32F, 20 weeks pregnant, partner well.").pregnant is True
+
+
+def test_a_mothers_own_birth_says_she_is_a_woman() -> None:
+    note = "POSTNATAL HOME VISIT\nDay 12 post SVD. Baby boy, exclusively breastfed.\nImp: puerperal mastitis."
+    assert parse_note(note).sex == "female"
