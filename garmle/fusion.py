@@ -595,6 +595,15 @@ class FusionWeights:
     diagnostic_factor: float = 0.8
 
 
+# a sex named as one of several subgroups of a guideline for all adults
+_SUBGROUP = re.compile(
+    r"\b(?:such as|including|includes|e\.g\.|for example|especially|particularly)\b[^.;]{0,60}\b(?:wo)?men\b"
+    # "The following special groups are considered: - People older than 75 - Women - ..."
+    r"|\b(?:special|specific|sub)\s*-?groups?\b[^.;]{0,250}\b(?:wo)?men\b",
+    re.I,
+)
+
+
 def population_conflict(
     population: str, title: str, patient: Patient, groups: Sequence[str] | None = None
 ) -> str | None:
@@ -619,6 +628,11 @@ def population_conflict(
         True
         >>> title = "Tobacco smoking cessation in adults, including pregnant women"
         >>> population_conflict("", title, Patient("p", age=47, sex="male"), ["adults", "pregnancy"]) is None
+        True
+        >>> stemi = "Adults having STEMI, and subgroups such as older adults, women and others"
+        >>> groups = ["adults", "older adults", "women"]
+        >>> man = Patient("p", age=63, sex="male")
+        >>> population_conflict(stemi, "Myocardial infarction", man, groups) is None
         True
         >>> female = "Surgical treatment of female stress urinary incontinence"
         >>> population_conflict("", female, Patient("p", age=71, sex="male"), ["adults"])
@@ -645,8 +659,13 @@ def population_conflict(
         pediatric = bool(found & {"infants", "children", "adolescents"}) or title_pediatric
         adult = bool(found & {"adults", "older adults"}) and not title_pediatric
         pregnancy = ("pregnancy" in found and "adults" not in found) or title_pregnancy
-        women_only = "women" in found and "men" not in found and not ("pregnancy" in found and adult)
-        men_only = "men" in found and "women" not in found
+        # all adults, with women or men as a subgroup named in passing ("differences between specific
+        # populations, such as older adults, women and people from ethnic minorities")
+        subgroup = "adults" in found and _SUBGROUP.search(population) is not None
+        women_only = (
+            "women" in found and "men" not in found and not ("pregnancy" in found and adult) and not subgroup
+        )
+        men_only = "men" in found and "women" not in found and not subgroup
         older_only = "older adults" in found and "adults" not in found and not pediatric
     else:
         # what a note leaves out is no population of it ("Groups that will not be covered: ... People

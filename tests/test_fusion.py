@@ -989,3 +989,21 @@ def test_pregnancy_headings_and_passages_for_asymptomatic_patients() -> None:
     # halved for the symptomatic patient (or below the floor), the other passage as it was
     halved = {s.chunk_id: s.score for s in ranked}
     assert halved.get("as:0", 0.0) < score["as:0"] and halved["as:1"] == score["as:1"]
+
+
+@pytest.mark.parametrize(
+    "population",
+    [
+        # women named as one subgroup of a guideline for all adults
+        "Adults having STEMI. Guidance will address differences between specific populations, such as older "
+        "adults, women and people from ethnic minorities",
+        "Adults (aged 18 years and older) without established CVD. The following special groups are "
+        "considered: - People older than 75 - Women - People with autoimmune disease",
+    ],
+)
+def test_a_guideline_for_all_adults_that_names_women_as_a_subgroup_is_a_mans_too(population: str) -> None:
+    man = Patient("p", age=63, sex="male")
+    assert population_conflict(population, "Guideline", man, ["adults", "older adults", "women"]) is None
+    # a guideline for adult women alone is not
+    women = "Adult women with stress urinary incontinence"
+    assert population_conflict(women, "Guideline", man, ["adults", "women"]) == "written for women"
