@@ -109,7 +109,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from garmle.ingest.ngc import includes_pregnancy_alongside
+from garmle.ingest.ngc import includes_pregnancy_alongside, names_sex_as_subgroup
 from garmle.retrieval import Hit, mmr_select, rrf_fuse
 from garmle.spelling import american_spelling
 from garmle.types import Chunk, CodePrediction, Document, Patient, Recommendation, Snippet, VerbatimCheck
@@ -595,15 +595,6 @@ class FusionWeights:
     diagnostic_factor: float = 0.8
 
 
-# a sex named as one of several subgroups of a guideline for all adults
-_SUBGROUP = re.compile(
-    r"\b(?:such as|including|includes|e\.g\.|for example|especially|particularly)\b[^.;]{0,60}\b(?:wo)?men\b"
-    # "The following special groups are considered: - People older than 75 - Women - ..."
-    r"|\b(?:special|specific|sub)\s*-?groups?\b[^.;]{0,250}\b(?:wo)?men\b",
-    re.I,
-)
-
-
 def population_conflict(
     population: str, title: str, patient: Patient, groups: Sequence[str] | None = None
 ) -> str | None:
@@ -661,7 +652,7 @@ def population_conflict(
         pregnancy = ("pregnancy" in found and "adults" not in found) or title_pregnancy
         # all adults, with women or men as a subgroup named in passing ("differences between specific
         # populations, such as older adults, women and people from ethnic minorities")
-        subgroup = "adults" in found and _SUBGROUP.search(population) is not None
+        subgroup = "adults" in found and names_sex_as_subgroup(population)
         women_only = (
             "women" in found and "men" not in found and not ("pregnancy" in found and adult) and not subgroup
         )
@@ -1600,6 +1591,8 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
         (('hyperten',), ('high', 'blood', 'pressur'))
         >>> topic_names("hip OA", "Chronic kidney disease", "Multiple sclerosis", "PE")
         (('hip', 'oa'), ('chron', 'kidne', 'diseas'), ('multipl', 'sclerosi'))
+        >>> topic_names("Nicotine dependence", "smoke", "smoking")
+        (('nicotin', 'dependen'), ('smoking',))
     """
     names: list[tuple[str, ...]] = []
     for title in titles:
@@ -1625,9 +1618,15 @@ def topic_names(*titles: str) -> tuple[tuple[str, ...], ...]:
                 )
             )
             stems += [s for s, kind in words if kind == "abbreviation" and s not in stems]
-        if stems and set(stems) not in (set(n) for n in names):
+        if stems and set(stems) not in (set(n) for n in names) and tuple(stems) not in _NOT_A_NAME:
             names.append(tuple(stems))
     return tuple(names)
+
+
+_NOT_A_NAME = frozenset({("smoke",), ("smoked",), ("smokes",)})
+"""One-word synonyms a note coder reads ("smokes 20/day") that name no guideline's topic: "smoke" alone is
+surgical smoke or a fire's as much as tobacco's ("Guideline for surgical smoke safety" is not about
+nicotine dependence)."""
 
 
 _KIND_WORDS = frozenset({"chronic", "acute", "multiple", "disease", "diseases", "disorder", "disorders"})

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from garmle.evaluation.cases import KeyRecommendation
-from garmle.ingest.ngc import includes_pregnancy_alongside, population_groups
+from garmle.ingest.ngc import includes_pregnancy_alongside, names_sex_as_subgroup, population_groups
 from garmle.types import Document, Patient, Snippet
 
 __all__ = [
@@ -180,8 +180,15 @@ def population_fits(metadata: Mapping[str, str], patient: Patient) -> bool:
     ):
         return False
     # "Adults ..., including pregnant women" names women because of pregnancy, not to exclude men.
-    women_only = "women" in groups and "men" not in groups and not ("pregnancy" in groups and groups & _ADULT)
-    men_only = "men" in groups and "women" not in groups
+    # "Adults with STEMI ... subgroups such as older adults, women and ..." is for men too
+    subgroup = "adults" in groups and names_sex_as_subgroup(str(metadata.get("population", "")))
+    women_only = (
+        "women" in groups
+        and "men" not in groups
+        and not ("pregnancy" in groups and groups & _ADULT)
+        and not subgroup
+    )
+    men_only = "men" in groups and "women" not in groups and not subgroup
     sex = (patient.sex or "").lower()
     # a guideline for women (or men) alone is not one for a young child
     child = patient.age is not None and patient.age < 12 and not groups & _PEDIATRIC

@@ -143,6 +143,28 @@ def includes_pregnancy_alongside(title: str) -> bool:
     return bool(_PREGNANCY_INCLUDED.search(title))
 
 
+# a sex named as one of several subgroups of a guideline for all adults
+_SEX_AS_SUBGROUP = re.compile(
+    r"\b(?:such as|including|includes|e\.g\.|for example|especially|particularly)\b[^.;]{0,60}\b(?:wo)?men\b"
+    # "The following special groups are considered: - People older than 75 - Women - ..."
+    r"|\b(?:special|specific|sub)\s*-?groups?\b[^.;]{0,250}\b(?:wo)?men\b",
+    re.I,
+)
+
+
+def names_sex_as_subgroup(population: str) -> bool:
+    """True when a target population for adults names women or men as one subgroup among others
+    rather than as the population itself.
+
+    Example:
+        >>> names_sex_as_subgroup("Adults with STEMI, and subgroups such as older adults, women and others")
+        True
+        >>> names_sex_as_subgroup("Adult women with stress urinary incontinence")
+        False
+    """
+    return _SEX_AS_SUBGROUP.search(population) is not None
+
+
 def population_groups(text: str) -> list[str]:
     """Name the population groups a free-text target population includes.
 
