@@ -800,7 +800,8 @@ def _exam_of_another_age(code: str, age: float | None) -> bool:
 
 
 # the age a condition was had at, right after it: "at 6 months", "aged 18 months", "at age 9", "in her
-# twenties", "in his 20s"
+# twenties", "in his 20s" (groups: number and unit, a bare number after "age", an empty group, the teens,
+# a decade's word, a decade's digit)
 _AT_AGE_AFTER = re.compile(
     r"[^.;\n,]{0,15}?\b(?:at|aged?)\s+(?:age\s+)?(\d{1,2})\s*(months?|mo|mths?|years?|yrs?|y)\b(?![+/])"
     r"|[^.;\n,]{0,15}?\b(?:at\s+age|aged?)\s+(?:of\s+)?(\d{1,2})\b(?![+./]?\d)(?!\s*(?:weeks?|wks?|/52|days?)\b)()"
@@ -826,7 +827,9 @@ _DYSKINESIA = re.compile(r"\bdyskinesias?\b", re.I)
 _DENIED_BEFORE = re.compile(r"\b(?:no|not|nor|without|denies|absent)\b[^,;()]*$", re.I)
 
 
+# a mother's note's lines about her baby: "Baby: mild jaundice day 4"
 _BABY_SECTIONS = frozenset({"baby", "infant", "newborn", "neonate", "baby check"})
+# a smoker no more: "Ex-smoker: stopped when pregnant (had smoked 10/day)"
 _EX_SMOKER = re.compile(
     r"\b(?:ex-?\s?smoker|former\s+smoker|stopped\s+smoking|quit\s+smoking\s+(?:in|\d)|gave\s+up\s+smoking)\b"
     # "Smoked 10 a day until 8 weeks, stopped"

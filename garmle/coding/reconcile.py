@@ -549,20 +549,20 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     # the headache, eye pain and haloes of an acute angle closure; the cough and stridor of croup; the
     # itch of scabies, lice, eczema or urticaria; the diarrhoea of a gastroenteritis or colitis
     (("R51", "H57.1", "H53.1"), ("H40.2",)),
+    (("R05", "R06.1"), ("J05", "J04", "J38.5")),
+    (("L29",), ("B85", "B86", "L20", "L28", "L50")),
+    (("R19.7",), ("A0", "K50", "K51", "K52", "K58.0", "K90.0")),
     # a burn of no stated region, and the redness of a superficial burn, beside a burn whose region is said;
     # the limb and back pain of a sickle-cell crisis; a cancer "of the back" read beside the patient's cancer
     (("T30.0", "L53.9"), ("T20", "T21", "T22", "T23", "T24", "T25", "T26", "T27", "T28")),
     (("M79.6", "M54", "R52"), ("D57.0", "D57.2", "D57.4", "D57.8")),
+    (("C49", "C76"), tuple(f"C{n:02d}" for n in (*range(0, 49), *range(50, 76)))),
     # the redness and fever of a mastitis
     (("L53.9", "R50.9"), ("O91", "N61")),
     # the sentinel skin tag of an anal fissure or the tags of haemorrhoids
     (("L91.8",), ("K60", "K64")),
-    (("C49", "C76"), tuple(f"C{n:02d}" for n in (*range(0, 49), *range(50, 76)))),
     # an aneurysm of no stated site beside the aneurysm whose site is said
     (("I72.9",), ("I71", "I72.0", "I72.1", "I72.2", "I72.3", "I72.4", "I72.5", "I72.6", "I72.8", "I67.1")),
-    (("R05", "R06.1"), ("J05", "J04", "J38.5")),
-    (("L29",), ("B85", "B86", "L20", "L28", "L50")),
-    (("R19.7",), ("A0", "K50", "K51", "K52", "K58.0", "K90.0")),
     (("R51",), ("G43", "G44", "I60", "I61", "I62", "S06", "M31.5", "G03", "T58")),
     (("R41.0", "R41.82"), ("F05", "F01", "F02", "F03", "G30")),
     (("R45.2", "R45.3", "R45.84", "R45.89"), ("F32", "F33", "F34.1", "F43.2", "F53")),
