@@ -856,24 +856,25 @@ def _course_said(code: str, mention: Mention, notes: Sequence[str], titles: Mapp
         >>> _course_said("G20.A1", m, [note], {"G20.A2": ""})
         'G20.A1'
     """
+    if code not in _MANIC_IN_BIPOLAR and code != "G20.A1":
+        return code
     sentence = _sentence_around(mention, notes)
-    if code in _MANIC_IN_BIPOLAR and _BIPOLAR.search(sentence):
+    if code in _MANIC_IN_BIPOLAR:
         bipolar = _MANIC_IN_BIPOLAR[code]
-        return bipolar if bipolar in titles else code
-    if code == "G20.A1":
+        return bipolar if bipolar in titles and _BIPOLAR.search(sentence) else code
 
-        def affirmed(pattern: re.Pattern[str]) -> bool:
-            return any(
-                _DENIED_BEFORE.search(sentence[max(0, m.start() - 30) : m.start()]) is None
-                for m in pattern.finditer(sentence)
-            )
-
-        fluctuating, dyskinetic = affirmed(_FLUCTUATIONS), affirmed(_DYSKINESIA)
-        new = {(True, False): "G20.A2", (False, True): "G20.B1", (True, True): "G20.B2"}.get(
-            (fluctuating, dyskinetic), code
+    def affirmed(pattern: re.Pattern[str]) -> bool:
+        return any(
+            _DENIED_BEFORE.search(sentence[max(0, m.start() - 30) : m.start()]) is None
+            for m in pattern.finditer(sentence)
         )
-        return new if new in titles else code
-    return code
+
+    # the Parkinson's disease of no fluctuations and no dyskinesia said (G20.A1)
+    fluctuating, dyskinetic = affirmed(_FLUCTUATIONS), affirmed(_DYSKINESIA)
+    new = {(True, False): "G20.A2", (False, True): "G20.B1", (True, True): "G20.B2"}.get(
+        (fluctuating, dyskinetic), code
+    )
+    return new if new in titles else code
 
 
 def _at_an_earlier_age(mention: Mention, notes: Sequence[str], age: float | None) -> bool:

@@ -905,6 +905,17 @@ _STAGE_GRADE = {"mild": "A", "early": "A", "moderate": "B", "severe": "C", "adva
 _AGITATION = re.compile(r"(?<!no )\b(?:agitat\w*|aggressi\w*)", re.I)
 
 
+def _evidence_sentences(pred: CodePrediction, notes: Sequence[str]) -> list[str]:
+    """The sentences of ``notes`` that hold the start of each of a prediction's note evidence spans."""
+    return [
+        notes[ev.note_index][start:end]
+        for ev in pred.evidence
+        if ev.note_index is not None and ev.char_start is not None and 0 <= ev.note_index < len(notes)
+        for start, end in sentence_spans(notes[ev.note_index])
+        if start <= ev.char_start < end
+    ]
+
+
 def _alzheimer_dementia(
     preds: list[CodePrediction], catalogue: IcdCatalogue, notes: Sequence[str]
 ) -> list[CodePrediction]:
@@ -926,13 +937,7 @@ def _alzheimer_dementia(
     # a mild cognitive impairment due to it (G31.84) is no dementia yet
     if ad is None or any(p.code.startswith(("F01", "F02", "F03", "G31.84")) for p in preds):
         return preds
-    text = " ".join(
-        notes[ev.note_index][start:end]
-        for ev in ad.evidence
-        if ev.note_index is not None and ev.char_start is not None and 0 <= ev.note_index < len(notes)
-        for start, end in sentence_spans(notes[ev.note_index])
-        if start <= ev.char_start < end
-    )
+    text = " ".join(_evidence_sentences(ad, notes))
     stage = _STAGE.search(text)
     grade = _STAGE_GRADE[(stage.group(1) or stage.group(2)).lower()] if stage else "8"
     behaviour = "11" if _AGITATION.search(text) else "0"
@@ -1085,13 +1090,7 @@ def _anaemia_of(
         ['C61', 'D63.0']
     """
     for pred in [p for p in preds if p.code in ("D63", "D63.8")]:
-        said = " ".join(
-            notes[ev.note_index][start:end]
-            for ev in pred.evidence
-            if ev.note_index is not None and ev.char_start is not None and ev.note_index < len(notes)
-            for start, end in sentence_spans(notes[ev.note_index])
-            if start <= ev.char_start < end
-        )
+        said = " ".join(_evidence_sentences(pred, notes))
         for code, diseases, words in _ANAEMIA_OF:
             if any(p.code.startswith(diseases) for p in preds) and words.search(said):
                 why = Evidence("rule", f"{pred.title}: the anaemia of the disease its sentence names")
@@ -1151,19 +1150,12 @@ def _cancer_gone(
         for index, start, end in assessment_spans(notes)
         if index < len(notes)
     )
-    gone = []
-    for pred in primaries:
-        own = False
-        for ev in pred.evidence:
-            if ev.note_index is None or ev.char_start is None or ev.note_index >= len(notes):
-                continue
-            note = notes[ev.note_index]
-            own = own or any(
-                start <= ev.char_start < end and _says_no_disease(note[start:end])
-                for start, end in sentence_spans(note)
-            )
-        if own or (assessed and len(primaries) == 1):
-            gone.append(pred)
+    gone = [
+        pred
+        for pred in primaries
+        if any(_says_no_disease(sentence) for sentence in _evidence_sentences(pred, notes))
+        or (assessed and len(primaries) == 1)
+    ]
     out = list(preds)
     for pred in gone:
         history = personal_history_code(pred.code)
