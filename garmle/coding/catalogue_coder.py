@@ -169,6 +169,29 @@ _MONTHS = frozenset(
 _BEFORE_A_DATE = frozenset(
     {"in", "since", "from", "until", "till", "by", "last", "early", "late", "mid", "of", "on", "during"}
 )
+# "non-" words that qualify the condition named after them rather than deny it: "non-cardiac chest
+# pain" is chest pain, "non-visible haematuria" haematuria
+_NON_QUALIFIERS = frozenset(
+    {
+        "cardiac", "productive", "visible", "healing", "specific", "obstructive", "ischaemic",
+        "ischemic", "pitting", "infective", "infectious", "traumatic", "epileptic", "diabetic",
+        "alcoholic", "malignant", "allergic", "erosive", "bloody", "purulent", "severe", "urgent",
+    }
+)  # fmt: skip
+
+
+def _non_qualifies(raw: str) -> bool:
+    """Whether a "non-" word qualifies the word after it: a cause named by its abbreviation
+    ("non-CF", "non-IgE") or a trait of :data:`_NON_QUALIFIERS`.
+
+    Example:
+        >>> _non_qualifies("non-CF"), _non_qualifies("non-productive"), _non_qualifies("non-blanching")
+        (True, True, False)
+    """
+    rest = raw.split("-", 1)[1]
+    return sum(c.isupper() for c in rest) >= 2 or rest.lower() in _NON_QUALIFIERS
+
+
 # Words right after these name something absent ("migraine without aura", "non-smoker").
 _ABSENCE = frozenset({"without", "no", "non", "not", "denie", "negative", "free"})
 # A substance named on its own is no use disorder ("caffeine limited to one coffee", "alcohol 2 units/week");
@@ -185,6 +208,13 @@ _SUBSTANCES = frozenset(
 _PROPHYLAXIS_AFTER = re.compile(
     r"\s*[:\-–]?\s*(?:LMWH|enoxaparin|dalteparin|tinzaparin|heparin|stockings|TEDs?|mechanical|"
     r"pharmacological|risk assessment)\b",
+    re.I,
+)
+# who smokes: "she does smoke", "they both smoke", "used to smoke"
+_SMOKER_BEFORE = re.compile(
+    r"\b(?:i|he|she|they|we|you|does|do|did|to|still|both|also|patient|pt|parents?|mum|mom|mother|dad|"
+    r"father|brothers?|sisters?|siblings?|partner|husband|wife|family|carers?|grand\w+|household)\s+"
+    r"(?:\w+\s+)?$",
     re.I,
 )
 _OTHER_SMOKE = re.compile(r"\s+(?:cannabis|weed|marijuana|skunk|crack|heroin|spice|meth)\b", re.I)
@@ -272,8 +302,12 @@ def _names_room_air(mention: Mention, notes: Sequence[str]) -> bool:
 # "RA mildly dilated" (the right atrium), "SLE: quiet AC" (the slit-lamp examination), "CT CAP" (chest,
 # abdomen and pelvis), "Islet autoantibodies (GAD, IA-2)" (glutamic acid decarboxylase)
 _OTHER_SENSES: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {
+    # ... and a receptor agonist: "TPO-RA", "GLP-1 RA"
     "RA": (
-        re.compile(r"\b(?:LA|RV|LV|TR|atria?l?)\s*(?:[/,&]|and)?\s*$", re.I),
+        re.compile(
+            r"\b(?:LA|RV|LV|TR|atria?l?)\s*(?:[/,&]|and)?\s*$|\b(?:TPO|GLP-?1|GnRH|IL-?1|receptor)\s*-?\s*$",
+            re.I,
+        ),
         re.compile(
             r"\s*(?:/\s*RV|(?:and|,)\s*RV\b|(?:is\s+|was\s+)?(?:not\s+)?(?:(?:mildly|moderately|severely|mild|moderate|"
             r"severe)(?:ly)?\s+)?(?:dilated|enlarged|dilatation|enlargement|size|pressure|volume|normal)\b)",
@@ -287,6 +321,11 @@ _OTHER_SENSES: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] 
             r"clear|cells?|flare|NAD|normal)\b",
             re.I,
         ),
+    ),
+    # "visual fields stable on GPA": the fields' guided progression analysis
+    "GPA": (
+        re.compile(r"\b(?:on|by|per|fields?|HVF)\s*$", re.I),
+        re.compile(r"\s*(?:progression|analysis|printout|event)", re.I),
     ),
     "CAP": (re.compile(r"\b(?:CT|PET(?:[-/]CT)?|MRI|scan)\s*$", re.I), None),
     # "L PVD, no retinal break", "complete PVD (Weiss ring)": a posterior vitreous detachment
@@ -2139,12 +2178,14 @@ class CatalogueCoder:
         if not toks:
             return []
         absent = _absent_after([t.norm for t in toks], 2)
-        # "non-blanching erythema" names no erythema, but "non-pressure ulcer" is a catalogue name
+        # "non-blanching erythema" names no erythema, but "non-pressure ulcer" is a catalogue name, and
+        # "non-CF bronchiectasis" or "non-productive cough" names its condition by a cause or a trait it
+        # lacks
         absent |= {
             j
             for i, t in enumerate(toks)
             if "-" in t.raw and t.norm.startswith("non") and t.norm not in self._postings
-            for j in (i, i + 1)
+            for j in ((i,) if _non_qualifies(t.raw) else (i, i + 1))
         }
         # a month that dates something names no condition: "a wrist fracture in March" is no march
         # (stress) fracture
@@ -2382,6 +2423,12 @@ class CatalogueCoder:
             and not (m.text.upper() == "VTE" and _followed_by(m, notes, _PROPHYLAXIS_AFTER))
             # "smokes cannabis now and then" is no tobacco smoking
             and not (m.code.startswith("F17") and _followed_by(m, notes, _OTHER_SMOKE))
+            # "can't smell smoke", "fit smoke alarms": the noun, not someone who smokes
+            and not (
+                m.code.startswith("F17")
+                and m.text.strip().lower() == "smoke"
+                and not _preceded_by(m, notes, _SMOKER_BEFORE, 25)
+            )
             # pregnancy is never a man's or a child's: a newborn's note speaks of its mother's diabetes
             and not (
                 m.code.startswith("O")

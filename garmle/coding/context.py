@@ -209,6 +209,9 @@ _PRE_NEGATION = (
     "deny",
     "without",
     "negative for",
+    # "secondary causes screened negative: HBV, HCV, HIV"
+    "screened negative",
+    "tested negative",
     "no evidence of",
     "no sign of",
     "no signs of",
@@ -588,6 +591,23 @@ _NEXT_HYPOTHETICAL = (
     "individuals",
     "contacts",
     "patients",
+)
+_VACCINE = (
+    "booster",
+    "boosters",
+    "vaccine",
+    "vaccines",
+    "vaccination",
+    "vaccinations",
+    "immunisation",
+    "immunization",
+    "jab",
+    "jabs",
+)
+_STANDBY_BEFORE = re.compile(
+    r"\b(?:emergency\s+supply|rescue\s+(?:pack|course|supply|antibiotics?|steroids?)|stand-?by\s+"
+    r"(?:pack|course|supply|antibiotics?|steroids?))\b[^.;:]{0,60}\b(?:for|if|in case of)\s+(?:\w+\s+)?$",
+    re.I,
 )
 _REFERRAL = frozenset({"referral", "pathway"})
 _CANCER_WORDS = frozenset(
@@ -1096,11 +1116,21 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _relative_as_subject(words, first, stops, pseudo, _OTHERS)
         or before(_NEAR_HYPOTHETICAL, 0)
         or _operation_to_come(words, first, before)
+        or _test_ordered(words, last)
+        or _listed_for_testing(
+            sentence.text[: max(0, start - sentence.start)],
+            sentence.text,
+            sentence.text[max(0, start - sentence.start) : end - sentence.start],
+        )
         or _safety_net(words, first, stops)
         or after(_POST_HYPOTHETICAL, 3, own=True)
         # "erectile dysfunction and reduced libido are possible side effects"
         or after(_SIDE_EFFECTS, 6, own=True)
         or after(_NEXT_HYPOTHETICAL, 1)
+        # "COVID autumn booster due", "hepatitis B vaccination course"
+        or after(_VACCINE, 2)
+        # "emergency supply of amoxicillin at home for fever": a supply kept for what may come
+        or _STANDBY_BEFORE.search(sentence.text[: max(0, start - sentence.start)]) is not None
         or after(_NEXT_CLINIC, 1)
         or _CLINIC_AFTER.match(sentence.text, end - sentence.start)
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
@@ -1136,7 +1166,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         before(_PRE_HISTORY, 6)
         or before(_PRE_FINISHED, 10)
         or before(_NEAR_HISTORY, 1, timed=False)
-        or after(_POST_HISTORY, 1)
+        # "measles pneumonia as a child"
+        or after(_POST_HISTORY, 2, own=True)
         or after(_POST_RECOVERED, 3)
         or _RESOLVED_TAIL.match(sentence.text, end - sentence.start)
         or _OUTGROWN.match(sentence.text, end - sentence.start)
@@ -1303,6 +1334,70 @@ def _listed_negative(words: list[str], last: int, after: Callable[[tuple[str, ..
 
 
 _LIST_REACH = 6
+# a result after a test's name: "coeliac serology positive", "HBV DNA 68 000", "HIV antibody reactive"
+_POSITIVE_RESULTS = frozenset(
+    {"positive", "pos", "ve", "reactive", "detected", "raised", "elevated", "high", "weakly", "strongly"}
+)
+
+
+def _test_ordered(words: list[str], last: int) -> bool:
+    """``coeliac serology sent``, ``Lyme serology awaited``: the finding names a test, with no result
+    read after it (a number or a positive word); a negative one negates it before this is asked.
+
+    Example:
+        >>> _test_ordered("coeliac serology sent today".split(), 0)
+        True
+        >>> _test_ordered("coeliac serology positive".split(), 0), _test_ordered("hbv dna 68 000".split(), 0)
+        (False, False)
+    """
+    test = next(
+        (i for i in range(last + 1, min(last + 3, len(words))) if words[i] in _TEST_WORDS - {"ab", "ag"}),
+        None,
+    )
+    if test is None:
+        return False
+    result = words[test + 1 : test + 4]
+    return not any(w in _POSITIVE_RESULTS or w[:1].isdigit() for w in result)
+
+
+# a list of tests sent: "pre-biologic screening sent (QuantiFERON, HBV, HCV, HIV", "STI screen including
+# chlamydia, gonorrhoea", "Bloods sent: FBC, U&E, LFT, HIV"
+_TEST_LIST_OPEN = re.compile(
+    r"\b(?:screen(?:ing)?|serology|bloods|blood\s+tests|tests|investigations|work-?up|panel)\b"
+    r"(?P<verb>(?:\s+[\w'-]+){0,3}?)\s*(?P<open>\(|:|\bincl(?:uding|\.)?\b|\bfor\b)(?P<items>[^()]*)$",
+    re.I,
+)
+_ORDERED = re.compile(
+    r"\b(?:sent|send|requested|ordered|taken|pending|awaited|arranged|checked|check)\b", re.I
+)
+
+
+def _listed_for_testing(before: str, sentence: str, mention: str = "") -> bool:
+    """Whether the text ``before`` a mention opens a list of tests it belongs to: short items with no
+    results (no digits or positive words, in the items or the ``mention``); after a colon only where
+    the sentence says the tests were sent or ordered.
+
+    Example:
+        >>> _listed_for_testing("Pre-biologic screening sent (QuantiFERON, HBV, ", "")
+        True
+        >>> _listed_for_testing("Foot screening: ", "Foot screening: ulcer L heel.")
+        False
+        >>> _listed_for_testing("bowel screening programme (", "", "positive FIT")
+        False
+        >>> _listed_for_testing("Bloods: Hb 98, ferritin 6, ", "Bloods: Hb 98, coeliac screen sent.")
+        False
+    """
+    m = _TEST_LIST_OPEN.search(before)
+    if (
+        m is None
+        or any(c.isdigit() for c in m["items"])
+        or not _POSITIVE_RESULTS.isdisjoint(re.findall(r"[a-z]+", (m["items"] + " " + mention).lower()))
+    ):
+        return False
+    if m["open"] == ":" and _ORDERED.search(sentence) is None:
+        return False
+    items = re.split(r",|/|\band\b|\bor\b", m["items"])
+    return all(len(item.split()) <= 4 for item in items)
 
 
 def _listed_test(word: str) -> bool:

@@ -569,6 +569,11 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("R60", "R63.5"), ("I50", "I11.0", "I13", "I87", "N04", "K70.3", "K74")),
     # the redness, swelling, effusion and wound of an infected joint prosthesis or operation wound
     (("L03", "L53.9", "L90.5", "M25.4", "M25.5", "T14.8", "R50.9"), ("T84.5", "T81.4")),
+    # the purpura, joint pain, belly pain and haematuria of IgA vasculitis (Henoch-Schonlein purpura);
+    # the sparse periods of polycystic ovaries; the infection a post-COVID condition followed
+    (("D69.2", "R23.3", "M25.5", "R10", "R31", "R80"), ("D69.0",)),
+    (("N91", "N92.5", "N92.6"), ("E28.2",)),
+    (("U07.1",), ("U09",)),
     # "pain" alone, beside any disease or injury coded
     (("R52",), tuple("ABCDEFGHIJKLMNOPQST")),
 )

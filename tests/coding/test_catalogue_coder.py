@@ -167,6 +167,12 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Long COVID with fatigue for 6 months.", "U09.9"),
         ("PMH: UC, in remission on mesalazine.", "K51.90"),
         ("BPPV, Dix-Hallpike positive.", "H81.10"),
+        # "non-" names a cause or trait the condition lacks, not the condition's absence
+        ("Non-CF bronchiectasis, bilateral lower lobes.", "J47.9"),
+        ("Non-productive cough for 3 weeks.", "R05.9"),
+        ("Diagnosis: IIH, on acetazolamide.", "G93.2"),
+        ("Imp: HSP (IgA vasculitis) with skin and joint involvement.", "D69.0"),
+        ("Diagnosis: PBC, AMA positive, on UDCA.", "K74.3"),
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
@@ -371,9 +377,15 @@ def test_catalogue_index_is_cached_between_processes(
         ("Asymptomatic HIV infection.", "B20"),  # the status code, not HIV disease
         ("HIV-1 infection, newly diagnosed, asymptomatic.", "B20"),
         ("Uses hearing aids.", "B20"),  # "AIDS" is the syndrome only in capitals
-        ("Non-blanching erythema of both heels.", "L53"),  # "non-" still negates what follows it
         ("Red tympanic membrane on the left.", "H73"),  # a site named is not its unspecified disorder
         ("Three falls, one with a wrist fracture in March.", "M84.3"),  # a month is no march fracture
+        ("Chronic ITP, stable partial response on TPO-RA.", "M06"),  # a receptor agonist
+        ("Started a GLP-1 RA for weight.", "M06"),
+        ("Can't smell smoke or gas; fit smoke alarms.", "F17"),  # the noun, not a smoker
+        ("Pre-biologic screening sent (QuantiFERON, HBV, HCV, HIV, FBC).", "B20"),  # tests sent
+        ("COVID autumn booster due.", "U07.1"),
+        ("Emergency supply of amoxicillin at home for fever.", "R50.9"),
+        ("Non-blanching erythema of both heels.", "L53"),  # "non-" still negates what follows it
         ("Seropositive RA. Hand X-rays: periarticular osteopenia.", "M85.8"),  # an X-ray sign of arthritis
         ("Sciatica for 6 weeks, pain radiating below the knee to the foot.", "M25.56"),  # the sciatica's
         ("Impression: pulmonary tuberculosis, smear positive.", "A18"),

@@ -42,7 +42,16 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Hepatitis A IgG negative; HIV antibody not detected.", "HIV", "negated"),
         ("Hepatitis A IgG negative.", "Hepatitis", "negated"),
         ("Hepatitis A IgG positive (immune).", "Hepatitis A", "present"),
-        ("HIV test tomorrow; HCV negative.", "HIV", "present"),
+        ("HIV test tomorrow; HCV negative.", "HIV", "hypothetical"),  # a test to come, not negated
+        # tests sent or listed for testing name no infection; a result named after the test does
+        ("Coeliac serology sent.", "Coeliac", "hypothetical"),
+        ("Coeliac serology positive.", "Coeliac", "present"),
+        ("STI screen including chlamydia, gonorrhoea and syphilis.", "syphilis", "hypothetical"),
+        ("Secondary causes screened negative: HBV, HCV, HIV.", "HIV", "negated"),
+        ("COVID autumn booster due.", "COVID", "hypothetical"),
+        ("Emergency supply of amoxicillin at home for fever.", "fever", "hypothetical"),
+        ("She had measles pneumonia as a child.", "measles", "historical"),
+        ("T2DM, asthma as a child.", "T2DM", "present"),
         # a checklist item answered no; an answer that goes on still says the condition
         ("Diabetes: none. Smoker 10/day.", "Diabetes", "negated"),
         ("Never smoker. Childhood eczema.", "smoker", "negated"),

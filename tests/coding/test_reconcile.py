@@ -762,3 +762,15 @@ def test_infections_and_fetal_growth_in_a_pregnancy_take_their_chapter_15_codes(
 def test_a_diverticular_disease_beside_its_bleeding_is_the_disease_with_bleeding(cat: IcdCatalogue) -> None:
     preds = _preds(cat, ("K57.30", 0.9), ("K62.5", 0.8))
     assert [p.code for p in reconcile(preds, cat)] == ["K57.31"]
+
+
+def test_signs_of_iga_vasculitis_polycystic_ovaries_and_the_infection_before_a_post_covid_condition(
+    cat: IcdCatalogue,
+) -> None:
+    for disease, signs in (
+        ("D69.0", ("D69.2", "M25.50", "R10.9")),
+        ("E28.2", ("N91.3",)),
+        ("U09.9", ("U07.1",)),
+    ):
+        preds = _preds(cat, (disease, 0.9), *((sign, 0.7) for sign in signs))
+        assert [p.code for p in reconcile(preds, cat)] == [disease]
