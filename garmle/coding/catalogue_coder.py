@@ -773,6 +773,11 @@ _OVER_AFTER = re.compile(
     r"|(?:grown|grew)\s+out\s+of\s+it\b|outgrew\s+it\b)",
     re.I,
 )
+# a closed span of years: "Polymyalgia rheumatica 2019-2021", "PMR (2019-21)"
+_YEARS_ENDED_AFTER = re.compile(
+    r"\s*[(,:]?\s*(?:19|20)\d\d\s*(?:-|–|to)\s*(?:(?:19|20)\d\d|\d\d)\b(?!\s*(?:-|–|/|present|now|ongoing|current))",
+    re.I,
+)
 # "Weight gain along the 75th centile", "steroid-sparing agent"
 _ON_CENTILE_AFTER = re.compile(
     r"\s*(?:along|on|following|tracking)\s+(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\b", re.I
@@ -978,7 +983,12 @@ def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
         return mention.assertion == "present" and _followed_by(mention, notes, _OPERATED_IN_YEAR)
     return (
         _followed_by(mention, notes, _DONE_AWAY_AFTER)
-        or (personal_history_code(mention.code) is None and _followed_by(mention, notes, _OVER_AFTER))
+        or (
+            personal_history_code(mention.code) is None
+            and (
+                _followed_by(mention, notes, _OVER_AFTER) or _followed_by(mention, notes, _YEARS_ENDED_AFTER)
+            )
+        )
         or _preceded_by(mention, notes, _DONE_AWAY_BEFORE)
         # "bilateral cataract surgery", "inguinal hernia operation 2015": what the operation removes
         or (
@@ -1246,7 +1256,7 @@ def _weeks_at_birth(mention: Mention, notes: Sequence[str]) -> bool:
 _NOT_A_PREGNANCY_BEFORE = re.compile(
     r"\b(?:plan\w*|consider\w*|contemplat\w*|trying|try|wish\w*|want\w*|desir\w*|hop\w*|intend\w*|"
     r"future|next|before|pre|preconception|avoid\w*|prevent\w*|in|during|for|of|unplanned|unintended)"
-    r"\W+(?:(?:a|an|another|her|further|any|the|for|of|in|future|next)\W+){0,2}$",
+    r"\W+(?:(?:a|an|another|her|further|any|the|for|of|in|future|next|first|second|third|1st|2nd|3rd)\W+){0,2}$",
     re.I,
 )
 _NOT_A_PREGNANCY_AFTER = re.compile(
@@ -1272,6 +1282,8 @@ def _names_no_pregnancy(mention: Mention, notes: Sequence[str], pregnant: bool |
     note = _note_of(mention, notes)
     if note is None or pregnant or not mention.code.startswith("Z3") or "pregnan" not in mention.text.lower():
         return False
+    if pregnant is False:
+        return True  # the record says she is not pregnant
     before = _said_before(note, mention)
     after = note[mention.char_end :]
     return bool(_NOT_A_PREGNANCY_BEFORE.search(before) or _NOT_A_PREGNANCY_AFTER.search(after))
@@ -1630,7 +1642,7 @@ _SKIN_CANCERS = ("C43", "C44", "D03", "D04")
 _SKIN_SITES: tuple[tuple[str, frozenset[str]], ...] = (
     ("1", frozenset({"eyelid", "canthus"})),
     ("0", frozenset({"lip"})),
-    ("2", frozenset({"ear", "pinna", "auricle"})),
+    ("2", frozenset({"ear", "pinna", "auricle", "helix", "helical", "antihelix", "tragus"})),
     (
         "3",
         frozenset(
@@ -2643,7 +2655,7 @@ class CatalogueCoder:
             return (
                 2 * (side is not None and side in title)
                 + 2 * ("nose" in said and "nose" in title)
-                + ("other parts" in title and "nose" not in said)
+                + ("other part" in title and "nose" not in said)
                 + ("unspecified" in title and side is None)
             )
 

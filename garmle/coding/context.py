@@ -110,6 +110,8 @@ def normalise_token(word: str) -> str:
         ('generalized', 'hospitalization', 'crisis')
         >>> normalise_token("UTIs"), normalise_token("utis"), normalise_token("Non-pressure")
         ('uti', 'utis', 'nonpressure')
+        >>> normalise_token("keratoses"), normalise_token("doses")
+        ('keratosis', 'dose')
     """
     if len(word) > 2 and word.endswith("s") and word[:-1].isupper():
         word = word[:-1]  # the plural of an abbreviation: "UTIs", "MIs"
@@ -117,6 +119,8 @@ def normalise_token(word: str) -> str:
     w = american_spelling(_SPELLING.get(w, w))
     if "is" in w:
         w = _ISE.sub(r"iz\1", w)
+    if len(w) > 6 and w.endswith("oses"):
+        return w[:-2] + "is"  # "keratoses", "stenoses": the plural of "-osis"
     if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")) and not w[-2].isdigit():
         w = w[:-1]
     return w
@@ -252,6 +256,9 @@ _POST_NEGATION = (
     "has been excluded",
     "not seen",
     "not present",
+    # "Diabetes not shown on fasting glucose or HbA1c"
+    "not shown",
+    "not demonstrated",
     "not diagnosed",
     "never diagnosed",
     "resolved",
@@ -326,6 +333,10 @@ _TEST_WORDS = frozenset(
     }
 )
 _PRE_UNCERTAIN = (
+    # an opinion, another clinician's or an earlier one: "GP thought gout (urate 0.38)"
+    "gp thought",
+    "thought to be",
+    "was thought",
     "might have",
     "concerned about",
     "possible",
@@ -420,6 +431,7 @@ _PRE_HYPOTHETICAL = (
     "red flag symptoms explained",
     "red flag symptoms discussed",
     "risk of",
+    "risks of",
     "risk for",
     "at risk for",
     "at risk of",
@@ -528,6 +540,11 @@ _SCOPE_WORDS = frozenset(
      "have", "had", "been", "and", "spontaneously", "largely", "mostly"}
 )  # fmt: skip
 _POST_HYPOTHETICAL = (
+    # "treatment for a cancer that might never have harmed him"
+    "that might never",
+    "that may never",
+    "which might never",
+    "which may never",
     # "cauda equina red flags reviewed" ("dengue with warning signs" is a grade of dengue)
     "red flags",
     "red flag",
@@ -1209,7 +1226,9 @@ _OTHERS = (
     "neighbor",
 )
 # what may stand before a relative who is a sentence's subject: "His brother, who lives with him, ..."
-_POSSESSIVES = frozenset({"his", "her", "their", "the", "pt", "patient", "s", "my", "our"})
+_POSSESSIVES = frozenset(
+    {"his", "her", "their", "the", "pt", "patient", "s", "my", "our", "a", "an", "another"}
+)
 
 
 def _relative_as_subject(

@@ -106,6 +106,8 @@ _STOPPED = re.compile(
     r"not tolerated|switched from|instead of|avoid\w*|contraindicat\w*)\b",
     re.I,
 )
+# "off prednisolone since 2021", "now off all steroids"
+_OFF_BEFORE = re.compile(r"\boff\s+(?:all\s+|the\s+|his\s+|her\s+)?$", re.I)
 _CLAUSE = 60  # characters either side of a drug's name read for its stop or its short course
 _ITEM_END = re.compile(r"[,;+]|\band\b")
 # a steroid on the skin, in the nose or in the bowel, neither inhaled nor systemic: "hydrocortisone 1% cream"
@@ -296,7 +298,7 @@ class DrugTherapyCoder:
                         if code == "Z79.4" and _INSULIN_OTHER.match(note, end):
                             continue  # "insulin resistance"
                         clause = _clause(note, sentence.start, sentence.end, start, end)
-                        if _STOPPED.search(clause):
+                        if _STOPPED.search(clause) or _OFF_BEFORE.search(note, max(0, start - 20), start):
                             refused.add(code)
                             continue
                         if _not_long_term(code, clause):

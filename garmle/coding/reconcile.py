@@ -574,6 +574,9 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("D69.2", "R23.3", "M25.5", "R10", "R31", "R80"), ("D69.0",)),
     (("N91", "N92.5", "N92.6"), ("E28.2",)),
     (("U07.1",), ("U09",)),
+    # the nephropathy of a diabetic kidney disease; the nails of a psoriatic arthritis
+    (("N08", "N28.9"), ("E08.2", "E09.2", "E10.2", "E11.2", "E13.2")),
+    (("L60.1", "L60.8"), ("L40.5",)),
     # "pain" alone, beside any disease or injury coded
     (("R52",), tuple("ABCDEFGHIJKLMNOPQST")),
 )
@@ -1110,6 +1113,7 @@ _NO_DISEASE = re.compile(
     r"\bno\s+(?:evidence|signs?)\s+of\s+(?:(?:local|locoregional|distant|any)\s+|(?:or|and)\s+)*"
     r"(?:recurrence|relapse)\b|\bno\s+(?:evidence|signs?)\s+of\s+(?:(?:residual|active|recurrent)\s+)?disease\b|"
     r"\b(?:disease|cancer|tumou?r)[- ]free\b|\bremains?\s+(?:clear|well and clear)\b|\bno\s+recurrence\b|"
+    r"\b(?:has|have|had)\s+not\s+recurred\b|"
     r"\bin\s+(?:complete\s+)?remission\b",
     re.I,
 )

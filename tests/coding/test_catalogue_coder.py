@@ -173,6 +173,13 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Diagnosis: IIH, on acetazolamide.", "G93.2"),
         ("Imp: HSP (IgA vasculitis) with skin and joint involvement.", "D69.0"),
         ("Diagnosis: PBC, AMA positive, on UDCA.", "K74.3"),
+        ("Persistent neck lump for 6 weeks, not settled with antibiotics.", "R22.1"),
+        ("Imp: over-anticoagulation, INR 8.6 without bleeding.", "R79.1"),
+        ("Hashimoto's hypothyroidism on levothyroxine.", "E06.3"),
+        ("ACL rupture, left knee.", "S83.512A"),
+        ("He has many actinic keratoses on his scalp.", "L57.0"),  # the plural of "-osis"
+        ("Blunt trauma in a RhD-negative woman.", "Z67.91"),
+        ("Basal cell carcinoma on his back.", "C44.519"),  # the trunk's "other part", not the anal skin
     ],
 )
 def test_names_and_abbreviations_find_their_code(coder: CatalogueCoder, note: str, code: str) -> None:
@@ -380,6 +387,10 @@ def test_catalogue_index_is_cached_between_processes(
         ("Red tympanic membrane on the left.", "H73"),  # a site named is not its unspecified disorder
         ("Three falls, one with a wrist fracture in March.", "M84.3"),  # a month is no march fracture
         ("Chronic ITP, stable partial response on TPO-RA.", "M06"),  # a receptor agonist
+        ("Diabetes not shown on fasting glucose or HbA1c.", "E11"),
+        ("A friend at his club has just been diagnosed with prostate cancer.", "C61"),  # someone else's
+        ("Planning a first pregnancy; using condoms.", "Z33"),
+        ("PMH: Polymyalgia rheumatica 2019-2021.", "M35.3"),  # a closed span of years
         ("Started a GLP-1 RA for weight.", "M06"),
         ("Can't smell smoke or gas; fit smoke alarms.", "F17"),  # the noun, not a smoker
         ("Pre-biologic screening sent (QuantiFERON, HBV, HCV, HIV, FBC).", "B20"),  # tests sent

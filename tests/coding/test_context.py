@@ -52,6 +52,10 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("Emergency supply of amoxicillin at home for fever.", "fever", "hypothetical"),
         ("She had measles pneumonia as a child.", "measles", "historical"),
         ("T2DM, asthma as a child.", "T2DM", "present"),
+        ("GP thought gout (urate 0.38).", "gout", "uncertain"),
+        ("Treatment for a cancer that might never have harmed him.", "cancer", "hypothetical"),
+        ("Type 2 diabetes that may need insulin soon.", "Type 2 diabetes", "present"),
+        ("Diabetes not shown on fasting glucose or HbA1c.", "Diabetes", "negated"),
         # a checklist item answered no; an answer that goes on still says the condition
         ("Diabetes: none. Smoker 10/day.", "Diabetes", "negated"),
         ("Never smoker. Childhood eczema.", "smoker", "negated"),

@@ -39,6 +39,7 @@ def _codes(coder: DrugTherapyCoder, note: str, **fields: object) -> list[str]:
         ("Plan: Pred 15mg OD, then slow taper over 12-18/12; steroid card given.", ["Z79.52"]),
         ("Mechanical mitral valve 2009 -> lifelong warfarin, INR 3.4 today.", ["Z79.01"]),
         ("DH: pyridostigmine 60mg QDS; prednisolone - weaned off Sept 2024.", []),
+        ("PMR 2019-21, off prednisolone since 2021; no immunosuppressants.", []),
         # a short course, a drug started today, one stopped, an allergy, a relative's drug
         ("Plan: Apixaban 10mg BD x 7 days then 5mg BD for at least 3 months.", []),
         ("Tx: prednisolone 30mg PO. Home with prednisolone 30mg OD x 2 more days.", []),
