@@ -316,6 +316,12 @@ def test_namesakes_of_other_categories_are_siblings(catalogue: IcdCatalogue) -> 
     assert "acute otitis media" in condition_names("H66.003", catalogue)  # listed for the subcategory H66.0
     assert "lower urinary tract symptoms" in condition_names("R39.12", catalogue)  # a poor stream is LUTS
     assert "peptic ulcer disease" not in condition_names("K21.9", catalogue)
+    # a raised INR is about the anticoagulant that raised it
+    inr = topic_names(*condition_names("R79.1", catalogue))
+    assert (
+        topic_coverage(inr, "Guideline on the management of bleeding in patients on antithrombotic agents")
+        == 1.0
+    )
     # a cause or kind the catalogue splits a disease by: alcoholic cirrhosis is cirrhosis, vascular
     # dementia dementia, an NSTEMI an acute coronary syndrome, emphysema COPD
     assert "cirrhosis" in condition_names("K70.31", catalogue)

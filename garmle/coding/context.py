@@ -1190,6 +1190,13 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _OUTGROWN.match(sentence.text, end - sentence.start)
         or (section in HISTORY_SECTIONS and not current)
         or (_dated_in_past(clause, last) and _DIAGNOSED.isdisjoint(words[max(0, first - 2) : first]))
+        # what came with a past event: "DKA once in 2019 with gastroenteritis"
+        or (
+            first >= 2
+            and words[first - 1] in ("with", "after", "following")
+            and _YEAR.fullmatch(words[first - 2]) is not None
+            and int(words[first - 2]) < dt.date.today().year
+        )
         or _time_ago(clause, last)
         or _quit_after(words, last)
     ):
@@ -1542,6 +1549,13 @@ def _rate_after(words: list[str], last: int) -> bool:
     return bool(tail) and tail[0].isdigit() and any(w in _PER for w in tail[1:4])
 
 
+# words between a mention and a year that are not the rest of its name: "diabetes since 2019",
+# "HTN and CKD 2019"
+_NOT_A_NAME_WORD = frozenset(
+    {"and", "or", "since", "from", "in", "during", "until", "till", "dx", "diagnosed", "onset", "on", "at"}
+)
+
+
 def _dated_in_past(words: list[str], last: int) -> bool:
     """``myocardial infarction in 2019``, ``MI 2020``, ``DKA admission in March``: an event dated by a
     year or a month right after its mention.
@@ -1564,6 +1578,15 @@ def _dated_in_past(words: list[str], last: int) -> bool:
     if _dates_the_diagnosis(tail[:3]):
         return False
     if tail and _YEAR.fullmatch(tail[0]) and int(tail[0]) < dt.date.today().year:
+        return True
+    # the rest of the name first: "Diabetic ketoacidosis 2019"
+    if (
+        len(tail) > 1
+        and tail[0].isalpha()
+        and tail[0] not in _NOT_A_NAME_WORD
+        and _YEAR.fullmatch(tail[1])
+        and int(tail[1]) < dt.date.today().year
+    ):
         return True
     return any(
         w in ("in", "during")

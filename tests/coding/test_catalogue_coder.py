@@ -174,6 +174,7 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Imp: HSP (IgA vasculitis) with skin and joint involvement.", "D69.0"),
         ("Diagnosis: PBC, AMA positive, on UDCA.", "K74.3"),
         ("Persistent neck lump for 6 weeks, not settled with antibiotics.", "R22.1"),
+        ("Asks whether he should carry on with PSA screening.", "Z12.5"),
         ("Imp: over-anticoagulation, INR 8.6 without bleeding.", "R79.1"),
         ("Hashimoto's hypothyroidism on levothyroxine.", "E06.3"),
         ("ACL rupture, left knee.", "S83.512A"),
