@@ -1105,8 +1105,10 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_NEAR_NEGATION, 2)
         or after(_POST_NEGATION, 4, own=True)
         or after(_NEXT_NEGATION, 1)
-        or _tested_negative(words, last, after)
-        or _listed_negative(words, last, after)
+        # a finding that carries its own result ("RhD negative, antibody screen negative") is not the
+        # next test's
+        or (words[last] not in _NEXT_NEGATION and _tested_negative(words, last, after))
+        or (words[last] not in _NEXT_NEGATION and _listed_negative(words, last, after))
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
         or _COORDINATED_NEGATION.match(sentence.text, end - sentence.start)
         or _MINUS_VE.match(sentence.text, end - sentence.start)
@@ -1133,7 +1135,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _relative_as_subject(words, first, stops, pseudo, _OTHERS)
         or before(_NEAR_HYPOTHETICAL, 0)
         or _operation_to_come(words, first, before)
-        or _test_ordered(words, last)
+        or (words[last] not in _NEXT_NEGATION and _test_ordered(words, last))
         or _listed_for_testing(
             sentence.text[: max(0, start - sentence.start)],
             sentence.text,

@@ -1392,6 +1392,8 @@ PREGNANCY_CODES: tuple[tuple[str, str, bool], ...] = (
     ("J", "O99.51", True),
     ("K", "O99.61", True),
     ("L", "O99.71", True),
+    # an injury in pregnancy ("minor blunt abdominal trauma at 22 weeks")
+    ("S", "O9A.21", True),
 )
 """A condition's chapter 15 code in pregnancy: code prefix -> the code's stem before the trimester
 digit (or the whole code, for one of no trimester), and whether the condition's own code stays beside

@@ -54,6 +54,8 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ("T2DM, asthma as a child.", "T2DM", "present"),
         ("GP thought gout (urate 0.38).", "gout", "uncertain"),
         ("Admitted in 2023 with pneumonia.", "pneumonia", "historical"),
+        # a finding that carries its own result is not the next test's
+        ("Blood group O RhD negative, antibody screen negative at booking.", "RhD negative", "present"),
         ("Diabetic ketoacidosis 2019 with gastroenteritis.", "Diabetic", "historical"),
         ("Hypertension since 2019.", "Hypertension", "present"),
         ("Treatment for a cancer that might never have harmed him.", "cancer", "hypothetical"),

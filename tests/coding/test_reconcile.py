@@ -774,3 +774,8 @@ def test_signs_of_iga_vasculitis_polycystic_ovaries_and_the_infection_before_a_p
     ):
         preds = _preds(cat, (disease, 0.9), *((sign, 0.7) for sign in signs))
         assert [p.code for p in reconcile(preds, cat)] == [disease]
+
+
+def test_an_injury_in_pregnancy_takes_its_chapter_15_code(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("S39.91XA", 0.9), ("Z3A.22", 0.9))
+    assert {"O9A.212", "S39.91XA"} <= {p.code for p in reconcile(preds, cat, pregnant=True)}
