@@ -316,6 +316,9 @@ def test_namesakes_of_other_categories_are_siblings(catalogue: IcdCatalogue) -> 
     assert "acute otitis media" in condition_names("H66.003", catalogue)  # listed for the subcategory H66.0
     assert "lower urinary tract symptoms" in condition_names("R39.12", catalogue)  # a poor stream is LUTS
     assert "peptic ulcer disease" not in condition_names("K21.9", catalogue)
+    # a skin cancer of a named site is about the guidelines on its kind of skin cancer
+    scc = topic_names(*condition_names("C44.222", catalogue))
+    assert topic_coverage(scc, "Management of primary cutaneous squamous cell carcinoma") == 1.0
     # a raised INR is about the anticoagulant that raised it
     inr = topic_names(*condition_names("R79.1", catalogue))
     assert (

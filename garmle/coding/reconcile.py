@@ -987,6 +987,35 @@ def _dementia_grade(preds: list[CodePrediction], catalogue: IcdCatalogue) -> lis
     return preds
 
 
+def _dementia_behaviour(
+    preds: list[CodePrediction], catalogue: IcdCatalogue, notes: Sequence[str]
+) -> list[CodePrediction]:
+    """A dementia coded without a behavioural disturbance whose own sentence names agitation is the
+    dementia with agitation: "agitation with personal care in moderate Alzheimer's dementia" is F02.B11.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> note = "Imp: agitation with personal care in moderate Alzheimer's dementia."
+        >>> said = Evidence("note", "moderate Alzheimer's dementia", 0, 37, 66)
+        >>> dementia = CodePrediction("F02.B0", "", 0.8, evidence=(said,))
+        >>> [p.code for p in _dementia_behaviour([dementia], cat, [note])]
+        ['F02.B11']
+    """
+    out = []
+    for p in preds:
+        code = f"{p.code[:5]}11" if len(p.code) == 6 else ""
+        if (
+            p.code.startswith(("F01.", "F02.", "F03."))
+            and p.code.endswith("0")
+            and catalogue.is_valid(code)
+            and any(_AGITATION.search(sentence) for sentence in _evidence_sentences(p, notes))
+        ):
+            p = _recoded(p, code, catalogue, Evidence("rule", f"{p.title}: agitation said beside it"))
+        out.append(p)
+    return out
+
+
 def _combination(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
     htn = next((p for p in preds if p.code == "I10"), None)
     if htn is None:
@@ -1738,7 +1767,7 @@ def reconcile(
     preds = _cancer_gone(_stroke_sequelae(preds, catalogue, notes), catalogue, notes)
     preds = _anaemia_of(preds, catalogue, notes)
     preds = _dementia_grade(_dementia_in_disease(preds, catalogue), catalogue)
-    preds = _alzheimer_dementia(preds, catalogue, notes)
+    preds = _dementia_behaviour(_alzheimer_dementia(preds, catalogue, notes), catalogue, notes)
     if pregnant:
         # "Unspecified pre-existing hypertension ..." folds into the essential one; an "unspecified
         # trimester" code is no default of its category's other conditions
