@@ -782,17 +782,13 @@ def test_an_injury_in_pregnancy_takes_its_chapter_15_code(cat: IcdCatalogue) -> 
 
 
 def test_a_dementia_whose_sentence_names_agitation_is_the_dementia_with_agitation(cat: IcdCatalogue) -> None:
-    note = "Imp: agitation with personal care in moderate Alzheimer's dementia."
-    said = (Evidence("note", "moderate Alzheimer's dementia", 0, 37, 66),)
-    preds = [
-        CodePrediction("G30.1", cat.title("G30.1"), 0.9),
-        CodePrediction("F02.B0", "", 0.8, evidence=said),
-    ]
-    assert "F02.B11" in {p.code for p in reconcile(preds, cat, notes=[note])}
-    calm = "Imp: moderate Alzheimer's dementia, no agitation."
-    said = (Evidence("note", "moderate Alzheimer's dementia", 0, 5, 34),)
-    preds = [
-        CodePrediction("G30.1", cat.title("G30.1"), 0.9),
-        CodePrediction("F02.B0", "", 0.8, evidence=said),
-    ]
-    assert "F02.B0" in {p.code for p in reconcile(preds, cat, notes=[calm])}
+    for note, start, expected in (
+        ("Imp: agitation with personal care in moderate Alzheimer's dementia.", 37, "F02.B11"),
+        ("Imp: moderate Alzheimer's dementia, no agitation.", 5, "F02.B0"),
+    ):
+        said = (Evidence("note", "moderate Alzheimer's dementia", 0, start, start + 29),)
+        preds = [
+            CodePrediction("G30.1", cat.title("G30.1"), 0.9),
+            CodePrediction("F02.B0", "", 0.8, evidence=said),
+        ]
+        assert expected in {p.code for p in reconcile(preds, cat, notes=[note])}
