@@ -759,7 +759,7 @@ _DONE_AWAY_AFTER = re.compile(
 # teenager - resolved", "Renal colic 2015, no recurrence"; one with a personal-history code keeps it
 _OVER_AFTER = re.compile(
     # (no other comma before it: "T2DM, HTN, asthma as a child - resolved" resolved the asthma alone)
-    r"[^.;\n,]{0,40}?(?:,\s*(?:treated|managed)\b[^.;\n,]{0,30})?[-–,(:]\s*"
+    r"[^.;\n,]{0,40}?(?:,\s*(?:treated|managed)\b[^.;\n,]{0,30})?[-–,(:;]\s*"
     r"(?:(?:(?:fully|completely|now|since|all)\s+)?(?:resolved|recovered)\b"
     r"|(?:made\s+an?\s+)?(?:full|complete)\s+recovery\b"
     r"|no\s+(?:recurrences?|further\s+(?:episodes|attacks))\b|adequately\s+treated\b"

@@ -1192,6 +1192,8 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _OUTGROWN.match(sentence.text, end - sentence.start)
         or (section in HISTORY_SECTIONS and not current)
         or (_dated_in_past(clause, last) and _DIAGNOSED.isdisjoint(words[max(0, first - 2) : first]))
+        # dated before it in its clause: "Dizzy spells in 2019 were diagnosed as BPPV"
+        or _dated_before(words, first, commas, stops)
         # what came with a past event: "DKA once in 2019 with gastroenteritis"
         or (
             first >= 2
@@ -1549,6 +1551,27 @@ def _rate_after(words: list[str], last: int) -> bool:
     """
     tail = words[last + 1 : last + 6]
     return bool(tail) and tail[0].isdigit() and any(w in _PER for w in tail[1:4])
+
+
+def _dated_before(words: list[str], first: int, commas: list[int], stops: list[int]) -> bool:
+    """``in 2019`` or ``during 2019`` within eight words before the mention, in its clause: "Dizzy
+    spells in 2019 were diagnosed as BPPV".
+
+    Example:
+        >>> _dated_before("dizzy spells in 2019 were diagnosed as bppv".split(), 7, [], [])
+        True
+        >>> _dated_before("since 2019 on treatment for bppv".split(), 5, [], [])
+        False
+    """
+    for i in range(max(0, first - 8), first - 1):
+        if (
+            words[i] in ("in", "during")
+            and _YEAR.fullmatch(words[i + 1])
+            and int(words[i + 1]) < dt.date.today().year
+            and not any(i <= c < first for c in (*commas, *stops))
+        ):
+            return True
+    return False
 
 
 # words between a mention and a year that are not the rest of its name: "diabetes since 2019",

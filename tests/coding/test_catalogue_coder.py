@@ -392,6 +392,10 @@ def test_catalogue_index_is_cached_between_processes(
         ("A friend at his club has just been diagnosed with prostate cancer.", "C61"),  # someone else's
         ("Planning a first pregnancy; using condoms.", "Z33"),
         ("PMH: Polymyalgia rheumatica 2019-2021.", "M35.3"),  # a closed span of years
+        (
+            "Dizzy spells in 2019 were diagnosed as BPPV and settled with an Epley manoeuvre; none since.",
+            "H81",
+        ),
         ("Started a GLP-1 RA for weight.", "M06"),
         ("Can't smell smoke or gas; fit smoke alarms.", "F17"),  # the noun, not a smoker
         ("Pre-biologic screening sent (QuantiFERON, HBV, HCV, HIV, FBC).", "B20"),  # tests sent
