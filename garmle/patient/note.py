@@ -160,6 +160,8 @@ _GESTATION = (
         r"\b(?:primi|multi)?gravida\b[^.\n]{0,20}?\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?|/\s*40)\b", _I
     ),
     re.compile(r"\bgestational\s+age\s*(?:of\s*|[:=]\s*)?(\d{1,2})", _I),
+    # "Gestation today: 36+3 weeks", "Gestation: 32 wks"
+    re.compile(r"\bgestation\s*(?:today|now)?\s*[:=]\s*(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?)\b", _I),
     re.compile(r"(?<![\d/.])(\d{1,2})(?:\+\d)?\s*/\s*40(?![\d/])"),
 )
 # every wording of the weeks but "16/40", which a visual acuity writes too

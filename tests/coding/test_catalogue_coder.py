@@ -175,6 +175,8 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Diagnosis: PBC, AMA positive, on UDCA.", "K74.3"),
         ("Persistent neck lump for 6 weeks, not settled with antibiotics.", "R22.1"),
         ("Asks whether he should carry on with PSA screening.", "Z12.5"),
+        ("36 weeks pregnant. Breech presentation confirmed on USS.", "O32.1XX0"),
+        ("28 weeks pregnant, G2P1 (previous LSCS).", "O34.211"),
         ("Imp: over-anticoagulation, INR 8.6 without bleeding.", "R79.1"),
         ("Hashimoto's hypothyroidism on levothyroxine.", "E06.3"),
         ("ACL rupture, left knee.", "S83.512A"),

@@ -156,6 +156,7 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         ("Now 28 weeks gestation", True),
         ("She is 30+2 weeks pregnant", True),
         ("Gestational age 33 weeks", True),
+        ("EDD 28/07. Gestation today: 36+3 weeks", True),
         ("Not pregnant. Pregnancy test negative.", False),
         ("Non-pregnant woman with hypertension", False),
         ("G2P2, last delivery 2019", None),
