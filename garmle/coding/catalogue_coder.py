@@ -2572,7 +2572,7 @@ class CatalogueCoder:
             held.update(holds)
             taken.append((start, end, words, p.code))
             unique.append(p)
-        unique = [p for p in unique if p.code not in held]
+        unique = [_sided(p, preds, unique, best_of) for p in unique if p.code not in held]
         preds = unique
         out = rank(preds)[: self.max_codes]
         return [p if self.catalogue.lookup(p.code).billable else _as_parent(p) for p in out]
@@ -3002,6 +3002,40 @@ def _plainness(title: str) -> tuple[bool, bool, int, int, int]:
         -len(UNSPECIFIED.findall(title)),
         len(title),
     )
+
+
+def _sided(
+    kept: CodePrediction,
+    preds: Sequence[CodePrediction],
+    unique: Sequence[CodePrediction],
+    best_of: Mapping[str, Mention],
+) -> CodePrediction:
+    """A code of no stated side whose words overlap a reading of its sided sibling that was set aside
+    gives way to it: "R frozen shoulder (adhesive capsulitis)" read as M75.00 from "shoulder (adhesive
+    capsulitis" and as M75.01 from "R frozen shoulder" is M75.01."""
+    if "unspecified" not in kept.title.lower() or len(kept.code) < 6:
+        return kept
+    read = best_of[kept.code]
+    for other in preds:
+        if (
+            other.code[:-1] == kept.code[:-1]
+            and other.code != kept.code
+            and other not in unique
+            and _SIDED_TITLE.search(other.title) is not None
+        ):
+            theirs = best_of[other.code]
+            if (
+                theirs.note_index == read.note_index
+                and theirs.char_start < read.char_end
+                and read.char_start < theirs.char_end
+            ):
+                return replace(
+                    other, score=max(other.score, kept.score), evidence=(*other.evidence, *kept.evidence)[:5]
+                )
+    return kept
+
+
+_SIDED_TITLE = re.compile(r"\b(?:right|left|bilateral)\b", re.I)
 
 
 def _as_parent(pred: CodePrediction) -> CodePrediction:

@@ -176,6 +176,7 @@ def _codes(coder: CatalogueCoder, *notes: str) -> list[str]:
         ("Persistent neck lump for 6 weeks, not settled with antibiotics.", "R22.1"),
         ("Asks whether he should carry on with PSA screening.", "Z12.5"),
         ("36 weeks pregnant. Breech presentation confirmed on USS.", "O32.1XX0"),
+        ("Imp: R frozen shoulder (adhesive capsulitis), freezing phase.", "M75.01"),  # the sided reading
         ("28 weeks pregnant, G2P1 (previous LSCS).", "O34.211"),
         ("Imp: over-anticoagulation, INR 8.6 without bleeding.", "R79.1"),
         ("Hashimoto's hypothyroidism on levothyroxine.", "E06.3"),
