@@ -1394,7 +1394,7 @@ def _test_ordered(words: list[str], last: int) -> bool:
 # chlamydia, gonorrhoea", "Bloods sent: FBC, U&E, LFT, HIV"
 _TEST_LIST_OPEN = re.compile(
     r"\b(?:screen(?:ing)?|serology|bloods|blood\s+tests|tests|investigations|work-?up|panel)\b"
-    r"(?P<verb>(?:\s+[\w'-]+){0,3}?)\s*(?P<open>\(|:|\bincl(?:uding|\.)?\b|\bfor\b)(?P<items>[^()]*)$",
+    r"(?P<verb>(?:\s+[\w'-]+){0,3}?)\s*(?P<open>\(|:|\bincl(?:uding|\.)?\b)(?P<items>[^()]*)$",
     re.I,
 )
 _ORDERED = re.compile(
@@ -1553,6 +1553,11 @@ def _rate_after(words: list[str], last: int) -> bool:
     return bool(tail) and tail[0].isdigit() and any(w in _PER for w in tail[1:4])
 
 
+_STILL_SAID = frozenset(
+    {"since", "has", "have", "now", "still", "ongoing", "currently", "continues", "persisting"}
+)
+
+
 def _dated_before(words: list[str], first: int, commas: list[int], stops: list[int]) -> bool:
     """``in 2019`` or ``during 2019`` within eight words before the mention, in its clause: "Dizzy
     spells in 2019 were diagnosed as BPPV".
@@ -1563,6 +1568,8 @@ def _dated_before(words: list[str], first: int, commas: list[int], stops: list[i
         >>> _dated_before("since 2019 on treatment for bppv".split(), 5, [], [])
         False
     """
+    if not _STILL_SAID.isdisjoint(words[max(0, first - 11) : first]):
+        return False  # "since the fall in 2024 she has had back pain"
     for i in range(max(0, first - 8), first - 1):
         if (
             words[i] in ("in", "during")
