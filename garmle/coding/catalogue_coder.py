@@ -2546,6 +2546,7 @@ class CatalogueCoder:
         # spondylosis" matched five site codes; "24 weeks gestation, smoker 10" Z3A.24 and Z3A.10)
         # leave only the best, the category default on a tie. Sharing a head word is no such overlap:
         # "stage 2 sacral pressure ulcer, stage 1 pressure injury R heel" names two ulcers.
+        preds_before = preds
         taken_words: dict[tuple[str, object], list[tuple[int, int, frozenset[int], str]]] = defaultdict(list)
         unique: list[CodePrediction] = []
         held: set[str] = set()  # codes read from words that a longer reading of their category holds
@@ -2572,8 +2573,12 @@ class CatalogueCoder:
             held.update(holds)
             taken.append((start, end, words, p.code))
             unique.append(p)
-        unique = [_sided(p, preds, unique, best_of) for p in unique if p.code not in held]
-        preds = unique
+        preds = []
+        for p in unique:
+            if p.code not in held:
+                p = _sided(p, preds_before, unique, best_of)
+                if all(q.code != p.code for q in preds):
+                    preds.append(p)
         out = rank(preds)[: self.max_codes]
         return [p if self.catalogue.lookup(p.code).billable else _as_parent(p) for p in out]
 
