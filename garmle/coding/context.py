@@ -1100,15 +1100,17 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         return False
 
     section = sentence.section
+    # a finding that carries its own result ("RhD negative, antibody screen negative") is not the next
+    # test's
+    own_result = words[last] in _NEXT_NEGATION
+    said_before = sentence.text[: max(0, start - sentence.start)]
     negated = (
         before(_PRE_NEGATION, 6, lists=True)
         or before(_NEAR_NEGATION, 2)
         or after(_POST_NEGATION, 4, own=True)
         or after(_NEXT_NEGATION, 1)
-        # a finding that carries its own result ("RhD negative, antibody screen negative") is not the
-        # next test's
-        or (words[last] not in _NEXT_NEGATION and _tested_negative(words, last, after))
-        or (words[last] not in _NEXT_NEGATION and _listed_negative(words, last, after))
+        or (not own_result and _tested_negative(words, last, after))
+        or (not own_result and _listed_negative(words, last, after))
         or _ANSWERED_NO.match(sentence.text, end - sentence.start)
         or _COORDINATED_NEGATION.match(sentence.text, end - sentence.start)
         or _MINUS_VE.match(sentence.text, end - sentence.start)
@@ -1135,11 +1137,9 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _relative_as_subject(words, first, stops, pseudo, _OTHERS)
         or before(_NEAR_HYPOTHETICAL, 0)
         or _operation_to_come(words, first, before)
-        or (words[last] not in _NEXT_NEGATION and _test_ordered(words, last))
+        or (not own_result and _test_ordered(words, last))
         or _listed_for_testing(
-            sentence.text[: max(0, start - sentence.start)],
-            sentence.text,
-            sentence.text[max(0, start - sentence.start) : end - sentence.start],
+            said_before, sentence.text, sentence.text[len(said_before) : end - sentence.start]
         )
         or _safety_net(words, first, stops)
         or after(_POST_HYPOTHETICAL, 3, own=True)
@@ -1149,7 +1149,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         # "COVID autumn booster due", "hepatitis B vaccination course"
         or after(_VACCINE, 2)
         # "emergency supply of amoxicillin at home for fever": a supply kept for what may come
-        or _STANDBY_BEFORE.search(sentence.text[: max(0, start - sentence.start)]) is not None
+        or _STANDBY_BEFORE.search(said_before) is not None
         or after(_NEXT_CLINIC, 1)
         or _CLINIC_AFTER.match(sentence.text, end - sentence.start)
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
@@ -1169,7 +1169,7 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or after(_POST_UNCERTAIN, 4)
         or _TRAILING_QUERY.match(sentence.text, end - sentence.start)
         or before(_NEAR_UNCERTAIN, 0)
-        or _QUERY_MARK.search(sentence.text[: max(0, start - sentence.start)])
+        or _QUERY_MARK.search(said_before)
     ):
         return "uncertain"
     # a date or an "ago" after the mention dates it only up to the next comma: "T2DM, hypoglycaemia in
@@ -1192,15 +1192,9 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or _OUTGROWN.match(sentence.text, end - sentence.start)
         or (section in HISTORY_SECTIONS and not current)
         or (_dated_in_past(clause, last) and _DIAGNOSED.isdisjoint(words[max(0, first - 2) : first]))
-        # dated before it in its clause: "Dizzy spells in 2019 were diagnosed as BPPV"
+        # dated before it: "Dizzy spells in 2019 were diagnosed as BPPV", "DKA once in 2019 with
+        # gastroenteritis"
         or _dated_before(words, first, commas, stops)
-        # what came with a past event: "DKA once in 2019 with gastroenteritis"
-        or (
-            first >= 2
-            and words[first - 1] in ("with", "after", "following")
-            and _YEAR.fullmatch(words[first - 2]) is not None
-            and int(words[first - 2]) < dt.date.today().year
-        )
         or _time_ago(clause, last)
         or _quit_after(words, last)
     ):
@@ -1558,9 +1552,15 @@ _STILL_SAID = frozenset(
 )
 
 
+def _past_year(word: str) -> bool:
+    """A year before this one, as a word."""
+    return _YEAR.fullmatch(word) is not None and int(word) < dt.date.today().year
+
+
 def _dated_before(words: list[str], first: int, commas: list[int], stops: list[int]) -> bool:
-    """``in 2019`` or ``during 2019`` within eight words before the mention, in its clause: "Dizzy
-    spells in 2019 were diagnosed as BPPV".
+    """What came with a past event ("DKA once in 2019 with gastroenteritis"), or ``in 2019`` or
+    ``during 2019`` within eight words before the mention, in its clause: "Dizzy spells in 2019 were
+    diagnosed as BPPV".
 
     Example:
         >>> _dated_before("dizzy spells in 2019 were diagnosed as bppv".split(), 7, [], [])
@@ -1568,17 +1568,16 @@ def _dated_before(words: list[str], first: int, commas: list[int], stops: list[i
         >>> _dated_before("since 2019 on treatment for bppv".split(), 5, [], [])
         False
     """
+    if first >= 2 and words[first - 1] in ("with", "after", "following") and _past_year(words[first - 2]):
+        return True
     if not _STILL_SAID.isdisjoint(words[max(0, first - 11) : first]):
         return False  # "since the fall in 2024 she has had back pain"
-    for i in range(max(0, first - 8), first - 1):
-        if (
-            words[i] in ("in", "during")
-            and _YEAR.fullmatch(words[i + 1])
-            and int(words[i + 1]) < dt.date.today().year
-            and not any(i <= c < first for c in (*commas, *stops))
-        ):
-            return True
-    return False
+    return any(
+        words[i] in ("in", "during")
+        and _past_year(words[i + 1])
+        and not any(i <= c < first for c in (*commas, *stops))
+        for i in range(max(0, first - 8), first - 1)
+    )
 
 
 # words between a mention and a year that are not the rest of its name: "diabetes since 2019",
@@ -1609,16 +1608,10 @@ def _dated_in_past(words: list[str], last: int) -> bool:
     tail = words[last + 1 : last + 7]
     if _dates_the_diagnosis(tail[:3]):
         return False
-    if tail and _YEAR.fullmatch(tail[0]) and int(tail[0]) < dt.date.today().year:
+    if tail and _past_year(tail[0]):
         return True
     # the rest of the name first: "Diabetic ketoacidosis 2019"
-    if (
-        len(tail) > 1
-        and tail[0].isalpha()
-        and tail[0] not in _NOT_A_NAME_WORD
-        and _YEAR.fullmatch(tail[1])
-        and int(tail[1]) < dt.date.today().year
-    ):
+    if len(tail) > 1 and tail[0].isalpha() and tail[0] not in _NOT_A_NAME_WORD and _past_year(tail[1]):
         return True
     return any(
         w in ("in", "during")
