@@ -739,7 +739,7 @@ def test_a_previous_caesarean_and_a_treated_gestational_diabetes_in_a_pregnancy(
     assert "O24.410" in {p.code for p in reconcile(preds, cat, pregnant=True, notes=[diet])}
 
 
-def test_signs_of_a_burn_a_sickle_crisis_and_a_fissure_and_a_cancer_site_read_beside_a_cancer(
+def test_signs_fold_into_a_burn_a_sickle_crisis_a_fissure_a_cancer_iga_vasculitis_pcos_and_long_covid(
     cat: IcdCatalogue,
 ) -> None:
     for disease, signs in (
@@ -747,6 +747,11 @@ def test_signs_of_a_burn_a_sickle_crisis_and_a_fissure_and_a_cancer_site_read_be
         ("D57.00", ("M79.659",)),
         ("K60.1", ("L91.8",)),
         ("C25.0", ("C49.6",)),
+        # IgA vasculitis's purpura and pains, polycystic ovaries' sparse periods, the infection before
+        # a post-COVID condition
+        ("D69.0", ("D69.2", "M25.50", "R10.9")),
+        ("E28.2", ("N91.3",)),
+        ("U09.9", ("U07.1",)),
     ):
         preds = _preds(cat, (disease, 0.9), *((sign, 0.7) for sign in signs))
         assert [p.code for p in reconcile(preds, cat)] == [disease]
@@ -762,18 +767,6 @@ def test_infections_and_fetal_growth_in_a_pregnancy_take_their_chapter_15_codes(
 def test_a_diverticular_disease_beside_its_bleeding_is_the_disease_with_bleeding(cat: IcdCatalogue) -> None:
     preds = _preds(cat, ("K57.30", 0.9), ("K62.5", 0.8))
     assert [p.code for p in reconcile(preds, cat)] == ["K57.31"]
-
-
-def test_signs_of_iga_vasculitis_polycystic_ovaries_and_the_infection_before_a_post_covid_condition(
-    cat: IcdCatalogue,
-) -> None:
-    for disease, signs in (
-        ("D69.0", ("D69.2", "M25.50", "R10.9")),
-        ("E28.2", ("N91.3",)),
-        ("U09.9", ("U07.1",)),
-    ):
-        preds = _preds(cat, (disease, 0.9), *((sign, 0.7) for sign in signs))
-        assert [p.code for p in reconcile(preds, cat)] == [disease]
 
 
 def test_an_injury_in_pregnancy_takes_its_chapter_15_code(cat: IcdCatalogue) -> None:
