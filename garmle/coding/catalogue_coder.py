@@ -48,6 +48,7 @@ from garmle.catalogue.icd10cm import catalogue_release, lay_wordings
 from garmle.coding import context as _context_module
 from garmle.coding.base import rank, recorded_code
 from garmle.coding.context import (
+    EPISODE_OVER_TAIL,
     HISTORY_SECTIONS,
     SECTION_HEADER,
     WORD,
@@ -248,6 +249,8 @@ def _caseless(exact_case: frozenset[str]) -> frozenset[str]:
     return frozenset(w for w in exact_case if sum(c.isalpha() for c in w) >= 3 and w.lower() not in _EVERYDAY)
 
 
+# mixed-case abbreviations that are words in lower case: "PrEP" is no "bowel prep"
+_MIXED_CASE = frozenset({"PrEP"})
 # abbreviations that are everyday words in a note written in lower case
 _EVERYDAY = frozenset({"cap", "fit", "pad", "gad", "hap", "sob", "aids", "nof", "cin", "ili", "ica"})
 
@@ -712,6 +715,15 @@ _SCREENING_RESULT_AFTER = re.compile(
     r"|\s+(?:is\s+)?(?:not\s+(?:yet\s+)?due|next\s+due|up\s+to\s+date|UTD)\b",
     re.I,
 )
+_NEVER_DONE_BEFORE = re.compile(
+    r"\bnever\s+(?:(?:done|had|been\s+for|attended|taken\s+up)\s+)(?:an?\s+|any\s+)?$", re.I
+)
+# "Picked up by the bowel screening programme (positive FIT)": the screening that found a disease
+_FOUND_BY_BEFORE = re.compile(
+    r"\b(?:picked\s+up|detected|found|diagnosed|identified)\s+(?:by|through|via|at|on|in)\s+"
+    r"(?:(?:the|a|routine|national|nhs)\s+)*$",
+    re.I,
+)
 _AT_AN_EXAM_BEFORE = re.compile(
     r"\b(?:at|during|from|after|following|since)\s+(?:an?|the|his|her|their)\b[^.;\n]{0,15}$", re.I
 )
@@ -760,7 +772,7 @@ _DONE_AWAY_AFTER = re.compile(
 _OVER_AFTER = re.compile(
     # (no other comma before it: "T2DM, HTN, asthma as a child - resolved" resolved the asthma alone)
     r"[^.;\n,]{0,40}?(?:,\s*(?:treated|managed)\b[^.;\n,]{0,30})?[-–,(:;]\s*"
-    r"(?:(?:(?:fully|completely|now|since|all)\s+)?(?:resolved|recovered)\b"
+    r"(?:(?:(?:fully|completely|now|since|all)\s+)?(?:resolved|recovered|cured)\b"
     r"|(?:made\s+an?\s+)?(?:full|complete)\s+recovery\b"
     r"|no\s+(?:recurrences?|further\s+(?:episodes|attacks))\b|adequately\s+treated\b"
     # outgrown: "Childhood asthma, none since age 12", "asthma - no inhalers or sx since age 9"
@@ -809,7 +821,7 @@ _MALE_ONLY = (
 )  # fmt: skip
 _FEMALE_ONLY = (
     "N7", "N8", "N90", "N91", "N92", "N93", "N94", "N95", "N96", "N97", "N98", "C51", "C52", "C53", "C54",
-    "C55", "C56", "C57", "C58", "Q50", "Q51", "Q52", "D25", "D26", "D27", "D28", "O",
+    "C55", "C56", "C57", "C58", "Q50", "Q51", "Q52", "D25", "D26", "D27", "D28", "O", "R87",
 )  # fmt: skip
 
 
@@ -986,7 +998,9 @@ def _done_away_with(mention: Mention, notes: Sequence[str]) -> bool:
         or (
             personal_history_code(mention.code) is None
             and (
-                _followed_by(mention, notes, _OVER_AFTER) or _followed_by(mention, notes, _YEARS_ENDED_AFTER)
+                _followed_by(mention, notes, _OVER_AFTER)
+                or _followed_by(mention, notes, _YEARS_ENDED_AFTER)
+                or _followed_by(mention, notes, EPISODE_OVER_TAIL)
             )
         )
         or _preceded_by(mention, notes, _DONE_AWAY_BEFORE)
@@ -1379,6 +1393,21 @@ _COMPLAINT_SECTIONS = (
 
 
 _Spans = set[tuple[int, int, int]]
+# the characters of a note's opening, where its reason for the visit is said
+_OPENING_REACH = 200
+
+
+def _opens_the_note(mention: Mention) -> bool:
+    """True when the mention is in its note's opening or in the section saying why the patient is seen.
+
+    Example:
+        >>> _opens_the_note(Mention("Z32.00", 0, 12, 26, "pregnancy test", "present", 1.0, "", frozenset()))
+        True
+        >>> m = Mention("Z32.00", 0, 900, 914, "pregnancy test", "present", 1.0, "plan", frozenset())
+        >>> _opens_the_note(m)
+        False
+    """
+    return mention.char_start < _OPENING_REACH or mention.section in _COMPLAINT_SECTIONS
 
 
 def assessment_spans(notes: Sequence[str]) -> _Spans:
@@ -2037,7 +2066,9 @@ class CatalogueCoder:
             if norm not in self._titles:
                 continue
             words = WORD.findall(phrase)
-            exact = frozenset(w for w in words if w.isupper() and sum(c.isalpha() for c in w) >= 2)
+            exact = frozenset(
+                w for w in words if (w.isupper() and sum(c.isalpha() for c in w) >= 2) or w in _MIXED_CASE
+            )
             # what a wording says is absent is no word to find ("pre-eclampsia without severe features"):
             # said after the rest, it joins the match as a title's does
             req = tuple(dict.fromkeys(normalise_token(w) for w in WORD.findall(_WITHOUT.sub("", phrase))))
@@ -2383,6 +2414,15 @@ class CatalogueCoder:
             else m
             for m in mentions
         ]
+        # a screening never done is one due: "has never done bowel screening"
+        mentions = [
+            replace(m, assertion="present")
+            if m.assertion == "negated"
+            and m.code.startswith(("Z11", "Z12", "Z13"))
+            and _preceded_by(m, notes, _NEVER_DONE_BEFORE, 30)
+            else m
+            for m in mentions
+        ]
         # chapter 15 covers pregnancy, childbirth and the puerperium
         postnatal = bool(patient.postpartum) or any(states_postpartum(note) for note in patient.notes)
         pregnant = patient.pregnant or postnatal or any("pregnan" in note.lower() for note in patient.notes)
@@ -2399,6 +2439,9 @@ class CatalogueCoder:
             and (pregnant or not m.code.startswith("O") or _OBSTETRIC.search(m.text) is not None)
             # "HIV test result: positive" is no pregnancy test: the test's name must be said
             and (not m.code.startswith("Z32") or _PREGNANCY_TEST.search(m.text) is not None)
+            # a pregnancy test is a visit's reason only where the note opens with it: not a known
+            # pregnancy's, nor the monthly one of a pregnancy prevention programme or a plan's
+            and not (m.code.startswith("Z32.0") and (bool(patient.pregnant) or not _opens_the_note(m)))
             and not _names_a_scale(m, notes)
             and not _names_room_air(m, notes)
             and not _names_another_sense(m, notes)
@@ -2426,8 +2469,13 @@ class CatalogueCoder:
             and not (m.code.startswith(_SUBSTANCE_USE) and patient.age is not None and patient.age < 10)
             # "confident with CBG monitoring and hypo management": what the family was taught
             and not (_HYPOGLYCAEMIA.match(m.code) is not None and _followed_by(m, notes, _TAUGHT_AFTER))
-            # "asks for an EEG and a brain scan": a test, not its abnormal result (R83-R94 "Abnormal ...")
-            and not (_ABNORMAL_RESULT.match(m.code) is not None and _ABNORMAL_WORD.search(m.text) is None)
+            # "asks for an EEG and a brain scan": a test, not its abnormal result (R83-R94 "Abnormal ..."); a
+            # curated wording names the result ("ASC-US")
+            and not (
+                _ABNORMAL_RESULT.match(m.code) is not None
+                and not m.curated
+                and _ABNORMAL_WORD.search(m.text) is None
+            )
             # "living-donor graft": the donor is someone else; "well-healed scar" of an excision
             and not (m.code.startswith("Z52") and _preceded_by(m, notes, _LIVING_BEFORE, 12))
             and not (m.code.startswith("L90.5") and _preceded_by(m, notes, _HEALED_BEFORE, 25))
@@ -2455,7 +2503,11 @@ class CatalogueCoder:
             # "screening" alone says nothing of what is screened for; "place of death" is no cause of one
             and m.code not in ("Z13.9", "R99")
             and not (
-                m.code.startswith(("Z11", "Z12", "Z13")) and _followed_by(m, notes, _SCREENING_RESULT_AFTER)
+                m.code.startswith(("Z11", "Z12", "Z13"))
+                and (
+                    _followed_by(m, notes, _SCREENING_RESULT_AFTER)
+                    or _preceded_by(m, notes, _FOUND_BY_BEFORE)
+                )
             )
             and not _exam_of_another_age(m.code, exam_age)
             and not (

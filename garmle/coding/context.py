@@ -31,6 +31,7 @@ from garmle.spelling import american_spelling
 __all__ = [
     "ALLERGY_SECTIONS",
     "ASSERTIONS",
+    "EPISODE_OVER_TAIL",
     "SECTION_HEADER",
     "WORD",
     "Sentence",
@@ -335,6 +336,10 @@ _TEST_WORDS = frozenset(
 _PRE_UNCERTAIN = (
     # an opinion, another clinician's or an earlier one: "GP thought gout (urate 0.38)"
     "gp thought",
+    # a treatment tried for a condition only suspected: "proper trials for asthma, rhinitis and reflux have
+    # all failed"
+    "trials for",
+    "trial for",
     "thought to be",
     "was thought",
     "might have",
@@ -632,7 +637,8 @@ _CANCER_WORDS = frozenset(
 )
 # a diagnosis to weigh, right after the word: "consider von Willebrand disease" (but not the disease a
 # drug to weigh is for: "consider metformin for T2DM")
-_NEAR_UNCERTAIN = ("consider", "considering")
+# (an impression: "Looks like cough hypersensitivity")
+_NEAR_UNCERTAIN = ("consider", "considering", "looks like", "sounds like")
 # the clinic a patient is seen in names what it treats, not what the patient has: "Stroke clinic.
 # ... Imp: TIA", "Cardiology Arrhythmia Clinic"
 _NEXT_CLINIC = (
@@ -648,6 +654,12 @@ _NEXT_CLINIC = (
 )
 # ... also the first of the clinic's conditions: "TIA/stroke clinic"
 _CLINIC_AFTER = re.compile(r"(?:\s*/\s*[\w'-]+){1,2}\s+clinics?\b", re.I)
+_VISIT_WORDS = frozenset({"assessment", "check", "counselling", "counseling"})
+_DEPARTMENT_AFTER = re.compile(
+    r"\s*(?:[-–:|]\s*)?(?:discharge\s+summary|clinic|out-?patients?|in-?patients?|ward|unit|department|"
+    r"consultation|referral|letter|service)\b",
+    re.I,
+)
 _POST_UNCERTAIN = (
     # a label never proven: "labelled asthma in her 30s but never confirmed"
     "but never confirmed",
@@ -662,6 +674,11 @@ _POST_UNCERTAIN = (
     "not yet confirmed",
     # a diagnosis weighed: "'worst ever headache' so SAH considered - CT head normal"
     "considered",
+    # "Hyperthyroidism r/o pending TSH", "PCOS was queried at referral"
+    "r o",
+    "was queried",
+    "is queried",
+    "has been queried",
 )
 # the reason for a finished course, further off than a history word reaches: "recently completed
 # co-amoxiclav for pneumonia", "finished a 10-day course of clindamycin for L leg cellulitis"
@@ -706,6 +723,16 @@ _RESOLVED_TAIL = re.compile(r"[^,;.\n]{0,50}?\s[-–]\s*(?:now\s+)?(?:resolved|h
 _OUTGROWN = re.compile(
     r"[^.;\n]{0,30}?\b(?:none|nil|no\s+(?:[\w/]+\s+){0,3}?|symptom[- ]free|asymptomatic)\s*since\s+"
     r"(?:the\s+)?(?:age|aged)\s*(?:of\s+)?\d+",
+    re.I,
+)
+# an episode over, said further on in its sentence: "?TIA 2010 - patient clarifies it was migraine aura,
+# seen by neurology, MRI normal, no episodes since." (not "no attacks since starting allopurinol": a
+# treatment holds it), "Rectal gonorrhoea 6 weeks ago (ceftriaxone, TOC negative)", "sore throat and a
+# rash 2 weeks ago, settled after 5 days"
+EPISODE_OVER_TAIL = re.compile(
+    r"[^.;\n]{0,100}?\b(?:no\s+(?:further\s+|more\s+|other\s+)?(?:episodes|attacks|recurrences?)\s+since"
+    r"\s*(?:then\b|[.;\n]|$)|(?:test\s+of\s+cure|TOC)\s+(?:was\s+)?(?:negative|clear)\b|"
+    r"settled\s+(?:after|within|over)\s+\d+\s*(?:days?|weeks?)\b)",
     re.I,
 )
 _POST_RECOVERED = (
@@ -1150,8 +1177,18 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or after(_VACCINE, 2)
         # "emergency supply of amoxicillin at home for fever": a supply kept for what may come
         or _STANDBY_BEFORE.search(said_before) is not None
-        or after(_NEXT_CLINIC, 1)
+        # an operation's risks the patient consented to: "Consent discussed: PCR ~2%, endophthalmitis ~1 in
+        # 1000, retinal detachment, CMO"
+        or _CONSENT_BEFORE.search(said_before) is not None
+        # (an assessment clinic heading the note is the visit itself: "Preoperative assessment clinic")
+        or (after(_NEXT_CLINIC, 1) and not (sentence.start == 0 and words[last] in _VISIT_WORDS))
         or _CLINIC_AFTER.match(sentence.text, end - sentence.start)
+        # a heading's service: "INFECTIOUS DISEASES - DISCHARGE SUMMARY"
+        or (
+            not said_before.strip()
+            and sentence.text[start - sentence.start : end - sentence.start].isupper()
+            and _DEPARTMENT_AFTER.match(sentence.text, end - sentence.start) is not None
+        )
         # "hepatocellular carcinoma surveillance" watches for a cancer; "Barrett's surveillance" and
         # "renal cell carcinoma on surveillance" watch one
         or (after(("surveillance",), 1) and not _CANCER_WORDS.isdisjoint(words[first : last + 1]))
@@ -1186,8 +1223,11 @@ def assertion_of(sentence: Sentence, start: int, end: int) -> str:
         or before(_PRE_FINISHED, 10)
         or before(_NEAR_HISTORY, 1, timed=False)
         # "measles pneumonia as a child"
-        or after(_POST_HISTORY, 2, own=True)
+        or after(_POST_HISTORY, 3, own=True)
         or after(_POST_RECOVERED, 3)
+        # "postnatal depression after 2nd child (1999), fully recovered"
+        or after(_POST_RECOVERED, 7, own=True)
+        or EPISODE_OVER_TAIL.match(sentence.text, end - sentence.start)
         or _RESOLVED_TAIL.match(sentence.text, end - sentence.start)
         or _OUTGROWN.match(sentence.text, end - sentence.start)
         or (section in HISTORY_SECTIONS and not current)
@@ -1229,6 +1269,7 @@ _OTHERS = (
     "colleague",
     "neighbour",
     "neighbor",
+    "mate",
 )
 # what may stand before a relative who is a sentence's subject: "His brother, who lives with him, ..."
 _POSSESSIVES = frozenset(
@@ -1287,18 +1328,30 @@ def _safety_net(words: list[str], first: int, stops: list[int]) -> bool:
         (True, False)
         >>> _safety_net("advised stop running safety-net re chest pain fainting".split(), 7, [])
         True
+        >>> words = "attend triage with reduced fetal movements bleeding or abdominal pain".split()
+        >>> _safety_net(words, 8, [])
+        True
     """
     for i in range(first - 1, -1, -1):
         if any(i < s < first for s in stops):
             return False
         if words[i] == "if":
             return not _RETURN_WORDS.isdisjoint(words[max(0, i - 6) : i])
+        # "Attend triage with reduced fetal movements, bleeding or abdominal pain"
+        if words[i] == "with" and not _ATTEND_WORDS.isdisjoint(words[max(0, i - 3) : i]):
+            return True
         # "safety-net re chest pain, fainting": what the advice lists, up to the sentence's end
         if words[i] in _NET_WORDS and (words[i].startswith("safety") or (i > 0 and words[i - 1] == "safety")):
             return True
     return False
 
 
+_CONSENT_BEFORE = re.compile(
+    r"\b(?:consent(?:ed)?(?:\s+(?:discussed|taken|obtained|signed|given))?|(?:risks|complications)\s+"
+    r"(?:discussed|explained|explained\s+and\s+discussed))\s*[:(]",
+    re.I,
+)
+_ATTEND_WORDS = frozenset({"attend", "reattend", "re-attend", "return", "represent", "re-present"})
 _NET_WORDS = frozenset({"safety-net", "safety-netting", "safety-netted", "net", "netting", "netted"})
 
 
@@ -1331,6 +1384,18 @@ def _quoted_likeness(text: str, start: int, end: int) -> bool:
 def _tested_negative(words: list[str], last: int, after: Callable[[tuple[str, ...], int], bool]) -> bool:
     """``hepatitis A IgG negative``: a test's name within two words of the finding, then its result."""
     test = next((i for i in range(last + 1, min(last + 3, len(words))) if words[i] in _TEST_WORDS), None)
+    # "TB symptom review negative", "TB symptom screen negative"
+    if (
+        test is None
+        and words[last + 1 : last + 2] == ["symptom"]
+        and words[last + 2 : last + 3]
+        in (
+            ["review"],
+            ["check"],
+            ["enquiry"],
+        )
+    ):
+        test = last + 2
     return test is not None and after(_NEXT_NEGATION, test - last + 1)
 
 
@@ -1410,6 +1475,9 @@ def _listed_for_testing(before: str, sentence: str, mention: str = "") -> bool:
         False
         >>> _listed_for_testing("Bloods: Hb 98, ferritin 6, ", "Bloods: Hb 98, coeliac screen sent.")
         False
+        >>> said = "Co-test taken at routine screening: "
+        >>> _listed_for_testing(said, said + "ASC-US.")
+        False
     """
     m = _TEST_LIST_OPEN.search(before)
     if (
@@ -1418,7 +1486,13 @@ def _listed_for_testing(before: str, sentence: str, mention: str = "") -> bool:
         or not _POSITIVE_RESULTS.isdisjoint(re.findall(r"[a-z]+", (m["items"] + " " + mention).lower()))
     ):
         return False
-    if m["open"] == ":" and _ORDERED.search(sentence) is None:
+    # (sent after the list or in its opening words: "co-test taken at routine screening: ASC-US" gives a
+    # result)
+    if (
+        m["open"] == ":"
+        and _ORDERED.search(m["verb"]) is None
+        and _ORDERED.search(sentence[len(before) :]) is None
+    ):
         return False
     items = re.split(r",|/|\band\b|\bor\b", m["items"])
     return all(len(item.split()) <= 4 for item in items)
@@ -1462,7 +1536,25 @@ _INFECTION_TESTS = frozenset(
 )
 # short words that end a list of tests: "HIV on ART with VL undetectable" is no negative HIV test
 _NOT_A_TEST = frozenset(
-    {"on", "with", "is", "was", "the", "a", "an", "to", "of", "in", "at", "for", "by", "but", "off"}
+    {
+        "on",
+        "with",
+        "is",
+        "was",
+        "the",
+        "a",
+        "an",
+        "to",
+        "of",
+        "in",
+        "at",
+        "for",
+        "by",
+        "but",
+        "off",
+        "work",
+        "up",
+    }
 )
 
 
@@ -1609,6 +1701,9 @@ def _dated_in_past(words: list[str], last: int) -> bool:
     if _dates_the_diagnosis(tail[:3]):
         return False
     if tail and _past_year(tail[0]):
+        return True
+    # "early miscarriage at 8 weeks 2022"
+    if len(tail) > 3 and tail[0] == "at" and tail[1].isdigit() and _past_year(tail[3]):
         return True
     # the rest of the name first: "Diabetic ketoacidosis 2019"
     if len(tail) > 1 and tail[0].isalpha() and tail[0] not in _NOT_A_NAME_WORD and _past_year(tail[1]):

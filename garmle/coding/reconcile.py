@@ -407,6 +407,18 @@ _SAME_DISEASE: tuple[tuple[str, tuple[str, ...]], ...] = (
         "C80.1",
         ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C70", "C71", "C72", "C73", "C74", "C75", "C8", "C9"),
     ),
+    # a squamous cell carcinoma "of skin" read from the words of one in the mouth, throat, larynx, lung,
+    # gullet, cervix or anus: "squamous cell carcinoma of the right tonsil"
+    (
+        "C44.92",
+        ("C0", "C10", "C11", "C12", "C13", "C14", "C15", "C21", "C32", "C34", "C51", "C52", "C53", "C60"),
+    ),
+    # a caesarean scar of no stated type beside the low transverse one
+    ("O34.219", ("O34.21",)),
+    # an osteomyelitis beside the vertebra's: "L3-L4 vertebral osteomyelitis"
+    ("M86.9", ("M46.2",)),
+    # "malaria" beside the species said: "severe falciparum malaria"
+    ("B54", ("B50", "B51", "B52", "B53")),
     # "sickle cell anaemia" beside its "vaso-occlusive crisis": Hb-SS disease with crisis
     ("D57.1", ("D57.0",)),
     # "chronic lung disease (bronchopulmonary dysplasia)" of a baby born preterm
@@ -577,6 +589,13 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     # the nephropathy of a diabetic kidney disease; the nails of a psoriatic arthritis
     (("N08", "N28.9"), ("E08.2", "E09.2", "E10.2", "E11.2", "E13.2")),
     (("L60.1", "L60.8"), ("L40.5",)),
+    # the heartburn of a reflux disease; the breast lump a fibroadenoma, a cancer or a cyst is; the murmur
+    # of an obstructive cardiomyopathy or a valve disease
+    (("R12",), ("K21", "K20", "K22.7")),
+    (("N63",), ("D24", "C50", "D05", "N60", "N61")),
+    (("R01.1",), ("I42.1", "I34", "I35", "I36", "I37")),
+    # the leg pain of a neurogenic claudication or a sciatica
+    (("M79.6",), ("M48.06", "M48.07", "M51.1", "M54.1", "M54.3", "M54.4")),
     # "pain" alone, beside any disease or injury coded
     (("R52",), tuple("ABCDEFGHIJKLMNOPQST")),
 )
@@ -607,7 +626,39 @@ def _fold_integral_findings(preds: list[CodePrediction]) -> list[CodePrediction]
             or _sign_of(p.code, o.code)
             or _same_disease(p.code, o.code)
             or _acute_on(p.title, o.title)
+            or _one_side_of(p, o)
         ),
+    )
+
+
+_SIDE_WORDS = frozenset({"bilateral", "unilateral", "right", "left", "of", "eye", "side"})
+
+
+def _one_side_of(one: CodePrediction, both: CodePrediction) -> bool:
+    """Whether ``one`` is a side of the condition that ``both`` codes on both sides: "left knee OA" beside
+    "osteoarthritis of both knees", a right-eye cataract beside bilateral cataracts.
+
+    Example:
+        >>> def pred(code, title):
+        ...     return CodePrediction(code, title, 0.9)
+        >>> both = pred("M17.0", "Bilateral primary osteoarthritis of knee")
+        >>> _one_side_of(pred("M17.12", "Unilateral primary osteoarthritis, left knee"), both)
+        True
+        >>> _one_side_of(pred("M17.32", "Unilateral post-traumatic osteoarthritis, left knee"), both)
+        False
+        >>> both = pred("H25.13", "Age-related nuclear cataract, bilateral")
+        >>> _one_side_of(pred("H25.11", "Age-related nuclear cataract, right eye"), both)
+        True
+    """
+
+    def words(title: str) -> frozenset[str]:
+        return frozenset(re.findall(r"[\w-]+", title.lower())) - _SIDE_WORDS
+
+    return (
+        one.code[:3] == both.code[:3]
+        and re.search(r"\bbilateral\b", both.title, re.I) is not None
+        and re.search(r"\b(?:right|left|unilateral)\b", one.title, re.I) is not None
+        and words(one.title) == words(both.title)
     )
 
 
@@ -648,6 +699,31 @@ def _drop_contradictions(preds: list[CodePrediction]) -> list[CodePrediction]:
                 by_code[keep.code] = _fold_into(keep, drop)
                 del by_code[drop.code]
     return [by_code[p.code] for p in preds if p.code in by_code]
+
+
+_ABORTIVE = frozenset(f"O0{n}" for n in range(9))
+# the lower urinary tract symptoms that make an enlarged prostate N40.1 (which asks for them to be coded)
+_LUTS = ("R35", "R39.1", "R39.0", "R33", "R30.0", "R32", "N39.4")
+
+
+def _bph_with_symptoms(preds: list[CodePrediction], catalogue: IcdCatalogue) -> list[CodePrediction]:
+    """An enlarged prostate beside its urinary symptoms is N40.1 ("BPH with nocturia"); the symptoms
+    keep their codes.
+
+    Example:
+        >>> from garmle.catalogue import IcdCatalogue
+        >>> cat = IcdCatalogue()
+        >>> preds = [CodePrediction(c, cat.title(c), 0.9) for c in ("N40.0", "R35.1")]
+        >>> [p.code for p in _bph_with_symptoms(preds, cat)]
+        ['N40.1', 'R35.1']
+    """
+    symptoms = [p for p in preds if p.code.startswith(_LUTS)]
+    if not symptoms or not any(p.code == "N40.0" for p in preds):
+        return preds
+    why = Evidence(
+        "rule", f"N40.0 with {symptoms[0].code}: enlarged prostate with lower urinary tract symptoms"
+    )
+    return [_recoded(p, "N40.1", catalogue, why) if p.code == "N40.0" else p for p in preds]
 
 
 def _recoded(
@@ -1774,6 +1850,11 @@ def reconcile(
         preds = _fold_defaults(_pregnancy(preds, catalogue), _unspecified_condition)
         preds = _obstetric_history(preds, catalogue, notes)
         preds = _post_term(preds, catalogue)
+        # no weeks of gestation for a pregnancy with an abortive outcome (O00-O08): "missed miscarriage at
+        # 9+3 weeks"
+        if any(p.code[:3] in _ABORTIVE for p in preds):
+            preds = [p for p in preds if not p.code.startswith("Z3A")]
+    preds = _bph_with_symptoms(preds, catalogue)
     if any(p.code.startswith("O") for p in preds):
         # "Pregnant state, incidental" excludes every complication of pregnancy: a chapter 15 code, read
         # from the note or a condition's in pregnancy, says the pregnancy is not incidental, however often

@@ -55,8 +55,13 @@ _AGE_PATTERNS = (
     # "Elderly gentleman, 84, new diagnosis ...", "Mrs P, 61, has ...", "Mr J Hughes, 66.", "Adult female,
     # 30 years, ...", "Re: Ms A. Kowalski, 34y"
     re.compile(
-        r"\b(?:(?i:man|woman|gentleman|lady|male|female)|M(?:r|rs|s|iss)\.?(?:\s+[A-Z][\w'-]*\.?){1,3})\s*,\s*"
-        r"(\d{1,3})\s*(?:years?|yrs?|y)?\s*(?:[,.;)\n]|$)"
+        r"\b(?:(?i:man|woman|gentleman|lady|male|female)|M(?:r|rs|s|iss)\.?(?:\s+[A-Z][\w'-]*\.?(?:[A-Z]\.?)*){1,3})"
+        r"\s*,\s*(\d{1,3})\s*(?:years?|yrs?|y)?\s*(?:[,.;)\n]|$)"
+    ),
+    # a letter's subject line: "Re: Thomas B., 29", "Re: Mr K.P., 33"
+    re.compile(
+        r"\bRe:\s*(?:(?:M(?:r|rs|s|iss)|Dr)\.?\s+)?(?:[A-Z][\w'-]*\.?(?:[A-Z]\.?)*\s*){1,3},\s*(\d{1,3})\s*"
+        r"(?:years?|yrs?|y)?\s*(?:[,.;)\n]|$)"
     ),
 )
 _OPENING = 60  # characters: a note's header line
@@ -160,6 +165,10 @@ _GESTATION = (
         r"\b(?:primi|multi)?gravida\b[^.\n]{0,20}?\b(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?|/\s*40)\b", _I
     ),
     re.compile(r"\bgestational\s+age\s*(?:of\s*|[:=]\s*)?(\d{1,2})", _I),
+    # "Antenatal clinic - 34+1 weeks": weeks and days are a gestation's
+    re.compile(
+        r"(?<![\d/.+])(\d{1,2})\+[0-6]\s*(?:weeks?|wks?)\b(?!\s*(?:ago|old|postpartum|post-?natal))", _I
+    ),
     # "Gestation today: 36+3 weeks", "Gestation: 32 wks"
     re.compile(r"\bgestation\s*(?:today|now)?\s*[:=]\s*(\d{1,2})(?:\+\d)?\s*(?:weeks?|wks?)\b", _I),
     re.compile(r"(?<![\d/.])(\d{1,2})(?:\+\d)?\s*/\s*40(?![\d/])"),
@@ -184,8 +193,8 @@ _PAST_BIRTH = re.compile(r"\b(?:history\s+of|h/o|previous|prior|past|after\s+(?:
 _AT_BIRTH = re.compile(r"\b(?:born|birth|delivered|delivery|ex)\b[^.;\n]{0,12}$", _I)
 # a pregnancy still to come: "aspirin from 12 weeks once pregnant", "advice if she becomes pregnant"
 _NOT_YET = re.compile(
-    r"\b(?:once|when|if|whether|until|before|becomes?|becoming|get|gets|getting|to\s+be|planning|trying)\s+"
-    r"(?:(?:she|he|you|they|is|are|was)\s+)?$",
+    r"\b(?:once|when|if|whether|until|before|becomes?|becoming|get|gets|getting|to\s+be|planning|trying|"
+    r"as\s+soon\s+as)\s+(?:(?:she|he|you|they|is|are|was)\s+){0,2}$",
     _I,
 )
 _BIRTH_WORD = re.compile(r"\b(?:born|delivered|delivery)\b", _I)
@@ -320,12 +329,42 @@ def _measures(text: str, warnings: list[str]) -> list[Observation]:
         if _TARGET_BEFORE.search(text[max(line_start, match.start() - 30) : match.start()]):
             continue
         name = next(n for n, _ in _MEASURE_WORDS if match.group(n) is not None)
+        value = float(match.group("value"))
         obs = make_observation(
-            name, float(match.group("value")), match.group("unit"), warnings=warnings, where="note"
+            name, value, match.group("unit") or implied_unit(name, value), warnings=warnings, where="note"
         )
         if obs is not None:
             observations.append(obs)
     return observations
+
+
+# A result written without its unit is in the unit its size says: "total cholesterol 5.4" and "glucose
+# 6.1" are mmol/L, "creatinine 238" is umol/L. (An HbA1c without its unit is not guessed: "HbA1c 41" is
+# normal to the clinician who wrote it in mmol/mol, prediabetes by the 5.7% threshold.)
+# (name, limit, unit when above the limit, unit when below)
+_IMPLIED_UNITS = {
+    "glucose": (35.0, None, "mmol/L"),
+    "total_cholesterol": (15.0, None, "mmol/L"),
+    "ldl": (15.0, None, "mmol/L"),
+    "hdl": (15.0, None, "mmol/L"),
+    "triglycerides": (15.0, None, "mmol/L"),
+    "creatinine": (30.0, "umol/L", None),
+}
+
+
+def implied_unit(name: str, value: float) -> str | None:
+    """The unit a result written without one is in, judged by its size; None for the canonical unit.
+
+    Example:
+        >>> implied_unit("total_cholesterol", 5.4), implied_unit("ldl", 160), implied_unit("hba1c", 54)
+        ('mmol/L', None, None)
+        >>> implied_unit("creatinine", 238), implied_unit("creatinine", 1.1), implied_unit("potassium", 4.1)
+        ('umol/L', None, None)
+    """
+    if name not in _IMPLIED_UNITS:
+        return None
+    limit, above, below = _IMPLIED_UNITS[name]
+    return above if value > limit else below
 
 
 # A DXA scan's T-scores: "T-score -2.7 at lumbar spine, -1.9 at the hip", "T score of minus 2.6".

@@ -1295,3 +1295,48 @@ def test_treated_conditions_a_babys_and_a_cause_set_aside(
     coder: CatalogueCoder, note: str, absent: str
 ) -> None:
     assert absent not in _aged(coder, note, 30)
+
+
+@pytest.mark.parametrize(
+    ("note", "code"),
+    [
+        ("Impression: refractory chronic cough - work-up negative, no eosinophilic airway disease.", "R05.3"),
+        ("Diagnosis: right vestibular neuritis.", "H81.21"),
+        ("Problems: Motor neurone disease (ALS), bulbar onset.", "G12.21"),
+        ("Diagnosis: hypertrophic cardiomyopathy with LVOT obstruction (HOCM).", "I42.1"),
+        ("Sexual health clinic. Requests PrEP today.", "Z29.81"),
+        ("Co-test taken at routine screening: ASC-US, hrHPV positive.", "R87.610"),
+        ("Preoperative assessment clinic - nurse-led, query to the anaesthetist.", "Z01.818"),
+        ("Has never done bowel screening; wants to agree a test today.", "Z12.11"),
+        ("Pregnant, 12+4 weeks. Scan: increased NT on the first-trimester scan.", "O28.3"),
+    ],
+)
+def test_named_results_encounters_and_a_screening_never_done(
+    coder: CatalogueCoder, note: str, code: str
+) -> None:
+    assert code in _aged(coder, note, 40)
+
+
+@pytest.mark.parametrize(
+    ("note", "absent"),
+    [
+        ("Colonoscopy on day 3 after bowel prep.", "Z29"),
+        ("Consent discussed: PCR ~2%, endophthalmitis ~1 in 1000, retinal detachment, CMO.", "H33"),
+        (
+            'GP record says "?TIA 2010" - patient clarifies it was migraine aura, seen by neurology, MRI '
+            "normal, no episodes since.",
+            "G43",
+        ),
+        ("Rectal gonorrhoea 6 weeks ago (ceftriaxone, TOC negative).", "A54"),
+        ("Annual TB symptom review negative.", "A15"),
+        ("INFECTIOUS DISEASES - DISCHARGE SUMMARY\nDiagnosis: hypertension.", "B99"),
+        ("Attend triage with reduced fetal movements, bleeding or abdominal pain.", "R10"),
+        ("Had postnatal depression after 2nd child (1999), fully recovered, no treatment since.", "F53"),
+        ("Picked up by the bowel screening programme (positive FIT).", "Z12.11"),
+        ("Reviewed today, well, no new symptoms. " * 6 + "Plan: monthly pregnancy test.", "Z32"),
+    ],
+)
+def test_risks_consented_episodes_over_and_tests_planned_are_no_conditions(
+    coder: CatalogueCoder, note: str, absent: str
+) -> None:
+    assert not any(code.startswith(absent) for code in _aged(coder, note, 40))

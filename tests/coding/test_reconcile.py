@@ -752,6 +752,19 @@ def test_signs_fold_into_a_burn_a_sickle_crisis_a_fissure_a_cancer_iga_vasculiti
         ("D69.0", ("D69.2", "M25.50", "R10.9")),
         ("E28.2", ("N91.3",)),
         ("U09.9", ("U07.1",)),
+        # a reflux disease's heartburn, a fibroadenoma's lump, an obstructive cardiomyopathy's murmur, a
+        # neurogenic claudication's leg pain; unspecified malaria, osteomyelitis, caesarean scar and skin
+        # cancer beside the one said
+        ("K21.9", ("R12",)),
+        ("D24.2", ("N63.20",)),
+        ("I42.1", ("R01.1",)),
+        ("M48.062", ("M79.605",)),
+        ("B50.8", ("B54",)),
+        ("M46.26", ("M86.9",)),
+        ("C09.9", ("C44.92",)),
+        # one side of a condition coded on both sides
+        ("M17.0", ("M17.12",)),
+        ("H25.13", ("H25.11",)),
     ):
         preds = _preds(cat, (disease, 0.9), *((sign, 0.7) for sign in signs))
         assert [p.code for p in reconcile(preds, cat)] == [disease]
@@ -785,3 +798,20 @@ def test_a_dementia_whose_sentence_names_agitation_is_the_dementia_with_agitatio
             CodePrediction("F02.B0", "", 0.8, evidence=said),
         ]
         assert expected in {p.code for p in reconcile(preds, cat, notes=[note])}
+
+
+def test_one_side_stays_beside_another_conditions_both_sides(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("M17.0", 0.9), ("M17.32", 0.7))
+    assert {p.code for p in reconcile(preds, cat)} == {"M17.0", "M17.32"}
+
+
+def test_an_enlarged_prostate_with_urinary_symptoms_is_n40_1(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("N40.0", 0.9), ("R35.1", 0.7))
+    assert {p.code for p in reconcile(preds, cat)} == {"N40.1", "R35.1"}
+
+
+def test_a_pregnancy_ending_in_miscarriage_takes_no_weeks_of_gestation(cat: IcdCatalogue) -> None:
+    preds = _preds(cat, ("O02.1", 0.9), ("Z3A.09", 0.7))
+    assert [p.code for p in reconcile(preds, cat, pregnant=True)] == ["O02.1"]
+    scars = _preds(cat, ("O34.211", 0.9), ("O34.219", 0.8), ("Z3A.34", 0.7))
+    assert [p.code for p in reconcile(scars, cat, pregnant=True)] == ["O34.211", "Z3A.34"]

@@ -24,6 +24,10 @@ from garmle.patient import parse_note
         ("Ambulatory care - Mr J Hughes, 66.", 66),
         ("Re: Ms A. Kowalski, 34y\nDx: Graves' disease.", 34),  # "34y" at a line's end
         ("Adult female, 30 years, bruising for a week.", 30),
+        # a letter's subject line; initials run together
+        ("Re: Thomas B., 29\n\nDiagnoses: ileal Crohn's disease.", 29),
+        ("Mr D.K., 38. Care coordinator present.", 38),
+        ("Re: BP, 140/90 at home.", None),
         ("Woman, 3 children, lives alone.", None),  # a count that is no age
         ("Asthma review 38M. Uses salbutamol most days.", 38),  # an age and sex letter in the opening
         ("COPD review. 72F, ex-smoker.", 72),
@@ -110,6 +114,9 @@ def test_impossible_blood_pressure_is_warned() -> None:
         ("RR 24", "respiratory_rate", 24, "/min"),
         ("temp 101.3 F", "temperature", 38.5, "Cel"),
         ("HbA1c has risen to 8.4%", "hba1c", 8.4, "%"),
+        # a result without its unit in the unit its size says
+        ("Total cholesterol 5.4. HDL 1.2.", "total_cholesterol", 208.818, "mg/dL"),
+        ("creatinine 238 (baseline 90 in 2024)", "creatinine", 2.6917, "mg/dL"),
         # a DXA scan's lowest T-score, its sign read
         ("DEXA: T-score -2.7 at lumbar spine, -1.9 at hip.", "t_score", -2.7, "{T-score}"),
         ("T score of minus 1.2 at the femoral neck, Z-score -2.0", "t_score", -1.2, "{T-score}"),
@@ -166,6 +173,7 @@ def test_lab_in_a_foreign_unit_is_warned() -> None:
         # a pregnancy still to come
         ("Planning pregnancy; aspirin from 12 weeks once pregnant.", None),
         ("Stop ramipril if she becomes pregnant.", None),
+        ("Let us know as soon as she is pregnant; review sooner if pregnant.", None),
         # weeks since a birth
         ("31F, G1P1, seen 5 weeks postpartum. Low mood.", None),
         ("G2P2, 6 weeks after delivery, breastfeeding.", None),
@@ -221,6 +229,8 @@ def test_note_is_kept_whole_and_diagnoses_are_not_extracted() -> None:
         ("Multigravida at 28+2 weeks.", 28.0),
         ("Pregnant. Gestational age: 30.", 30.0),
         ("Pregnant. Visual acuity 20/40.", None),
+        # weeks and days: "Antenatal Clinic (Consultant) - 34+1 weeks"
+        ("Antenatal Clinic (Consultant) - 34+1 weeks\n28 y/o G2P1.", 34.0),
         ("Not pregnant. 20/40 vision.", None),
     ],
 )
