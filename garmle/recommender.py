@@ -581,10 +581,14 @@ _EXPLAINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 """Symptom codes outside chapter R and the diagnoses that explain them (code prefixes)."""
 
 
-_SYNDROMES = ("R15", "R29.6", "R32", "R45.851", "R45.88", "R54", "R55", "R56.0", "R65.2", "R73")
+_SYNDROMES = (
+    *("R15", "R29.6", "R32", "R45.851", "R45.88", "R54", "R55", "R56.0", "R65.2", "R73"),
+    *("R05.3", "R87.6", "R87.81", "R91.1", "R92"),
+)
 """Chapter R codes that name a condition with guidelines of its own (faecal and urinary incontinence,
 repeated falls, suicidal ideation and self-harm, frailty, syncope, febrile convulsions, severe sepsis,
-raised blood glucose): searched beside a diagnosis, since no diagnosis explains them away."""
+raised blood glucose, chronic cough, abnormal cervical cytology and high-risk HPV, a lung nodule, an
+abnormal mammogram): searched beside a diagnosis, since no diagnosis explains them away."""
 
 
 _MANIFESTATION = re.compile(r"\bin (?:[a-z-]+ ){0,3}diseases?\b|classified elsewhere", re.I)

@@ -249,6 +249,12 @@ def test_condition_names_reach_the_clinical_name(catalogue: IcdCatalogue) -> Non
     # fracture is a hip fracture
     assert "cataract" in condition_names("H25.13", catalogue)
     assert "hip fracture" in condition_names("S72.011A", catalogue)
+    # the names guidelines give a vestibular neuritis, a vertebral osteomyelitis, a tonsil cancer and the
+    # care of the dying
+    assert "vestibular hypofunction" in condition_names("H81.21", catalogue)
+    assert "vertebral osteomyelitis" in condition_names("M46.26", catalogue)
+    assert "head and neck cancer" in condition_names("C09.9", catalogue)
+    assert "last days of life" in condition_names("Z51.5", catalogue)
     # a diabetes code of any complication is about its type's guidelines ("Type 1 diabetes in adults")
     assert "type 1 diabetes" in condition_names("E10.65", catalogue)
     assert "Gallstone pancreatitis" in condition_names("K85.10", catalogue)

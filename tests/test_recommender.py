@@ -198,6 +198,9 @@ def test_codes_not_searched_next_to_a_diagnosis() -> None:
     # the dehydration of a gastroenteritis
     dry = said("K52.9", "E86.0")
     assert _guideline_codes(dry, cat) == (dry[:1], ["E86.0"])
+    # abnormal cervical cytology, high-risk HPV and a chronic cough have guidelines of their own
+    smear = said("F17.210", "R87.610", "R87.810", "R05.3")
+    assert _guideline_codes(smear, cat) == (smear, [])
     alone, none = _guideline_codes(said("M25.561"), cat)
     assert [p.code for p in alone] == ["M25.561"] and none == []
     # joint pain beside psoriasis, field loss beside glaucoma, painful intercourse beside endometriosis

@@ -529,6 +529,8 @@ _BARE_WORDS = (
     ("T14.9", frozenset({"injury", "injuries"})),
     ("Z04", frozenset({"observation", "observations"})),
     ("R69", frozenset({"illness", "illnesses"})),
+    # an ECG's "normal axis" is no fracture of the second cervical vertebra
+    ("S12.1", frozenset({"axis"})),
 )
 
 
@@ -2412,6 +2414,11 @@ class CatalogueCoder:
             replace(m, assertion="historical")
             if m.assertion == "present" and _at_an_earlier_age(m, notes, patient.age)
             else m
+            for m in mentions
+        ]
+        # care the patient receives, whoever gives it beside: "caring at home with the hospice at home team"
+        mentions = [
+            replace(m, assertion="present") if m.assertion == "family" and m.code == "Z51.5" else m
             for m in mentions
         ]
         # a screening never done is one due: "has never done bowel screening"

@@ -1003,7 +1003,8 @@ _BARE_HEADERS = frozenset(
 )  # fmt: skip
 # a header that sets aside what it lists: "Differentials considered and excluded:", "Ruled out:"
 _EXCLUDED_SECTION = re.compile(r"(?:^|\b(?:and|differentials?|ddx|diagnoses)\s+)(?:excluded|ruled out)$")
-ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances")
+# ("All: PCN (hives)" in an emergency note)
+ALLERGY_SECTIONS = ("allergies", "allergy", "drug allergies", "allergies and intolerances", "all")
 # a sentence under one of these headers names what to come back for: "Safety net: fever -> ?septic arthritis"
 _WATCH_HEADERS = frozenset(
     {"safety net", "safety netting", "safety netted", "red flags", "return precautions", "return if",

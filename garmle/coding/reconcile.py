@@ -594,6 +594,8 @@ _SIGNS_OF: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("R12",), ("K21", "K20", "K22.7")),
     (("N63",), ("D24", "C50", "D05", "N60", "N61")),
     (("R01.1",), ("I42.1", "I34", "I35", "I36", "I37")),
+    # the effusion of a knee ligament or meniscus injury
+    (("M25.46",), ("S83",)),
     # the leg pain of a neurogenic claudication or a sciatica
     (("M79.6",), ("M48.06", "M48.07", "M51.1", "M54.1", "M54.3", "M54.4")),
     # "pain" alone, beside any disease or injury coded

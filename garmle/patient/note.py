@@ -124,7 +124,11 @@ _MEASURE_WORDS = (
     ("hdl", r"hdl(?:\s*-?\s*c\b)?(?:\s+cholesterol)?"),
     ("total_cholesterol", r"(?:total\s+)?cholesterol"),
     ("triglycerides", r"triglycerides?|tg"),
-    ("glucose", r"(?:fasting\s+|random\s+|blood\s+|plasma\s+)?glucose|blood\s+sugar|fbg|fpg"),
+    (
+        "glucose",
+        r"(?:fasting\s+|random\s+|blood\s+|plasma\s+|capillary\s+(?:blood\s+)?|finger-?stick\s+)?glucose|"
+        r"blood\s+sugar|fbg|fpg|cbg|fsbg",
+    ),
     ("bmi", r"bmi|body\s+mass\s+index"),
     ("heart_rate", r"hr|heart\s+rate|pulse(?:\s+rate)?"),
     ("respiratory_rate", r"rr|resp(?:iratory)?\s+rate"),

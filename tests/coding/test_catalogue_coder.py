@@ -1308,6 +1308,7 @@ def test_treated_conditions_a_babys_and_a_cause_set_aside(
         ("Co-test taken at routine screening: ASC-US, hrHPV positive.", "R87.610"),
         ("Preoperative assessment clinic - nurse-led, query to the anaesthetist.", "Z01.818"),
         ("Has never done bowel screening; wants to agree a test today.", "Z12.11"),
+        ("Wife and daughter caring at home with the hospice at home team.", "Z51.5"),
         ("Pregnant, 12+4 weeks. Scan: increased NT on the first-trimester scan.", "O28.3"),
     ],
 )
@@ -1321,6 +1322,8 @@ def test_named_results_encounters_and_a_screening_never_done(
     ("note", "absent"),
     [
         ("Colonoscopy on day 3 after bowel prep.", "Z29"),
+        ("ECG today: sinus rhythm 68, normal axis, no LVH.", "S12"),
+        ("Meds: ASA 81 daily\nAll: sulfa (rash)\nPE: BP 186/98.", "R21"),
         ("Consent discussed: PCR ~2%, endophthalmitis ~1 in 1000, retinal detachment, CMO.", "H33"),
         (
             'GP record says "?TIA 2010" - patient clarifies it was migraine aura, seen by neurology, MRI '

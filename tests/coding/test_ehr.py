@@ -68,6 +68,12 @@ def test_a_t_score_of_minus_2_5_or_lower_gives_osteoporosis(catalogue: IcdCatalo
     assert "M81.0" not in _predict(catalogue, labs=(Observation("t_score", -1.9, "{T-score}"),))
 
 
+def test_a_glucose_below_54_is_a_hypoglycaemia_at_any_reading(catalogue: IcdCatalogue) -> None:
+    low, treated = Observation("glucose", 52.2, "mg/dL"), Observation("glucose", 122.5, "mg/dL")
+    assert "E16.2" in _predict(catalogue, labs=(low, treated))
+    assert "E16.2" not in _predict(catalogue, labs=(Observation("glucose", 61.0, "mg/dL"),))
+
+
 def test_a_psa_of_4_or_more_is_a_raised_psa(catalogue: IcdCatalogue) -> None:
     psa = Observation("psa", 9.2, "ng/mL", display="Prostate specific antigen")
     assert _predict(catalogue, labs=(psa,))["R97.20"] == ["Prostate specific antigen 9.2 ng/mL"]

@@ -759,6 +759,7 @@ def test_signs_fold_into_a_burn_a_sickle_crisis_a_fissure_a_cancer_iga_vasculiti
         ("D24.2", ("N63.20",)),
         ("I42.1", ("R01.1",)),
         ("M48.062", ("M79.605",)),
+        ("S83.511A", ("M25.461",)),
         ("B50.8", ("B54",)),
         ("M46.26", ("M86.9",)),
         ("C09.9", ("C44.92",)),

@@ -117,6 +117,7 @@ def test_impossible_blood_pressure_is_warned() -> None:
         # a result without its unit in the unit its size says
         ("Total cholesterol 5.4. HDL 1.2.", "total_cholesterol", 208.818, "mg/dL"),
         ("creatinine 238 (baseline 90 in 2024)", "creatinine", 2.6917, "mg/dL"),
+        ("On arrival: CBG 2.9 mmol/L, sweaty.", "glucose", 52.2464, "mg/dL"),
         # a DXA scan's lowest T-score, its sign read
         ("DEXA: T-score -2.7 at lumbar spine, -1.9 at hip.", "t_score", -2.7, "{T-score}"),
         ("T score of minus 1.2 at the femoral neck, Z-score -2.0", "t_score", -1.2, "{T-score}"),
