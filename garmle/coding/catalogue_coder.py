@@ -1530,6 +1530,7 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
             named.remove(beside)
             named.insert(place, beside)
     active = [problem for problem in patient.problems if problem.active]
+    listed_first = False
     if not named and active and all(problem.onset is None for problem in active):
         first = active[0].display  # the first problem listed
 
@@ -1537,7 +1538,12 @@ def presenting_first(predictions: Sequence[CodePrediction], patient: Patient) ->
             return any(e.kind == "problem" and e.text.startswith(first) for e in pred.evidence)
 
         named = [p for p in predictions if lists_first(p)][:1]
-    if not named and patient.notes and not active:
+        # a first problem that gave no code ("Rectal gonorrhoea 6 weeks ago, test of cure negative")
+        # leaves the note's opening to say why the patient is seen
+        listed_first = bool(named) or any(
+            e.kind == "problem" and e.text.startswith(first) for p in predictions for e in p.evidence
+        )
+    if not named and patient.notes and not (active and listed_first):
         named = _opening_first(predictions, opening, patient.notes)
     rest = [p for p in predictions if p not in named]
     # a condition the notes name only in a history section is a comorbidity, not why the patient is

@@ -1343,3 +1343,21 @@ def test_risks_consented_episodes_over_and_tests_planned_are_no_conditions(
     coder: CatalogueCoder, note: str, absent: str
 ) -> None:
     assert not any(code.startswith(absent) for code in _aged(coder, note, 40))
+
+
+def test_a_first_problem_that_gave_no_code_leaves_the_notes_opening_to_say_why_the_patient_is_seen() -> None:
+    note = "Sexual health clinic, walk-in. 27M. Requests PrEP - several friends take it.\nPMH: mild asthma."
+    start = note.index("PrEP")
+    prep = CodePrediction("Z29.81", "PrEP", 0.78, evidence=(Evidence("note", "", 0, start, start + 4),))
+    asthma = CodePrediction(
+        "J45.20", "Mild intermittent asthma", 0.9, evidence=(Evidence("problem", "Mild intermittent asthma"),)
+    )
+    problems = (
+        Problem("Rectal gonorrhoea 6 weeks ago, test of cure negative"),
+        Problem("Mild intermittent asthma"),
+    )
+    patient = Patient("p", notes=(note,), problems=problems)
+    assert [p.code for p in presenting_first([asthma, prep], patient)] == ["Z29.81", "J45.20"]
+    # a first problem that gave a code stays first
+    listed = Patient("p", notes=(note,), problems=problems[1:])
+    assert [p.code for p in presenting_first([asthma, prep], listed)] == ["J45.20", "Z29.81"]
