@@ -1395,6 +1395,27 @@ _COMPLAINT_SECTIONS = (
 
 
 _Spans = set[tuple[int, int, int]]
+
+
+def _reread_for_its_code(mention: Mention, notes: Sequence[str]) -> Mention:
+    """The mention with the assertion its code gives the words around it: palliative care the patient
+    receives beside the family ("caring at home with the hospice at home team"), and a screening never
+    done, which is one due ("has never done bowel screening"), are present.
+
+    Example:
+        >>> m = Mention("Z12.11", 0, 15, 31, "bowel screening", "negated", 1.0, "", frozenset())
+        >>> _reread_for_its_code(m, ["Has never done bowel screening."]).assertion
+        'present'
+    """
+    if (mention.assertion == "family" and mention.code == "Z51.5") or (
+        mention.assertion == "negated"
+        and mention.code.startswith(("Z11", "Z12", "Z13"))
+        and _preceded_by(mention, notes, _NEVER_DONE_BEFORE, 30)
+    ):
+        return replace(mention, assertion="present")
+    return mention
+
+
 # the characters of a note's opening, where its reason for the visit is said
 _OPENING_REACH = 200
 
@@ -2422,20 +2443,7 @@ class CatalogueCoder:
             else m
             for m in mentions
         ]
-        # care the patient receives, whoever gives it beside: "caring at home with the hospice at home team"
-        mentions = [
-            replace(m, assertion="present") if m.assertion == "family" and m.code == "Z51.5" else m
-            for m in mentions
-        ]
-        # a screening never done is one due: "has never done bowel screening"
-        mentions = [
-            replace(m, assertion="present")
-            if m.assertion == "negated"
-            and m.code.startswith(("Z11", "Z12", "Z13"))
-            and _preceded_by(m, notes, _NEVER_DONE_BEFORE, 30)
-            else m
-            for m in mentions
-        ]
+        mentions = [_reread_for_its_code(m, notes) for m in mentions]
         # chapter 15 covers pregnancy, childbirth and the puerperium
         postnatal = bool(patient.postpartum) or any(states_postpartum(note) for note in patient.notes)
         pregnant = patient.pregnant or postnatal or any("pregnan" in note.lower() for note in patient.notes)

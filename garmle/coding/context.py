@@ -1385,18 +1385,9 @@ def _quoted_likeness(text: str, start: int, end: int) -> bool:
 def _tested_negative(words: list[str], last: int, after: Callable[[tuple[str, ...], int], bool]) -> bool:
     """``hepatitis A IgG negative``: a test's name within two words of the finding, then its result."""
     test = next((i for i in range(last + 1, min(last + 3, len(words))) if words[i] in _TEST_WORDS), None)
-    # "TB symptom review negative", "TB symptom screen negative"
-    if (
-        test is None
-        and words[last + 1 : last + 2] == ["symptom"]
-        and words[last + 2 : last + 3]
-        in (
-            ["review"],
-            ["check"],
-            ["enquiry"],
-        )
-    ):
-        test = last + 2
+    # "TB symptom review negative"
+    if test is None and words[last + 1 : last + 2] == ["symptom"] and last + 2 < len(words):
+        test = last + 2 if words[last + 2] in _SYMPTOM_CHECKS else None
     return test is not None and after(_NEXT_NEGATION, test - last + 1)
 
 
@@ -1537,26 +1528,11 @@ _INFECTION_TESTS = frozenset(
 )
 # short words that end a list of tests: "HIV on ART with VL undetectable" is no negative HIV test
 _NOT_A_TEST = frozenset(
-    {
-        "on",
-        "with",
-        "is",
-        "was",
-        "the",
-        "a",
-        "an",
-        "to",
-        "of",
-        "in",
-        "at",
-        "for",
-        "by",
-        "but",
-        "off",
-        "work",
-        "up",
-    }
-)
+    {"on", "with", "is", "was", "the", "a", "an", "to", "of", "in", "at", "for", "by", "but", "off",
+     "work", "up"}
+)  # fmt: skip
+# what a symptom enquiry is called when its result follows: "TB symptom review negative"
+_SYMPTOM_CHECKS = frozenset({"review", "check", "enquiry"})
 
 
 def _time_ago(words: list[str], last: int) -> bool:
