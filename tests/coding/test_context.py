@@ -136,6 +136,26 @@ def test_sentences_point_into_the_note_exactly() -> None:
         ),
         ("Mum reports 3 days of cough and fever.", "cough", "present"),
         ("Mum has asthma and is worried he will get it too.", "asthma", "family"),
+        ("PCOS was queried at referral - hormone profile normal, not pursuing.", "PCOS", "uncertain"),
+        ("Hyperthyroidism r/o pending TSH.", "Hyperthyroidism", "uncertain"),
+        ("Proper trials for asthma, rhinitis and reflux have all failed.", "rhinitis", "uncertain"),
+        ("Looks like cough hypersensitivity.", "cough hypersensitivity", "uncertain"),
+        ("Malaria several times as a child in Nigeria.", "Malaria", "historical"),
+        (
+            "Had postnatal depression after 2nd child (1999), fully recovered.",
+            "postnatal depression",
+            "historical",
+        ),
+        (
+            "Sore throat and a rash 2 weeks ago after a new partner, settled after 5 days.",
+            "Sore throat",
+            "historical",
+        ),
+        ("Consent discussed: bleeding, infection, retinal detachment.", "retinal detachment", "hypothetical"),
+        ("INFECTIOUS DISEASES - DISCHARGE SUMMARY", "INFECTIOUS DISEASES", "hypothetical"),
+        ("Annual TB symptom review negative.", "TB", "negated"),
+        ("Impression: refractory chronic cough - work-up negative.", "refractory chronic cough", "present"),
+        ("Bowel screening clinic: hypertension noted.", "hypertension", "present"),
     ],
 )
 def test_assertions(text: str, target: str, expected: str) -> None:
@@ -294,32 +314,3 @@ def test_hypothetical_mentions_and_negated_lists(text: str, target: str, expecte
     sentence = split_sentences(text)[0]
     start = text.index(target)
     assert assertion_of(sentence, start, start + len(target)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "target", "expected"),
-    [
-        ("PCOS was queried at referral - hormone profile normal, not pursuing.", "PCOS", "uncertain"),
-        ("Hyperthyroidism r/o pending TSH.", "Hyperthyroidism", "uncertain"),
-        ("Proper trials for asthma, rhinitis and reflux have all failed.", "rhinitis", "uncertain"),
-        ("Looks like cough hypersensitivity.", "cough hypersensitivity", "uncertain"),
-        ("Malaria several times as a child in Nigeria.", "Malaria", "historical"),
-        (
-            "Had postnatal depression after 2nd child (1999), fully recovered.",
-            "postnatal depression",
-            "historical",
-        ),
-        (
-            "Sore throat and a rash 2 weeks ago after a new partner, settled after 5 days.",
-            "Sore throat",
-            "historical",
-        ),
-        ("Consent discussed: bleeding, infection, retinal detachment.", "retinal detachment", "hypothetical"),
-        ("INFECTIOUS DISEASES - DISCHARGE SUMMARY", "INFECTIOUS DISEASES", "hypothetical"),
-        ("Annual TB symptom review negative.", "TB", "negated"),
-        ("Impression: refractory chronic cough - work-up negative.", "refractory chronic cough", "present"),
-        ("Bowel screening clinic: hypertension noted.", "hypertension", "present"),
-    ],
-)
-def test_assertions_of_the_thirteenth_round(text: str, target: str, expected: str) -> None:
-    assert _assertion(text, target) == expected
